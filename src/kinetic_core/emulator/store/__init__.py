@@ -1,0 +1,1 @@
+"""The emulator's SQLite store: schema metadata, ids, typed values and records."""

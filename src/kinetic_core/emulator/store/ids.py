@@ -1,0 +1,80 @@
+"""Salesforce record ids: 15-char case-sensitive ids and their 18-char checksummed form.
+
+The checksum: split the 15 characters into three chunks of five; for each chunk
+build a 5-bit number whose bit *i* is set when character *i* of the chunk is an
+uppercase ASCII letter; map each number through ``A..Z0..5``.
+"""
+
+from __future__ import annotations
+
+import string
+
+_SUFFIX_ALPHABET = string.ascii_uppercase + "012345"
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_ID_CHARS = frozenset(string.ascii_letters + string.digits)
+
+
+def checksum(id15: str) -> str:
+    """The three-character suffix of a 15-character id.
+
+    Example:
+        >>> checksum("001D000000IqhSL")
+        'IAZ'
+    """
+    suffix = []
+    for start in (0, 5, 10):
+        bits = 0
+        for i, ch in enumerate(id15[start : start + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << i
+        suffix.append(_SUFFIX_ALPHABET[bits])
+    return "".join(suffix)
+
+
+def to18(record_id: str) -> str:
+    """Normalise a 15- or 18-character id to its 18-character form.
+
+    Raises:
+        ValueError: when the value is not a well-formed id.
+
+    Example:
+        >>> to18("001D000000IqhSL")
+        '001D000000IqhSLIAZ'
+    """
+    if not is_well_formed(record_id):
+        raise ValueError(f"malformed id {record_id}")
+    id15 = record_id[:15]
+    return id15 + checksum(id15)
+
+
+def is_well_formed(record_id: str) -> bool:
+    """True for 15 alphanumerics, or 18 whose last three match the checksum (case-insensitively)."""
+    if not isinstance(record_id, str) or len(record_id) not in (15, 18):
+        return False
+    if not set(record_id) <= _ID_CHARS:
+        return False
+    if len(record_id) == 18:
+        return record_id[15:].upper() == checksum(record_id[:15])
+    return True
+
+
+def make_id(key_prefix: str, number: int, pod: str = "8c") -> str:
+    """Build the 18-char id for record ``number`` of an object with ``key_prefix``.
+
+    Layout: 3-char key prefix, 2-char pod, one reserved ``0``, 9 base-62 digits.
+
+    Example:
+        >>> make_id("001", 1)
+        '0018c0000000001AAA'
+    """
+    if len(key_prefix) != 3 or len(pod) != 2:
+        raise ValueError("key prefix must be 3 chars and pod 2 chars")
+    digits = []
+    n = number
+    for _ in range(9):
+        n, r = divmod(n, 62)
+        digits.append(_BASE62[r])
+    if n:
+        raise ValueError("record number out of range")
+    id15 = key_prefix + pod + "0" + "".join(reversed(digits))
+    return id15 + checksum(id15)
