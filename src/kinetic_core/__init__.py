@@ -8,6 +8,113 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
+from kinetic_core.auth import (
+    AuthFlow,
+    ClientCredentialsAuth,
+    JwtBearerAuth,
+    PasswordAuth,
+    RefreshTokenAuth,
+    StaticTokenAuth,
+    Token,
+)
+from kinetic_core.composite import ErrorDetail, RecordResult
+from kinetic_core.config import OrgConfig, resolve_org
+from kinetic_core.errors import (
+    ApiError,
+    AuthenticationError,
+    BulkJobError,
+    BulkTimeoutError,
+    ConfigError,
+    DuplicateValueError,
+    EntityIsDeletedError,
+    InvalidFieldError,
+    InvalidQueryLocatorError,
+    InvalidTypeError,
+    KineticError,
+    MalformedIdError,
+    MalformedQueryError,
+    MappingError,
+    MultipleRecordsError,
+    NotFoundError,
+    RequestLimitExceeded,
+    RequiredFieldMissingError,
+    ServerUnavailableError,
+    SessionExpiredError,
+    TransportError,
+)
+from kinetic_core.http import ApiUsage, HttpSession, RetryPolicy, Timeouts
+from kinetic_core.mapping import FieldMapper, FieldRule, Issue
+from kinetic_core.records import flatten
+from kinetic_core.rest import QueryResult, SalesforceClient, SObject, UpsertResult, soql
+
 __version__ = "3.0.0.dev0"
 
-__all__ = ["__version__"]
+_LAZY = {
+    "BulkClient": "kinetic_core.bulk",
+    "BulkResult": "kinetic_core.bulk",
+    "SyncPipeline": "kinetic_core.pipeline",
+}
+"""Names served from modules imported on first use (they pull in more dependencies)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kinetic_core' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "ApiError",
+    "ApiUsage",
+    "AuthFlow",
+    "AuthenticationError",
+    "BulkClient",
+    "BulkJobError",
+    "BulkResult",
+    "BulkTimeoutError",
+    "ClientCredentialsAuth",
+    "ConfigError",
+    "DuplicateValueError",
+    "EntityIsDeletedError",
+    "ErrorDetail",
+    "FieldMapper",
+    "FieldRule",
+    "HttpSession",
+    "InvalidFieldError",
+    "InvalidQueryLocatorError",
+    "InvalidTypeError",
+    "Issue",
+    "JwtBearerAuth",
+    "KineticError",
+    "MalformedIdError",
+    "MalformedQueryError",
+    "MappingError",
+    "MultipleRecordsError",
+    "NotFoundError",
+    "OrgConfig",
+    "PasswordAuth",
+    "QueryResult",
+    "RecordResult",
+    "RefreshTokenAuth",
+    "RequestLimitExceeded",
+    "RequiredFieldMissingError",
+    "RetryPolicy",
+    "SObject",
+    "SalesforceClient",
+    "ServerUnavailableError",
+    "SessionExpiredError",
+    "StaticTokenAuth",
+    "SyncPipeline",
+    "Timeouts",
+    "Token",
+    "TransportError",
+    "UpsertResult",
+    "__version__",
+    "flatten",
+    "resolve_org",
+    "soql",
+]

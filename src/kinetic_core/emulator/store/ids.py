@@ -78,3 +78,41 @@ def make_id(key_prefix: str, number: int, pod: str = "8c") -> str:
         raise ValueError("record number out of range")
     id15 = key_prefix + pod + "0" + "".join(reversed(digits))
     return id15 + checksum(id15)
+
+
+_UPPER_BITS = str.maketrans(
+    dict.fromkeys(string.ascii_uppercase, "1") | {c: "0" for c in _BASE62 if not c.isupper()}
+)
+_PAIRS = [a + b for a in _BASE62 for b in _BASE62]
+
+
+def make_ids(key_prefix: str, first: int, count: int, pod: str = "8c") -> list[str]:
+    """``count`` consecutive ids from record number ``first``: the same as calling :func:`make_id`, faster.
+
+    Example:
+        >>> make_ids("001", 1, 2) == [make_id("001", 1), make_id("001", 2)]
+        True
+    """
+    if len(key_prefix) != 3 or len(pod) != 2:
+        raise ValueError("key prefix must be 3 chars and pod 2 chars")
+    if first < 0 or first + count > 62**9:
+        raise ValueError("record number out of range")
+    head = key_prefix + pod
+    head_sum = _SUFFIX_ALPHABET[int(head.translate(_UPPER_BITS)[::-1], 2)]
+    pairs = _PAIRS
+    out = []
+    for n in range(first, first + count):
+        n, d1 = divmod(n, 3844)
+        n, d2 = divmod(n, 3844)
+        n, d3 = divmod(n, 3844)
+        n, d4 = divmod(n, 3844)
+        tail = "0" + _BASE62[n] + pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1]
+        mid, last = tail[:5], tail[5:]
+        out.append(
+            head
+            + tail
+            + head_sum
+            + _SUFFIX_ALPHABET[int(mid.translate(_UPPER_BITS)[::-1], 2)]
+            + _SUFFIX_ALPHABET[int(last.translate(_UPPER_BITS)[::-1], 2)]
+        )
+    return out

@@ -127,6 +127,8 @@ class FieldDef:
     custom: bool = False
     calculated: bool = False
     auto_number: bool = False
+    display_format: str | None = None
+    """Auto-number pattern such as ``{00000000}`` or ``INV-{0000}`` (added by the store team)."""
 
     @property
     def column(self) -> str:

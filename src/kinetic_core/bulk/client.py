@@ -1,0 +1,358 @@
+"""``BulkClient``: Bulk API 2.0 ingest and query for one ``SalesforceClient``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from kinetic_core.bulk.events import BulkEvent
+from kinetic_core.bulk.ingest import DEFAULT_MAX_CONCURRENT_JOBS, IngestLoad, LoadOptions, fetch_job_results
+from kinetic_core.bulk.jobs import HttpLike, JobsApi
+from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
+from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
+from kinetic_core.bulk.query import QueryExport, export_to_file, iter_records, run_query_job, to_dataframe
+from kinetic_core.bulk.results import BulkResult
+from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS
+from kinetic_core.errors import BulkTimeoutError
+
+Records = Any
+"""An iterable of dicts, a CSV path (str/Path) or a pandas/polars DataFrame."""
+
+
+class BulkClient:
+    """Bulk API 2.0 through the client's shared HTTP session (re-authentication and retries included).
+
+    Args:
+        client: a ``SalesforceClient`` (its ``.http`` is used) or an ``HttpSession`` itself.
+        clock: monotonic clock in seconds (injected for tests).
+        sleep: sleep function (injected for tests).
+
+    Example:
+        >>> bulk = client.bulk                                               # doctest: +SKIP
+        >>> result = bulk.insert("Account", [{"Name": "Acme"}])              # doctest: +SKIP
+        >>> result.successful, next(result.successful_rows()).id             # doctest: +SKIP
+        (1, '001...')
+        >>> for rec in bulk.query("SELECT Id, Name FROM Account"):           # doctest: +SKIP
+        ...     print(rec["Name"])
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        poll: PollPolicy | None = None,
+    ) -> None:
+        http: HttpLike = client.http if hasattr(client, "http") else client
+        self.http = http
+        self.api = JobsApi(http)
+        self.clock = clock
+        self.sleep = sleep
+        self.poll = poll or PollPolicy()
+
+    # -- ingest ------------------------------------------------------------------------------
+    def _load(
+        self,
+        operation: Operation,
+        sobject: str,
+        records: Records,
+        *,
+        external_id_field: str | None = None,
+        max_bytes_per_job: int = DEFAULT_MAX_BYTES,
+        max_records_per_job: int = DEFAULT_MAX_RECORDS,
+        max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS,
+        column_delimiter: ColumnDelimiter | str | None = None,
+        line_ending: LineEnding | str | None = None,
+        columns: Sequence[str] | None = None,
+        results_dir: str | Path | None = None,
+        timeout: float | None = None,
+        on_event: Callable[[BulkEvent], None] | None = None,
+        poll: PollPolicy | None = None,
+        assignment_rule_id: str | None = None,
+    ) -> BulkResult:
+        options = LoadOptions(
+            sobject=sobject,
+            operation=operation,
+            external_id_field=external_id_field,
+            max_bytes_per_job=max_bytes_per_job,
+            max_records_per_job=max_records_per_job,
+            max_concurrent_jobs=max_concurrent_jobs,
+            column_delimiter=column_delimiter,
+            line_ending=line_ending,
+            columns=columns,
+            results_dir=Path(results_dir) if results_dir is not None else None,
+            timeout=timeout,
+            on_event=on_event,
+            poll=poll or self.poll,
+            assignment_rule_id=assignment_rule_id,
+        )
+        return IngestLoad(self.api, options, clock=self.clock, sleep=self.sleep).run(records)
+
+    def insert(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+        """Insert records with one or more Bulk API 2.0 jobs.
+
+        Args:
+            sobject: object API name.
+            records: iterable of dicts, CSV path, or pandas/polars DataFrame. In dicts ``None``
+                clears a field (``#N/A``) and an absent key leaves it unchanged.
+            **options: ``max_bytes_per_job`` (100,000,000), ``max_records_per_job``,
+                ``max_concurrent_jobs`` (4), ``column_delimiter`` (detected for files, else COMMA),
+                ``line_ending`` (detected for files, else LF), ``columns`` (declared header for dicts),
+                ``results_dir`` (write CLI-style result CSVs), ``timeout`` (seconds, whole load),
+                ``on_event`` (progress callback), ``poll`` (``PollPolicy``), ``assignment_rule_id``.
+
+        Returns:
+            A ``BulkResult`` covering every input row.
+
+        Raises:
+            BulkTimeoutError: ``timeout`` passed; names every job still running.
+            ApiError: a job could not be created or uploaded (e.g. unknown object).
+
+        Example:
+            >>> client.bulk.insert("Contact", "contacts.csv", results_dir="out")  # doctest: +SKIP
+        """
+        return self._load(Operation.INSERT, sobject, records, **options)
+
+    def update(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+        """Update records (each needs ``Id``); options as for :meth:`insert`.
+
+        Example:
+            >>> client.bulk.update("Account", [{"Id": "001...", "Phone": None}])  # doctest: +SKIP
+        """
+        return self._load(Operation.UPDATE, sobject, records, **options)
+
+    def upsert(self, sobject: str, records: Records, *, external_id_field: str, **options: Any) -> BulkResult:
+        """Upsert records on ``external_id_field`` (``Id`` allowed); options as for :meth:`insert`.
+
+        Example:
+            >>> client.bulk.upsert("Account", rows, external_id_field="External_Id__c")  # doctest: +SKIP
+        """
+        return self._load(Operation.UPSERT, sobject, records, external_id_field=external_id_field, **options)
+
+    def delete(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+        """Delete records (dicts with ``Id``, or plain id strings); options as for :meth:`insert`.
+
+        Example:
+            >>> client.bulk.delete("Account", ["001...", "001..."])  # doctest: +SKIP
+        """
+        return self._load(Operation.DELETE, sobject, records, **options)
+
+    def hard_delete(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+        """Delete records bypassing the recycle bin (needs the "Bulk API Hard Delete" permission).
+
+        Example:
+            >>> client.bulk.hard_delete("Account", ["001..."])  # doctest: +SKIP
+        """
+        return self._load(Operation.HARD_DELETE, sobject, records, **options)
+
+    # -- query -------------------------------------------------------------------------------
+    def _query(
+        self,
+        soql: str,
+        operation: Operation,
+        out: str | Path | None,
+        max_records: int | None,
+        as_dataframe: bool | str | None,
+        column_delimiter: ColumnDelimiter | str,
+        line_ending: LineEnding | str,
+        timeout: float | None,
+        on_event: Callable[[BulkEvent], None] | None,
+    ) -> Any:
+        job = run_query_job(
+            self.api,
+            soql,
+            operation=operation,
+            delimiter=ColumnDelimiter.parse(column_delimiter),
+            line_ending=LineEnding.parse(line_ending),
+            poll=self.poll,
+            clock=self.clock,
+            sleep=self.sleep,
+            timeout=timeout,
+            on_event=on_event,
+        )
+        if out is not None:
+            return export_to_file(self.api, job, Path(out), max_records)
+        if as_dataframe:
+            flavour = as_dataframe if isinstance(as_dataframe, str) else "pandas"
+            return to_dataframe(self.api, job, flavour, max_records)
+        return iter_records(self.api, job, max_records)
+
+    def query(
+        self,
+        soql: str,
+        *,
+        out: str | Path | None = None,
+        max_records: int | None = None,
+        as_dataframe: bool | str | None = None,
+        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
+        line_ending: LineEnding | str = LineEnding.LF,
+        timeout: float | None = None,
+        on_event: Callable[[BulkEvent], None] | None = None,
+    ) -> Any:
+        """Run a Bulk API 2.0 query; the job is created and awaited before this returns.
+
+        Args:
+            soql: the query.
+            out: write the CSV (header once) to this path and return a ``QueryExport``.
+            max_records: page size sent as ``maxRecords`` (None: the server's default).
+            as_dataframe: ``True``/``"pandas"`` or ``"polars"``: return a DataFrame of strings.
+            column_delimiter / line_ending: the dialect of the result CSV.
+            timeout: seconds to wait for the job (``BulkTimeoutError`` names it).
+            on_event: progress callback.
+
+        Returns:
+            A lazy iterator of dicts (default), a ``QueryExport`` or a DataFrame.
+
+        Example:
+            >>> client.bulk.query("SELECT Id FROM Account", out="accounts.csv").rows  # doctest: +SKIP
+            1200000
+        """
+        return self._query(
+            soql,
+            Operation.QUERY,
+            out,
+            max_records,
+            as_dataframe,
+            column_delimiter,
+            line_ending,
+            timeout,
+            on_event,
+        )
+
+    def query_all(
+        self,
+        soql: str,
+        *,
+        out: str | Path | None = None,
+        max_records: int | None = None,
+        as_dataframe: bool | str | None = None,
+        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
+        line_ending: LineEnding | str = LineEnding.LF,
+        timeout: float | None = None,
+        on_event: Callable[[BulkEvent], None] | None = None,
+    ) -> Any:
+        """Like :meth:`query` with ``queryAll`` (deleted and archived records included).
+
+        Example:
+            >>> list(client.bulk.query_all("SELECT Id, IsDeleted FROM Account"))  # doctest: +SKIP
+        """
+        return self._query(
+            soql,
+            Operation.QUERY_ALL,
+            out,
+            max_records,
+            as_dataframe,
+            column_delimiter,
+            line_ending,
+            timeout,
+            on_event,
+        )
+
+    # -- low level ---------------------------------------------------------------------------
+    def create_job(
+        self,
+        sobject: str,
+        operation: Operation | str,
+        *,
+        external_id_field: str | None = None,
+        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
+        line_ending: LineEnding | str = LineEnding.LF,
+    ) -> JobInfo:
+        """Create an ingest job (``Open``).
+
+        For a query job pass ``operation="query"`` and the SOQL as ``sobject``.
+
+        Example:
+            >>> job = client.bulk.create_job("Account", "insert")  # doctest: +SKIP
+        """
+        op = Operation.parse(operation)
+        delim = ColumnDelimiter.parse(column_delimiter)
+        ending = LineEnding.parse(line_ending)
+        if op in (Operation.QUERY, Operation.QUERY_ALL):
+            return self.api.create_query(sobject, operation=op, delimiter=delim, line_ending=ending)
+        return self.api.create_ingest(
+            sobject, op, external_id_field=external_id_field, delimiter=delim, line_ending=ending
+        )
+
+    def upload_data(self, job_id: str, data: str | Path | bytes) -> None:
+        """Upload CSV to an ``Open`` job: a file path (streamed) or bytes.
+
+        Example:
+            >>> client.bulk.upload_data(job.id, b"Name\\nAcme\\n")  # doctest: +SKIP
+        """
+        self.api.upload(job_id, data if isinstance(data, bytes) else Path(data))
+
+    def close_job(self, job_id: str) -> JobInfo:
+        """Mark the upload complete so processing starts."""
+        return self.api.close_job(job_id)
+
+    def abort_job(self, job_id: str, *, kind: JobKind | str = JobKind.INGEST) -> JobInfo:
+        """Abort a job."""
+        return self.api.abort_job(job_id, JobKind(kind))
+
+    def delete_job(self, job_id: str, *, kind: JobKind | str = JobKind.INGEST) -> None:
+        """Delete a terminal job and its data."""
+        self.api.delete_job(job_id, JobKind(kind))
+
+    def get_job(self, job_id: str, *, kind: JobKind | str | None = None) -> JobInfo:
+        """Read a job (ingest or query; tried in that order when ``kind`` is None)."""
+        if kind is None:
+            return self.api.find_job(job_id)
+        return self.api.get_job(job_id, JobKind(kind))
+
+    def list_jobs(self, *, kind: JobKind | str = JobKind.INGEST, **filters: Any) -> Iterator[JobInfo]:
+        """Every job of ``kind`` (all pages)."""
+        return self.api.list_jobs(JobKind(kind), **filters)
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        on_event: Callable[[BulkEvent], None] | None = None,
+    ) -> JobInfo:
+        """Wait for any job (e.g. one left running by a timed-out load) to finish.
+
+        Raises:
+            BulkTimeoutError: ``timeout`` passed first.
+
+        Example:
+            >>> client.bulk.wait("7505g00000AbCdE").state  # doctest: +SKIP
+            <JobState.JOB_COMPLETE: 'JobComplete'>
+        """
+        from kinetic_core.bulk.events import JobStateChanged
+        from kinetic_core.bulk.ingest import Emitter
+
+        kind = self.api.find_job(job_id).kind
+        emit = Emitter(on_event)
+        deadline = self.clock() + timeout if timeout is not None else None
+        try:
+            return wait_for_job(
+                job_id,
+                lambda jid: self.api.get_job(jid, kind),
+                policy=self.poll,
+                clock=self.clock,
+                sleep=self.sleep,
+                deadline=deadline,
+                on_change=lambda i: emit(
+                    JobStateChanged(i.id, i.state, i.records_processed, i.records_failed)
+                ),
+            )
+        except JobWaitTimeout:
+            raise BulkTimeoutError([job_id]) from None
+
+    def get_results(self, job_id: str, *, results_dir: str | Path | None = None) -> BulkResult:
+        """Results of a finished ingest job, e.g. from another process.
+
+        Without the original load's input, ``row_number`` is None on every row.
+
+        Example:
+            >>> res = client.bulk.get_results("7505g00000AbCdE", results_dir="out")  # doctest: +SKIP
+        """
+        return fetch_job_results(self.api, job_id, Path(results_dir) if results_dir is not None else None)
+
+
+__all__ = ["BulkClient", "QueryExport"]

@@ -1,0 +1,152 @@
+"""CSV encoding of records for Bulk API 2.0 ingest.
+
+Value rules (the Salesforce formats, see ``salesforce-api.md`` E.9):
+
+* ``None`` -> ``#N/A`` (sets the field to null); a key that is absent from a
+  record -> an empty cell (field left unchanged). An empty string is also an
+  empty cell: Bulk API 2.0 cannot express "set to empty string".
+* ``True``/``False`` -> ``true``/``false``.
+* ``date`` -> ``YYYY-MM-DD``; ``datetime`` -> ``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC.
+  Aware datetimes are converted to UTC; **naive datetimes are taken as UTC**.
+  ``time`` -> ``HH:MM:SS.fffZ``.
+* ``Decimal`` -> plain notation (no exponent); ``int`` as is; ``float`` by
+  ``repr`` (NaN and infinities are refused).
+* Nested mappings become dotted columns: ``{"Account": {"External_Id__c": "A1"}}``
+  -> column ``Account.External_Id__c``. ``attributes`` keys (REST record
+  metadata) are dropped.
+* Anything else goes through ``str()`` (str Enums through their value).
+
+A cell is quoted only when it contains the delimiter, a double quote, CR or LF;
+quotes are doubled. Byte counts are the length of the exact UTF-8 bytes written,
+quotes, delimiters and line endings included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
+
+NULL_CELL = "#N/A"
+
+
+def encode_value(value: Any) -> str:
+    """Encode one Python value as the text of a Bulk CSV cell (before quoting).
+
+    Example:
+        >>> encode_value(None), encode_value(True), encode_value(dt.date(2024, 2, 29))
+        ('#N/A', 'true', '2024-02-29')
+    """
+    if value is None:
+        return NULL_CELL
+    if isinstance(value, enum.Enum):
+        return encode_value(value.value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        stamp: str = value.strftime("%Y-%m-%dT%H:%M:%S.")
+        return f"{stamp}{value.microsecond // 1000:03d}Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot encode non-finite Decimal {value!r}")
+        return format(value, "f")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot encode non-finite float {value!r}")
+        return repr(value)
+    if isinstance(value, bytes | bytearray):
+        raise TypeError("binary values cannot be loaded through Bulk API 2.0 CSV")
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return encode_value(item())  # numpy scalar -> Python value
+    return str(value)
+
+
+def flatten_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested relationship mappings into dotted keys.
+
+    Example:
+        >>> flatten_record({"Name": "A", "Account": {"External_Id__c": "A1"}})
+        {'Name': 'A', 'Account.External_Id__c': 'A1'}
+    """
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_record(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def encode_record(record: Mapping[str, Any]) -> dict[str, str]:
+    """Flatten and encode every value of one record (absent keys stay absent)."""
+    return {key: encode_value(value) for key, value in flatten_record(record).items()}
+
+
+def row_key(cells: Sequence[str]) -> bytes:
+    """A 16-byte digest identifying a row by its cell values (used to map results back).
+
+    The cells are length-prefixed before hashing, so ``["a,b"]`` and ``["a", "b"]`` differ.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for cell in cells:
+        data = cell.encode("utf-8")
+        digest.update(len(data).to_bytes(4, "little"))
+        digest.update(data)
+    return digest.digest()
+
+
+class RowEncoder:
+    """Turns cell lists into CSV lines for one delimiter and line ending.
+
+    Example:
+        >>> enc = RowEncoder(ColumnDelimiter.COMMA, LineEnding.LF)
+        >>> enc.line(["a", "x,y"])
+        'a,"x,y"\\n'
+    """
+
+    def __init__(self, delimiter: ColumnDelimiter, line_ending: LineEnding) -> None:
+        self.delimiter = delimiter
+        self.line_ending = line_ending
+        self._sep = delimiter.char
+        self._eol = line_ending.chars
+        self._specials = (self._sep, '"', "\r", "\n")
+
+    def cell(self, text: str) -> str:
+        """Quote ``text`` if it needs it."""
+        for special in self._specials:
+            if special in text:
+                return '"' + text.replace('"', '""') + '"'
+        return text
+
+    def line(self, cells: Iterable[str]) -> str:
+        """One CSV line, line ending included."""
+        return self._sep.join(self.cell(c) for c in cells) + self._eol
+
+    def encode(self, cells: Iterable[str]) -> bytes:
+        """The exact UTF-8 bytes of :meth:`line`."""
+        return self.line(cells).encode("utf-8")
+
+
+def cells_for(columns: Sequence[str], encoded: Mapping[str, str]) -> list[str]:
+    """Cells of an encoded record in column order (absent -> empty cell)."""
+    return [encoded.get(column, "") for column in columns]

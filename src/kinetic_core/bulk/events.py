@@ -1,0 +1,62 @@
+"""Progress events a bulk load reports through its ``on_event`` callback.
+
+The callback is called from the thread that observed the change (the reading
+thread for ``JobCreated``/``RowsUploaded``, worker threads for
+``JobStateChanged``), always one call at a time: the load serialises calls with
+a lock, so a callback needs no locking of its own. Exceptions raised by the
+callback are logged and ignored; they never stop a load.
+
+Example:
+    >>> seen = []
+    >>> def on_event(event: BulkEvent) -> None:
+    ...     seen.append(type(event).__name__)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kinetic_core.bulk.models import JobState
+
+
+@dataclass(frozen=True)
+class JobCreated:
+    """A job was created for part ``part`` (1-based) of the load."""
+
+    job_id: str
+    part: int
+    object: str
+    operation: str
+
+
+@dataclass(frozen=True)
+class RowsUploaded:
+    """``rows`` data rows (``bytes`` bytes, header included) were uploaded to ``job_id``."""
+
+    job_id: str
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class JobStateChanged:
+    """A poll saw a new state or new counters for ``job_id``."""
+
+    job_id: str
+    state: JobState
+    processed: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class LoadDone:
+    """Every job of the load reached a terminal state and results were collected."""
+
+    job_ids: tuple[str, ...]
+    total: int
+    successful: int
+    failed: int
+    unprocessed: int
+
+
+BulkEvent = JobCreated | RowsUploaded | JobStateChanged | LoadDone

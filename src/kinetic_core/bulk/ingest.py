@@ -1,0 +1,347 @@
+"""Running an ingest load: stream, split, upload jobs in parallel, poll, merge results.
+
+The reading thread encodes the input and spools it into job files (see
+:mod:`.split`); each full file is handed to a worker thread that creates the job,
+uploads the file (streamed), closes the job, polls it and downloads its three result
+files. At most ``max_concurrent_jobs`` jobs are in flight; the reader waits for a
+free slot before handing over the next file, so at most ``max_concurrent_jobs + 1``
+job files exist on disk at a time.
+
+Failure rules:
+
+* an upload that fails (including one whose answer was lost) is not sent again to the
+  same job: that job is aborted and a new one is created for the same rows (up to
+  ``upload_attempts`` times);
+* a non-transient error (bad object, missing permission, bad input) aborts every job
+  of the load that has not finished and is raised;
+* ``timeout`` (seconds, for the whole load) raises ``BulkTimeoutError`` naming every job
+  still running; those jobs keep running on the server: pick them up with
+  ``BulkClient.wait(job_id)`` / ``BulkClient.get_results(job_id)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
+from kinetic_core.bulk.jobs import JobsApi, is_transient
+from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
+from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
+from kinetic_core.bulk.results import RESULT_FILES, BulkResult, load_result_files
+from kinetic_core.bulk.rowindex import RowIndex
+from kinetic_core.bulk.sources import prepare_input
+from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Chunk, split_rows
+from kinetic_core.errors import BulkTimeoutError, KineticError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_CONCURRENT_JOBS = 4
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Everything that shapes one ingest load (see ``BulkClient.insert`` for the meaning)."""
+
+    sobject: str
+    operation: Operation
+    external_id_field: str | None = None
+    max_bytes_per_job: int = DEFAULT_MAX_BYTES
+    max_records_per_job: int = DEFAULT_MAX_RECORDS
+    max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS
+    column_delimiter: ColumnDelimiter | str | None = None
+    line_ending: LineEnding | str | None = None
+    columns: Sequence[str] | None = None
+    results_dir: Path | None = None
+    timeout: float | None = None
+    on_event: Callable[[BulkEvent], None] | None = None
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    assignment_rule_id: str | None = None
+    upload_attempts: int = 3
+
+
+class Emitter:
+    """Serialises ``on_event`` calls and shields the load from callback errors."""
+
+    def __init__(self, callback: Callable[[BulkEvent], None] | None) -> None:
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def __call__(self, event: BulkEvent) -> None:
+        if self._callback is None:
+            return
+        with self._lock:
+            try:
+                self._callback(event)
+            except Exception:
+                logger.exception("on_event callback failed for %r", event)
+
+
+@dataclass
+class _Outcome:
+    part: int
+    info: JobInfo
+    files: dict[str, Path]
+
+
+class IngestLoad:
+    """One load; call :meth:`run` once."""
+
+    def __init__(
+        self,
+        api: JobsApi,
+        options: LoadOptions,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.api = api
+        self.opts = options
+        self.clock = clock
+        self.sleep = sleep
+        self.emit = Emitter(options.on_event)
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._jobs: dict[int, str] = {}
+        self._finished: set[str] = set()
+        self._deadline = clock() + options.timeout if options.timeout is not None else None
+        self._slots = threading.BoundedSemaphore(max(1, options.max_concurrent_jobs))
+        self._fatal: BaseException | None = None
+
+    # -- worker side -------------------------------------------------------------------------
+    def _register(self, part: int, job_id: str) -> None:
+        with self._lock:
+            self._jobs[part] = job_id
+
+    def _safe_abort(self, job_id: str) -> None:
+        try:
+            self.api.abort_job(job_id)
+        except KineticError as exc:
+            logger.info("abort of job %s: %s", job_id, exc)
+
+    def _create_and_upload(self, chunk: Chunk, delimiter: ColumnDelimiter, ending: LineEnding) -> JobInfo:
+        attempts = max(1, self.opts.upload_attempts)
+        for attempt in range(1, attempts + 1):
+            if self.cancel.is_set():
+                raise JobWaitCancelled(f"part {chunk.part}")
+            info = self.api.create_ingest(
+                self.opts.sobject,
+                self.opts.operation,
+                external_id_field=self.opts.external_id_field,
+                delimiter=delimiter,
+                line_ending=ending,
+                assignment_rule_id=self.opts.assignment_rule_id,
+            )
+            self._register(chunk.part, info.id)
+            self.emit(JobCreated(info.id, chunk.part, self.opts.sobject, self.opts.operation.value))
+            try:
+                self.api.upload(info.id, chunk.path)
+            except Exception as exc:
+                self._safe_abort(info.id)
+                with self._lock:
+                    self._finished.add(info.id)
+                if is_transient(exc) and attempt < attempts:
+                    logger.warning(
+                        "upload to job %s failed (%s): aborted it, re-creating the job for part %d",
+                        info.id,
+                        exc,
+                        chunk.part,
+                    )
+                    continue
+                raise
+            self.emit(RowsUploaded(info.id, chunk.rows, chunk.bytes))
+            closed = self.api.close_job(info.id)
+            chunk.path.unlink(missing_ok=True)
+            return closed
+        raise AssertionError("unreachable")
+
+    def _on_change(self, info: JobInfo) -> None:
+        self.emit(JobStateChanged(info.id, info.state, info.records_processed, info.records_failed))
+
+    def _run_job(
+        self, chunk: Chunk, delimiter: ColumnDelimiter, ending: LineEnding, workdir: Path
+    ) -> _Outcome:
+        try:
+            info = self._create_and_upload(chunk, delimiter, ending)
+            try:
+                final = wait_for_job(
+                    info.id,
+                    self.api.get_job,
+                    policy=self.opts.poll,
+                    clock=self.clock,
+                    sleep=self.sleep,
+                    deadline=self._deadline,
+                    on_change=self._on_change,
+                    cancel=self.cancel,
+                )
+            except JobWaitCancelled:
+                self._safe_abort(info.id)
+                raise
+            files: dict[str, Path] = {}
+            for label, resource in RESULT_FILES.items():
+                target = workdir / f"part-{chunk.part:05d}-{label}.csv"
+                self.api.download(self.api.ingest_results_url(final.id, resource), target)
+                files[label] = target
+            with self._lock:
+                self._finished.add(final.id)
+            return _Outcome(chunk.part, final, files)
+        finally:
+            self._slots.release()
+
+    def _done(self, future: Future[_Outcome]) -> None:
+        exc = future.exception()
+        if exc is not None and not isinstance(exc, JobWaitTimeout | JobWaitCancelled):
+            with self._lock:
+                if self._fatal is None:
+                    self._fatal = exc
+            self.cancel.set()
+
+    # -- reader side ---------------------------------------------------------------------------
+    def _acquire_slot(self) -> bool:
+        while not self._slots.acquire(timeout=0.05):
+            if self.cancel.is_set():
+                return False
+        if self.cancel.is_set():
+            self._slots.release()
+            return False
+        return True
+
+    def run(self, records: Any) -> BulkResult:
+        """Load ``records``; return the merged result or raise (see the module docstring)."""
+        workdir = Path(tempfile.mkdtemp(prefix="kinetic-bulk-"))
+        try:
+            return self._run(records, workdir)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+
+    def _run(self, records: Any, workdir: Path) -> BulkResult:
+        opts = self.opts
+        index = RowIndex(workdir / "index.sqlite")
+        prep = prepare_input(
+            records,
+            workdir,
+            columns=opts.columns,
+            delimiter=opts.column_delimiter,
+            line_ending=opts.line_ending,
+        )
+        futures: list[Future[_Outcome]] = []
+        never_sent = 0
+        timed_out = False
+        executor = ThreadPoolExecutor(max_workers=max(1, opts.max_concurrent_jobs), thread_name_prefix="bulk")
+        try:
+            if not prep.columns and next(prep.rows, None) is not None:
+                raise ValueError("the records have no fields: nothing to load")
+            chunks = split_rows(
+                prep.rows,
+                prep.header,
+                workdir,
+                index,
+                max_bytes=opts.max_bytes_per_job,
+                max_records=opts.max_records_per_job,
+            )
+            for chunk in chunks:
+                if self._deadline is not None and self.clock() >= self._deadline:
+                    timed_out = True
+                    never_sent += chunk.rows
+                    continue
+                if not self._acquire_slot():
+                    break
+                future = executor.submit(self._run_job, chunk, prep.delimiter, prep.line_ending, workdir)
+                future.add_done_callback(self._done)
+                futures.append(future)
+        except BaseException:
+            self.cancel.set()
+            raise
+        finally:
+            executor.shutdown(wait=True)
+            prep.close()
+        if self._fatal is not None:
+            index.close()
+            raise self._fatal
+        outcomes: list[_Outcome] = []
+        for future in futures:
+            exc = future.exception()
+            if isinstance(exc, JobWaitTimeout):
+                timed_out = True
+            elif exc is not None:
+                index.close()
+                raise exc
+            else:
+                outcomes.append(future.result())
+        if timed_out:
+            index.close()
+            with self._lock:
+                running = [j for _, j in sorted(self._jobs.items()) if j not in self._finished]
+            note = f"; {never_sent} row(s) were never uploaded" if never_sent else ""
+            raise BulkTimeoutError(running, f"bulk load of {opts.sobject} timed out{note}")
+        return self._merge(index, outcomes, prep.columns, workdir)
+
+    def _merge(
+        self, index: RowIndex, outcomes: list[_Outcome], columns: Sequence[str], workdir: Path
+    ) -> BulkResult:
+        outcomes.sort(key=lambda o: o.part)
+        try:
+            for outcome in outcomes:
+                info = outcome.info
+                index.set_job(outcome.part, info.id, info.state.value, info.error_message)
+                load_result_files(index, outcome.part, info, outcome.files, columns)
+                for path in outcome.files.values():
+                    path.unlink(missing_ok=True)
+            totals = index.resolve()
+        finally:
+            index.close()
+        jobs = [o.info for o in outcomes]
+        result = BulkResult(workdir=workdir, index_path=index.path, totals=totals, jobs=jobs, columns=columns)
+        if self.opts.results_dir is not None and jobs:
+            name = jobs[0].id if len(jobs) == 1 else f"load-{jobs[0].id}"
+            result.write_files(Path(self.opts.results_dir), name)
+        self.emit(
+            LoadDone(result.job_ids, result.total, result.successful, result.failed, result.unprocessed)
+        )
+        return result
+
+
+def fetch_job_results(api: JobsApi, job_id: str, results_dir: Path | None = None) -> BulkResult:
+    """Results of one existing ingest job, without the original input (row numbers are None).
+
+    Example:
+        >>> result = fetch_job_results(JobsApi(client.http), "750...")  # doctest: +SKIP
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="kinetic-bulk-"))
+    try:
+        info = api.get_job(job_id, JobKind.INGEST)
+        files: dict[str, Path] = {}
+        for label, resource in RESULT_FILES.items():
+            target = workdir / f"{label}.csv"
+            api.download(api.ingest_results_url(job_id, resource), target)
+            files[label] = target
+        index = RowIndex(workdir / "index.sqlite")
+        try:
+            index.set_job(1, info.id, info.state.value, info.error_message)
+            columns = load_result_files(index, 1, info, files, None)
+            counts = index.counts_by_kind()
+        finally:
+            index.close()
+        totals = {
+            "successful": counts.get(0, 0),
+            "failed": counts.get(1, 0),
+            "unprocessed": counts.get(2, 0),
+        }
+        totals["total"] = sum(totals.values())
+        result = BulkResult(
+            workdir=workdir, index_path=index.path, totals=totals, jobs=[info], columns=columns, mapped=False
+        )
+        if results_dir is not None:
+            result.write_files(Path(results_dir), info.id)
+        return result
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise

@@ -1,0 +1,234 @@
+"""Low-level Bulk API 2.0 calls: one method per resource, through the shared ``HttpSession``.
+
+Retry rules (on top of the HTTP layer's own, see ``kinetic_core.http.retry``):
+
+* creating a job (POST) is repeated by the HTTP layer only when the server provably
+  did not act; a lost answer can leave an empty ``Open`` job behind, which is
+  harmless (Salesforce purges it) and is logged;
+* uploading (PUT) is sent with ``retry=False``: an upload whose answer was lost is
+  never re-sent to the same job. The ingest layer aborts that job and re-creates it;
+* closing (PATCH ``UploadComplete``) whose answer was lost is resolved by reading the
+  job: re-sent only if the job is still ``Open``;
+* status and result GETs are safe to repeat; a result download cut off midway is
+  requested again from the start (query pages: again by the same locator).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
+from kinetic_core.errors import ApiError, ServerUnavailableError, TransportError
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_CHUNK = 1 << 20
+
+
+class HttpLike(Protocol):
+    """The part of ``kinetic_core.http.HttpSession`` the bulk client uses."""
+
+    @property
+    def api_version(self) -> str: ...
+
+    def data_url(self, suffix: str) -> str: ...
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: Any = None,
+        headers: Mapping[str, str] | None = None,
+        retry: Any = None,
+        stream: bool = False,
+    ) -> httpx.Response: ...
+
+
+class FileBody:
+    """A re-iterable upload body: every ``iter()`` re-reads the file from the start.
+
+    httpx streams it with chunked encoding; because it is not a generator, the HTTP
+    layer may send it again after renewing an expired session.
+    """
+
+    def __init__(self, path: Path, chunk: int = UPLOAD_CHUNK) -> None:
+        self.path = path
+        self.chunk = chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as handle:
+            while block := handle.read(self.chunk):
+                yield block
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure is worth another attempt at a higher level (new job, re-download)."""
+    if isinstance(exc, TransportError | ServerUnavailableError | httpx.TransportError):
+        return True
+    return isinstance(exc, ApiError) and exc.status in (420, 429, 500, 502, 503, 504)
+
+
+class JobsApi:
+    """Bulk API 2.0 resources under ``/services/data/vXX.X/jobs``.
+
+    Example:
+        >>> api = JobsApi(client.http)                      # doctest: +SKIP
+        >>> info = api.create_ingest("Account", Operation.INSERT)  # doctest: +SKIP
+    """
+
+    def __init__(self, http: HttpLike) -> None:
+        self.http = http
+
+    def _url(self, kind: JobKind, *parts: str) -> str:
+        suffix = "/".join(("jobs", kind.value, *parts))
+        return self.http.data_url(suffix)
+
+    def create_ingest(
+        self,
+        sobject: str,
+        operation: Operation,
+        *,
+        external_id_field: str | None = None,
+        delimiter: ColumnDelimiter = ColumnDelimiter.COMMA,
+        line_ending: LineEnding = LineEnding.LF,
+        assignment_rule_id: str | None = None,
+    ) -> JobInfo:
+        """``POST /jobs/ingest``: a new ``Open`` job."""
+        body: dict[str, Any] = {
+            "object": sobject,
+            "operation": operation.value,
+            "contentType": "CSV",
+            "columnDelimiter": delimiter.value,
+            "lineEnding": line_ending.value,
+        }
+        if external_id_field:
+            body["externalIdFieldName"] = external_id_field
+        if assignment_rule_id:
+            body["assignmentRuleId"] = assignment_rule_id
+        response = self.http.request("POST", self._url(JobKind.INGEST), json=body)
+        return JobInfo.from_api(response.json(), JobKind.INGEST)
+
+    def create_query(
+        self,
+        soql: str,
+        *,
+        operation: Operation = Operation.QUERY,
+        delimiter: ColumnDelimiter = ColumnDelimiter.COMMA,
+        line_ending: LineEnding = LineEnding.LF,
+    ) -> JobInfo:
+        """``POST /jobs/query``."""
+        body = {
+            "operation": operation.value,
+            "query": soql,
+            "contentType": "CSV",
+            "columnDelimiter": delimiter.value,
+            "lineEnding": line_ending.value,
+        }
+        response = self.http.request("POST", self._url(JobKind.QUERY), json=body)
+        return JobInfo.from_api(response.json(), JobKind.QUERY)
+
+    def upload(self, job_id: str, data: Path | bytes) -> None:
+        """``PUT /jobs/ingest/{id}/batches``, streamed from a file; never re-sent blindly."""
+        content: Any = FileBody(data) if isinstance(data, Path) else data
+        self.http.request(
+            "PUT",
+            self._url(JobKind.INGEST, job_id, "batches"),
+            content=content,
+            headers={"Content-Type": "text/csv"},
+            retry=False,
+        )
+
+    def _patch_state(self, kind: JobKind, job_id: str, state: JobState) -> JobInfo:
+        response = self.http.request("PATCH", self._url(kind, job_id), json={"state": state.value})
+        return JobInfo.from_api(response.json(), kind)
+
+    def close_job(self, job_id: str) -> JobInfo:
+        """``PATCH {"state": "UploadComplete"}``; a lost answer is settled by reading the job."""
+        try:
+            return self._patch_state(JobKind.INGEST, job_id, JobState.UPLOAD_COMPLETE)
+        except (TransportError, ServerUnavailableError) as exc:
+            logger.warning("closing job %s: %s; checking its state", job_id, exc)
+            info = self.get_job(job_id)
+            if info.state is JobState.OPEN:
+                return self._patch_state(JobKind.INGEST, job_id, JobState.UPLOAD_COMPLETE)
+            return info
+
+    def abort_job(self, job_id: str, kind: JobKind = JobKind.INGEST) -> JobInfo:
+        """``PATCH {"state": "Aborted"}``."""
+        return self._patch_state(kind, job_id, JobState.ABORTED)
+
+    def delete_job(self, job_id: str, kind: JobKind = JobKind.INGEST) -> None:
+        """``DELETE /jobs/{kind}/{id}`` (terminal jobs only)."""
+        self.http.request("DELETE", self._url(kind, job_id))
+
+    def get_job(self, job_id: str, kind: JobKind = JobKind.INGEST) -> JobInfo:
+        """``GET /jobs/{kind}/{id}``."""
+        response = self.http.request("GET", self._url(kind, job_id))
+        return JobInfo.from_api(response.json(), kind)
+
+    def find_job(self, job_id: str) -> JobInfo:
+        """Read a job without knowing whether it is an ingest or a query job."""
+        try:
+            return self.get_job(job_id, JobKind.INGEST)
+        except ApiError as exc:
+            if exc.status != 404 and exc.error_code != "NOT_FOUND":
+                raise
+        return self.get_job(job_id, JobKind.QUERY)
+
+    def list_jobs(self, kind: JobKind = JobKind.INGEST, **filters: Any) -> Iterator[JobInfo]:
+        """Every job of ``kind``, following ``nextRecordsUrl``."""
+        url: str | None = self._url(kind)
+        params: dict[str, Any] | None = {k: v for k, v in filters.items() if v is not None} or None
+        base = self.http.data_url("")
+        while url:
+            body = self.http.request("GET", url, params=params).json()
+            params = None
+            for record in body.get("records", []):
+                yield JobInfo.from_api(record, kind)
+            nxt = body.get("nextRecordsUrl")
+            if body.get("done", True) or not nxt:
+                break
+            url = _absolute(base, nxt)
+
+    def download(
+        self, url: str, target: Path, *, params: Mapping[str, Any] | None = None, attempts: int = 3
+    ) -> Mapping[str, str]:
+        """Stream a GET into ``target``; a cut-off body is requested again. Returns the headers."""
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.http.request("GET", url, params=params, stream=True)
+                try:
+                    with target.open("wb") as out:
+                        for block in response.iter_bytes():
+                            out.write(block)
+                    return dict(response.headers)
+                finally:
+                    response.close()
+            except (httpx.TransportError, TransportError) as exc:
+                if attempt == attempts:
+                    raise
+                logger.warning("download of %s cut off (%s); requesting it again", url, exc)
+        raise AssertionError("unreachable")
+
+    def ingest_results_url(self, job_id: str, which: str) -> str:
+        """URL of ``successfulResults``, ``failedResults`` or ``unprocessedrecords``."""
+        return self._url(JobKind.INGEST, job_id, which)
+
+    def query_results_url(self, job_id: str) -> str:
+        """URL of a query job's result pages."""
+        return self._url(JobKind.QUERY, job_id, "results")
+
+
+def _absolute(base: str, path: str) -> str:
+    if path.startswith(("http://", "https://")):
+        return path
+    root = base.split("/services/", 1)[0]
+    return root.rstrip("/") + "/" + path.lstrip("/")

@@ -1,0 +1,317 @@
+"""Merged, row-mapped results of a bulk load.
+
+A :class:`BulkResult` accounts for every input row exactly once:
+``successful + failed + unprocessed == total``. Rows are kept on disk (SQLite in a
+temporary directory owned by the result, removed by :meth:`BulkResult.close` or
+when the object is garbage collected) and read back lazily, in input order.
+
+With ``results_dir`` the three outcomes are also written as CSV files named like the
+Salesforce CLI's (``<name>-success-records.csv``, ``<name>-failed-records.csv``,
+``<name>-unprocessed-records.csv``; ``<name>`` is the job id for a one-job load and
+``load-<first job id>`` otherwise). They have the CLI's columns (``sf__Id``,
+``sf__Created`` / ``sf__Error``, then the uploaded columns) plus a last column
+``kc__RowNumber``: the 1-based data row of the input. They are written with comma
+delimiters and LF line endings whatever the job's dialect.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import json
+import shutil
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kinetic_core.bulk.codec import row_key
+from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
+from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, ResultRow, RowIndex, iter_results
+
+RESULT_FILES = {
+    "success": "successfulResults",
+    "failed": "failedResults",
+    "unprocessed": "unprocessedrecords",
+}
+KINDS = {"success": SUCCESS, "failed": FAILED, "unprocessed": UNPROCESSED}
+
+
+class RowStatus(enum.StrEnum):
+    """The outcome of one input row."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    UNPROCESSED = "unprocessed"
+
+
+def parse_sf_error(text: str) -> tuple[str, str, tuple[str, ...]]:
+    """Split an ``sf__Error`` cell (``CODE:message:field1,field2 --``) into its parts.
+
+    Example:
+        >>> parse_sf_error("REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --")
+        ('REQUIRED_FIELD_MISSING', 'Required fields are missing: [Name]', ('Name',))
+    """
+    body = text.strip()
+    terminated = body.endswith("--")
+    if terminated:
+        body = body[:-2].rstrip()
+    code, sep, rest = body.partition(":")
+    if not sep:
+        return "UNKNOWN", text.strip(), ()
+    fields: tuple[str, ...] = ()
+    message = rest
+    if terminated:
+        head, sep2, tail = rest.rpartition(":")
+        candidate = [f.strip() for f in tail.split(",") if f.strip()]
+        if sep2 and all(" " not in f for f in candidate):
+            message = head
+            fields = tuple(candidate)
+    return code.strip(), message.strip(), fields
+
+
+def format_sf_error(code: str | None, message: str | None, fields: Sequence[str]) -> str:
+    """The inverse of :func:`parse_sf_error`."""
+    return f"{code or 'UNKNOWN'}:{message or ''}:{','.join(fields)} --"
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One input row's outcome.
+
+    Attributes:
+        status: success, failed or unprocessed.
+        row_number: 1-based data row of the input (None only for results fetched by job id
+            without the original load).
+        id: the record id (``sf__Id``), when there is one.
+        created: ``sf__Created`` for successes.
+        error_code / error_message / error_fields: parsed from ``sf__Error`` for failures; for
+            unprocessed rows the job's error (``JOB_FAILED``, ``JOB_ABORTED``, ``NOT_IN_RESULTS``...).
+        job_id: the job that carried the row.
+        record: the row's original columns as echoed by Salesforce (strings).
+    """
+
+    status: RowStatus
+    row_number: int | None
+    id: str | None
+    created: bool | None
+    error_code: str | None
+    error_message: str | None
+    error_fields: tuple[str, ...]
+    job_id: str | None
+    record: Mapping[str, str]
+
+
+def read_result_file(
+    path: Path, delimiter: ColumnDelimiter, columns: Sequence[str] | None
+) -> tuple[list[str], Iterator[ResultRow]]:
+    """Parse one downloaded result CSV into index rows aligned to ``columns``.
+
+    With ``columns=None`` the file's own original columns are used and no key is computed.
+    """
+    handle = path.open("r", encoding="utf-8-sig", newline="")
+    reader = csv.reader(handle, delimiter=delimiter.char)
+    header = next(reader, None) or []
+    lower = [h.lower() for h in header]
+    id_at = lower.index("sf__id") if "sf__id" in lower else None
+    created_at = lower.index("sf__created") if "sf__created" in lower else None
+    error_at = lower.index("sf__error") if "sf__error" in lower else None
+    original = [i for i, h in enumerate(lower) if not h.startswith("sf__")]
+    if columns is None:
+        cols = [header[i] for i in original]
+        positions: list[int | None] = list(original)
+        keyed = False
+    else:
+        cols = list(columns)
+        where = {lower[i]: i for i in original}
+        positions = [where.get(c.lower()) for c in cols]
+        keyed = True
+
+    def rows() -> Iterator[ResultRow]:
+        try:
+            for seq, row in enumerate(reader):
+                if not row:
+                    continue
+                cells = [row[p] if p is not None and p < len(row) else "" for p in positions]
+                sf_id = row[id_at] if id_at is not None and id_at < len(row) else None
+                created = None
+                if created_at is not None and created_at < len(row):
+                    created = row[created_at].strip().lower() == "true"
+                code = message = fields = None
+                if error_at is not None and error_at < len(row):
+                    code, message, parsed = parse_sf_error(row[error_at])
+                    fields = ",".join(parsed)
+                key = row_key(cells) if keyed else None
+                yield seq, key, sf_id or None, created, code, message, fields, cells
+        finally:
+            handle.close()
+
+    return cols, rows()
+
+
+class BulkResult:
+    """Totals and lazily read, row-mapped outcomes of a bulk load (possibly several jobs).
+
+    Example:
+        >>> result = client.bulk.insert("Account", [{"Name": "A"}, {"Name": None}])  # doctest: +SKIP
+        >>> result.successful + result.failed + result.unprocessed == result.total    # doctest: +SKIP
+        True
+        >>> for row in result.failed_rows():                                          # doctest: +SKIP
+        ...     print(row.row_number, row.error_code, row.error_message)
+    """
+
+    def __init__(
+        self,
+        *,
+        workdir: Path,
+        index_path: Path | None,
+        totals: Mapping[str, int],
+        jobs: Sequence[JobInfo],
+        columns: Sequence[str],
+        mapped: bool = True,
+        files: Mapping[str, Path] | None = None,
+    ) -> None:
+        self.total = int(totals.get("total", 0))
+        self.successful = int(totals.get("successful", 0))
+        self.failed = int(totals.get("failed", 0))
+        self.unprocessed = int(totals.get("unprocessed", 0))
+        self.jobs = tuple(jobs)
+        self.job_ids = tuple(j.id for j in jobs)
+        self.columns = tuple(columns)
+        self.files = dict(files or {})
+        self._index_path = index_path
+        self._mapped = mapped
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(workdir), True)
+
+    @property
+    def ok(self) -> bool:
+        """True when every row succeeded."""
+        return self.successful == self.total
+
+    def job_errors(self) -> dict[str, str]:
+        """``errorMessage`` of every job that failed or was aborted, by job id."""
+        return {j.id: j.error_message or j.state.value for j in self.jobs if j.state.value != "JobComplete"}
+
+    def _rows(self, kind: int, status: RowStatus) -> Iterator[RowResult]:
+        if self._index_path is None:
+            return
+        for row, job_id, sf_id, created, code, message, fields, data in iter_results(
+            self._index_path, kind, mapped=self._mapped
+        ):
+            cells = json.loads(data) if data else []
+            record = dict(zip(self.columns, cells, strict=False))
+            yield RowResult(
+                status=status,
+                row_number=row,
+                id=sf_id,
+                created=None if created is None else bool(created),
+                error_code=code,
+                error_message=message,
+                error_fields=tuple(f for f in (fields or "").split(",") if f),
+                job_id=job_id,
+                record=record,
+            )
+
+    def successful_rows(self) -> Iterator[RowResult]:
+        """Successful rows in input order."""
+        return self._rows(SUCCESS, RowStatus.SUCCESS)
+
+    def failed_rows(self) -> Iterator[RowResult]:
+        """Failed rows in input order, with their parsed errors."""
+        return self._rows(FAILED, RowStatus.FAILED)
+
+    def unprocessed_rows(self) -> Iterator[RowResult]:
+        """Rows never processed (job aborted or failed, or absent from every result file)."""
+        return self._rows(UNPROCESSED, RowStatus.UNPROCESSED)
+
+    def __iter__(self) -> Iterator[RowResult]:
+        """All rows: successes, then failures, then unprocessed rows."""
+        yield from self.successful_rows()
+        yield from self.failed_rows()
+        yield from self.unprocessed_rows()
+
+    def summary(self) -> dict[str, object]:
+        """A JSON-ready summary (totals, job ids, result files)."""
+        return {
+            "total": self.total,
+            "successful": self.successful,
+            "failed": self.failed,
+            "unprocessed": self.unprocessed,
+            "job_ids": list(self.job_ids),
+            "files": {k: str(v) for k, v in self.files.items()},
+        }
+
+    def close(self) -> None:
+        """Remove the temporary row store (result files in ``results_dir`` stay)."""
+        self._finalizer()
+
+    def __enter__(self) -> BulkResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"BulkResult(total={self.total}, successful={self.successful}, failed={self.failed}, "
+            f"unprocessed={self.unprocessed}, job_ids={list(self.job_ids)})"
+        )
+
+    def write_files(self, directory: Path, name: str) -> dict[str, Path]:
+        """Write the three CLI-style result files into ``directory``; returns their paths."""
+        directory.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        specs = [
+            ("success", ["sf__Id", "sf__Created"], self.successful_rows),
+            ("failed", ["sf__Id", "sf__Error"], self.failed_rows),
+            ("unprocessed", [], self.unprocessed_rows),
+        ]
+        for label, lead, rows in specs:
+            path = directory / f"{name}-{label}-records.csv"
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow([*lead, *self.columns, "kc__RowNumber"])
+                for r in rows():
+                    if label == "success":
+                        head = [r.id or "", "true" if r.created else "false"]
+                    elif label == "failed":
+                        head = [r.id or "", format_sf_error(r.error_code, r.error_message, r.error_fields)]
+                    else:
+                        head = []
+                    cells = [r.record.get(c, "") for c in self.columns]
+                    writer.writerow([*head, *cells, "" if r.row_number is None else r.row_number])
+            paths[label] = path
+        self.files = paths
+        return paths
+
+
+def load_result_files(
+    index: RowIndex,
+    part: int,
+    job: JobInfo,
+    files: Mapping[str, Path],
+    columns: Sequence[str] | None,
+) -> list[str]:
+    """Record the downloaded result files of one job in ``index``; returns the columns seen."""
+    seen: list[str] = list(columns or [])
+    for label, path in files.items():
+        if not path.exists() or path.stat().st_size == 0:
+            continue
+        cols, rows = read_result_file(
+            path, job.column_delimiter, columns if columns is not None else (seen or None)
+        )
+        if label == "unprocessed":
+            rows = _with_job_error(rows, job)
+        index.add_results(part, job.id, KINDS[label], rows)
+        if not seen:
+            seen = cols
+    return seen
+
+
+def _with_job_error(rows: Iterator[ResultRow], job: JobInfo) -> Iterator[ResultRow]:
+    """Unprocessed rows carry no error of their own: give them the job's."""
+    state = job.state.value
+    code = f"JOB_{state.upper()}" if state in ("Failed", "Aborted") else "NOT_PROCESSED"
+    message = job.error_message or f"job {job.id} ended {state} before processing the row"
+    for seq, key, sf_id, created, _code, _message, fields, cells in rows:
+        yield seq, key, sf_id, created, code, message, fields, cells

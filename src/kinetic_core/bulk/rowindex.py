@@ -1,0 +1,217 @@
+"""The on-disk index that maps result rows back to input row numbers.
+
+Salesforce echoes each row's original columns in the result files but promises
+no order, and a load may be split over several jobs. While the input is spooled,
+every row is recorded as ``(part, key, row_number)`` where ``key`` is a digest of
+its cell values (:func:`kinetic_core.bulk.codec.row_key`). Result rows are
+recorded with the same key computed from the columns they echo. Matching pairs
+the k-th result row with a given key to the k-th input row with that key
+(duplicates are consumed in input order). A result row whose key matches
+nothing (a value the server normalised) takes the lowest unmatched row of its
+job; input rows that no result file mentions become *unprocessed*. So every
+input row ends in exactly one outcome: ``successful + failed + unprocessed == total``.
+
+Everything lives in one SQLite file, so memory stays flat whatever the load size.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+SUCCESS, FAILED, UNPROCESSED = 0, 1, 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS input (part INTEGER NOT NULL, key BLOB NOT NULL, row INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS result (
+    part INTEGER NOT NULL, kind INTEGER NOT NULL, seq INTEGER NOT NULL, job_id TEXT, key BLOB,
+    sf_id TEXT, created INTEGER, code TEXT, message TEXT, fields TEXT, data TEXT, row INTEGER);
+CREATE TABLE IF NOT EXISTS jobs (part INTEGER PRIMARY KEY, job_id TEXT, state TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+"""
+
+ResultRow = tuple[int, bytes | None, str | None, bool | None, str | None, str | None, str | None, list[str]]
+"""(seq, key, sf_id, created, code, message, fields, cells)"""
+
+
+class RowIndex:
+    """SQLite-backed row index and result store for one load.
+
+    Example:
+        >>> index = RowIndex(Path("load.sqlite"))   # doctest: +SKIP
+        >>> index.add_many([(1, b"k1", 1)])         # doctest: +SKIP
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=OFF")
+        self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection (the file stays)."""
+        with self._lock:
+            self._conn.close()
+
+    def set_meta(self, name: str, value: Any) -> None:
+        """Store a JSON value under ``name`` (columns, delimiter, ...)."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
+
+    def add_many(self, rows: Sequence[tuple[int, bytes, int]]) -> None:
+        """Record input rows ``(part, key, row_number)``."""
+        if not rows:
+            return
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT INTO input VALUES (?, ?, ?)", rows)
+            self._conn.execute("COMMIT")
+
+    def set_job(self, part: int, job_id: str | None, state: str | None, error: str | None) -> None:
+        """Record the job that carried ``part`` and how it ended."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?)", (part, job_id, state, error)
+            )
+
+    def add_results(self, part: int, job_id: str, kind: int, rows: Iterable[ResultRow]) -> int:
+        """Record the rows of one result file; returns how many."""
+        count = 0
+        batch: list[tuple[Any, ...]] = []
+        with self._lock:
+            self._conn.execute("BEGIN")
+            for seq, key, sf_id, created, code, message, fields, cells in rows:
+                flag = None if created is None else int(created)
+                data = json.dumps(cells, ensure_ascii=False)
+                batch.append((part, kind, seq, job_id, key, sf_id, flag, code, message, fields, data))
+                count += 1
+                if len(batch) >= 10_000:
+                    self._insert(batch)
+                    batch = []
+            self._insert(batch)
+            self._conn.execute("COMMIT")
+        return count
+
+    def _insert(self, batch: list[tuple[Any, ...]]) -> None:
+        self._conn.executemany(
+            "INSERT INTO result (part, kind, seq, job_id, key, sf_id, created, code, message, fields, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            batch,
+        )
+
+    def counts_by_kind(self) -> dict[int, int]:
+        """Result rows per kind, matched or not (for results fetched without an input index)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT kind, count(*) FROM result GROUP BY kind").fetchall()
+        return {int(k): int(n) for k, n in rows}
+
+    def resolve(self) -> dict[str, int]:
+        """Assign input row numbers to result rows and add the missing rows; return the totals."""
+        with self._lock:
+            conn = self._conn
+            conn.executescript(
+                """
+                BEGIN;
+                CREATE TEMP TABLE ik AS SELECT part, key, row,
+                    ROW_NUMBER() OVER (PARTITION BY part, key ORDER BY row) AS k FROM input;
+                CREATE INDEX temp.ik_idx ON ik (part, key, k);
+                CREATE TEMP TABLE rk AS SELECT rowid AS rid, part, key,
+                    ROW_NUMBER() OVER (PARTITION BY part, key ORDER BY kind, seq) AS k
+                    FROM result WHERE key IS NOT NULL;
+                UPDATE result SET row = m.row FROM (
+                    SELECT rk.rid AS rid, ik.row AS row FROM rk
+                    JOIN ik ON ik.part = rk.part AND ik.key = rk.key AND ik.k = rk.k) AS m
+                    WHERE result.rowid = m.rid;
+                DROP TABLE temp.ik; DROP TABLE temp.rk;
+                CREATE INDEX IF NOT EXISTS result_part_row ON result (part, row);
+                COMMIT;
+                """
+            )
+            conn.execute("BEGIN")
+            self._assign_unmatched(conn)
+            conn.execute(
+                """
+                INSERT INTO result
+                    (part, kind, seq, job_id, key, sf_id, created, code, message, fields, data, row)
+                SELECT i.part, 2, -1, j.job_id, i.key, NULL, NULL,
+                    CASE WHEN j.state IN ('Failed', 'Aborted') THEN 'JOB_' || upper(j.state)
+                         WHEN j.job_id IS NULL THEN 'NOT_SENT' ELSE 'NOT_IN_RESULTS' END,
+                    COALESCE(j.error, CASE WHEN j.job_id IS NULL THEN 'the row was never uploaded'
+                        ELSE 'the row is missing from every result file of job ' || j.job_id END),
+                    NULL, NULL, i.row
+                FROM input i LEFT JOIN jobs j ON j.part = i.part
+                WHERE NOT EXISTS (SELECT 1 FROM result r WHERE r.part = i.part AND r.row = i.row)
+                """
+            )
+            conn.execute("CREATE INDEX IF NOT EXISTS result_kind_row ON result (kind, row)")
+            conn.execute("COMMIT")
+            return self._totals(conn)
+
+    def _assign_unmatched(self, conn: sqlite3.Connection) -> None:
+        unmatched = conn.execute(
+            "SELECT part, rowid FROM result WHERE row IS NULL ORDER BY part, kind, seq"
+        ).fetchall()
+        if not unmatched:
+            return
+        by_part: dict[int, list[int]] = {}
+        for part, rid in unmatched:
+            by_part.setdefault(part, []).append(rid)
+        for part, rids in by_part.items():
+            free = conn.execute(
+                "SELECT row FROM input i WHERE part = ? AND NOT EXISTS"
+                " (SELECT 1 FROM result r WHERE r.part = i.part AND r.row = i.row) ORDER BY row LIMIT ?",
+                (part, len(rids)),
+            ).fetchall()
+            logger.warning(
+                "%d result row(s) of part %d did not match their input by content; assigned by position",
+                len(rids),
+                part,
+            )
+            for rid, (row,) in zip(rids, free, strict=False):
+                conn.execute("UPDATE result SET row = ? WHERE rowid = ?", (row, rid))
+            if len(rids) > len(free):
+                logger.warning("%d result row(s) of part %d match no input row", len(rids) - len(free), part)
+
+    def _totals(self, conn: sqlite3.Connection) -> dict[str, int]:
+        counts = dict(
+            conn.execute("SELECT kind, count(*) FROM result WHERE row IS NOT NULL GROUP BY kind").fetchall()
+        )
+        (total,) = conn.execute("SELECT count(*) FROM input").fetchone()
+        return {
+            "total": int(total),
+            "successful": int(counts.get(SUCCESS, 0)),
+            "failed": int(counts.get(FAILED, 0)),
+            "unprocessed": int(counts.get(UNPROCESSED, 0)),
+        }
+
+
+def iter_results(path: Path, kind: int, *, mapped: bool = True) -> Iterator[tuple[Any, ...]]:
+    """Rows of one kind, in input order: (row, job_id, sf_id, created, code, message, fields, data).
+
+    Opens its own connection, closed when the iteration ends or the generator is discarded.
+    With ``mapped=False`` (no input index, e.g. results fetched later by job id) rows come in file order.
+    """
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    try:
+        if mapped:
+            sql = (
+                "SELECT row, job_id, sf_id, created, code, message, fields, data FROM result"
+                " WHERE kind = ? AND row IS NOT NULL ORDER BY row"
+            )
+        else:
+            sql = (
+                "SELECT row, job_id, sf_id, created, code, message, fields, data FROM result"
+                " WHERE kind = ? ORDER BY part, seq"
+            )
+        yield from conn.execute(sql, (kind,))
+    finally:
+        conn.close()

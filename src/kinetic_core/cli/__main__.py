@@ -1,0 +1,5 @@
+"""``python -m kinetic_core.cli``."""
+
+from kinetic_core.cli import main
+
+main()

@@ -1,0 +1,381 @@
+"""The ASGI app of one emulated org: routes, error rendering and the request middleware.
+
+The middleware does, in order: path normalisation (``//`` collapsed, trailing ``/``
+dropped), the ``_HttpMethod`` override, request statistics, fault injection (only on
+``/services``), API version checks, request-body decompression and size limit, session
+resolution, API request counting (403 ``REQUEST_LIMIT_EXCEEDED`` once exhausted), the
+``Sforce-Limit-Info`` header and ``X-PrettyPrint``. Any exception that escapes a handler
+becomes a Salesforce-shaped 500 without a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import re
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.faults import FaultKind, fault_error
+from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
+from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, rest
+from kinetic_core.emulator.routes.common import SESSION_STATE_KEY, dumps, error_response, session_or_none
+
+logger = logging.getLogger(__name__)
+
+REST_BODY_LIMIT = 50 * 1024 * 1024
+BULK_BODY_LIMIT = 200 * 1024 * 1024
+_SLASHES = re.compile(r"/{2,}")
+_VERSION = re.compile(r"^/services/data/v([^/]*)")
+_BULK_MODULES = ("kinetic_core.emulator.routes.bulk_ingest", "kinetic_core.emulator.routes.bulk_query")
+
+
+def normalise_path(path: str) -> str:
+    """Collapse repeated slashes and drop a trailing one.
+
+    Example:
+        >>> normalise_path("/services//data/v62.0/sobjects/")
+        '/services/data/v62.0/sobjects'
+    """
+    path = _SLASHES.sub("/", path)
+    return path.rstrip("/") or "/"
+
+
+def route_kind(path: str) -> str:
+    """The statistics bucket of a (normalised) path."""
+    if path.startswith("/_emulator"):
+        return "admin"
+    if path.startswith("/services/oauth2"):
+        return "oauth" if not path.endswith("userinfo") else "identity"
+    if path.startswith("/id/"):
+        return "identity"
+    if path == "/services/data":
+        return "versions"
+    parts = path.split("/")
+    if len(parts) < 4 or not path.startswith("/services/data/v"):
+        return "other"
+    if len(parts) == 4:
+        return "resources"
+    seg = parts[4]
+    if seg == "jobs":
+        return f"bulk_{parts[5]}" if len(parts) > 5 and parts[5] in ("ingest", "query") else "bulk"
+    if seg in ("query", "queryAll"):
+        return "query"
+    if seg in ("sobjects", "composite", "limits"):
+        return seg
+    return "other"
+
+
+def check_version(path: str) -> None:
+    """[I] Versions below 31.0 are retired (410); unknown or future versions are 404."""
+    m = _VERSION.match(path)
+    if not m:
+        return
+    raw = m.group(1)
+    if not re.fullmatch(r"\d+\.\d", raw):
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+    major = int(raw.split(".")[0])
+    if major < RETIRED_BELOW:
+        raise ApiError(
+            410,
+            "UNSUPPORTED_API_VERSION",
+            f"API version {raw} has been retired; use v{RETIRED_BELOW}.0 or later",
+        )
+    if major > MAX_API_VERSION or not raw.endswith(".0"):
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+async def _send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    await response(scope, receive, send)
+
+
+class KineticMiddleware:
+    """Pure ASGI middleware applying the org-wide rules (see the module docstring)."""
+
+    def __init__(
+        self, app: ASGIApp, org: Org, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
+        self.app = app
+        self.org = org
+        self.sleep = sleep
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope = dict(scope)
+        path = normalise_path(scope["path"])
+        scope["path"] = path
+        scope["raw_path"] = path.encode("utf-8", "surrogateescape")
+        self._override_method(scope)
+        self.org.count_request(route_kind(path))
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, tracking_send, path)
+        except Exception as exc:
+            if isinstance(exc, ApiError):
+                err = exc
+            else:
+                logger.error("unhandled %s in %s %s: %s", type(exc).__name__, scope["method"], path, exc)
+                err = ApiError(
+                    500, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please retry the request."
+                )
+            if not started:
+                await _send_response(error_response(err), scope, receive, send)
+
+    @staticmethod
+    def _override_method(scope: MutableMapping[str, Any]) -> None:
+        if scope["method"] != "POST" or b"_HttpMethod=" not in scope.get("query_string", b""):
+            return
+        params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        override = params.get("_HttpMethod", "").upper()
+        if override in ("PATCH", "DELETE", "GET", "PUT", "HEAD"):
+            scope["method"] = override
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        org = self.org
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if path.startswith("/services"):
+            decision = org.faults.decide()
+            if decision.delay_seconds:
+                await self.sleep(decision.delay_seconds)
+            if decision.drop:
+                await self._drop(send)
+                return
+            if decision.error_status:
+                await _send_response(error_response(fault_error(decision.error_status)), scope, receive, send)
+                return
+        api_path = path.startswith("/services/data/v")
+        if api_path:
+            check_version(path)
+        receive = await self._body_receiver(scope, receive, headers, path)
+        if headers.get("x-prettyprint", "").lower() in ("1", "true"):
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+            send = self._pretty_sender(send)
+        if not api_path:
+            await self.app(scope, receive, send)
+            return
+        limit = org.api_request_limit()
+        session = session_or_none(org, headers.get("authorization"))
+        used = org.api_counter.used()
+        if session is not None:
+            scope.setdefault("state", {})[SESSION_STATE_KEY] = session
+            if used >= limit:
+                org.faults.record(FaultKind.LIMIT)
+                response = error_response(
+                    ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+                )
+                response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{limit}"
+                await _send_response(response, scope, receive, send)
+                return
+            used = org.api_counter.add()
+        limit_header = f"api-usage={used}/{limit}".encode()
+
+        async def limit_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", []), (b"sforce-limit-info", limit_header)]
+            await send(message)
+
+        await self.app(scope, receive, limit_send)
+
+    @staticmethod
+    async def _drop(send: Send) -> None:
+        """Start a response that never completes: the server closes the connection mid-body."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"[", "more_body": True})
+
+    async def _body_receiver(
+        self, scope: Scope, receive: Receive, headers: dict[str, str], path: str
+    ) -> Receive:
+        limit = BULK_BODY_LIMIT if "/jobs/" in path else REST_BODY_LIMIT
+        too_large = ApiError(
+            413,
+            "REQUEST_ENTITY_TOO_LARGE",
+            f"The request body exceeds the limit of {limit // (1024 * 1024)} MB",
+        )
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding in ("gzip", "deflate"):
+            chunks: list[bytes] = []
+            more = True
+            total = 0
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                total += len(chunks[-1])
+                if total > limit:
+                    raise too_large
+                more = message.get("more_body", False)
+            body = self._decompress(b"".join(chunks), encoding, limit, too_large)
+            delivered = False
+
+            async def replay() -> Message:
+                nonlocal delivered
+                if delivered:
+                    return await receive()
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            return replay
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise too_large
+            return message
+
+        return counting
+
+    @staticmethod
+    def _decompress(data: bytes, encoding: str, limit: int, too_large: ApiError) -> bytes:
+        wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+        try:
+            inflater = zlib.decompressobj(wbits)
+            out = inflater.decompress(data, limit + 1)
+            if len(out) > limit or inflater.unconsumed_tail:
+                raise too_large
+            return out + inflater.flush()
+        except zlib.error:
+            if encoding == "deflate":  # some clients send raw deflate
+                try:
+                    return zlib.decompress(data, -zlib.MAX_WBITS)
+                except zlib.error:
+                    pass
+            raise ApiError(
+                400, "JSON_PARSER_ERROR", f"The request body is not valid {encoding} data"
+            ) from None
+
+    @staticmethod
+    def _pretty_sender(send: Send) -> Send:
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def pretty(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                if b"json" not in content_type:
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            try:
+                body = json.dumps(json.loads(body), indent=2, ensure_ascii=False).encode("utf-8")
+            except ValueError:
+                pass
+            headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        return pretty
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(ApiError(404, "NOT_FOUND", "The requested resource does not exist"))
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"HTTP Method '{request.method}' not allowed. Allowed are {allowed.replace(', ', ',')}"
+        response = error_response(ApiError(405, "METHOD_NOT_ALLOWED", message))
+        if allowed:
+            response.headers["Allow"] = allowed
+        return response
+    return error_response(ApiError(exc.status_code, "INVALID_REQUEST", str(exc.detail)))
+
+
+def _bulk_routes() -> list[BaseRoute]:
+    found: list[BaseRoute] = []
+    for name in _BULK_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            logger.warning("%s is not installed: its Bulk API 2.0 routes answer 404", name)
+            continue
+        found.extend(module.routes())
+    return found
+
+
+def create_app(org: Org) -> Starlette:
+    """The ASGI app serving ``org`` (no globals: one app per org).
+
+    Example:
+        >>> app = create_app(org)  # doctest: +SKIP
+        >>> TestClient(app).get("/services/data").status_code  # doctest: +SKIP
+        200
+    """
+    routes: list[BaseRoute] = [
+        *rest.routes(),
+        *query.routes(),
+        *composite.routes(),
+        *_bulk_routes(),
+        *oauth.routes(),
+        *identity.routes(),
+        *admin.routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(KineticMiddleware, org=org),
+            Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5),
+        ],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+    )
+    app.router.redirect_slashes = False
+    app.state.org = org
+    app.state.oauth_codes = {}
+    return app
+
+
+__all__ = ["KineticMiddleware", "check_version", "create_app", "dumps", "normalise_path", "route_kind"]

@@ -1,0 +1,206 @@
+"""Applying one internal batch of an ingest job to the store and rendering its result records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kinetic_core.emulator.bulk.csvio import (
+    BadRecord,
+    HeaderPlan,
+    Record,
+    encode_many,
+    encode_minimal,
+    encode_quoted,
+)
+from kinetic_core.emulator.bulk.models import BulkLimits, Job, Operation
+from kinetic_core.emulator.bulk.ports import RowOutcomeLike, StoreLike
+from kinetic_core.emulator.errors import ApiError
+
+
+@dataclass
+class BatchOutput:
+    """Encoded success and failure records of one batch (without line endings)."""
+
+    ok: list[str] = field(default_factory=list)
+    fail: list[str] = field(default_factory=list)
+
+
+def result_header(prefix: tuple[str, str], plan_columns: Sequence[str], delimiter: str) -> str:
+    """``"sf__Id","sf__Created",<original columns>`` (or ``sf__Error``), original spelling kept."""
+    head = encode_quoted(list(prefix), delimiter)
+    if not plan_columns:
+        return head
+    return head + delimiter + encode_minimal(list(plan_columns), delimiter)
+
+
+def _row_error(code: str, message: str, fields: list[str] | None = None) -> ApiError:
+    return ApiError(400, code, message, fields)
+
+
+@dataclass
+class _Pending:
+    index: int
+    cells: list[str]
+    values: dict[str, Any]
+    record_id: str
+
+
+class BatchApplier:
+    """Turns CSV records into store calls for one job and renders per-row outcomes.
+
+    Example:
+        >>> applier = BatchApplier(store, job, plan, BulkLimits(), user_id="005...")  # doctest: +SKIP
+        >>> out = applier.apply(records)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, store: StoreLike, job: Job, plan: HeaderPlan, limits: BulkLimits, user_id: str
+    ) -> None:
+        self._store = store
+        self._job = job
+        self._plan = plan
+        self._limits = limits
+        self._user_id = user_id
+        self._delim = job.column_delimiter.char
+        self._width = len(plan.columns)
+
+    def cells_of(self, record: Record) -> list[str]:
+        """The record's cells padded to the header width (for echoing in results)."""
+        if isinstance(record, BadRecord):
+            return [""] * self._width
+        return record + [""] * (self._width - len(record)) if len(record) < self._width else record
+
+    def apply(self, records: Sequence[Record]) -> BatchOutput:
+        """Apply the batch; row problems become failed records, never exceptions."""
+        errors: dict[int, ApiError] = {}
+        pending: list[_Pending] = []
+        all_cells: list[list[str]] = []
+        keys, id_index, width = self._plan.keys, self._plan.id_index, self._width
+        lim = self._limits
+        quick = width <= lim.max_fields_per_record
+        quick_chars = min(lim.max_field_chars, lim.max_record_chars)
+        for i, record in enumerate(records):
+            if (
+                quick
+                and type(record) is list
+                and len(record) == width
+                and sum(map(len, record)) <= quick_chars
+            ):
+                cells, problem = record, None
+            else:
+                cells = self.cells_of(record)
+                problem = self._check(record, cells)
+            all_cells.append(cells)
+            if problem is not None:
+                errors[i] = problem
+                continue
+            rid = cells[id_index] if id_index is not None else ""
+            pending.append(_Pending(i, cells, dict(zip(keys, cells, strict=False)), rid))
+        outcomes = self._dispatch(pending, errors)
+        out = BatchOutput()
+        d = self._delim
+        tails = [d + t for t in encode_many(all_cells, d)] if width else [""] * len(all_cells)
+        for i, cells in enumerate(all_cells):
+            tail = tails[i]
+            err = errors.get(i)
+            if err is None:
+                outcome = outcomes[i]
+                if outcome.error is None:
+                    rid = outcome.id or self._failed_id(cells)
+                    created = '"true"' if outcome.created else '"false"'
+                    out.ok.append(f'"{rid}"{d}{created}{tail}')
+                    continue
+                err = outcome.error
+                rid = outcome.id or self._failed_id(cells)
+            else:
+                rid = self._failed_id(cells)
+            out.fail.append(encode_quoted([rid, err.bulk_error()], d) + tail)
+        return out
+
+    def _failed_id(self, cells: list[str]) -> str:
+        if self._job.operation is Operation.INSERT or self._plan.id_index is None:
+            return ""
+        return cells[self._plan.id_index]
+
+    def _check(self, record: Record, cells: list[str]) -> ApiError | None:
+        lim = self._limits
+        if isinstance(record, BadRecord):
+            return _row_error("STRING_TOO_LONG", record.message)
+        if len(record) > self._width:
+            return _row_error(
+                "INVALID_FIELD", f"Record has {len(record)} values but the header has {self._width} columns"
+            )
+        if len(cells) > lim.max_fields_per_record:
+            return _row_error(
+                "LIMIT_EXCEEDED",
+                f"Record has {len(cells)} fields; the limit is {lim.max_fields_per_record} fields per record",
+            )
+        total = sum(map(len, cells))
+        for c, value in enumerate(cells if total > lim.max_field_chars else ()):
+            if len(value) > lim.max_field_chars:
+                col = self._plan.columns[c]
+                return _row_error(
+                    "STRING_TOO_LONG",
+                    f"{col}: data value too large: {len(value)} characters "
+                    f"(max length={lim.max_field_chars})",
+                    [self._plan.keys[c]],
+                )
+        if total > lim.max_record_chars:
+            return _row_error(
+                "LIMIT_EXCEEDED",
+                f"Record has {total} characters; the limit is {lim.max_record_chars} characters per record",
+            )
+        return None
+
+    def _dispatch(self, pending: list[_Pending], errors: dict[int, ApiError]) -> dict[int, RowOutcomeLike]:
+        job, store, sobject = self._job, self._store, self._job.object
+        op = job.operation
+        outcomes: dict[int, RowOutcomeLike] = {}
+
+        def run(items: list[_Pending], call: Any) -> None:
+            if items:
+                for item, outcome in zip(items, call(items), strict=True):
+                    outcomes[item.index] = outcome
+
+        def missing(item: _Pending, what: str, verb: str) -> None:
+            errors[item.index] = _row_error("MISSING_ARGUMENT", f"{what} not specified in {verb} call")
+
+        rows = _rows_of
+        if op is Operation.INSERT:
+            run(pending, lambda it: store.insert_many(sobject, rows(it), user_id=self._user_id))
+        elif op is Operation.UPDATE:
+            ready = [p for p in pending if p.record_id]
+            for p in pending:
+                if not p.record_id:
+                    missing(p, "Id", "an update")
+            run(ready, lambda it: store.update_many(sobject, rows(it), user_id=self._user_id))
+        elif op is Operation.UPSERT:
+            ext = job.external_id_field or "Id"
+            if ext.lower() == "id":
+                keyed = [p for p in pending if p.record_id]
+                fresh = [p for p in pending if not p.record_id]
+                for p in fresh:
+                    p.values.pop("Id", None)
+                run(keyed, lambda it: store.upsert_many(sobject, "Id", rows(it), user_id=self._user_id))
+                run(fresh, lambda it: store.insert_many(sobject, rows(it), user_id=self._user_id))
+            else:
+                idx = self._plan.ext_index
+                keyed = [p for p in pending if idx is not None and p.cells[idx]]
+                for p in pending:
+                    if idx is None or not p.cells[idx]:
+                        missing(p, ext, "an upsert")
+                run(keyed, lambda it: store.upsert_many(sobject, ext, rows(it), user_id=self._user_id))
+        else:
+            hard = op is Operation.HARD_DELETE
+            ready = [p for p in pending if p.record_id]
+            for p in pending:
+                if not p.record_id:
+                    missing(p, "Id", "a delete")
+            run(ready, lambda it: store.delete_many(sobject, [p.record_id for p in it], hard=hard))
+        return outcomes
+
+
+def _rows_of(items: list[_Pending]) -> list[Mapping[str, Any]]:
+    return [p.values for p in items]

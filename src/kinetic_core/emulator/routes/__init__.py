@@ -1,0 +1,1 @@
+"""HTTP route modules of the emulator; each exposes ``routes() -> list[BaseRoute]``."""

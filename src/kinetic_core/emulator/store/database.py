@@ -1,0 +1,138 @@
+"""SQLite plumbing of the store: connection settings, tables and migrations, sequences, counters.
+
+Besides one table per sObject (see ``schema``), the file holds three bookkeeping tables:
+``_kc_meta`` (key/value: org id, schema version), ``_kc_seq`` (next record number per key prefix and
+next auto-number per field) and ``_kc_counters`` (per-minute buckets of rolling counters).
+
+Example:
+    >>> import sqlite3
+    >>> from kinetic_core.emulator.store.custom import build_schema
+    >>> conn = sqlite3.connect(":memory:", isolation_level=None)
+    >>> ensure_tables(conn, build_schema())
+    >>> conn.execute("SELECT count(*) FROM sobj_account").fetchone()[0]
+    0
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from kinetic_core.emulator.store.fieldkit import AUDIT_FIELDS
+from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef, Schema
+
+log = logging.getLogger(__name__)
+
+_BOOKKEEPING = (
+    "CREATE TABLE IF NOT EXISTS _kc_meta (key TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE IF NOT EXISTS _kc_seq (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS _kc_counters (name TEXT NOT NULL, minute INTEGER NOT NULL, "
+    "n INTEGER NOT NULL, PRIMARY KEY (name, minute))",
+)
+WINDOW_MINUTES = 24 * 60
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (or create) the store file in WAL mode, autocommit (transactions are explicit savepoints)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, cached_statements=512)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+def quote(identifier: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def is_nocase(field: FieldDef) -> bool:
+    """Text keys compare case-insensitively unless declared case-sensitive."""
+    return field.is_text and not field.case_sensitive
+
+
+def _column_ddl(field: FieldDef) -> str:
+    ddl = f"{quote(field.column)} {field.sql_type}"
+    if field.name == "Id":
+        ddl += " PRIMARY KEY"
+    elif field.name == "IsDeleted":
+        ddl += " NOT NULL DEFAULT 0"
+    return ddl
+
+
+def _index_columns(obj: ObjectDef) -> list[FieldDef]:
+    out = []
+    for f in obj.fields:
+        if f.name == "Id" or f.name in AUDIT_FIELDS:
+            continue
+        if (
+            (f.type is FieldType.REFERENCE and f.child_relationship_name)
+            or f.external_id
+            or f.unique
+            or f.id_lookup
+        ):
+            out.append(f)
+    return out
+
+
+def ensure_tables(conn: sqlite3.Connection, schema: Schema) -> None:
+    """Create missing tables, add missing columns (``ALTER TABLE ADD COLUMN``) and indexes."""
+    for ddl in _BOOKKEEPING:
+        conn.execute(ddl)
+    for obj in schema:
+        table = quote(obj.table)
+        existing = {row[1].lower() for row in conn.execute(f"PRAGMA table_info({table})")}
+        if not existing:
+            cols = ", ".join(_column_ddl(f) for f in obj.fields)
+            conn.execute(f"CREATE TABLE {table} ({cols})")
+        else:
+            for f in obj.fields:
+                if f.column not in existing:
+                    log.info("adding column %s.%s", obj.name, f.name)
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {_column_ddl(f)}")
+        for f in _index_columns(obj):
+            collate = " COLLATE NOCASE" if is_nocase(f) else ""
+            index = quote(f"ix_{obj.name.lower()}_{f.column}")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({quote(f.column)}{collate})")
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM _kc_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO _kc_meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def load_sequences(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every persisted sequence (next value to hand out)."""
+    return {str(name): int(value) for name, value in conn.execute("SELECT name, value FROM _kc_seq")}
+
+
+def save_sequences(conn: sqlite3.Connection, sequences: dict[str, int], names: set[str]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO _kc_seq (name, value) VALUES (?, ?)",
+        [(n, sequences[n]) for n in sorted(names)],
+    )
+
+
+def bump_counter(conn: sqlite3.Connection, name: str, minute: int, by: int) -> None:
+    """Add ``by`` to the bucket of ``minute`` and drop buckets older than the window."""
+    conn.execute(
+        "INSERT INTO _kc_counters (name, minute, n) VALUES (?, ?, ?) "
+        "ON CONFLICT(name, minute) DO UPDATE SET n = n + excluded.n",
+        (name, minute, by),
+    )
+    conn.execute("DELETE FROM _kc_counters WHERE name = ? AND minute <= ?", (name, minute - WINDOW_MINUTES))
+
+
+def sum_counter(conn: sqlite3.Connection, name: str, minute: int) -> int:
+    row = conn.execute(
+        "SELECT coalesce(sum(n), 0) FROM _kc_counters WHERE name = ? AND minute > ?",
+        (name, minute - WINDOW_MINUTES),
+    ).fetchone()
+    return int(row[0])

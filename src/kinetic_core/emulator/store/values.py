@@ -1,0 +1,494 @@
+"""Conversions between stored values (see ``schema``) and API values: REST JSON and Bulk CSV.
+
+Inbound (``from_json`` / ``from_csv``) validate and raise :class:`ApiError` with Salesforce's codes;
+outbound (``to_json`` / ``to_csv``) never fail. For the store's hot loops, ``json_converter`` and
+``csv_converter`` return the per-field function once, so a 100,000-row load does not re-dispatch on
+the field type for every cell.
+
+Formats: JSON datetime ``2021-11-06T17:38:40.000+0000``; CSV datetime ``2021-11-06T17:38:40.000Z``;
+dates ``YYYY-MM-DD``; times ``HH:MM:SS.fffZ``; booleans ``true``/``false``. An empty CSV cell means
+"leave unchanged" (:data:`UNCHANGED`), ``#N/A`` means null. Empty strings in text fields are null.
+
+Decisions marked [I] (leniency of the JSON reader, CSV booleans ``1``/``0``, Java-style doubles in CSV):
+JSON strings are accepted for numbers and booleans (``"12"``, ``"true"``) and numbers/booleans for text
+fields, as Salesforce's deserializer does; CSV numbers print like Java's ``Double.toString``.
+
+Example:
+    >>> from kinetic_core.emulator.store.schema import FieldDef, FieldType
+    >>> f = FieldDef("CreatedDate", FieldType.DATETIME)
+    >>> to_json(f, from_csv(f, "2021-11-06T19:38:40+02:00"))
+    '2021-11-06T17:38:40.000+0000'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+
+from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.store import ids, messages
+from kinetic_core.emulator.store.schema import FieldDef, FieldType
+
+
+class _Unchanged:
+    """Type of the :data:`UNCHANGED` sentinel."""
+
+    _instance: _Unchanged | None = None
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNCHANGED: Final = _Unchanged()
+"""Returned by :func:`from_csv` for an empty cell: the field is left as it is."""
+
+NULL_MARKER = "#N/A"
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_TIME_RE = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?Z?$")
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
+_NUMBER_TYPES = frozenset({FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT})
+_INT_TYPES = frozenset({FieldType.INT, FieldType.LONG})
+_JAVA_TYPES: dict[FieldType, str] = {
+    FieldType.BOOLEAN: "boolean",
+    FieldType.INT: "int",
+    FieldType.LONG: "long",
+    FieldType.DOUBLE: "double",
+    FieldType.CURRENCY: "double",
+    FieldType.PERCENT: "double",
+    FieldType.DATE: "date",
+    FieldType.DATETIME: "datetime",
+    FieldType.TIME: "time",
+}
+
+Converter = Callable[[Any], Any]
+
+
+# ----------------------------------------------------------------------------------------------- formats
+
+
+def format_datetime(moment: datetime) -> str:
+    """The stored form of a datetime: UTC, milliseconds, ``Z``.
+
+    Example:
+        >>> format_datetime(datetime(2021, 11, 6, 17, 38, 40, tzinfo=UTC))
+        '2021-11-06T17:38:40.000Z'
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_datetime(text: str) -> str | None:
+    """Parse an API datetime into the stored form, or None when it is not one."""
+    m = _DATETIME_RE.match(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+    second = int(m.group(6) or 0)
+    frac = (m.group(7) or "0")[:6].ljust(6, "0")
+    zone = m.group(8)
+    try:
+        tz = UTC
+        if zone and zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            tz = timezone(sign * offset)
+        moment = datetime(year, month, day, hour, minute, second, int(frac), tzinfo=tz)
+    except ValueError:
+        return None
+    return format_datetime(moment)
+
+
+def parse_date(text: str) -> str | None:
+    """Validate ``YYYY-MM-DD`` (a real calendar date); None when invalid."""
+    m = _DATE_RE.match(text)
+    if m is None:
+        return None
+    try:
+        date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return text
+
+
+def parse_time(text: str) -> str | None:
+    """Parse ``HH:MM[:SS[.fff]][Z]`` into the stored ``HH:MM:SS.fff``; None when invalid."""
+    m = _TIME_RE.match(text)
+    if m is None:
+        return None
+    hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    millis = (m.group(4) or "0")[:3].ljust(3, "0")
+    return f"{hour:02d}:{minute:02d}:{second:02d}.{millis}"
+
+
+def java_double(value: float) -> str:
+    """Render a double the way Java's ``Double.toString`` does (``5000.0``, ``1.2E7``).
+
+    Example:
+        >>> java_double(12000000.0), java_double(0.5)
+        ('1.2E7', '0.5')
+    """
+    if value == 0:
+        return "0.0"
+    if 1e-3 <= abs(value) < 1e7:
+        return repr(float(value))
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    text = "".join(str(d) for d in digits)
+    assert isinstance(exponent, int)
+    power = len(text) - 1 + exponent
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
+
+
+# ------------------------------------------------------------------------------------------- text checks
+
+
+def _text_checker(field: FieldDef) -> Callable[[str], str | None]:
+    """Validate a text value: length, e-mail syntax, restricted picklist values."""
+    label = field.label or field.name
+    name = field.name
+    length = field.length
+    kind = field.type
+    allowed_lower = {v.lower(): v for v in field.picklist_values}
+    restricted = field.restricted_picklist and bool(allowed_lower)
+    if kind not in (FieldType.MULTIPICKLIST, FieldType.EMAIL) and not (
+        kind is FieldType.PICKLIST and restricted
+    ):
+
+        def check_length(value: str) -> str | None:
+            if not value:
+                return None
+            if length and len(value) > length:
+                raise messages.string_too_long(label, name, value, length)
+            return value
+
+        return check_length
+
+    def check(value: str) -> str | None:
+        if value == "":
+            return None
+        if kind is FieldType.MULTIPICKLIST:
+            parts = [p.strip() for p in value.split(";") if p.strip()]
+            if restricted:
+                for part in parts:
+                    if part.lower() not in allowed_lower:
+                        raise messages.bad_restricted_picklist(label, name, part)
+                parts = [allowed_lower[p.lower()] for p in parts]
+            value = ";".join(dict.fromkeys(parts))
+        elif kind is FieldType.PICKLIST and restricted:
+            canonical = allowed_lower.get(value.lower())
+            if canonical is None:
+                raise messages.bad_restricted_picklist(label, name, value)
+            value = canonical
+        elif kind is FieldType.EMAIL and not _EMAIL_RE.match(value):
+            raise messages.invalid_email(label, name, value)
+        if length and len(value) > length:
+            raise messages.string_too_long(label, name, value, length)
+        return value
+
+    return check
+
+
+def _number_checker(field: FieldDef) -> Callable[[float], float]:
+    """Round half-up to the field's scale (as Salesforce does) and enforce its integer digits."""
+    scale = field.scale
+    limit = 10.0 ** (field.precision - scale) if field.precision else math.inf
+    label = field.label or field.name
+    quantum = Decimal(1).scaleb(-scale)
+
+    def check(value: float) -> float:
+        if math.isnan(value) or math.isinf(value) or abs(value) >= limit:
+            raise messages.number_too_large(label, field.name, value)
+        if not field.precision:
+            return value
+        rounded = round(value, scale)
+        if rounded == value:
+            return value
+        text = repr(value)
+        point = text.find(".")
+        if "e" in text or point < 0 or len(text) - point - 1 != scale + 1 or text[-1] != "5":
+            return rounded  # not a decimal tie: binary rounding agrees with half-up
+        return float(Decimal(text).quantize(quantum, ROUND_HALF_UP))
+
+    return check
+
+
+def _id_checker(field: FieldDef) -> Callable[[str], str | None]:
+    label = field.label or field.name
+
+    def check(value: str) -> str | None:
+        if value == "":
+            return None
+        if not ids.is_well_formed(value):
+            raise messages.malformed_id(label, value, field.name)
+        return ids.to18(value)
+
+    return check
+
+
+# --------------------------------------------------------------------------------------------- JSON in
+
+
+def _token(value: Any) -> tuple[str, object]:
+    if isinstance(value, bool):
+        return ("VALUE_TRUE" if value else "VALUE_FALSE"), str(value).lower()
+    if isinstance(value, int):
+        return "VALUE_NUMBER_INT", value
+    if isinstance(value, float):
+        return "VALUE_NUMBER_FLOAT", value
+    if isinstance(value, dict):
+        return "START_OBJECT", "{"
+    if isinstance(value, list):
+        return "START_ARRAY", "["
+    return "VALUE_STRING", value
+
+
+def json_converter(field: FieldDef) -> Converter:
+    """The JSON-to-stored function of one field (see :func:`from_json`)."""
+    kind = field.type
+    java = _JAVA_TYPES.get(kind, "string")
+
+    def fail(value: Any) -> ApiError:
+        token, shown = _token(value)
+        return messages.json_type_error(java, token, shown)
+
+    if kind is FieldType.BOOLEAN:
+
+        def conv_bool(value: Any) -> Any:
+            if value is None or isinstance(value, bool):
+                return None if value is None else int(value)
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return int(value.lower() == "true")
+            raise fail(value)
+
+        return conv_bool
+    if kind in _INT_TYPES:
+
+        def conv_int(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str):
+                try:
+                    return int(value.strip())
+                except ValueError:
+                    pass
+            raise fail(value)
+
+        return conv_int
+    if kind in _NUMBER_TYPES:
+        check_number = _number_checker(field)
+
+        def conv_number(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return check_number(float(value))
+            if isinstance(value, str):
+                try:
+                    number = float(value.strip())
+                except ValueError:
+                    raise fail(value) from None
+                return check_number(number)
+            raise fail(value)
+
+        return conv_number
+    parser = {FieldType.DATE: parse_date, FieldType.DATETIME: parse_datetime, FieldType.TIME: parse_time}.get(
+        kind
+    )
+    if parser is not None:
+        parse = parser
+
+        def conv_temporal(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                parsed = parse(value)
+                if parsed is not None:
+                    return parsed
+            raise fail(value)
+
+        return conv_temporal
+    check: Callable[[str], str | None] = (
+        _id_checker(field) if kind in (FieldType.ID, FieldType.REFERENCE) else _text_checker(field)
+    )
+
+    def conv_text(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return check(value)
+        if isinstance(value, bool):
+            return check(str(value).lower())
+        if isinstance(value, int | float):
+            return check(str(value))
+        raise fail(value)
+
+    return conv_text
+
+
+def from_json(field: FieldDef, value: Any) -> Any:
+    """Convert a REST JSON value to its stored form.
+
+    Raises:
+        ApiError: JSON_PARSER_ERROR for a wrong JSON type, or the field-level validation codes
+            (STRING_TOO_LONG, INVALID_EMAIL_ADDRESS, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, MALFORMED_ID).
+
+    Example:
+        >>> from_json(FieldDef("IsActive", FieldType.BOOLEAN), True)
+        1
+    """
+    return json_converter(field)(value)
+
+
+# ---------------------------------------------------------------------------------------------- CSV in
+
+
+def csv_converter(field: FieldDef) -> Converter:
+    """The CSV-to-stored function of one field (see :func:`from_csv`); expects a non-empty cell."""
+    kind = field.type
+    soap = field.soap_type
+    name = field.name
+
+    def fail(text: str) -> ApiError:
+        return messages.csv_type_error(text, soap, name)
+
+    if kind is FieldType.BOOLEAN:
+
+        def conv_bool(text: str) -> Any:
+            low = text.lower()
+            if low in ("true", "1"):
+                return 1
+            if low in ("false", "0"):
+                return 0
+            raise fail(text)
+
+        return conv_bool
+    if kind in _INT_TYPES:
+
+        def conv_int(text: str) -> Any:
+            try:
+                return int(text)
+            except ValueError:
+                try:
+                    number = float(text)
+                except ValueError:
+                    raise fail(text) from None
+                if not number.is_integer():
+                    raise fail(text) from None
+                return int(number)
+
+        return conv_int
+    if kind in _NUMBER_TYPES:
+        check_number = _number_checker(field)
+
+        def conv_number(text: str) -> Any:
+            try:
+                number = float(text)
+            except ValueError:
+                raise fail(text) from None
+            return check_number(number)
+
+        return conv_number
+    parser = {FieldType.DATE: parse_date, FieldType.DATETIME: parse_datetime, FieldType.TIME: parse_time}.get(
+        kind
+    )
+    if parser is not None:
+        parse = parser
+
+        def conv_temporal(text: str) -> Any:
+            parsed = parse(text)
+            if parsed is None:
+                raise fail(text)
+            return parsed
+
+        return conv_temporal
+    if kind in (FieldType.ID, FieldType.REFERENCE):
+        return _id_checker(field)
+    return _text_checker(field)
+
+
+def from_csv(field: FieldDef, text: str) -> Any:
+    """Convert one Bulk CSV cell to its stored form.
+
+    Returns :data:`UNCHANGED` for an empty cell and None for ``#N/A``.
+
+    Raises:
+        ApiError: INVALID_FIELD (``'x' is not a valid value for the type xsd:date``) for cells that do
+            not parse, or the field-level validation codes.
+
+    Example:
+        >>> from_csv(FieldDef("CloseDate", FieldType.DATE), "2024-02-29")
+        '2024-02-29'
+    """
+    if text == "":
+        return UNCHANGED
+    if text == NULL_MARKER:
+        return None
+    return csv_converter(field)(text)
+
+
+# ------------------------------------------------------------------------------------------------- out
+
+
+def to_json(field: FieldDef, stored: Any) -> Any:
+    """The REST JSON value of a stored value.
+
+    Example:
+        >>> to_json(FieldDef("IsDeleted", FieldType.BOOLEAN), 0)
+        False
+    """
+    if stored is None:
+        return None
+    kind = field.type
+    if kind is FieldType.BOOLEAN:
+        return bool(stored)
+    if kind in _INT_TYPES:
+        return int(stored)
+    if kind in _NUMBER_TYPES:
+        return float(stored)
+    if kind is FieldType.DATETIME:
+        text = str(stored)
+        return text[:-1] + "+0000" if text.endswith("Z") else text
+    if kind is FieldType.TIME:
+        return f"{stored}Z"
+    return stored if isinstance(stored, str) else str(stored)
+
+
+def to_csv(field: FieldDef, stored: Any) -> str:
+    """The Bulk CSV text of a stored value (None -> empty string).
+
+    Example:
+        >>> to_csv(FieldDef("AnnualRevenue", FieldType.CURRENCY), 12000000.0)
+        '1.2E7'
+    """
+    if stored is None:
+        return ""
+    kind = field.type
+    if kind is FieldType.BOOLEAN:
+        return "true" if stored else "false"
+    if kind in _INT_TYPES:
+        return str(int(stored))
+    if kind in _NUMBER_TYPES:
+        return java_double(float(stored))
+    if kind is FieldType.TIME:
+        return f"{stored}Z"
+    return str(stored)

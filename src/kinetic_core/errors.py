@@ -1,0 +1,275 @@
+"""The one error tree of Kinetic Core, keyed by Salesforce ``errorCode``.
+
+::
+
+    KineticError
+    ├── ConfigError                      bad or missing configuration (.env, orgs.toml, overrides)
+    ├── TransportError                   no usable HTTP answer: connect/read failure, timeout
+    ├── AuthenticationError              the token endpoint refused (error, description)
+    ├── SessionExpiredError              401 INVALID_SESSION_ID and no way (left) to re-authenticate
+    ├── MappingError                     a field transform failed (record index, field)
+    ├── ApiError                         a non-2xx answer (status, error_code, message, fields, method, url)
+    │   ├── MultipleRecordsError         300: several records match an external id (urls)
+    │   ├── NotFoundError                NOT_FOUND
+    │   ├── MalformedQueryError          MALFORMED_QUERY
+    │   ├── InvalidFieldError            INVALID_FIELD, INVALID_FIELD_FOR_INSERT_UPDATE
+    │   ├── InvalidTypeError             INVALID_TYPE
+    │   ├── RequiredFieldMissingError    REQUIRED_FIELD_MISSING
+    │   ├── DuplicateValueError          DUPLICATE_VALUE, DUPLICATES_DETECTED
+    │   ├── MalformedIdError             MALFORMED_ID, INVALID_ID
+    │   ├── EntityIsDeletedError         ENTITY_IS_DELETED
+    │   ├── InvalidQueryLocatorError     INVALID_QUERY_LOCATOR
+    │   ├── ServerUnavailableError       SERVER_UNAVAILABLE and bare 5xx answers
+    │   ├── RequestLimitExceeded         REQUEST_LIMIT_EXCEEDED (403), carries ``api_usage``; never retried
+    │   └── BulkJobError                 a Bulk API 2.0 job failed or was aborted (job_id, state)
+    └── BulkTimeoutError                 waiting for bulk jobs gave up; the jobs may still run (job_ids)
+
+Messages name the HTTP method and URL of the failed call and never contain tokens,
+passwords or other secrets (URLs never carry them: the access token travels in a header).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kinetic_core.http.limits import ApiUsage
+
+
+class KineticError(Exception):
+    """Root of every error Kinetic Core raises.
+
+    Example:
+        >>> try:
+        ...     raise NotFoundError(404, "NOT_FOUND", "The requested resource does not exist")
+        ... except KineticError as err:
+        ...     err.error_code
+        'NOT_FOUND'
+    """
+
+
+class ConfigError(KineticError):
+    """Configuration is missing or malformed (the message names the source, never a secret value)."""
+
+
+class TransportError(KineticError):
+    """The call got no usable HTTP answer (connection refused or dropped, timeout).
+
+    Attributes:
+        method: HTTP method of the call.
+        url: URL of the call.
+        in_doubt: True when the request may have reached the server and been processed.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", in_doubt: bool = False) -> None:
+        where = f" ({method} {url})" if method else ""
+        super().__init__(f"{message}{where}")
+        self.method = method
+        self.url = url
+        self.in_doubt = in_doubt
+
+
+class AuthenticationError(KineticError):
+    """The OAuth token endpoint refused to issue a token.
+
+    Attributes:
+        error: the OAuth ``error`` code, e.g. ``invalid_grant``.
+        description: the OAuth ``error_description``.
+        status: HTTP status of the token response (0 when there was none).
+    """
+
+    def __init__(self, error: str, description: str = "", *, status: int = 0, url: str = "") -> None:
+        text = f"{error}: {description}" if description else error
+        if url:
+            text += f" (POST {url})"
+        super().__init__(text)
+        self.error = error
+        self.description = description
+        self.status = status
+        self.url = url
+
+
+class SessionExpiredError(KineticError):
+    """The session is invalid and cannot be renewed (static token, or a renewed token refused too)."""
+
+
+class MappingError(KineticError):
+    """A field mapping failed for one record.
+
+    Attributes:
+        index: 0-based position of the record in the input.
+        field: the target field whose value could not be produced.
+    """
+
+    def __init__(self, index: int, field: str, reason: str) -> None:
+        super().__init__(f"record {index}, field {field}: {reason}")
+        self.index = index
+        self.field = field
+        self.reason = reason
+
+
+class ApiError(KineticError):
+    """A non-2xx Salesforce answer.
+
+    Attributes:
+        status: HTTP status.
+        error_code: Salesforce ``errorCode`` of the first error (``ERROR_HTTP_<status>`` when unparseable).
+        message: its ``message``.
+        fields: the fields at fault.
+        method: HTTP method of the call.
+        url: URL of the call.
+        errors: every error object of the body (``errorCode``/``message``/``fields`` dicts).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        fields: Sequence[str] | None = None,
+        method: str = "",
+        url: str = "",
+        *,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        where = f" ({method} {url} -> {status})" if method else f" (HTTP {status})"
+        super().__init__(f"{error_code}: {message}{where}")
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.fields = list(fields or [])
+        self.method = method
+        self.url = url
+        self.errors = [dict(e) for e in errors or []]
+
+
+class MultipleRecordsError(ApiError):
+    """300 Multiple Choices: several records match the external id; ``urls`` lists them."""
+
+    def __init__(self, urls: Sequence[str], method: str = "", url: str = "") -> None:
+        super().__init__(300, "MULTIPLE_CHOICES", f"{len(urls)} records match", [], method, url)
+        self.urls = list(urls)
+
+
+class NotFoundError(ApiError):
+    """NOT_FOUND: unknown record, object or external-id field."""
+
+
+class MalformedQueryError(ApiError):
+    """MALFORMED_QUERY: the SOQL text does not parse."""
+
+
+class InvalidFieldError(ApiError):
+    """INVALID_FIELD: an unknown or unusable field."""
+
+
+class InvalidTypeError(ApiError):
+    """INVALID_TYPE: an unknown or inaccessible sObject type."""
+
+
+class RequiredFieldMissingError(ApiError):
+    """REQUIRED_FIELD_MISSING."""
+
+
+class DuplicateValueError(ApiError):
+    """DUPLICATE_VALUE (unique field) or DUPLICATES_DETECTED (duplicate rules)."""
+
+
+class MalformedIdError(ApiError):
+    """MALFORMED_ID: an id of the wrong shape or the wrong object."""
+
+
+class EntityIsDeletedError(ApiError):
+    """ENTITY_IS_DELETED: the record is in the recycle bin."""
+
+
+class InvalidQueryLocatorError(ApiError):
+    """INVALID_QUERY_LOCATOR: a query cursor expired or is unknown."""
+
+
+class ServerUnavailableError(ApiError):
+    """SERVER_UNAVAILABLE or another 5xx answer (after the retries the call allowed)."""
+
+
+class RequestLimitExceeded(ApiError):
+    """REQUEST_LIMIT_EXCEEDED (403): the org's rolling 24-hour API allowance is used up.
+
+    Never retried automatically. ``api_usage`` is the last ``Sforce-Limit-Info`` reading, or None.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        fields: Sequence[str] | None = None,
+        method: str = "",
+        url: str = "",
+        *,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        api_usage: ApiUsage | None = None,
+    ) -> None:
+        super().__init__(status, error_code, message, fields, method, url, errors=errors)
+        self.api_usage = api_usage
+
+
+class BulkJobError(ApiError):
+    """A Bulk API 2.0 job ended ``Failed`` or ``Aborted``.
+
+    Attributes:
+        job_id: the job's id.
+        state: its final state.
+    """
+
+    def __init__(self, job_id: str, state: str, message: str, *, status: int = 200, url: str = "") -> None:
+        super().__init__(status, f"JOB_{state.upper()}", f"job {job_id}: {message}", [], "", url)
+        self.job_id = job_id
+        self.state = state
+
+
+class BulkTimeoutError(KineticError):
+    """Waiting for bulk jobs gave up; the jobs may still be running on the server.
+
+    Attributes:
+        job_ids: every job still unfinished; pass them to ``client.bulk.wait`` to resume.
+    """
+
+    def __init__(self, job_ids: Sequence[str], message: str = "timed out waiting for bulk jobs") -> None:
+        ids = list(job_ids)
+        super().__init__(f"{message}: {', '.join(ids)} (still running on the server; resume with wait())")
+        self.job_ids = ids
+
+
+ERROR_CLASSES: Mapping[str, type[ApiError]] = {
+    "NOT_FOUND": NotFoundError,
+    "MALFORMED_QUERY": MalformedQueryError,
+    "INVALID_FIELD": InvalidFieldError,
+    "INVALID_FIELD_FOR_INSERT_UPDATE": InvalidFieldError,
+    "INVALID_TYPE": InvalidTypeError,
+    "REQUIRED_FIELD_MISSING": RequiredFieldMissingError,
+    "DUPLICATE_VALUE": DuplicateValueError,
+    "DUPLICATES_DETECTED": DuplicateValueError,
+    "MALFORMED_ID": MalformedIdError,
+    "INVALID_ID": MalformedIdError,
+    "ENTITY_IS_DELETED": EntityIsDeletedError,
+    "INVALID_QUERY_LOCATOR": InvalidQueryLocatorError,
+    "SERVER_UNAVAILABLE": ServerUnavailableError,
+    "REQUEST_LIMIT_EXCEEDED": RequestLimitExceeded,
+}
+"""errorCode -> exception class; unknown codes become ``ApiError`` (5xx: ``ServerUnavailableError``)."""
+
+
+def error_class_for(status: int, error_code: str) -> type[ApiError]:
+    """The exception class for a status and Salesforce ``errorCode``.
+
+    Example:
+        >>> error_class_for(400, "MALFORMED_QUERY").__name__
+        'MalformedQueryError'
+    """
+    cls = ERROR_CLASSES.get(error_code)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return ServerUnavailableError
+    return ApiError

@@ -1,0 +1,427 @@
+"""``HttpSession``: the one send path of a client (auth, retries, 401 renewal, limits, errors)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kinetic_core.auth.base import Authenticator, Token, TokenRequest, parse_token_response
+from kinetic_core.errors import SessionExpiredError, TransportError
+from kinetic_core.http.limits import ApiUsage, parse_limit_info
+from kinetic_core.http.parse import (
+    build_headers,
+    encode_json,
+    error_code_of,
+    error_from_response,
+    is_invalid_session,
+    redact_url,
+)
+from kinetic_core.http.retry import (
+    Failure,
+    RetryPolicy,
+    classify_exception,
+    decide,
+    parse_retry_after,
+    resolve_policy,
+)
+
+logger = logging.getLogger(__name__)
+
+Content = bytes | Iterable[bytes]
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection, between bytes read/written, and for a pooled connection."""
+
+    connect: float = 10.0
+    read: float = 120.0
+    write: float = 120.0
+    pool: float = 60.0
+
+    def to_httpx(self) -> httpx.Timeout:
+        """The httpx equivalent."""
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+def tls_verify(verify: bool | str | Path | ssl.SSLContext = True) -> bool | ssl.SSLContext:
+    """An httpx ``verify`` value: True/False, or an SSL context trusting a CA bundle file."""
+    if isinstance(verify, str | Path):
+        return ssl.create_default_context(cafile=str(verify))
+    return verify
+
+
+def build_http_client(
+    *,
+    verify: bool | str | Path | ssl.SSLContext = True,
+    timeouts: Timeouts | None = None,
+    transport: httpx.BaseTransport | None = None,
+    max_connections: int = 20,
+) -> httpx.Client:
+    """The pooled ``httpx.Client`` one ``SalesforceClient`` uses for all its calls.
+
+    Example:
+        >>> with build_http_client(timeouts=Timeouts(connect=5)) as c:
+        ...     c.timeout.connect
+        5
+    """
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    return httpx.Client(
+        timeout=(timeouts or Timeouts()).to_httpx(),
+        verify=tls_verify(verify),
+        limits=limits,
+        transport=transport,
+        follow_redirects=False,
+    )
+
+
+def _one_shot(content: Content | None) -> bool:
+    """True for bodies that cannot be sent twice (iterators/generators)."""
+    if content is None or isinstance(content, bytes | bytearray | str):
+        return False
+    return isinstance(content, Iterator)
+
+
+class HttpSession:
+    """Sends every request of one client: adds the token, renews it on 401, retries safely, parses errors.
+
+    Args:
+        auth: the OAuth flow (see ``kinetic_core.auth``).
+        api_version: REST API version, e.g. ``"62.0"``.
+        http_client: the ``httpx.Client`` to use (built with ``build_http_client`` when omitted).
+        transport: an httpx transport for the built client (tests pass ``httpx.MockTransport``).
+        verify: TLS verification: bool, CA bundle path or SSL context.
+        timeouts: connect/read/write/pool timeouts.
+        retry: the base retry policy; each call decides idempotency (see ``kinetic_core.http.retry``).
+        clock: epoch seconds (JWT ``exp``, timings). sleep: waits between tries. rng: backoff jitter.
+
+    Example:
+        >>> from kinetic_core.auth import StaticTokenAuth
+        >>> s = HttpSession(StaticTokenAuth("https://x.my.salesforce.com", "00D!t"))
+        >>> s.data_url("limits")
+        'https://x.my.salesforce.com/services/data/v62.0/limits'
+        >>> s.close()
+    """
+
+    def __init__(
+        self,
+        auth: Authenticator,
+        *,
+        api_version: str = "62.0",
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        verify: bool | str | Path | ssl.SSLContext = True,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.auth = auth
+        self.api_version = api_version.lstrip("vV")
+        self._owns_client = http_client is None
+        self._client = http_client or build_http_client(verify=verify, timeouts=timeouts, transport=transport)
+        self.retry_policy = retry or RetryPolicy()
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._auth_lock = threading.Lock()
+        self._usage_lock = threading.Lock()
+        self._state: tuple[Token, int] | None = None
+        self._api_usage: ApiUsage | None = None
+        self.auth_count = 0
+        """Tokens obtained from the token endpoint (first login included)."""
+        self.refresh_count = 0
+        """Renewals after a 401 INVALID_SESSION_ID (concurrent 401s share one)."""
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def http_client(self) -> httpx.Client:
+        """The pooled httpx client (shared by every call of this session)."""
+        return self._client
+
+    @property
+    def token(self) -> Token:
+        """The current token, logging in first if needed."""
+        return self._ensure_token()[0]
+
+    @property
+    def instance_url(self) -> str:
+        """Base URL of the org's API (logs in first if needed)."""
+        return self.token.instance_url
+
+    @property
+    def api_usage(self) -> ApiUsage | None:
+        """The last ``Sforce-Limit-Info`` reading (``used``/``max``), None before any API answer."""
+        with self._usage_lock:
+            return self._api_usage
+
+    def data_url(self, suffix: str) -> str:
+        """Absolute ``{instance}/services/data/v{ver}/{suffix}``.
+
+        Example:
+            >>> from kinetic_core.auth import StaticTokenAuth
+            >>> HttpSession(StaticTokenAuth("https://x", "t"), api_version="60.0").data_url("/query")
+            'https://x/services/data/v60.0/query'
+        """
+        return f"{self.instance_url}/services/data/v{self.api_version}/{suffix.lstrip('/')}"
+
+    def absolute_url(self, url: str) -> str:
+        """``url`` if absolute; instance-relative for ``/...``; else relative to the data URL."""
+        if url.startswith(("http://", "https://")):
+            return url
+        if url.startswith("/"):
+            return self.instance_url + url
+        return self.data_url(url)
+
+    # ------------------------------------------------------------------ tokens
+    def _ensure_token(self) -> tuple[Token, int]:
+        state = self._state
+        if state is not None:
+            return state
+        with self._auth_lock:
+            if self._state is None:
+                self._obtain_token()
+            assert self._state is not None
+            return self._state
+
+    def _obtain_token(self) -> None:
+        """Get a token (caller holds ``_auth_lock``)."""
+        generation = self._state[1] if self._state else 0
+        if self._state is None:
+            initial = self.auth.initial_token()
+            if initial is not None:
+                self._state = (initial, 1)
+                return
+        token = self._post_token(self.auth.token_request(self._clock()))
+        self.auth.accept(token)
+        self.auth_count += 1
+        self._state = (token, generation + 1)
+        logger.info("obtained a session by the %s flow for %s", self.auth.flow, token.instance_url)
+
+    def refresh(self, seen_generation: int | None = None) -> None:
+        """Renew the token. Concurrent callers that saw the same expired token share one renewal.
+
+        Raises:
+            SessionExpiredError: the session cannot be renewed (static token).
+            AuthenticationError: the token endpoint refused.
+        """
+        with self._auth_lock:
+            if seen_generation is not None and self._state is not None and self._state[1] != seen_generation:
+                return
+            self._obtain_token()
+            self.refresh_count += 1
+
+    def _post_token(self, request: TokenRequest) -> Token:
+        # Asking for a token twice is harmless (it issues or re-issues a session), so it is idempotent.
+        policy = RetryPolicy(
+            max_attempts=self.retry_policy.max_attempts,
+            base_delay=self.retry_policy.base_delay,
+            max_delay=self.retry_policy.max_delay,
+        )
+        attempt = 0
+        headers = {"Accept": "application/json", **request.headers}
+        while True:
+            attempt += 1
+            try:
+                resp = self._client.post(request.url, data=dict(request.form), headers=headers)
+            except httpx.TransportError as exc:
+                decision = decide(policy, attempt, failure=classify_exception(exc), rng_value=self._random())
+                if decision.retry:
+                    self._sleep(decision.delay)
+                    continue
+                raise TransportError(
+                    f"token request failed: {type(exc).__name__}", method="POST", url=request.url
+                ) from None
+            if resp.status_code >= 500 or resp.status_code == 429:
+                decision = decide(policy, attempt, status=resp.status_code, rng_value=self._random())
+                if decision.retry:
+                    self._sleep(decision.delay)
+                    continue
+            return parse_token_response(resp.status_code, resp.content, request.url)
+
+    def _random(self) -> float:
+        with self._rng_lock:
+            return self._rng.random()
+
+    def _note_usage(self, headers: httpx.Headers) -> None:
+        usage = parse_limit_info(headers.get("sforce-limit-info"))
+        if usage is not None:
+            with self._usage_lock:
+                self._api_usage = usage
+
+    # ------------------------------------------------------------------ sending
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: Content | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | bool | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send one API call and return its 2xx response.
+
+        Args:
+            method: HTTP method.
+            url: absolute URL, instance-relative ``/services/...`` path, or a suffix of ``data_url``.
+            params: query parameters.
+            json: a JSON body (dates/datetimes/decimals in Salesforce formats).
+            content: a raw body: bytes, or an iterable of bytes (an iterator is sent once, never repeated).
+            headers: extra headers.
+            retry: ``True`` = safe to repeat, ``False`` = repeat only if provably unprocessed, ``None`` =
+                by method (GET/HEAD/DELETE/PUT safe; POST/PATCH not), or an explicit ``RetryPolicy``.
+            stream: return the response unread (the caller must close it).
+
+        Raises:
+            ApiError: (and subclasses) for non-2xx answers. TransportError: no answer after the allowed tries.
+            SessionExpiredError: 401 after a renewal, or a static session.
+
+        Example:
+            >>> resp = session.request("GET", "limits")  # doctest: +SKIP
+        """
+        method = method.upper()
+        policy = resolve_policy(method, retry, self.retry_policy)
+        body: Content | None = encode_json(json) if json is not None else content
+        one_shot = _one_shot(body)
+        if one_shot:
+            policy = RetryPolicy.never()
+        attempt = 0
+        renewed = False
+        while True:
+            attempt += 1
+            token, generation = self._ensure_token()
+            full_url = self.absolute_url(url)
+            req = self._client.build_request(
+                method,
+                full_url,
+                params=params,
+                content=body,
+                headers=build_headers(token.access_token, headers, json_body=json is not None),
+            )
+            started = self._clock()
+            try:
+                resp = self._client.send(req, stream=True)
+            except httpx.TransportError as exc:
+                failure = classify_exception(exc)
+                decision = decide(policy, attempt, failure=failure, rng_value=self._random())
+                logger.debug(
+                    "%s %s failed (%s): %s", method, redact_url(full_url), type(exc).__name__, decision.reason
+                )
+                if decision.retry:
+                    self._sleep(decision.delay)
+                    continue
+                raise TransportError(
+                    f"{type(exc).__name__}: no answer"
+                    + (" (the request may have been processed)" if failure is Failure.IN_DOUBT else ""),
+                    method=method,
+                    url=redact_url(full_url),
+                    in_doubt=failure is Failure.IN_DOUBT,
+                ) from None
+            self._note_usage(resp.headers)
+            status = resp.status_code
+            logger.debug(
+                "%s %s -> %s (%.0f ms)",
+                method,
+                redact_url(full_url),
+                status,
+                (self._clock() - started) * 1000,
+            )
+            if 200 <= status < 300:
+                if stream:
+                    return resp
+                try:
+                    resp.read()
+                except httpx.TransportError as exc:
+                    resp.close()
+                    failure = classify_exception(exc)
+                    decision = decide(policy, attempt, failure=Failure.IN_DOUBT, rng_value=self._random())
+                    if decision.retry:
+                        self._sleep(decision.delay)
+                        continue
+                    raise TransportError(
+                        f"{type(exc).__name__} while reading the answer",
+                        method=method,
+                        url=redact_url(full_url),
+                        in_doubt=True,
+                    ) from None
+                return resp
+            try:
+                resp.read()
+            except httpx.TransportError:
+                pass
+            finally:
+                resp.close()
+            content_bytes = resp.content if resp.is_stream_consumed else b""
+            if is_invalid_session(status, content_bytes):
+                if renewed or one_shot:
+                    if not renewed:
+                        self.refresh(generation)
+                    raise SessionExpiredError(
+                        f"session invalid after renewal ({method} {redact_url(full_url)})"
+                        if renewed
+                        else f"session renewed, but a streamed body cannot be re-sent ({method} "
+                        f"{redact_url(full_url)}): send it again"
+                    )
+                # The server refused the call before doing anything: renew once and re-send.
+                self.refresh(generation)
+                renewed = True
+                attempt -= 1
+                continue
+            code = error_code_of(content_bytes)
+            decision = decide(
+                policy,
+                attempt,
+                status=status,
+                error_code=code,
+                rng_value=self._random(),
+                retry_after=parse_retry_after(resp.headers),
+            )
+            if decision.retry:
+                logger.debug(
+                    "retrying %s %s in %.2fs: %s",
+                    method,
+                    redact_url(full_url),
+                    decision.delay,
+                    decision.reason,
+                )
+                self._sleep(decision.delay)
+                continue
+            raise error_from_response(
+                status, content_bytes, resp.headers.get("content-type", ""), method, full_url, self.api_usage
+            )
+
+    def get_json(self, url: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        """GET and decode JSON (safe to repeat)."""
+        resp = self.request("GET", url, params=params)
+        return resp.json() if resp.content else None
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the pooled connections (if this session built its client)."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> HttpSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = self._state
+        where = state[0].instance_url if state else "(not logged in)"
+        return f"HttpSession({self.auth.flow}, {where}, v{self.api_version})"

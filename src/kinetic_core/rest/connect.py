@@ -1,0 +1,74 @@
+"""``SalesforceClient.connect``: resolve the configuration, build the session, own a local emulator."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kinetic_core.config import kinetic_home, resolve_org
+from kinetic_core.http.session import HttpSession, Timeouts
+from kinetic_core.rest.local import local_config
+
+if TYPE_CHECKING:
+    from kinetic_core.rest.client import SalesforceClient
+
+logger = logging.getLogger(__name__)
+
+SESSION_OPTIONS = frozenset(
+    {
+        "transport",
+        "timeouts",
+        "connect_timeout",
+        "read_timeout",
+        "retry",
+        "clock",
+        "sleep",
+        "rng",
+        "http_client",
+    }
+)
+LOOKUP_OPTIONS = frozenset({"environ", "cwd", "home"})
+
+C = TypeVar("C", bound="SalesforceClient")
+
+
+def connect_client(cls: type[C], org: str | None, overrides: Mapping[str, Any]) -> C:
+    """Build a client of type ``cls`` for ``org`` (see ``SalesforceClient.connect``)."""
+    settings = {k: v for k, v in overrides.items() if k not in SESSION_OPTIONS | LOOKUP_OPTIONS}
+    options = {k: v for k, v in overrides.items() if k in SESSION_OPTIONS}
+    environ: Mapping[str, str] = overrides.get("environ") or os.environ
+    home = Path(overrides["home"]) if overrides.get("home") else kinetic_home(environ)
+    cwd = Path(overrides["cwd"]) if overrides.get("cwd") else None
+    config = resolve_org(org, settings, environ=environ, cwd=cwd, home=home)
+    closers: list[Callable[[], None]] = []
+    if config.local:
+        config, stop = local_config(config, home)
+        if stop is not None:
+            closers.append(stop)
+    try:
+        timeouts = options.get("timeouts")
+        if timeouts is None:
+            defaults = Timeouts()
+            timeouts = Timeouts(
+                connect=float(options.get("connect_timeout") or defaults.connect),
+                read=float(options.get("read_timeout") or defaults.read),
+            )
+        extra: dict[str, Any] = {k: options[k] for k in ("clock", "sleep", "rng", "retry") if k in options}
+        session = HttpSession(
+            config.authenticator(),
+            api_version=config.api_version,
+            http_client=options.get("http_client"),
+            transport=options.get("transport"),
+            verify=config.verify,
+            timeouts=timeouts,
+            **extra,
+        )
+    except BaseException:
+        for closer in closers:
+            closer()
+        raise
+    logger.info("org %s: %s (%s flow)", config.name, config.source, session.auth.flow)
+    return cls(session, closers=closers, org_name=config.name)

@@ -1,0 +1,498 @@
+"""The smart router: pick REST, Composite or Bulk API 2.0 for a load, then run it.
+
+Two halves:
+
+* :func:`decide` is pure: from the record count, the encoded size, the API calls left
+  today and the Bulk batches left, it returns a :class:`Decision` (strategy + reason).
+  The thresholds live in :class:`Thresholds` (one obvious place to tune them; defaults
+  from ``benchmarks/router.py``, see ``docs/benchmarks.md``).
+* :func:`load` counts the input (materialising at most ``Thresholds.bulk_min_records``
+  records of a one-shot iterator, streaming the rest), asks :func:`decide`, dispatches,
+  and returns a :class:`LoadResult` whose shape does not depend on the strategy: one
+  outcome per input row (1-based ``row_number``), totals, the strategy used and why.
+
+If Bulk is chosen but the org refuses it (``FEATURENOTENABLED``,
+``API_DISABLED_FOR_ORG``), the load falls back to Composite and the reason says so.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kinetic_core.bulk.codec import encode_record
+from kinetic_core.bulk.csvfile import iter_rows, sniff
+from kinetic_core.bulk.models import Operation
+from kinetic_core.bulk.results import BulkResult, RowResult
+from kinetic_core.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+BULK_UNAVAILABLE = frozenset({"FEATURENOTENABLED", "API_DISABLED_FOR_ORG"})
+
+
+class Strategy(enum.StrEnum):
+    """Which API carries a load."""
+
+    AUTO = "auto"
+    REST = "rest"
+    COMPOSITE = "composite"
+    BULK = "bulk"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the router switches API. [I] Our decision, tuned by ``benchmarks/router.py``.
+
+    Attributes:
+        rest_max_records: at most this many records go one REST call each.
+        bulk_min_records: from this many records on, Bulk.
+        bulk_min_bytes: from this encoded size on, Bulk whatever the count.
+        api_reserve: API calls to leave untouched; a synchronous load that would eat into
+            them goes Bulk instead (Bulk needs ~10 calls per job).
+        bulk_batch_reserve: Bulk batches (10,000 records each) to leave untouched.
+    """
+
+    rest_max_records: int = 3
+    bulk_min_records: int = 2_000
+    bulk_min_bytes: int = 20_000_000
+    api_reserve: int = 500
+    bulk_batch_reserve: int = 10
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The strategy chosen and a human-readable reason."""
+
+    strategy: Strategy
+    reason: str
+
+
+def decide(
+    record_count: int,
+    encoded_bytes: int,
+    api_remaining: int | None,
+    bulk_batches_remaining: int | None,
+    thresholds: Thresholds | None = None,
+) -> Decision:
+    """Choose the API for a load. Pure: no I/O.
+
+    Args:
+        record_count: input records.
+        encoded_bytes: their CSV size (0 if unknown).
+        api_remaining: REST API calls left in the rolling 24 h window (None: unknown).
+        bulk_batches_remaining: Bulk batches left in the window (None: unknown).
+        thresholds: the switch points.
+
+    Example:
+        >>> decide(2, 100, None, None).strategy, decide(500, 0, None, None).strategy
+        (<Strategy.REST: 'rest'>, <Strategy.COMPOSITE: 'composite'>)
+        >>> decide(50_000, 0, None, None).strategy
+        <Strategy.BULK: 'bulk'>
+    """
+    t = thresholds or Thresholds()
+    batches_needed = max(1, math.ceil(record_count / 10_000))
+    bulk_calls = 10 * max(1, math.ceil(encoded_bytes / 100_000_000) if encoded_bytes else 1)
+    composite_calls = math.ceil(record_count / 200)
+    bulk_ok = (
+        bulk_batches_remaining is None or bulk_batches_remaining - batches_needed >= t.bulk_batch_reserve
+    )
+    if record_count <= 0:
+        return Decision(Strategy.REST, "no records: nothing to send")
+    if record_count >= t.bulk_min_records or encoded_bytes >= t.bulk_min_bytes:
+        size = (
+            f"{record_count} records >= {t.bulk_min_records}"
+            if record_count >= t.bulk_min_records
+            else f"{encoded_bytes} bytes >= {t.bulk_min_bytes}"
+        )
+        if bulk_ok:
+            return Decision(Strategy.BULK, f"{size}: Bulk API 2.0")
+        return Decision(
+            Strategy.COMPOSITE,
+            f"{size}, but only {bulk_batches_remaining} Bulk batches left (need {batches_needed}"
+            f" + {t.bulk_batch_reserve} reserve): Composite",
+        )
+    if record_count <= t.rest_max_records:
+        return Decision(
+            Strategy.REST, f"{record_count} record(s) <= {t.rest_max_records}: one REST call each"
+        )
+    low_api = api_remaining is not None and api_remaining - composite_calls < t.api_reserve
+    if low_api and bulk_ok and api_remaining is not None and api_remaining >= bulk_calls:
+        return Decision(
+            Strategy.BULK,
+            f"{composite_calls} Composite calls would cut into the {t.api_reserve}-call reserve"
+            f" ({api_remaining} left): Bulk API 2.0",
+        )
+    return Decision(
+        Strategy.COMPOSITE,
+        f"{record_count} records < {t.bulk_min_records}: Composite in {composite_calls} call(s) of 200",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class RowOutcome:
+    """One input row's outcome, whatever the API used.
+
+    Attributes:
+        row_number: 1-based position in the input.
+        status: ``success``, ``failed`` or ``unprocessed``.
+        id: record id when known. created: inserted (not updated).
+        error_code / error_message / error_fields: why it failed.
+    """
+
+    row_number: int
+    status: str
+    id: str | None = None
+    created: bool = False
+    error_code: str | None = None
+    error_message: str | None = None
+    error_fields: tuple[str, ...] = ()
+
+    @property
+    def success(self) -> bool:
+        """True when the row was saved."""
+        return self.status == "success"
+
+
+@dataclass
+class LoadResult:
+    """Outcome of :func:`load`: same shape for every strategy.
+
+    Iterating yields one :class:`RowOutcome` per input row in input order (lazily for Bulk).
+
+    Example:
+        >>> result = client.load("Contact", rows)                     # doctest: +SKIP
+        >>> result.strategy, result.reason, result.successful         # doctest: +SKIP
+    """
+
+    strategy: Strategy
+    reason: str
+    total: int
+    successful: int
+    failed: int
+    unprocessed: int
+    job_ids: tuple[str, ...] = ()
+    bulk: BulkResult | None = None
+    _outcomes: list[RowOutcome] = field(default_factory=list, repr=False)
+
+    def __iter__(self) -> Iterator[RowOutcome]:
+        if self.bulk is None:
+            yield from self._outcomes
+            return
+        streams = [self.bulk.successful_rows(), self.bulk.failed_rows(), self.bulk.unprocessed_rows()]
+        for row in heapq.merge(*streams, key=lambda r: r.row_number or 0):
+            yield _from_bulk(row)
+
+    @property
+    def outcomes(self) -> list[RowOutcome]:
+        """Every outcome as a list (materialised; prefer iterating for big Bulk loads)."""
+        return list(self)
+
+    def failures(self) -> list[RowOutcome]:
+        """Failed and unprocessed rows."""
+        return [o for o in self if not o.success]
+
+    def close(self) -> None:
+        """Release the Bulk result store, if any."""
+        if self.bulk is not None:
+            self.bulk.close()
+
+
+def _from_bulk(row: RowResult) -> RowOutcome:
+    return RowOutcome(
+        row_number=row.row_number or 0,
+        status=row.status.value,
+        id=row.id,
+        created=bool(row.created),
+        error_code=row.error_code,
+        error_message=row.error_message,
+        error_fields=row.error_fields,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- input
+def _dataframe(obj: Any) -> bool:
+    module = type(obj).__module__ or ""
+    return module.startswith(("pandas", "polars")) and hasattr(obj, "columns")
+
+
+def _csv_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a CSV file as dicts: empty cell -> key absent, ``#N/A`` -> None."""
+    layout = sniff(path)
+    for _raw, cells in iter_rows(layout):
+        yield {
+            name: (None if value == "#N/A" else value)
+            for name, value in zip(layout.header, cells, strict=False)
+            if value != ""
+        }
+
+
+def _frame_records(frame: Any) -> Iterator[dict[str, Any]]:
+    rows = frame.to_dict("records") if hasattr(frame, "to_dict") else frame.to_dicts()
+    for row in rows:
+        yield {k: v for k, v in row.items() if not (v is None or (isinstance(v, float) and math.isnan(v)))}
+
+
+def _count_file_rows(path: Path, limit: int) -> int:
+    count = 0
+    for _ in iter_rows(sniff(path)):
+        count += 1
+        if count >= limit:
+            break
+    return count
+
+
+# ---------------------------------------------------------------------------------------------- load
+def load(
+    client: Any,
+    sobject: str,
+    records: Any,
+    operation: str = "insert",
+    strategy: str | Strategy = "auto",
+    external_id_field: str | None = None,
+    *,
+    thresholds: Thresholds | None = None,
+    **opts: Any,
+) -> LoadResult:
+    """Load records through REST, Composite or Bulk API 2.0 (``strategy="auto"`` decides).
+
+    Args:
+        client: a ``SalesforceClient``.
+        sobject: object API name.
+        records: iterable of dicts (or id strings for deletes), a CSV path, or a DataFrame.
+        operation: ``insert``, ``update``, ``upsert``, ``delete`` or ``hard_delete`` (Bulk only).
+        strategy: ``auto``, ``rest``, ``composite`` or ``bulk``.
+        external_id_field: the upsert key.
+        thresholds: override the switch points.
+        **opts: passed to ``BulkClient`` loads (``results_dir``, ``timeout``, ``on_event``...).
+
+    Example:
+        >>> result = load(client, "Contact", [{"LastName": "Ng"}])  # doctest: +SKIP
+        >>> result.strategy                                          # doctest: +SKIP
+        <Strategy.REST: 'rest'>
+    """
+    t = thresholds or Thresholds()
+    op = Operation.parse(operation)
+    if op is Operation.UPSERT and not external_id_field:
+        raise ValueError("upsert needs external_id_field")
+    chosen = Strategy(strategy)
+    count, size, source = _measure(records, t)
+    if chosen is Strategy.AUTO:
+        usage = getattr(client, "api_usage", None)
+        remaining = usage.remaining if usage is not None else None
+        decision = decide(count, size, remaining, None, t)
+        if op is Operation.HARD_DELETE and decision.strategy is not Strategy.BULK:
+            decision = Decision(Strategy.BULK, "hard delete exists only in Bulk API 2.0")
+    else:
+        decision = Decision(chosen, f"strategy={chosen.value} requested")
+    if decision.strategy is Strategy.BULK:
+        try:
+            return _run_bulk(client, sobject, source, op, external_id_field, decision, opts)
+        except ApiError as exc:
+            if exc.error_code not in BULK_UNAVAILABLE or op is Operation.HARD_DELETE:
+                raise
+            logger.warning("Bulk API unavailable (%s); falling back to Composite", exc.error_code)
+            if isinstance(source, _OneShot) and source.consumed:
+                raise
+            decision = Decision(
+                Strategy.COMPOSITE,
+                f"{decision.reason}; Bulk unavailable ({exc.error_code}): Composite instead",
+            )
+    rows = _as_records(source)
+    if decision.strategy is Strategy.REST:
+        outcomes = _run_rest(client, sobject, rows, op, external_id_field)
+    else:
+        outcomes = _run_composite(client, sobject, rows, op, external_id_field)
+    return _summarise(decision, outcomes)
+
+
+class _OneShot:
+    """A one-shot iterator: the materialised head plus the rest, consumable once."""
+
+    def __init__(self, head: list[Any], rest: Iterator[Any]) -> None:
+        self._items = itertools.chain(head, rest)
+        self.consumed = False
+
+    def __iter__(self) -> _OneShot:
+        return self
+
+    def __next__(self) -> Any:
+        self.consumed = True
+        return next(self._items)
+
+
+def _measure(records: Any, t: Thresholds) -> tuple[int, int, Any]:
+    """(record count, encoded bytes estimate, re-usable source)."""
+    if isinstance(records, str | Path):
+        path = Path(records)
+        size = path.stat().st_size
+        count = t.bulk_min_records if size >= t.bulk_min_bytes else _count_file_rows(path, t.bulk_min_records)
+        return count, size, path
+    if _dataframe(records):
+        return len(records), 0, records
+    if isinstance(records, Sequence):
+        head = list(records[: t.bulk_min_records])
+        return len(records), _encoded_size(head), records
+    if iter(records) is not records:
+        return (
+            _measure(list(records), t) if not isinstance(records, Iterable) else _measure_iterable(records, t)
+        )
+    head = list(itertools.islice(records, t.bulk_min_records))
+    if len(head) < t.bulk_min_records:
+        return len(head), _encoded_size(head), head
+    return t.bulk_min_records, _encoded_size(head), _OneShot(head, records)
+
+
+def _measure_iterable(records: Iterable[Any], t: Thresholds) -> tuple[int, int, Any]:
+    count = sum(1 for _ in itertools.islice(records, t.bulk_min_records))
+    head = list(itertools.islice(records, min(count, 200)))
+    return count, _encoded_size(head), records
+
+
+def _encoded_size(head: Sequence[Any]) -> int:
+    total = 0
+    for item in head:
+        if isinstance(item, Mapping):
+            total += sum(len(v) + 1 for v in encode_record(item).values()) + 1
+    return total
+
+
+def _as_records(source: Any) -> list[Any]:
+    if isinstance(source, Path):
+        return list(_csv_records(source))
+    if _dataframe(source):
+        return list(_frame_records(source))
+    return list(source)
+
+
+def _run_bulk(
+    client: Any,
+    sobject: str,
+    source: Any,
+    op: Operation,
+    external_id_field: str | None,
+    decision: Decision,
+    opts: Mapping[str, Any],
+) -> LoadResult:
+    bulk = client.bulk
+    if isinstance(source, _OneShot):
+        # probe first: a refused Bulk must not consume a one-shot input
+        probe = bulk.create_job(sobject, op, external_id_field=external_id_field)
+        try:
+            bulk.abort_job(probe.id)
+            bulk.delete_job(probe.id)
+        except ApiError as exc:
+            logger.info("cleaning up probe job %s: %s", probe.id, exc)
+    kwargs = dict(opts)
+    if op is Operation.UPSERT:
+        kwargs["external_id_field"] = external_id_field
+    method = {
+        Operation.INSERT: bulk.insert,
+        Operation.UPDATE: bulk.update,
+        Operation.UPSERT: bulk.upsert,
+        Operation.DELETE: bulk.delete,
+        Operation.HARD_DELETE: bulk.hard_delete,
+    }[op]
+    result: BulkResult = method(sobject, source, **kwargs)
+    return LoadResult(
+        strategy=Strategy.BULK,
+        reason=decision.reason,
+        total=result.total,
+        successful=result.successful,
+        failed=result.failed,
+        unprocessed=result.unprocessed,
+        job_ids=result.job_ids,
+        bulk=result,
+    )
+
+
+def _error_outcome(number: int, exc: ApiError) -> RowOutcome:
+    return RowOutcome(number, "failed", None, False, exc.error_code, exc.message, tuple(exc.fields))
+
+
+def _run_rest(
+    client: Any, sobject: str, rows: list[Any], op: Operation, external_id_field: str | None
+) -> list[RowOutcome]:
+    outcomes: list[RowOutcome] = []
+    for number, row in enumerate(rows, 1):
+        record: Mapping[str, Any] = row if isinstance(row, Mapping) else {"Id": row}
+        try:
+            if op is Operation.INSERT:
+                outcomes.append(RowOutcome(number, "success", client.create(sobject, record), True))
+            elif op is Operation.UPDATE:
+                client.update(sobject, str(record["Id"]), record)
+                outcomes.append(RowOutcome(number, "success", str(record["Id"])))
+            elif op is Operation.UPSERT:
+                assert external_id_field is not None
+                key = record.get(external_id_field)
+                res = client.upsert(sobject, external_id_field, str(key), record)
+                outcomes.append(RowOutcome(number, "success", res.id, bool(res.created)))
+            elif op is Operation.DELETE:
+                client.delete(sobject, str(record["Id"]))
+                outcomes.append(RowOutcome(number, "success", str(record["Id"])))
+            else:
+                raise ValueError(f"{op.value} is not available through REST")
+        except ApiError as exc:
+            outcomes.append(_error_outcome(number, exc))
+    return outcomes
+
+
+def _run_composite(
+    client: Any, sobject: str, rows: list[Any], op: Operation, external_id_field: str | None
+) -> list[RowOutcome]:
+    records = [row if isinstance(row, Mapping) else {"Id": row} for row in rows]
+    if op is Operation.INSERT:
+        results = client.create_batch(sobject, records)
+    elif op is Operation.UPDATE:
+        results = client.update_batch(sobject, records)
+    elif op is Operation.UPSERT:
+        results = client.upsert_batch(sobject, records, external_id_field)
+    elif op is Operation.DELETE:
+        results = client.delete_batch([str(r["Id"]) for r in records])
+    else:
+        raise ValueError(f"{op.value} is not available through Composite")
+    outcomes: list[RowOutcome] = []
+    for res in results:
+        number = int(res.index) + 1
+        if res.success:
+            outcomes.append(RowOutcome(number, "success", res.id, bool(res.created)))
+            continue
+        first = res.errors[0] if res.errors else None
+        code = first.code if first else "UNKNOWN_EXCEPTION"
+        status = "unprocessed" if code == "NOT_SENT" else "failed"
+        outcomes.append(
+            RowOutcome(
+                number,
+                status,
+                res.id,
+                False,
+                code,
+                first.message if first else None,
+                tuple(first.fields) if first else (),
+            )
+        )
+    outcomes.sort(key=lambda o: o.row_number)
+    return outcomes
+
+
+def _summarise(decision: Decision, outcomes: list[RowOutcome]) -> LoadResult:
+    return LoadResult(
+        strategy=decision.strategy,
+        reason=decision.reason,
+        total=len(outcomes),
+        successful=sum(o.status == "success" for o in outcomes),
+        failed=sum(o.status == "failed" for o in outcomes),
+        unprocessed=sum(o.status == "unprocessed" for o in outcomes),
+        _outcomes=outcomes,
+    )
+
+
+__all__ = ["Decision", "LoadResult", "RowOutcome", "Strategy", "Thresholds", "decide", "load"]

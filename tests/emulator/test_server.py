@@ -1,0 +1,136 @@
+"""Running the emulator: LocalOrg in a thread, TLS, restarts, and `kinetic emulator start`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kinetic_core.emulator import LocalOrg
+from kinetic_core.emulator.app import normalise_path, route_kind
+
+
+def test_local_org_writes_and_removes_emulator_json(tmp_path: Path) -> None:
+    data_dir = tmp_path / "org"
+    with LocalOrg(data_dir=data_dir) as org:
+        info = json.loads((data_dir / "emulator.json").read_text())
+        assert info["instance_url"] == org.instance_url == org.login_url
+        assert info["pid"] == os.getpid()
+        assert info["username"] == org.username and info["password"] == org.password
+        assert info["client_id"] == org.client_id and info["client_secret"] == org.client_secret
+        assert Path(info["jwt_private_key"]) == org.jwt_private_key and org.jwt_private_key.exists()
+        assert info["ca_cert"] is None and info["api_version"] == "62.0"
+        assert org.instance_url.startswith("http://127.0.0.1:")
+    assert not (data_dir / "emulator.json").exists()
+
+
+def test_temporary_data_dir_is_removed() -> None:
+    with LocalOrg() as org:
+        data_dir = org.data_dir
+        assert (data_dir / "org.sqlite").exists()
+    assert not data_dir.exists()
+
+
+def test_data_survives_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "org"
+    with LocalOrg(data_dir=data_dir) as org:
+        token = org.token()
+        created = httpx.post(
+            f"{org.instance_url}/services/data/v62.0/sobjects/Account",
+            json={"Name": "Persistent"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        rid = created.json()["id"]
+        key_before = org.jwt_private_key.read_bytes()
+    with LocalOrg(data_dir=data_dir) as org:
+        record = httpx.get(
+            f"{org.instance_url}/services/data/v62.0/sobjects/Account/{rid}",
+            headers={"Authorization": f"Bearer {org.token()}"},
+        )
+        assert record.json()["Name"] == "Persistent"
+        assert org.jwt_private_key.read_bytes() == key_before
+
+
+def test_tls(local_org_tls: LocalOrg) -> None:
+    assert local_org_tls.instance_url.startswith("https://127.0.0.1:")
+    assert local_org_tls.ca_cert is not None and local_org_tls.ca_cert.exists()
+    token = local_org_tls.token()
+    with httpx.Client(verify=local_org_tls.verify()) as client:
+        response = client.get(
+            f"{local_org_tls.instance_url}/services/data/v62.0/limits",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200
+        localhost = local_org_tls.instance_url.replace("127.0.0.1", "localhost")
+        assert client.get(f"{localhost}/services/data").status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{local_org_tls.instance_url}/services/data")  # untrusted without the CA
+
+
+def test_two_orgs_in_one_process(tmp_path: Path) -> None:
+    with LocalOrg(data_dir=tmp_path / "a") as a, LocalOrg(data_dir=tmp_path / "b") as b:
+        assert a.instance_url != b.instance_url
+        headers = {"Authorization": f"Bearer {a.token()}"}
+        assert httpx.get(f"{b.instance_url}/services/data/v62.0/limits", headers=headers).status_code == 401
+
+
+def test_path_helpers() -> None:
+    assert normalise_path("//services///data/") == "/services/data"
+    assert normalise_path("/") == "/"
+    assert route_kind("/services/data/v62.0/jobs/ingest/750") == "bulk_ingest"
+    assert route_kind("/services/data/v62.0/queryAll") == "query"
+    assert route_kind("/services/oauth2/token") == "oauth"
+    assert route_kind("/_emulator/stats") == "admin"
+
+
+def test_cli_start_foreground(tmp_path: Path) -> None:
+    data_dir = tmp_path / "cli-org"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kinetic_core.cli",
+            "emulator",
+            "start",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        info = json.loads((data_dir / "emulator.json").read_text())
+        assert info["instance_url"] == url and info["pid"] == proc.pid
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert httpx.get(f"{url}/services/data").status_code == 200
+                break
+            except httpx.ConnectError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+        assert proc.returncode == 0
+        assert not (data_dir / "emulator.json").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()

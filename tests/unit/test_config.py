@@ -1,0 +1,219 @@
+"""Configuration: env vars, .env (strict parser), orgs.toml profiles, KINETIC_HOME, flow selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kinetic_core.auth import AuthFlow, JwtBearerAuth, PasswordAuth, SeededAuth, StaticTokenAuth
+from kinetic_core.config import (
+    OrgConfig,
+    kinetic_home,
+    list_profiles,
+    load_dotenv,
+    parse_dotenv,
+    remove_profile,
+    resolve_org,
+    save_profile,
+)
+from kinetic_core.errors import ConfigError
+
+
+def resolve(tmp_path: Path, env: dict[str, str], org: str | None = None, **overrides: object) -> OrgConfig:
+    return resolve_org(org, overrides, environ=env, cwd=tmp_path, home=tmp_path / "home")
+
+
+def test_dotenv_parser_accepts_the_usual_forms() -> None:
+    text = (
+        "# comment\n\n"
+        "export SF_USERNAME=me@acme.com   # trailing comment\n"
+        "SF_PASSWORD='p#ss w0rd'\n"
+        'SF_PRIVATE_KEY="-----BEGIN-----\\nabc\\n-----END-----"\n'
+        "EMPTY=\n"
+        "HASH=a#b\n"
+    )
+    assert parse_dotenv(text) == {
+        "SF_USERNAME": "me@acme.com",
+        "SF_PASSWORD": "p#ss w0rd",
+        "SF_PRIVATE_KEY": "-----BEGIN-----\nabc\n-----END-----",
+        "EMPTY": "",
+        "HASH": "a#b",
+    }
+
+
+@pytest.mark.parametrize("line", ["JUST_A_WORD", "1BAD=x", "SF_X='unterminated", 'SF_X="a" junk', "= value"])
+def test_dotenv_parser_is_strict_and_never_echoes_values(line: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_dotenv("OK=1\n" + line + "\n", Path("/p/.env"))
+    assert "/p/.env:2" in str(info.value)
+    assert "unterminated" not in str(info.value) or "SF_X" not in str(info.value)
+
+
+def test_load_dotenv_strips_bom_and_absent_is_empty(tmp_path: Path) -> None:
+    assert load_dotenv(tmp_path) == {}
+    (tmp_path / ".env").write_text("\ufeffSF_USERNAME=a\n", encoding="utf-8")
+    assert load_dotenv(tmp_path) == {"SF_USERNAME": "a"}
+
+
+def test_env_wins_over_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "SF_USERNAME=from-file\nSF_PASSWORD=pw\nSF_CLIENT_ID=cid\nSF_API_VERSION=v60.0\n"
+    )
+    cfg = resolve(tmp_path, {"SF_USERNAME": "from-env"})
+    assert cfg.username == "from-env"
+    assert cfg.password == "pw"
+    assert cfg.api_version == "60.0"
+    assert cfg.flow is AuthFlow.PASSWORD
+    assert "environment" in cfg.source
+    assert ".env" in cfg.source
+    assert isinstance(cfg.authenticator(), PasswordAuth)
+
+
+@pytest.mark.parametrize(
+    ("env", "flow"),
+    [
+        (
+            {"SF_PRIVATE_KEY_PATH": "/k.pem", "SF_CLIENT_ID": "c", "SF_USERNAME": "u", "SF_PASSWORD": "p"},
+            AuthFlow.JWT,
+        ),
+        ({"SF_PRIVATE_KEY": "---", "SF_CLIENT_ID": "c", "SF_USERNAME": "u"}, AuthFlow.JWT),
+        ({"SF_USERNAME": "u", "SF_PASSWORD": "p", "SF_CLIENT_ID": "c"}, AuthFlow.PASSWORD),
+        ({"SF_REFRESH_TOKEN": "r", "SF_CLIENT_ID": "c"}, AuthFlow.REFRESH_TOKEN),
+        (
+            {"SF_CLIENT_ID": "c", "SF_CLIENT_SECRET": "s", "SF_LOGIN_URL": "https://a.my.salesforce.com"},
+            AuthFlow.CLIENT_CREDENTIALS,
+        ),
+        ({"SF_INSTANCE_URL": "https://a.my.salesforce.com", "SF_ACCESS_TOKEN": "t"}, AuthFlow.STATIC),
+    ],
+)
+def test_flow_follows_what_is_set(tmp_path: Path, env: dict[str, str], flow: AuthFlow) -> None:
+    cfg = resolve(tmp_path, env)
+    assert cfg.flow is flow
+    assert cfg.authenticator().flow is flow
+
+
+def test_session_plus_credentials_starts_with_the_session(tmp_path: Path) -> None:
+    cfg = resolve(
+        tmp_path,
+        {
+            "SF_INSTANCE_URL": "https://a.my.salesforce.com/",
+            "SF_ACCESS_TOKEN": "t",
+            "SF_REFRESH_TOKEN": "r",
+            "SF_CLIENT_ID": "c",
+        },
+    )
+    auth = cfg.authenticator()
+    assert isinstance(auth, SeededAuth)
+    token = auth.initial_token()
+    assert token is not None
+    assert token.instance_url == "https://a.my.salesforce.com"
+    assert isinstance(StaticTokenAuth("https://a", "t"), StaticTokenAuth)
+
+
+def test_missing_pieces_name_the_variables(tmp_path: Path) -> None:
+    cfg = resolve(tmp_path, {"SF_USERNAME": "u", "SF_PASSWORD": "p"})
+    with pytest.raises(ConfigError, match="SF_CLIENT_ID"):
+        cfg.authenticator()
+    with pytest.raises(ConfigError, match="no usable credentials"):
+        OrgConfig(username="u").authenticator()
+
+
+def test_tls_settings(tmp_path: Path) -> None:
+    cfg = resolve(
+        tmp_path, {"SF_INSTANCE_URL": "https://a", "SF_ACCESS_TOKEN": "t", "SF_CA_BUNDLE": "/ca.pem"}
+    )
+    assert cfg.verify == "/ca.pem"
+    cfg = resolve(
+        tmp_path, {"SF_INSTANCE_URL": "https://a", "SF_ACCESS_TOKEN": "t", "SF_VERIFY_TLS": "false"}
+    )
+    assert cfg.verify is False
+    with pytest.raises(ConfigError, match="verify_tls"):
+        resolve(tmp_path, {"SF_INSTANCE_URL": "https://a", "SF_ACCESS_TOKEN": "t", "SF_VERIFY_TLS": "maybe"})
+
+
+def test_nothing_configured_means_local(tmp_path: Path) -> None:
+    cfg = resolve(tmp_path, {"SF_API_VERSION": "61.0"})
+    assert cfg.local
+    assert cfg.name == "local"
+    assert cfg.api_version == "61.0"
+    assert cfg.flow is None
+    assert resolve(tmp_path, {"SF_USERNAME": "u"}, org="local").local
+
+
+def test_profiles_roundtrip_with_secret_references(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    save_profile(
+        "prod",
+        {
+            "login_url": "https://login.salesforce.com",
+            "client_id": "cid",
+            "username": "me@acme.com",
+            "private_key_path": "/keys/prod.key",
+        },
+        home,
+        default=True,
+    )
+    save_profile(
+        "uat",
+        {
+            "login_url": "https://test.salesforce.com",
+            "client_id": "cid2",
+            "username": "u",
+            "password_env": "UAT_PW",
+        },
+        home,
+    )
+    assert list_profiles(home) == ["prod", "uat"]
+    prod = resolve(tmp_path, {"SF_USERNAME": "ignored-by-profiles"}, org="prod")
+    assert prod.flow is AuthFlow.JWT
+    assert prod.username == "me@acme.com"
+    assert isinstance(prod.authenticator(), JwtBearerAuth)
+    uat = resolve(tmp_path, {"UAT_PW": "secret!"}, org="uat", api_version="59.0")
+    assert uat.password == "secret!"
+    assert uat.api_version == "59.0"
+    with pytest.raises(ConfigError, match="UAT_PW"):
+        resolve(tmp_path, {}, org="uat")
+    # the default profile is used when the environment names no credentials
+    assert resolve(tmp_path, {}).name == "prod"
+    assert remove_profile("prod", home)
+    assert not remove_profile("prod", home)
+    assert resolve(tmp_path, {}).local
+    assert "secret!" not in (home / "orgs.toml").read_text()
+
+
+def test_profile_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="refusing"):
+        save_profile("p", {"password": "x"}, tmp_path)
+    with pytest.raises(ConfigError, match="no org profile 'nope'"):
+        resolve(tmp_path, {}, org="nope")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "orgs.toml").write_text("[orgs.bad]\nbogus = 1\n")
+    with pytest.raises(ConfigError, match="bogus"):
+        resolve(tmp_path, {}, org="bad")
+    (tmp_path / "home" / "orgs.toml").write_text("[orgs\n")
+    with pytest.raises(ConfigError):
+        resolve(tmp_path, {}, org="bad")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        resolve(tmp_path, {}, org="local", colour="blue")
+
+
+def test_kinetic_home_is_injectable(tmp_path: Path) -> None:
+    assert kinetic_home({"KINETIC_HOME": str(tmp_path)}) == tmp_path
+    assert kinetic_home({}).name == ".kinetic"
+
+
+def test_repr_hides_every_secret() -> None:
+    cfg = OrgConfig(
+        client_secret="S1",
+        password="S2",
+        security_token="S3",
+        private_key="S4",
+        refresh_token="S5",
+        access_token="S6",
+        username="visible",
+    )
+    text = repr(cfg)
+    assert "visible" in text
+    for secret in ("S1", "S2", "S3", "S4", "S5", "S6"):
+        assert secret not in text
