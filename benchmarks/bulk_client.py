@@ -201,6 +201,7 @@ def main() -> None:
         "Kinetic's ingest includes what simple-salesforce does not do: exact byte counting and splitting,"
         " the on-disk row index and mapping every result row back to its input row number.",
         "simple-salesforce holds a dict input as one in-memory CSV string (and the list of dicts before it).",
+        "In export-iter Kinetic parses every row into a dict; simple-salesforce yields raw CSV page strings.",
     ]
     if not args.no_write:
         write_doc("\n".join(lines))

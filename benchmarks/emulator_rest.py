@@ -160,7 +160,8 @@ def main() -> None:
         f"| single-record creates, sequential | {sequential:,.0f} /s | >= {TARGET_CREATES:,.0f} /s |",
         f"| single-record creates, 4 threads | {threaded:,.0f} /s | >= {TARGET_CREATES:,.0f} /s |",
         f"| /composite/sobjects load (200 per call) | {load_rate:,.0f} rows/s | - |",
-        f"| query + nextRecordsUrl paging ({seen:,} rows) | {query_rate:,.0f} rows/s | >= {TARGET_ROWS:,.0f} rows/s |",
+        f"| query + nextRecordsUrl paging ({seen:,} rows) | {query_rate:,.0f} rows/s "
+        f"| >= {TARGET_ROWS:,.0f} rows/s |",
     ]
     text = "\n".join(lines)
     print(text)

@@ -24,7 +24,7 @@ def local_org(tmp_path: Path) -> Iterator[LocalOrg]:
 
 @pytest.fixture
 def local_org_tls(tmp_path: Path) -> Iterator[LocalOrg]:
-    """A running emulator over HTTPS; pass ``verify=org.verify()`` (an SSLContext trusting its CA) to httpx."""
+    """A running emulator over HTTPS; give httpx ``verify=org.verify()`` (an SSLContext trusting its CA)."""
     with LocalOrg(tls=True, data_dir=tmp_path / "org") as org:
         yield org
 

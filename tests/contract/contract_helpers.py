@@ -85,6 +85,9 @@ def trusting_session(org: OrgHandle) -> requests.Session:
     # With trust_env, requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify
     # (psf/requests#3829); simple-salesforce never passes verify= per call, so opt out of the environment.
     session.trust_env = False
+    # One connection per request: LocalOrg.stop() leaves server-side TLS transports of still-open
+    # keep-alive connections unclosed (ResourceWarnings that surface in whichever test runs next).
+    session.headers["Connection"] = "close"
     return session
 
 

@@ -46,7 +46,8 @@ def test_injected_error_bodies(emulator_api: EmulatorApi) -> None:
 
 def test_faults_config_round_trip_and_validation(emulator_api: EmulatorApi) -> None:
     body = emulator_api.local.admin("faults", {"latency_ms": 5, "api_request_limit": 10})
-    assert body["config"]["latency_ms"] == 5 and body["config"]["api_request_limit"] == 10
+    assert body["config"]["latency_ms"] == 5
+    assert body["config"]["api_request_limit"] == 10
     assert emulator_api.local.admin("faults")["config"]["latency_ms"] == 5
     url = f"{emulator_api.local.instance_url}/_emulator/faults"
     for bad in ({"error_rate": 2}, {"error_status": 404}, {"nope": 1}, {"latency_ms": "x"}, [1]):
@@ -97,7 +98,8 @@ def test_reset_and_stats(emulator_api: EmulatorApi) -> None:
     emulator_api.create("Account", Name="x")
     stats = emulator_api.local.admin("stats")
     assert stats["records"]["Account"] == 1
-    assert stats["requests"]["sobjects"] >= 1 and stats["requests"]["oauth"] >= 1
+    assert stats["requests"]["sobjects"] >= 1
+    assert stats["requests"]["oauth"] >= 1
     emulator_api.local.admin("reset")
     assert emulator_api.local.admin("stats")["records"]["Account"] == 0
     assert emulator_api.local.admin("stats")["records"]["User"] >= 1

@@ -114,6 +114,8 @@ def test_random_requests_never_fail_badly(
     if "/jobs/" in path and isinstance(payload, list):
         assert all("errorCode" in e and "message" in e for e in payload)
         return
-    assert isinstance(payload, list) and payload, payload
+    assert isinstance(payload, list), payload
+    assert payload
     for item in payload:
-        assert isinstance(item["message"], str) and isinstance(item["errorCode"], str)
+        assert isinstance(item["message"], str)
+        assert isinstance(item["errorCode"], str)

@@ -69,7 +69,8 @@ def test_password_flow_success_shape(local_org: LocalOrg) -> None:
     assert body["access_token"].startswith(org_id[:15] + "!")
     assert body["instance_url"] == local_org.instance_url
     assert body["id"] == f"{local_org.instance_url}/id/{org_id}/{local_org.org.admin_user_id}"
-    assert body["token_type"] == "Bearer" and body["issued_at"].isdigit()
+    assert body["token_type"] == "Bearer"
+    assert body["issued_at"].isdigit()
     expected = hmac.new(
         local_org.client_secret.encode(), (body["id"] + body["issued_at"]).encode(), hashlib.sha256
     ).digest()
@@ -235,7 +236,8 @@ def test_authorization_code_flow(local_org: LocalOrg) -> None:
             "/services/oauth2/token",
             data={"grant_type": "authorization_code", "code": code, "client_id": local_org.client_id},
         )
-        assert token.status_code == 200 and "refresh_token" in token.json()
+        assert token.status_code == 200
+        assert "refresh_token" in token.json()
         reused = http.post(
             "/services/oauth2/token",
             data={"grant_type": "authorization_code", "code": code, "client_id": local_org.client_id},

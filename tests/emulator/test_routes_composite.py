@@ -40,7 +40,8 @@ def test_collection_create_update_retrieve_delete(emulator_api: EmulatorApi) -> 
     )
     body = deleted.json()
     assert body[0] == {"id": ids[0], "success": True, "errors": []}
-    assert body[2]["success"] is False and body[2]["errors"][0]["statusCode"] == "MALFORMED_ID"
+    assert body[2]["success"] is False
+    assert body[2]["errors"][0]["statusCode"] == "MALFORMED_ID"
     assert _count(emulator_api) == 1
 
 
@@ -48,7 +49,8 @@ def test_collection_partial_failure_and_all_or_none(emulator_api: EmulatorApi) -
     records = [*_accounts(2), {"attributes": {"type": "Account"}, "Industry": "Energy"}]
     partial = emulator_api.post("composite/sobjects", json={"allOrNone": False, "records": records}).json()
     assert [r["success"] for r in partial] == [True, True, False]
-    assert "id" not in partial[2] and partial[2]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert "id" not in partial[2]
+    assert partial[2]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
     assert _count(emulator_api) == 2
 
     rolled = emulator_api.post("composite/sobjects", json={"allOrNone": True, "records": records}).json()
@@ -79,7 +81,8 @@ def test_collection_limits_and_errors(emulator_api: EmulatorApi) -> None:
 def test_collection_upsert(emulator_api: EmulatorApi) -> None:
     first = [{"attributes": {"type": "Account"}, "Name": "A", "External_Id__c": "E1"}]
     created = emulator_api.patch("composite/sobjects/Account/External_Id__c", json={"records": first}).json()
-    assert created[0]["created"] is True and list(created[0]) == ["id", "success", "errors", "created"]
+    assert created[0]["created"] is True
+    assert list(created[0]) == ["id", "success", "errors", "created"]
     both = [*first, {"attributes": {"type": "Account"}, "Name": "B", "External_Id__c": "E2"}]
     again = emulator_api.patch("composite/sobjects/Account/External_Id__c", json={"records": both}).json()
     assert [r["created"] for r in again] == [False, True]
@@ -135,7 +138,8 @@ def test_composite_references_and_results(emulator_api: EmulatorApi) -> None:
     assert subs["refAcc"]["httpHeaders"]["Location"].endswith(subs["refAcc"]["body"]["id"])
     assert subs["get"]["body"]["Name"] == "Parent"
     assert subs["q"]["body"]["totalSize"] == 1
-    assert subs["upd"]["httpStatusCode"] == 204 and subs["upd"]["body"] is None
+    assert subs["upd"]["httpStatusCode"] == 204
+    assert subs["upd"]["body"] is None
     assert subs["missing"] == {
         "body": [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}],
         "httpHeaders": {},
@@ -192,7 +196,8 @@ def test_composite_envelope_validation(emulator_api: EmulatorApi) -> None:
         ]
     }
     sub_result = emulator_api.post("composite", json=unresolved).json()["compositeResponse"][0]
-    assert sub_result["httpStatusCode"] == 400 and sub_result["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert sub_result["httpStatusCode"] == 400
+    assert sub_result["body"][0]["errorCode"] == "PROCESSING_HALTED"
     assert set(emulator_api.get("composite").json()) == {"tree", "batch", "sobjects", "graph"}
 
 
@@ -225,7 +230,8 @@ def test_tree(emulator_api: EmulatorApi) -> None:
     assert failed.status_code == 400
     assert failed.json()["hasErrors"] is True
     assert failed.json()["results"][0]["referenceId"] == "r2"
-    assert _count(emulator_api) == 1 and _count(emulator_api, "Contact") == 2
+    assert _count(emulator_api) == 1
+    assert _count(emulator_api, "Contact") == 2
 
 
 def test_batch(emulator_api: EmulatorApi) -> None:

@@ -23,7 +23,7 @@ from kinetic_core.emulator.server import LocalOrg
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "salesforce-responses"
 
 UNSUPPORTED = {
-    "cumulusci/composite_subrequest_304_edited.json": "conditional requests (If-Modified-Since) are not emulated",
+    "cumulusci/composite_subrequest_304_edited.json": "If-Modified-Since is not emulated",
     "cumulusci/query_typeof_polymorphic_200.json": "TYPEOF is optional and Task/Event are not emulated",
     "cumulusci/query_child_subquery_200.json": "Opportunities under Contact need OpportunityContactRole",
     "graph-salesforce/describe_groupmember_200.json": "GroupMember is not emulated",
@@ -47,10 +47,7 @@ REAL_STATUS = {
 }
 
 # Gaps owned by the describe metadata (store/describe.py), tracked here until they close.
-KNOWN_GAPS = {
-    "cumulusci/describe_account_200.json": "describe urls lack uiDetailTemplate/uiEditTemplate/uiNewRecord",
-    "cumulusci/describe_contact_200.json": "describe urls lack uiDetailTemplate/uiEditTemplate/uiNewRecord",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 ID_PATTERN = re.compile(r"\b(00[13D][A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\b")
 SEED_ACCOUNTS = 3

@@ -24,7 +24,8 @@ def test_query_paging_with_batch_size(emulator_api: EmulatorApi) -> None:
         params={"q": "SELECT Id, Name FROM Account"},
         headers={"Sforce-Query-Options": "batchSize=200"},
     ).json()
-    assert first["totalSize"] == 450 and first["done"] is False
+    assert first["totalSize"] == 450
+    assert first["done"] is False
     assert list(first) == ["totalSize", "done", "nextRecordsUrl", "records"]
     assert first["nextRecordsUrl"].startswith("/services/data/v62.0/query/01g")
     names = [r["Name"] for r in first["records"]]
@@ -51,11 +52,14 @@ def test_query_all_sees_deleted_rows(emulator_api: EmulatorApi) -> None:
 
 def test_query_errors(emulator_api: EmulatorApi) -> None:
     bad = emulator_api.get("query", params={"q": "SELECT Bacon__c FROM Account"})
-    assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert bad.status_code == 400
+    assert bad.json()[0]["errorCode"] == "INVALID_FIELD"
     missing = emulator_api.get("query")
-    assert missing.status_code == 400 and missing.json()[0]["errorCode"] == "MALFORMED_QUERY"
+    assert missing.status_code == 400
+    assert missing.json()[0]["errorCode"] == "MALFORMED_QUERY"
     locator = emulator_api.get("query/01gXXXXXXXXXXXXXXX-2000")
-    assert locator.status_code == 400 and locator.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    assert locator.status_code == 400
+    assert locator.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
 def test_query_columns(emulator_api: EmulatorApi) -> None:

@@ -49,13 +49,16 @@ def test_crud_round_trip(emulator_api: EmulatorApi) -> None:
 
     record = emulator_api.get(f"sobjects/account/{rid[:15]}").json()  # 15-char id, lower-case object
     assert record["attributes"] == {"type": "Account", "url": f"/services/data/v62.0/sobjects/Account/{rid}"}
-    assert record["Id"] == rid and record["Name"] == "Acme" and record["NumberOfEmployees"] == 12
+    assert record["Id"] == rid
+    assert record["Name"] == "Acme"
+    assert record["NumberOfEmployees"] == 12
 
     some = emulator_api.get(f"sobjects/Account/{rid}", params={"fields": "Name,numberofemployees"}).json()
     assert set(some) == {"attributes", "Name", "NumberOfEmployees"}
 
     updated = emulator_api.patch(f"sobjects/Account/{rid}", json={"Name": "Acme 2"})
-    assert updated.status_code == 204 and updated.content == b""
+    assert updated.status_code == 204
+    assert updated.content == b""
     assert emulator_api.get(f"sobjects/Account/{rid}").json()["Name"] == "Acme 2"
 
     assert emulator_api.request("HEAD", f"sobjects/Account/{rid}").status_code == 200
@@ -84,17 +87,22 @@ def test_double_and_trailing_slashes_are_normalised(emulator_api: EmulatorApi) -
 
 def test_create_errors(emulator_api: EmulatorApi) -> None:
     unknown = emulator_api.post("sobjects/Nope__c", json={"Name": "x"})
-    assert unknown.status_code == 404 and unknown.json()[0]["errorCode"] == "NOT_FOUND"
+    assert unknown.status_code == 404
+    assert unknown.json()[0]["errorCode"] == "NOT_FOUND"
     with_id = emulator_api.post("sobjects/Account", json={"Id": "001000000000000AAA", "Name": "x"})
-    assert with_id.status_code == 400 and with_id.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert with_id.status_code == 400
+    assert with_id.json()[0]["errorCode"] == "INVALID_FIELD"
     garbage = emulator_api.post(
         "sobjects/Account", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert garbage.status_code == 400 and garbage.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    assert garbage.status_code == 400
+    assert garbage.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
     missing = emulator_api.post("sobjects/Account", json={"Industry": "Energy"})
-    assert missing.status_code == 400 and missing.json()[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert missing.status_code == 400
+    assert missing.json()[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
     bad_field = emulator_api.post("sobjects/Account", json={"Name": "x", "Bogus__c": 1})
-    assert bad_field.status_code == 400 and bad_field.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert bad_field.status_code == 400
+    assert bad_field.json()[0]["errorCode"] == "INVALID_FIELD"
 
 
 def test_row_errors(emulator_api: EmulatorApi) -> None:
@@ -106,9 +114,11 @@ def test_row_errors(emulator_api: EmulatorApi) -> None:
     )
     contact_id = emulator_api.create("Contact", LastName="Bluth")
     wrong_type = emulator_api.get(f"sobjects/Account/{contact_id}")
-    assert wrong_type.status_code == 400 and wrong_type.json()[0]["errorCode"] == "MALFORMED_ID"
+    assert wrong_type.status_code == 400
+    assert wrong_type.json()[0]["errorCode"] == "MALFORMED_ID"
     missing = emulator_api.get("sobjects/Account/001000000000999AAA")
-    assert missing.status_code == 404 and missing.json()[0]["errorCode"] == "NOT_FOUND"
+    assert missing.status_code == 404
+    assert missing.json()[0]["errorCode"] == "NOT_FOUND"
     bad_fields = emulator_api.get(f"sobjects/Contact/{contact_id}", params={"fields": "Nope"})
     assert bad_fields.status_code == 400
 
@@ -118,7 +128,8 @@ def test_upsert_by_external_id(emulator_api: EmulatorApi) -> None:
     assert created.status_code == 201
     assert created.json() == {"id": created.json()["id"], "success": True, "errors": [], "created": True}
     again = emulator_api.patch("sobjects/account/external_id__c/A-1", json={"Name": "Second"})
-    assert again.status_code == 200 and again.json()["created"] is False
+    assert again.status_code == 200
+    assert again.json()["created"] is False
     assert again.json()["id"] == created.json()["id"]
     fetched = emulator_api.get("sobjects/Account/External_Id__c/A-1").json()
     assert fetched["Name"] == "Second"
@@ -165,7 +176,8 @@ def test_describe(emulator_api: EmulatorApi) -> None:
     assert any(f["name"] == "External_Id__c" and f["externalId"] for f in account["fields"])
     assert emulator_api.get("sobjects/Nope/describe").status_code == 404
     basic = emulator_api.get("sobjects/Account").json()
-    assert basic["objectDescribe"]["name"] == "Account" and basic["recentItems"] == []
+    assert basic["objectDescribe"]["name"] == "Account"
+    assert basic["recentItems"] == []
 
 
 def test_limits_count_api_requests(emulator_api: EmulatorApi) -> None:
@@ -227,7 +239,8 @@ def test_session_errors(emulator_api: EmulatorApi) -> None:
 def test_pretty_print(emulator_api: EmulatorApi) -> None:
     compact = emulator_api.get("limits").text
     pretty = emulator_api.get("limits", headers={"X-PrettyPrint": "1"}).text
-    assert "\n" not in compact and "\n  " in pretty
+    assert "\n" not in compact
+    assert "\n  " in pretty
     assert json.loads(pretty)["DailyApiRequests"]["Max"] == 100_000
 
 
@@ -251,7 +264,8 @@ def test_compressed_request_bodies(emulator_api: EmulatorApi) -> None:
         )
         assert response.status_code == 201, response.text
     broken = emulator_api.post("sobjects/Account", content=b"not gzip", headers={"Content-Encoding": "gzip"})
-    assert broken.status_code == 400 and broken.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    assert broken.status_code == 400
+    assert broken.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
 
 
 def test_huge_body_is_refused(emulator_api: EmulatorApi) -> None:

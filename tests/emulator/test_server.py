@@ -23,10 +23,14 @@ def test_local_org_writes_and_removes_emulator_json(tmp_path: Path) -> None:
         info = json.loads((data_dir / "emulator.json").read_text())
         assert info["instance_url"] == org.instance_url == org.login_url
         assert info["pid"] == os.getpid()
-        assert info["username"] == org.username and info["password"] == org.password
-        assert info["client_id"] == org.client_id and info["client_secret"] == org.client_secret
-        assert Path(info["jwt_private_key"]) == org.jwt_private_key and org.jwt_private_key.exists()
-        assert info["ca_cert"] is None and info["api_version"] == "62.0"
+        assert info["username"] == org.username
+        assert info["password"] == org.password
+        assert info["client_id"] == org.client_id
+        assert info["client_secret"] == org.client_secret
+        assert Path(info["jwt_private_key"]) == org.jwt_private_key
+        assert org.jwt_private_key.exists()
+        assert info["ca_cert"] is None
+        assert info["api_version"] == "62.0"
         assert org.instance_url.startswith("http://127.0.0.1:")
     assert not (data_dir / "emulator.json").exists()
 
@@ -60,7 +64,8 @@ def test_data_survives_restart(tmp_path: Path) -> None:
 
 def test_tls(local_org_tls: LocalOrg) -> None:
     assert local_org_tls.instance_url.startswith("https://127.0.0.1:")
-    assert local_org_tls.ca_cert is not None and local_org_tls.ca_cert.exists()
+    assert local_org_tls.ca_cert is not None
+    assert local_org_tls.ca_cert.exists()
     token = local_org_tls.token()
     with httpx.Client(verify=local_org_tls.verify()) as client:
         response = client.get(
@@ -113,7 +118,8 @@ def test_cli_start_foreground(tmp_path: Path) -> None:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         info = json.loads((data_dir / "emulator.json").read_text())
-        assert info["instance_url"] == url and info["pid"] == proc.pid
+        assert info["instance_url"] == url
+        assert info["pid"] == proc.pid
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,3 +185,24 @@ def test_insert_many_throughput(store: Store) -> None:
     assert all(o.error is None for o in outcomes)
     assert store.record_counts()["Account"] == n
     assert store.find_ids("Account", "External_Id__c", "ext-99999") == [outcomes[-1].id]
+
+
+def test_concurrent_writers_and_readers(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(20):
+                store.insert_many("Account", [{"Name": f"T{n}-{i}", "External_Id__c": f"T{n}-{i}"}])
+                with store.read() as conn:
+                    conn.execute('SELECT count(*) FROM "sobj_account"').fetchone()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.record_counts()["Account"] == 80

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -105,14 +106,29 @@ def encode_record(record: Mapping[str, Any]) -> dict[str, str]:
 def row_key(cells: Sequence[str]) -> bytes:
     """A 16-byte digest identifying a row by its cell values (used to map results back).
 
-    The cells are length-prefixed before hashing, so ``["a,b"]`` and ``["a", "b"]`` differ.
+    ``["a,b"]`` and ``["a", "b"]`` differ: cells are joined with a unit separator, and when a
+    cell itself contains one the cells are length-prefixed instead.
     """
-    digest = hashlib.blake2b(digest_size=16)
-    for cell in cells:
-        data = cell.encode("utf-8")
-        digest.update(len(data).to_bytes(4, "little"))
-        digest.update(data)
-    return digest.digest()
+    return hashlib.blake2b(pack_cells(cells).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+_SEP = "\x1f"
+_JSON_MARK = "\x1e"
+
+
+def pack_cells(cells: Sequence[str]) -> str:
+    """An unambiguous one-string form of a cell list (see :func:`unpack_cells`)."""
+    joined = _SEP.join(cells)
+    if joined.count(_SEP) == len(cells) - 1 and not joined.startswith(_JSON_MARK) and cells:
+        return joined
+    return _JSON_MARK + json.dumps(list(cells), ensure_ascii=False)
+
+
+def unpack_cells(text: str) -> list[str]:
+    """The inverse of :func:`pack_cells`."""
+    if text.startswith(_JSON_MARK):
+        return list(json.loads(text[1:]))
+    return text.split(_SEP)
 
 
 class RowEncoder:

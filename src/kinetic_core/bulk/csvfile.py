@@ -14,6 +14,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
 
@@ -110,17 +111,21 @@ def iter_rows(layout: CsvLayout) -> Iterator[tuple[bytes, list[str]]]:
     A final row without a line ending gets one; blank lines are skipped.
     """
     eol = layout.line_ending.chars.encode()
-    sep = layout.delimiter.char
     width = len(layout.header)
-    with layout.path.open("rb") as handle:
-        handle.seek(layout.data_offset)
+    pending: list[bytes] = []
+
+    def texts(handle: BinaryIO) -> Iterator[str]:
         for raw in _logical_records(iter(handle)):
             body = _strip_eol(raw)
             if not body.strip(b"\r\n"):
                 continue
-            if not raw.endswith(b"\n"):
-                raw = body + eol
-            cells = next(csv.reader([body.decode("utf-8")], delimiter=sep), [])
+            pending.append(raw if raw.endswith(b"\n") else body + eol)
+            yield body.decode("utf-8")
+
+    with layout.path.open("rb") as handle:
+        handle.seek(layout.data_offset)
+        # one reader for the whole file; each item it is fed is one complete record
+        for cells in csv.reader(texts(handle), delimiter=layout.delimiter.char):
             if len(cells) < width:
                 cells.extend([""] * (width - len(cells)))
-            yield raw, cells
+            yield pending.pop(), cells

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import csv
 import enum
-import json
 import shutil
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kinetic_core.bulk.codec import row_key
+from kinetic_core.bulk.codec import row_key, unpack_cells
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
 from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, ResultRow, RowIndex, iter_results
 
@@ -198,7 +197,7 @@ class BulkResult:
         for row, job_id, sf_id, created, code, message, fields, data in iter_results(
             self._index_path, kind, mapped=self._mapped
         ):
-            cells = json.loads(data) if data else []
+            cells = unpack_cells(data) if data else []
             record = dict(zip(self.columns, cells, strict=False))
             yield RowResult(
                 status=status,

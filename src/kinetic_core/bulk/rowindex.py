@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from kinetic_core.bulk.codec import pack_cells
+
 logger = logging.getLogger(__name__)
 
 SUCCESS, FAILED, UNPROCESSED = 0, 1, 2
@@ -55,6 +57,8 @@ class RowIndex:
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=OFF")
         self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.execute("PRAGMA cache_size=-32768")  # 32 MB: sorts of a million rows stay fast
+        self._conn.execute("PRAGMA temp_store=FILE")
         self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -91,7 +95,7 @@ class RowIndex:
             self._conn.execute("BEGIN")
             for seq, key, sf_id, created, code, message, fields, cells in rows:
                 flag = None if created is None else int(created)
-                data = json.dumps(cells, ensure_ascii=False)
+                data = pack_cells(cells)
                 batch.append((part, kind, seq, job_id, key, sf_id, flag, code, message, fields, data))
                 count += 1
                 if len(batch) >= 10_000:
@@ -121,22 +125,17 @@ class RowIndex:
             conn.executescript(
                 """
                 BEGIN;
-                CREATE TEMP TABLE ik AS SELECT part, key, row,
-                    ROW_NUMBER() OVER (PARTITION BY part, key ORDER BY row) AS k FROM input;
-                CREATE INDEX temp.ik_idx ON ik (part, key, k);
-                CREATE TEMP TABLE rk AS SELECT rowid AS rid, part, key,
-                    ROW_NUMBER() OVER (PARTITION BY part, key ORDER BY kind, seq) AS k
-                    FROM result WHERE key IS NOT NULL;
-                UPDATE result SET row = m.row FROM (
-                    SELECT rk.rid AS rid, ik.row AS row FROM rk
-                    JOIN ik ON ik.part = rk.part AND ik.key = rk.key AND ik.k = rk.k) AS m
-                    WHERE result.rowid = m.rid;
-                DROP TABLE temp.ik; DROP TABLE temp.rk;
+                CREATE INDEX IF NOT EXISTS input_key ON input (part, key, row);
+                UPDATE result SET row = (
+                    SELECT i.row FROM input i WHERE i.part = result.part AND i.key = result.key
+                    ORDER BY i.row LIMIT 1)
+                    WHERE key IS NOT NULL;
                 CREATE INDEX IF NOT EXISTS result_part_row ON result (part, row);
                 COMMIT;
                 """
             )
             conn.execute("BEGIN")
+            self._pair_duplicates(conn)
             self._assign_unmatched(conn)
             conn.execute(
                 """
@@ -155,6 +154,33 @@ class RowIndex:
             conn.execute("CREATE INDEX IF NOT EXISTS result_kind_row ON result (kind, row)")
             conn.execute("COMMIT")
             return self._totals(conn)
+
+    def _pair_duplicates(self, conn: sqlite3.Connection) -> None:
+        """Rows with the same content: the k-th result row takes the k-th input row (rare, so in Python)."""
+        groups = conn.execute(
+            "SELECT DISTINCT r.part, r.key FROM result r JOIN (SELECT part, row FROM result"
+            " WHERE row IS NOT NULL GROUP BY part, row HAVING count(*) > 1) d"
+            " ON d.part = r.part AND d.row = r.row"
+        ).fetchall()
+        if not groups:
+            return
+        conn.execute("CREATE INDEX IF NOT EXISTS result_key ON result (part, key)")
+        for part, key in groups:
+            rows = [
+                r
+                for (r,) in conn.execute(
+                    "SELECT row FROM input WHERE part = ? AND key = ? ORDER BY row", (part, key)
+                )
+            ]
+            rids = [
+                r
+                for (r,) in conn.execute(
+                    "SELECT rowid FROM result WHERE part = ? AND key = ? ORDER BY kind, seq", (part, key)
+                )
+            ]
+            for position, rid in enumerate(rids):
+                row = rows[position] if position < len(rows) else None
+                conn.execute("UPDATE result SET row = ? WHERE rowid = ?", (row, rid))
 
     def _assign_unmatched(self, conn: sqlite3.Connection) -> None:
         unmatched = conn.execute(

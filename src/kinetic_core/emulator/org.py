@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kinetic_core.emulator.faults import Faults
+from kinetic_core.emulator.faults import FaultConfig, Faults
 from kinetic_core.emulator.store.custom import build_schema
 from kinetic_core.emulator.store.records import Store
 from kinetic_core.emulator.tls import JwtCredentials, ensure_jwt_credentials, load_certificate_public_key
@@ -234,7 +234,7 @@ class Org:
         """Delete all records (seed rows stay), clear faults and request statistics; sessions stay valid."""
         self.store.reset()
         self.store.seed_user(self.settings.username)
-        self.faults.configure(self.faults.config.__class__())
+        self.faults.configure(FaultConfig())
         self.faults.reset_counts()
         with self._stats_lock:
             self.stats.requests.clear()

@@ -8,6 +8,7 @@ key paths, ``pid``); it is removed on a clean shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 EMULATOR_JSON = "emulator.json"
 DEFAULT_DATA_DIR = Path("~/.kinetic/local")
 _START_TIMEOUT = 15.0
+_SHUTDOWN_GRACE = 2.0  # seconds running requests get to finish when the server stops
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,9 @@ def _advertised_host(host: str) -> str:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto is TCP,
+    # and without it every response waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -120,6 +124,30 @@ def _bind(host: str, port: int) -> socket.socket:
 
 class _QuietServer(uvicorn.Server):
     """A uvicorn server that shuts down on SIGINT/SIGTERM and then returns normally (no re-raise)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting, let running requests finish briefly, then drop every connection.
+
+        uvicorn's own shutdown waits for idle keep-alive connections to go away; over TLS they
+        linger until the peer answers the close, which leaks transports. Here they are aborted.
+        """
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SHUTDOWN_GRACE
+        while self.server_state.tasks and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for task in list(self.server_state.tasks):
+            task.cancel()
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await asyncio.sleep(0)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -55,7 +55,12 @@ def _route(
         if n == 3 and parts[2] == "describe" and method == "GET":
             from kinetic_core.emulator.store.describe import describe_sobject
 
-            return Reply(200, describe_sobject(org.store.schema, rest.object_def(org, name), ver))
+            return Reply(
+                200,
+                describe_sobject(
+                    org.store.schema, rest.object_def(org, name), ver, instance_url=org.base_url
+                ),
+            )
         if n == 3:
             rid = parts[2]
             if method == "GET":

@@ -329,7 +329,9 @@ async def sobject_describe(request: Request) -> Response:
     require_session(request)
     org = get_org(request)
     obj = object_def(org, request.path_params["sobject"])
-    return json_response(describe_sobject(org.store.schema, obj, api_version_of(request)))
+    return json_response(
+        describe_sobject(org.store.schema, obj, api_version_of(request), instance_url=org.base_url)
+    )
 
 
 async def sobject_row(request: Request) -> Response:

@@ -53,9 +53,10 @@ limit: _LIMIT NUMBER
 offset: OFFSET NUMBER
 for_clause: _FOR NAME
 
-?condition: or_cond
-?or_cond: and_cond (_OR and_cond)*
-?and_cond: not_cond (_AND not_cond)*
+// Salesforce refuses AND and OR mixed at one level without parentheses.
+?condition: not_cond
+          | not_cond (_AND not_cond)+               -> and_cond
+          | not_cond (_OR not_cond)+                -> or_cond
 ?not_cond: _NOT not_cond                           -> not_
          | "(" condition ")"
          | predicate

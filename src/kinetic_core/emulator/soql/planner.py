@@ -127,7 +127,11 @@ class _Planner:
     def top(self, query: a.Query) -> QueryPlan:
         obj = self.object(query)
         self._check_common(query)
-        is_aggregate = bool(query.group_by) or any(isinstance(s, a.SelectAggregate) for s in query.select)
+        is_aggregate = (
+            bool(query.group_by)
+            or query.having is not None
+            or any(isinstance(s, a.SelectAggregate) for s in query.select)
+        )
         if is_aggregate:
             agg, columns = self.aggregate(query, obj)
             return QueryPlan(self.soql, obj, None, agg, columns, frozenset(self.features))

@@ -187,8 +187,13 @@ def describe_field(obj: ObjectDef, f: FieldDef) -> dict[str, Any]:
     }
 
 
-def describe_sobject(schema: Schema, obj: ObjectDef, api_version: str) -> dict[str, Any]:
+def describe_sobject(
+    schema: Schema, obj: ObjectDef, api_version: str, *, instance_url: str | None = None
+) -> dict[str, Any]:
     """The sObject Describe body: the global entry plus fields, child relationships and record types.
+
+    With ``instance_url`` (``https://host:port``) the ``urls`` of layoutable objects also carry the
+    ``uiDetailTemplate``, ``uiEditTemplate`` and ``uiNewRecord`` links a real org returns.
 
     Example:
         >>> from kinetic_core.emulator.store.custom import build_schema
@@ -250,4 +255,11 @@ def describe_sobject(schema: Schema, obj: ObjectDef, api_version: str) -> dict[s
         sobjectDescribeOption="FULL",
         supportedScopes=scopes,
     )
+    if instance_url and business:
+        base = instance_url.rstrip("/")
+        body["urls"].update(
+            uiDetailTemplate=f"{base}/{{ID}}",
+            uiEditTemplate=f"{base}/{{ID}}/e",
+            uiNewRecord=f"{base}/{obj.key_prefix}/e",
+        )
     return dict(sorted(body.items()))

@@ -37,8 +37,6 @@ from kinetic_core.emulator.store.schema import FieldDef, FieldType
 class _Unchanged:
     """Type of the :data:`UNCHANGED` sentinel."""
 
-    _instance: _Unchanged | None = None
-
     def __repr__(self) -> str:
         return "UNCHANGED"
 

@@ -1,0 +1,191 @@
+"""Shared CLI plumbing: the ``--org``/``--json`` options, exit codes, errors, connecting, output.
+
+Exit codes (documented in ``kinetic --help`` and ``docs/cli.md``):
+
+====  ==================================================================
+0     success
+1     the command ran but some rows failed (or some ``doctor`` checks failed)
+2     usage error: bad arguments, missing file, bad configuration
+3     authentication error: the org refused the credentials
+4     API error: Salesforce (or the network) refused a call, a job failed, ``--wait`` ran out
+====  ==================================================================
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from kinetic_core.config import resolve_org
+from kinetic_core.errors import (
+    ApiError,
+    AuthenticationError,
+    BulkTimeoutError,
+    ConfigError,
+    KineticError,
+    SessionExpiredError,
+)
+from kinetic_core.rest.client import SalesforceClient
+
+
+class ExitCode(enum.IntEnum):
+    """The documented exit codes."""
+
+    OK = 0
+    ROWS_FAILED = 1
+    USAGE = 2
+    AUTH = 3
+    API = 4
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 some rows failed; 2 usage error; 3 authentication error; "
+    "4 API error (including a --wait that ran out)."
+)
+
+OrgOption = Annotated[
+    str | None,
+    typer.Option(
+        "--org",
+        "-o",
+        "--target-org",
+        help="Org profile from ~/.kinetic/orgs.toml, or 'local' (default: environment, else local).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Machine-readable JSON on stdout, nothing else on stdout.")
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stderr() -> Console:
+    """The console for status lines, progress and errors."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout() -> Console:
+    """The console for human output (tables)."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def emit_json(value: Any) -> None:
+    """Print one JSON document on stdout."""
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """Map an exception to an exit code.
+
+    Example:
+        >>> exit_code_for(ConfigError("x")), exit_code_for(AuthenticationError("invalid_grant", "bad"))
+        (<ExitCode.USAGE: 2>, <ExitCode.AUTH: 3>)
+    """
+    if isinstance(exc, AuthenticationError | SessionExpiredError):
+        return ExitCode.AUTH
+    if isinstance(exc, ConfigError | ValueError | FileNotFoundError | IsADirectoryError):
+        return ExitCode.USAGE
+    if isinstance(exc, ApiError) and exc.error_code in ("INVALID_SESSION_ID", "INVALID_AUTH_HEADER"):
+        return ExitCode.AUTH
+    return ExitCode.API
+
+
+def one_line(exc: BaseException) -> str:
+    """A single-line message for an exception (no traceback)."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return " ".join(text.split())
+
+
+def error_payload(exc: BaseException, code: ExitCode) -> dict[str, Any]:
+    """The ``--json`` form of an error."""
+    body: dict[str, Any] = {"type": type(exc).__name__, "message": one_line(exc), "exit_code": int(code)}
+    if isinstance(exc, ApiError):
+        body["errorCode"] = exc.error_code
+    if isinstance(exc, BulkTimeoutError):
+        body["job_ids"] = list(exc.job_ids)
+    return {"error": body}
+
+
+def fail(message: str, code: ExitCode = ExitCode.USAGE, *, json_output: bool = False) -> typer.Exit:
+    """Print an error line (and its JSON form) and build the ``typer.Exit`` to raise."""
+    stderr().print(f"error: {message}", markup=False)
+    if json_output:
+        emit_json({"error": {"type": "UsageError", "message": message, "exit_code": int(code)}})
+    return typer.Exit(int(code))
+
+
+def handle_errors(func: F) -> F:
+    """Turn exceptions raised by a command into one clean line on stderr and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        json_output = bool(kwargs.get("json_output"))
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            stderr().print("interrupted", markup=False)
+            raise typer.Exit(130) from None
+        except (KineticError, ValueError, OSError) as exc:
+            code = exit_code_for(exc)
+            stderr().print(f"error: {one_line(exc)}", markup=False)
+            if isinstance(exc, BulkTimeoutError) and exc.job_ids:
+                first = exc.job_ids[0]
+                stderr().print(
+                    f"resume with: kinetic jobs wait {first}  then  kinetic jobs results {first}",
+                    markup=False,
+                )
+            if json_output:
+                emit_json(error_payload(exc, code))
+            raise typer.Exit(int(code)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def describe_target(client: SalesforceClient, org: str | None) -> str:
+    """``org: NAME (where)`` for the stderr announcement."""
+    name = client.org_name or (org or "env")
+    where = client.instance_url
+    local = name == "local"
+    if not local:
+        try:
+            local = resolve_org(org).local
+        except ConfigError:
+            local = False
+    return f"org: {name} (local emulator at {where})" if local else f"org: {name} ({where})"
+
+
+@contextmanager
+def connected(org: str | None, **overrides: Any) -> Iterator[SalesforceClient]:
+    """Connect to ``org``, say which org on stderr, close the client afterwards.
+
+    Authentication happens here, so a refused login raises before the command starts.
+    """
+    client = SalesforceClient.connect(org, **overrides)
+    try:
+        stderr().print(describe_target(client, org), markup=False)
+        yield client
+    finally:
+        client.close()
+
+
+def parse_minutes(wait: float | None) -> float | None:
+    """``--wait MINUTES`` as seconds (None: wait as long as it takes)."""
+    if wait is None:
+        return None
+    if wait <= 0:
+        raise typer.BadParameter("--wait must be a positive number of minutes")
+    return wait * 60.0

@@ -1,0 +1,235 @@
+"""``kinetic query | export | describe | limits``."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import itertools
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from kinetic_core.bulk.poller import PollPolicy
+from kinetic_core.cli.common import (
+    JsonOption,
+    OrgOption,
+    connected,
+    emit_json,
+    handle_errors,
+    parse_minutes,
+    stderr,
+    stdout,
+)
+from kinetic_core.cli.progress import LoadProgress
+from kinetic_core.records import flatten
+
+FAST_POLL = PollPolicy(initial=0.25, maximum=5.0)
+"""Bulk polling for interactive commands: quick first checks, then backing off."""
+
+
+class QueryFormat(enum.StrEnum):
+    """Output formats of ``kinetic query``."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+def _strip(record: Any) -> Any:
+    if isinstance(record, Mapping):
+        return {k: _strip(v) for k, v in record.items() if k != "attributes"}
+    if isinstance(record, list):
+        return [_strip(v) for v in record]
+    return record
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _columns(records: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for record in records:
+        for key in record:
+            seen.setdefault(key, None)
+    names = list(seen)
+    # a parent that is null in some rows ("Account": None) and set in others ("Account.Name")
+    return [n for n in names if not any(o.startswith(n + ".") for o in names)]
+
+
+def _write_csv(records: Iterator[dict[str, Any]]) -> int:
+    head = [flatten(r) for r in itertools.islice(records, 2000)]
+    columns = _columns(head)
+    known = set(columns)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    warned = False
+    for flat in itertools.chain(head, (flatten(r) for r in records)):
+        extra = [k for k in flat if k not in known and not any(c.startswith(k + ".") for c in columns)]
+        if extra and not warned:
+            stderr().print(f"warning: columns first seen after row 2000 are left out: {extra}", markup=False)
+            warned = True
+        writer.writerow([_cell(flat.get(c)) for c in columns])
+        count += 1
+    return count
+
+
+@handle_errors
+def query(
+    soql: Annotated[str, typer.Argument(help="The SOQL query.")],
+    include_deleted: Annotated[
+        bool, typer.Option("--all", help="Include deleted and archived records.")
+    ] = False,
+    output_format: Annotated[
+        QueryFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = QueryFormat.TABLE,
+    org: OrgOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run a SOQL query (REST, every page) and print the records.
+
+    Example:
+        $ kinetic query "SELECT Id, Name FROM Account LIMIT 5" --format csv
+    """
+    with connected(org) as client:
+        result = client.query(soql, include_deleted=include_deleted)
+        records = (dict(r) for r in result)
+        if json_output or output_format is QueryFormat.JSON:
+            sys.stdout.write("[")
+            for n, record in enumerate(records):
+                sys.stdout.write(("," if n else "") + "\n  " + json.dumps(_strip(record), default=str))
+            sys.stdout.write("\n]\n")
+            return
+        if output_format is QueryFormat.CSV:
+            count = _write_csv(records)
+            stderr().print(f"{count} record(s)", markup=False)
+            return
+        flat = [flatten(r) for r in records]
+        table = Table(*_columns(flat)) if flat else Table("(no records)")
+        for record in flat:
+            table.add_row(*(_cell(record.get(c)) for c in _columns(flat)))
+        stdout().print(table)
+        stderr().print(f"{len(flat)} record(s)", markup=False)
+
+
+@handle_errors
+def export(
+    soql: Annotated[str, typer.Argument(help="The SOQL query (Bulk API 2.0 query).")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    include_deleted: Annotated[
+        bool, typer.Option("--all", help="Include deleted and archived records.")
+    ] = False,
+    wait: Annotated[float | None, typer.Option("--wait", help="Minutes to wait for the job.")] = None,
+    org: OrgOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export query results to a CSV file with a Bulk API 2.0 query, streamed to disk.
+
+    Example:
+        $ kinetic export "SELECT Id, Email FROM Contact" --out contacts.csv
+    """
+    timeout = parse_minutes(wait)
+    with connected(org) as client:
+        bulk = client.bulk
+        bulk.poll = FAST_POLL
+        with LoadProgress(stderr(), "export", enabled=not json_output) as progress:
+            method = bulk.query_all if include_deleted else bulk.query
+            export_info = method(soql, out=out, timeout=timeout, on_event=progress.on_event)
+    summary = {
+        "job_id": export_info.job_id,
+        "rows": export_info.rows,
+        "bytes": export_info.bytes,
+        "pages": export_info.pages,
+        "path": str(export_info.path),
+    }
+    if json_output:
+        emit_json(summary)
+    else:
+        stderr().print(
+            f"wrote {export_info.rows:,} row(s), {export_info.bytes:,} bytes to {export_info.path} "
+            f"(job {export_info.job_id})",
+            markup=False,
+        )
+
+
+@handle_errors
+def describe(
+    sobject: Annotated[str, typer.Argument(help="Object API name, e.g. Account.")],
+    org: OrgOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show an object's fields.
+
+    Example:
+        $ kinetic describe Contact
+    """
+    with connected(org) as client:
+        info = client.describe(sobject)
+    if json_output:
+        emit_json(info)
+        return
+    table = Table(
+        "field",
+        "label",
+        "type",
+        "length",
+        "required",
+        "create",
+        "update",
+        "ext id",
+        "references",
+        title=f"{info.get('name')} ({info.get('label')}), key prefix {info.get('keyPrefix')}",
+    )
+    for f in info.get("fields", []):
+        required = f.get("createable") and not f.get("nillable") and not f.get("defaultedOnCreate")
+        table.add_row(
+            str(f.get("name")),
+            str(f.get("label")),
+            str(f.get("type")),
+            str(f.get("length") or ""),
+            "yes" if required else "",
+            "yes" if f.get("createable") else "",
+            "yes" if f.get("updateable") else "",
+            "yes" if f.get("externalId") else "",
+            ", ".join(f.get("referenceTo") or []),
+        )
+    stdout().print(table)
+
+
+@handle_errors
+def limits(org: OrgOption = None, json_output: JsonOption = False) -> None:
+    """Show the org's limits (maximum and remaining).
+
+    Example:
+        $ kinetic limits --json
+    """
+    with connected(org) as client:
+        values = client.limits()
+    if json_output:
+        emit_json(values)
+        return
+    table = Table("limit", "max", "remaining", "used")
+    for name, entry in sorted(values.items()):
+        if not isinstance(entry, Mapping):
+            continue
+        top, left = entry.get("Max"), entry.get("Remaining")
+        used = f"{(top - left) / top:.0%}" if isinstance(top, int) and isinstance(left, int) and top else ""
+        table.add_row(
+            name,
+            f"{top:,}" if isinstance(top, int) else "",
+            f"{left:,}" if isinstance(left, int) else "",
+            used,
+        )
+    stdout().print(table)

@@ -1,0 +1,200 @@
+"""``kinetic jobs list | show | results | abort | wait``: Bulk API 2.0 job control and resume."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from kinetic_core.bulk.models import JobInfo, JobKind, JobState
+from kinetic_core.bulk.query import export_to_file
+from kinetic_core.cli.common import (
+    EXIT_CODES_HELP,
+    ExitCode,
+    JsonOption,
+    OrgOption,
+    connected,
+    emit_json,
+    handle_errors,
+    parse_minutes,
+    stderr,
+    stdout,
+)
+from kinetic_core.cli.data_cmd import FAST_POLL
+from kinetic_core.cli.progress import LoadProgress
+
+jobs_app = typer.Typer(
+    help="Bulk API 2.0 jobs: list, inspect, fetch results, abort, wait. " + EXIT_CODES_HELP,
+    no_args_is_help=True,
+)
+
+JobId = Annotated[str, typer.Argument(help="Job id (750...).")]
+
+
+class KindChoice(enum.StrEnum):
+    """Which jobs ``jobs list`` shows."""
+
+    ALL = "all"
+    INGEST = "ingest"
+    QUERY = "query"
+
+
+def job_dict(info: JobInfo) -> dict[str, Any]:
+    """A JSON-ready view of a job."""
+    return {
+        "id": info.id,
+        "kind": info.kind.value,
+        "object": info.object,
+        "operation": info.operation.value,
+        "state": info.state.value,
+        "records_processed": info.records_processed,
+        "records_failed": info.records_failed,
+        "created_date": info.created_date,
+        "error_message": info.error_message,
+    }
+
+
+@jobs_app.command("list")
+@handle_errors
+def list_jobs(
+    kind: Annotated[KindChoice, typer.Option(help="ingest, query or all.")] = KindChoice.ALL,
+    state: Annotated[str | None, typer.Option(help="Only jobs in this state, e.g. InProgress.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many jobs of each kind.")] = 100,
+    org: OrgOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List Bulk API 2.0 jobs.
+
+    Example:
+        $ kinetic jobs list --state InProgress
+    """
+    kinds = [JobKind.INGEST, JobKind.QUERY] if kind is KindChoice.ALL else [JobKind(kind.value)]
+    with connected(org) as client:
+        jobs: list[JobInfo] = []
+        for k in kinds:
+            found = client.bulk.list_jobs(kind=k)
+            jobs += [j for j in itertools.islice(found, limit) if state is None or j.state.value == state]
+    if json_output:
+        emit_json([job_dict(j) for j in jobs])
+        return
+    table = Table("id", "kind", "object", "operation", "state", "processed", "failed", "created")
+    for j in jobs:
+        table.add_row(
+            j.id,
+            j.kind.value,
+            j.object,
+            j.operation.value,
+            j.state.value,
+            f"{j.records_processed:,}",
+            f"{j.records_failed:,}",
+            j.created_date or "",
+        )
+    stdout().print(table)
+
+
+@jobs_app.command("show")
+@handle_errors
+def show(job_id: JobId, org: OrgOption = None, json_output: JsonOption = False) -> None:
+    """Show one job (ingest or query).
+
+    Example:
+        $ kinetic jobs show 7508c0000000001AAA
+    """
+    with connected(org) as client:
+        info = client.bulk.get_job(job_id)
+    raw = dict(info.raw or job_dict(info))
+    if json_output:
+        emit_json(raw)
+        return
+    table = Table("field", "value", title=f"job {info.id}")
+    for key, value in raw.items():
+        table.add_row(key, "" if value is None else str(value))
+    stdout().print(table)
+
+
+@jobs_app.command("results")
+@handle_errors
+def results(
+    job_id: JobId,
+    results_dir: Annotated[Path, typer.Option("--results-dir", help="Where ingest result files go.")] = Path(
+        "."
+    ),
+    out: Annotated[Path | None, typer.Option("--out", help="CSV file for a query job's records.")] = None,
+    org: OrgOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Download a finished job's results: ``<id>-success|failed|unprocessed-records.csv``, or a query's CSV.
+
+    Example:
+        $ kinetic jobs results 7508c0000000001AAA --results-dir out
+    """
+    with connected(org) as client:
+        info = client.bulk.get_job(job_id)
+        if info.kind is JobKind.QUERY:
+            target = out or results_dir / f"{job_id}.csv"
+            export = export_to_file(client.bulk.api, info, target, None)
+            summary: dict[str, Any] = {"job_id": job_id, "rows": export.rows, "path": str(export.path)}
+            failed = 0
+        else:
+            with client.bulk.get_results(job_id, results_dir=results_dir) as result:
+                summary = {"job_id": job_id, **result.summary()}
+                failed = result.failed + result.unprocessed
+    if json_output:
+        emit_json(summary)
+    else:
+        for key, value in summary.items():
+            stderr().print(f"{key}: {value}", markup=False)
+    if failed:
+        raise typer.Exit(int(ExitCode.ROWS_FAILED))
+
+
+@jobs_app.command("abort")
+@handle_errors
+def abort(job_id: JobId, org: OrgOption = None, json_output: JsonOption = False) -> None:
+    """Abort a job.
+
+    Example:
+        $ kinetic jobs abort 7508c0000000001AAA
+    """
+    with connected(org) as client:
+        kind = client.bulk.get_job(job_id).kind
+        info = client.bulk.abort_job(job_id, kind=kind)
+    if json_output:
+        emit_json(job_dict(info))
+    else:
+        stderr().print(f"job {info.id}: {info.state.value}", markup=False)
+
+
+@jobs_app.command("wait")
+@handle_errors
+def wait_job(
+    job_id: JobId,
+    wait: Annotated[float | None, typer.Option("--wait", "-w", help="Minutes to wait at most.")] = None,
+    org: OrgOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Wait for a job to finish (e.g. one left running by a load whose --wait ran out).
+
+    Example:
+        $ kinetic jobs wait 7508c0000000001AAA --wait 30
+    """
+    with connected(org) as client:
+        client.bulk.poll = FAST_POLL
+        with LoadProgress(stderr(), f"job {job_id}", enabled=not json_output) as progress:
+            info = client.bulk.wait(job_id, timeout=parse_minutes(wait), on_event=progress.on_event)
+    if json_output:
+        emit_json(job_dict(info))
+    else:
+        stderr().print(
+            f"job {info.id}: {info.state.value}, {info.records_processed:,} processed, "
+            f"{info.records_failed:,} failed",
+            markup=False,
+        )
+    if info.state in (JobState.FAILED, JobState.ABORTED):
+        raise typer.Exit(int(ExitCode.API))
+    if info.records_failed:
+        raise typer.Exit(int(ExitCode.ROWS_FAILED))

@@ -1,0 +1,193 @@
+"""``kinetic load OBJECT FILE``: a CSV file through the smart router, with result files.
+
+Result files are named as ``sf data ... bulk`` users expect: ``<job id>-success-records.csv``,
+``<job id>-failed-records.csv`` and ``<job id>-unprocessed-records.csv`` (``load-<first job id>`` when
+the load took several jobs). A REST or Composite load has no job id; its files are named
+``<object>-<operation>-<UTC timestamp>-...``. Columns: ``sf__Id``, ``sf__Created`` / ``sf__Error``,
+the file's columns, then ``kc__RowNumber`` (the 1-based data row of the input).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from kinetic_core import router
+from kinetic_core.bulk.csvfile import iter_rows, sniff
+from kinetic_core.bulk.models import Operation
+from kinetic_core.bulk.results import format_sf_error
+from kinetic_core.cli.common import (
+    ExitCode,
+    JsonOption,
+    OrgOption,
+    connected,
+    emit_json,
+    fail,
+    handle_errors,
+    parse_minutes,
+    stderr,
+    stdout,
+)
+from kinetic_core.cli.data_cmd import FAST_POLL
+from kinetic_core.cli.progress import LoadProgress
+from kinetic_core.router import LoadResult, RowOutcome
+
+OPERATIONS = ("insert", "update", "upsert", "delete", "hard-delete")
+SHOWN_FAILURES = 10
+
+
+def count_rows(path: Path) -> int:
+    """Data rows of a CSV file (streamed)."""
+    return sum(1 for _ in iter_rows(sniff(path)))
+
+
+def write_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
+    """Write the three result files of a REST/Composite load (Bulk loads write their own)."""
+    layout = sniff(source)
+    columns = list(layout.header)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {
+        label: directory / f"{name}-{label}-records.csv" for label in ("success", "failed", "unprocessed")
+    }
+    handles = {label: path.open("w", encoding="utf-8", newline="") for label, path in paths.items()}
+    try:
+        writers = {label: csv.writer(h, lineterminator="\n") for label, h in handles.items()}
+        writers["success"].writerow(["sf__Id", "sf__Created", *columns, "kc__RowNumber"])
+        writers["failed"].writerow(["sf__Id", "sf__Error", *columns, "kc__RowNumber"])
+        writers["unprocessed"].writerow([*columns, "kc__RowNumber"])
+        outcomes = iter(result)
+        pending: RowOutcome | None = next(outcomes, None)
+        for number, (_raw, cells) in enumerate(iter_rows(layout), 1):
+            while pending is not None and pending.row_number < number:
+                pending = next(outcomes, None)
+            if pending is None or pending.row_number != number:
+                continue
+            if pending.status == "success":
+                head = [pending.id or "", "true" if pending.created else "false"]
+                writers["success"].writerow([*head, *cells[: len(columns)], number])
+            elif pending.status == "failed":
+                error = format_sf_error(pending.error_code, pending.error_message, pending.error_fields)
+                writers["failed"].writerow([pending.id or "", error, *cells[: len(columns)], number])
+            else:
+                writers["unprocessed"].writerow([*cells[: len(columns)], number])
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return paths
+
+
+def _failures_table(result: LoadResult) -> Table:
+    table = Table("row", "status", "error", "message", title="first failures")
+    shown = 0
+    for outcome in result:
+        if outcome.success:
+            continue
+        table.add_row(
+            str(outcome.row_number), outcome.status, outcome.error_code or "", outcome.error_message or ""
+        )
+        shown += 1
+        if shown >= SHOWN_FAILURES:
+            break
+    return table
+
+
+@handle_errors
+def load(
+    sobject: Annotated[str, typer.Argument(help="Object API name, e.g. Contact.")],
+    file: Annotated[Path, typer.Argument(help="CSV file (any Bulk delimiter, UTF-8, BOM allowed).")],
+    operation: Annotated[
+        str, typer.Option("--operation", "-p", help=f"One of {', '.join(OPERATIONS)}.")
+    ] = "insert",
+    external_id: Annotated[str | None, typer.Option("--external-id", "-i", help="Upsert key field.")] = None,
+    strategy: Annotated[
+        router.Strategy, typer.Option("--strategy", help="API to use (auto lets the router decide).")
+    ] = router.Strategy.AUTO,
+    results_dir: Annotated[Path, typer.Option("--results-dir", help="Where result files go.")] = Path("."),
+    wait: Annotated[
+        float | None,
+        typer.Option("--wait", "-w", help="Minutes to wait for Bulk jobs (then print their ids)."),
+    ] = None,
+    org: OrgOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Load a CSV file: insert, update, upsert, delete or hard-delete, through REST, Composite or Bulk.
+
+    Example:
+        $ kinetic load Contact contacts.csv --operation upsert --external-id External_Id__c
+    """
+    if operation.lower() not in OPERATIONS and operation not in ("hard_delete", "hardDelete"):
+        raise fail(f"--operation must be one of {', '.join(OPERATIONS)}", json_output=json_output)
+    op = Operation.parse(operation)
+    if op is Operation.UPSERT and not external_id:
+        raise fail("--operation upsert needs --external-id FIELD", json_output=json_output)
+    if not file.is_file():
+        raise fail(f"file not found: {file}", json_output=json_output)
+    timeout = parse_minutes(wait)
+    with connected(org) as client:
+        total = count_rows(file)
+        client.bulk.poll = FAST_POLL
+        with LoadProgress(
+            stderr(), f"{op.value} {sobject}", total=total, enabled=not json_output
+        ) as progress:
+            progress.rows_read(total)
+            result = router.load(
+                client,
+                sobject,
+                file,
+                operation=op.value,
+                strategy=strategy,
+                external_id_field=external_id,
+                results_dir=results_dir,
+                timeout=timeout,
+                on_event=progress.on_event,
+            )
+    try:
+        files: dict[str, Any]
+        if result.bulk is not None:
+            files = dict(result.bulk.files)
+        else:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            files = write_result_files(result, file, results_dir, f"{sobject}-{op.value}-{stamp}")
+        summary: dict[str, Any] = {
+            "object": sobject,
+            "operation": op.value,
+            "strategy": result.strategy.value,
+            "reason": result.reason,
+            "total": result.total,
+            "successful": result.successful,
+            "failed": result.failed,
+            "unprocessed": result.unprocessed,
+            "job_ids": list(result.job_ids),
+            "files": {k: str(v) for k, v in files.items()},
+        }
+        if json_output:
+            emit_json(summary)
+        else:
+            table = Table("object", "operation", "strategy", "total", "successful", "failed", "unprocessed")
+            table.add_row(
+                sobject,
+                op.value,
+                result.strategy.value,
+                f"{result.total:,}",
+                f"{result.successful:,}",
+                f"{result.failed:,}",
+                f"{result.unprocessed:,}",
+            )
+            stdout().print(table)
+            console = stderr()
+            console.print(f"why {result.strategy.value}: {result.reason}", markup=False)
+            if result.job_ids:
+                console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
+            for label, path in files.items():
+                console.print(f"{label} rows: {path}", markup=False)
+            if result.failed or result.unprocessed:
+                stdout().print(_failures_table(result))
+    finally:
+        result.close()
+    if result.failed or result.unprocessed:
+        raise typer.Exit(int(ExitCode.ROWS_FAILED))

@@ -1,0 +1,166 @@
+"""``--dry-run``: validate a pipeline against describe and a sample of records; write nothing."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kinetic_core import router
+from kinetic_core.bulk.codec import encode_record
+from kinetic_core.mapping import FieldMapper, Issue
+from kinetic_core.pipeline.runner import BatchRunner, Callbacks, Item
+from kinetic_core.pipeline.sources import Source, SqlSource
+
+if TYPE_CHECKING:
+    from kinetic_core.pipeline.sync import SyncPipeline
+
+COUNT_LIMIT = 10_000_000
+"""Rows counted at most to estimate batches and jobs (the count streams the source)."""
+
+
+@dataclass
+class DryRunReport:
+    """What a run would do.
+
+    Attributes:
+        rows: source rows counted (None for SQL sources, which are not read in full).
+        strategy / reason: the router's choice for the first window.
+        batches / jobs: how the run would be cut up (estimates).
+        issues: mapping problems found against describe.
+        sample_errors: sample rows that would fail before reaching Salesforce.
+        sample_records: the first few mapped records.
+    """
+
+    name: str
+    object: str
+    operation: str
+    source: str
+    rows: int | None
+    sampled: int
+    strategy: str
+    reason: str
+    batches: int | None
+    jobs: int | None
+    issues: list[Issue] = field(default_factory=list)
+    sample_errors: list[dict[str, Any]] = field(default_factory=list)
+    sample_records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks the run (no error-level issue, no failing sample row)."""
+        return not self.sample_errors and all(i.severity != "error" for i in self.issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {
+            "name": self.name,
+            "object": self.object,
+            "operation": self.operation,
+            "source": self.source,
+            "rows": self.rows,
+            "sampled": self.sampled,
+            "strategy": self.strategy,
+            "reason": self.reason,
+            "batches": self.batches,
+            "jobs": self.jobs,
+            "issues": [
+                {"severity": i.severity, "code": i.code.value, "field": i.field, "message": i.message}
+                for i in self.issues
+            ],
+            "sample_errors": self.sample_errors,
+            "sample_records": self.sample_records,
+            "ok": self.ok,
+        }
+
+    def render(self) -> str:
+        """A plain-text summary."""
+        rows = "unknown" if self.rows is None else str(self.rows)
+        lines = [
+            f"dry run of {self.name}: {self.operation} {self.object} from {self.source}",
+            f"rows: {rows}; sampled: {self.sampled}",
+            f"strategy: {self.strategy} ({self.reason})",
+        ]
+        if self.batches is not None:
+            lines.append(
+                f"would send {self.batches} batch(es)" + (f", {self.jobs} Bulk job(s)" if self.jobs else "")
+            )
+        for issue in self.issues:
+            lines.append(f"{issue.severity}: {issue.code.value} {issue.field}: {issue.message}")
+        for error in self.sample_errors:
+            lines.append(f"row {error['row_number']}: {error['error_code']}: {error['error_message']}")
+        lines.append("nothing was written" + ("" if self.ok else "; fix the problems above first"))
+        return "\n".join(lines)
+
+
+def _targets(items: list[Item]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        for key in encode_record(item.record):
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def dry_run(pipeline: SyncPipeline, source: Source, sample: int) -> DryRunReport:
+    """Build the :class:`DryRunReport` of ``pipeline`` on ``source``; nothing is written or sent."""
+    runner = BatchRunner(
+        client=pipeline.client,
+        sobject=pipeline.sobject,
+        operation=pipeline.operation,
+        external_id_field=pipeline.external_id_field,
+        mapper=pipeline.mapper,
+        journal=None,
+        callbacks=Callbacks(),
+        bulk_options={},
+        thresholds=pipeline.thresholds,
+        checkpoint=None,
+    )
+    raws = list(itertools.islice(source.rows(), max(1, sample)))
+    prepared = runner.prepare(raws)
+    describe = pipeline.client.describe(pipeline.sobject)
+    check = pipeline.mapper or FieldMapper({t: t for t in _targets(prepared.items)})
+    issues = list(check.validate(describe, pipeline.operation))
+    rows: int | None = None
+    if not isinstance(source, SqlSource):
+        rows = sum(1 for _ in itertools.islice(source.rows(), COUNT_LIMIT))
+    count = rows if rows is not None else len(raws)
+    size = sum(sum(len(v) + 1 for v in encode_record(i.record).values()) + 1 for i in prepared.items)
+    per_row = size / len(prepared.items) if prepared.items else 0
+    if pipeline.strategy == "auto":
+        window = min(count, pipeline.batch_size)
+        decision = router.decide(window, int(per_row * window), None, None, pipeline.thresholds)
+        strategy, reason = decision.strategy.value, decision.reason
+    else:
+        strategy, reason = pipeline.strategy, f"strategy={pipeline.strategy} requested"
+    batches = jobs = None
+    if rows is not None:
+        if strategy == "bulk":
+            batches = math.ceil(rows / pipeline.batch_size)
+            per_job = int(pipeline.bulk_options.get("max_records_per_job", pipeline.batch_size))
+            full, tail = divmod(rows, pipeline.batch_size)
+            jobs = full * math.ceil(pipeline.batch_size / per_job) + math.ceil(tail / per_job)
+        else:
+            batches = math.ceil(rows / 200) if strategy == "composite" else rows
+    return DryRunReport(
+        name=pipeline.name,
+        object=pipeline.sobject,
+        operation=pipeline.operation,
+        source=source.describe(),
+        rows=rows,
+        sampled=len(raws),
+        strategy=strategy,
+        reason=reason,
+        batches=batches,
+        jobs=jobs,
+        issues=issues,
+        sample_errors=[
+            {
+                "row_number": f.row_number,
+                "error_code": f.error_code,
+                "error_message": f.error_message,
+            }
+            for f in prepared.failures
+        ],
+        sample_records=[item.record for item in prepared.items[:3]],
+    )
