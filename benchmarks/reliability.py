@@ -61,6 +61,7 @@ class SoakConfig:
     export_limit_headroom: int = 15
     max_records_per_job: int = 100
     query_page_size: int = 200
+    bulk_rate: float | None = None
     seed: int = 20240601
 
     @classmethod
@@ -74,6 +75,7 @@ class SoakConfig:
             export_limit_headroom=25,
             max_records_per_job=5_000,
             query_page_size=10_000,
+            bulk_rate=5_000.0,
         )
 
 
@@ -160,7 +162,9 @@ def write_csv(path: Path, rows: Iterator[Mapping[str, str]], header: list[str]) 
 
 
 # ------------------------------------------------------------------------------------------- store
-def store_rows(org: Any, sobject: str, fields: list[str], key: str) -> tuple[Counter[str], dict[str, dict[str, str]]]:
+def store_rows(
+    org: Any, sobject: str, fields: list[str], key: str
+) -> tuple[Counter[str], dict[str, dict[str, str]]]:
     """Key counts and values of every live record of ``sobject``, read from the emulator's SQLite."""
     store = org.store
     obj = store.schema.get(sobject)
@@ -183,6 +187,10 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _same(value: str) -> str:
+    return value
 
 
 def _boolean(value: str) -> str:
@@ -213,7 +221,7 @@ def check_store(
             figures.losses += 1
             continue
         for f in fields:
-            fix = norm.get(f, lambda v: v)
+            fix = norm.get(f, _same)
             if fix(got[f]) != fix(row[f]):
                 figures.wrong_values += 1
                 break
@@ -378,7 +386,7 @@ def phase_insert(org: Any, cfg: SoakConfig, workdir: Path, log: Callable[[str], 
                     fig.other_errors.append(f"{type(exc).__name__}: {exc}")
                 log(f"  insert stopped: {type(exc).__name__}: {exc}")
                 raise_limit(org, cfg)
-                ok, failed, unprocessed = _settle_jobs(bulk, list(created))
+                ok, failed, _unprocessed = _settle_jobs(bulk, list(created))
                 created.clear()
                 fig.client_successful += ok
                 fig.client_failed += failed
@@ -386,7 +394,9 @@ def phase_insert(org: Any, cfg: SoakConfig, workdir: Path, log: Callable[[str], 
                     str(r["External_Id__c"])
                     for r in bulk.query("SELECT External_Id__c FROM Contact WHERE External_Id__c != null")
                 }
-                missing = (contact_row(i) for i in range(cfg.rows) if contact_row(i)["External_Id__c"] not in present)
+                missing = (
+                    contact_row(i) for i in range(cfg.rows) if contact_row(i)["External_Id__c"] not in present
+                )
                 todo = write_csv(workdir / f"contacts-resume-{attempt}.csv", missing, header)
                 fig.in_doubt_rows += cfg.rows - len(present) if attempt == 0 else 0
                 continue
@@ -471,7 +481,10 @@ def run_soak(cfg: SoakConfig, workdir: Path, log: Callable[[str], None] = print)
     began = time.monotonic()
     phases: list[PhaseFigures] = []
     with LocalOrg(
-        data_dir=workdir / "org", shuffle_results=True, query_page_size=cfg.query_page_size
+        data_dir=workdir / "org",
+        shuffle_results=True,
+        query_page_size=cfg.query_page_size,
+        bulk_rate=cfg.bulk_rate,
     ) as org:
         for phase in (phase_upsert, phase_insert, phase_export):
             log(f"{phase.__name__} ...")
@@ -509,7 +522,12 @@ def render(report: SoakReport, command: str) -> str:
         f"session expired every {cfg.session_ttl:g} s, and the daily API request limit exhausted once per "
         f"phase ({cfg.limit_headroom} calls after the start), then raised and the phase resumed. "
         f"Result files shuffled, query pages of {cfg.query_page_size:,} rows, jobs of at most "
-        f"{cfg.max_records_per_job:,} records.",
+        f"{cfg.max_records_per_job:,} records; bulk processing "
+        + (
+            f"modelled at {cfg.bulk_rate:,.0f} records/s."
+            if cfg.bulk_rate
+            else "as fast as the emulator goes."
+        ),
         "",
         "| phase | source rows | runs | limit stops | other errors | client ok | store rows | "
         "duplicates | losses | wrong values | session renewals | 503s | drops | expired-session hits | s |",
@@ -546,6 +564,63 @@ def write_doc(section: str, path: Path = DOC, start: str = SOAK_START, end: str 
     path.write_text(text, encoding="utf-8")
 
 
+SUITES_START, SUITES_END = "<!-- suites:start -->", "<!-- suites:end -->"
+SUITE_PATHS = ("tests/reliability", "tests/security")
+
+
+def _pytest(args: list[str]) -> tuple[list[str], float]:
+    import subprocess
+
+    command = [sys.executable, "-m", "pytest", *args, "-q", "-s", "-p", "no:cacheprovider", "-rfE"]
+    began = time.monotonic()
+    proc = subprocess.run(command, cwd=HERE.parent, capture_output=True, text=True, check=False)
+    return proc.stdout.strip().splitlines(), time.monotonic() - began
+
+
+def run_suites(kills: bool) -> str:
+    """Run the reliability and security suites (and, with ``kills``, the 10-kill crash tests)."""
+    import re
+
+    marker = "not slow"
+    out, seconds = _pytest([*SUITE_PATHS, "-m", marker])
+    summary = out[-1] if out else "(no output)"
+    failed = [line for line in out if line.startswith(("FAILED ", "ERROR tests"))]
+    figures = [line.strip(" .") for line in out if "SIGKILLs" in line]
+    kill_command = "python -m pytest tests/reliability/test_reliability_kill.py -q -s -m slow"
+    if kills:
+        more, extra = _pytest(["tests/reliability/test_reliability_kill.py", "-m", "slow"])
+        seconds += extra
+        failed += [line for line in more if line.startswith(("FAILED ", "ERROR tests"))]
+        figures += [line.strip(" .") + " (slow run)" for line in more if "SIGKILLs" in line]
+        figures.append(f"slow crash tests: {(more or ['(no output)'])[-1].strip('= ')}")
+    counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", summary)}
+    lines = [
+        SUITES_START,
+        "## Bad-input, security, load and crash suites",
+        "",
+        f"Run on {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} in {seconds:.0f} s. Command:",
+        "",
+        "```",
+        "python -m pytest " + " ".join(SUITE_PATHS) + f" -q -m '{marker}'",
+        "```",
+        "",
+        f"Result: {summary.strip('= ')}.",
+        "",
+        *(["With `--full` the 10-kill crash tests run too: `" + kill_command + "`.", ""] if kills else []),
+        "Crash figures (SIGKILL of the CLI at random points, then resume):",
+        "",
+        *[f"- {f}" for f in figures],
+        "",
+        f"Passed {counts.get('passed', 0)}, failed {counts.get('failed', 0)}, "
+        f"skipped {counts.get('skipped', 0)}.",
+        "Each failing test below shows a defect that is still open (the test is kept as its proof):",
+        "",
+    ]
+    lines += [f"- `{line[:240]}`" for line in failed] or ["- none"]
+    lines += ["", SUITES_END]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -553,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, help="rows per load (overrides --full)")
     parser.add_argument("--export-rows", type=int, help="rows exported (overrides --full)")
     parser.add_argument("--no-write", action="store_true", help="print the report, do not write it")
+    parser.add_argument("--suites", action="store_true", help="also run the test suites and record them")
     args = parser.parse_args(argv)
     cfg = SoakConfig.full() if args.full else SoakConfig()
     if args.rows:
@@ -566,10 +642,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     section = render(report, command.strip())
+    suites = run_suites(args.full) if args.suites else None
     if args.no_write:
         print(section)
+        if suites:
+            print(suites)
     else:
         write_doc(section)
+        if suites:
+            write_doc(suites, start=SUITES_START, end=SUITES_END)
         print(f"wrote {DOC}")
     return 0 if report.ok else 1
 

@@ -121,9 +121,10 @@ def test_csv_file_upsert_with_crlf_and_pipe(bulk: BulkClient, tmp_path: Path) ->
 
 
 def test_session_expiry_and_503s_during_a_load(org: LocalOrg, bulk: BulkClient) -> None:
-    faults(org, seed=11, error_rate=0.15, error_status=503, session_ttl_seconds=0.3)
+    faults(org, seed=11, error_rate=0.15, error_status=503, session_ttl_seconds=0.05)
     rows = [{"Name": f"Faulty {i}"} for i in range(120)]
-    result = bulk.insert("Account", rows, max_records_per_job=30, max_concurrent_jobs=2)
+    slow = PollPolicy(initial=0.1, maximum=0.2)  # each job outlives the 50 ms session at least once
+    result = bulk.insert("Account", rows, max_records_per_job=30, max_concurrent_jobs=2, poll=slow)
     injected = httpx.get(f"{org.instance_url}/_emulator/faults", timeout=10).json()["injected"]
     faults(org)
     assert injected.get("error", 0) > 0, injected

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from reliability_helpers import SCHEMA, connect
 
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.rest.client import SalesforceClient
-from reliability_helpers import SCHEMA, connect
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ def bulk_of(client: SalesforceClient) -> BulkClient:
 
 
 def store_keys(org: LocalOrg, sobject: str, field: str = "External_Id__c", prefix: str = "") -> Counter[str]:
-    """How often each value of ``field`` occurs among live ``sobject`` records (read from the SQLite store)."""
+    """How often each value of ``field`` occurs among live ``sobject`` records (read from the store)."""
     store = org.org.store
     obj = store.schema.get(sobject)
     assert obj is not None
@@ -87,7 +87,8 @@ def soak_module() -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "reliability.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

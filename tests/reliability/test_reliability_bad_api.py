@@ -19,6 +19,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from reliability_helpers import store_keys
 
 from kinetic_core import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
@@ -32,7 +33,6 @@ from kinetic_core.errors import (
     NotFoundError,
     TransportError,
 )
-from reliability_helpers import store_keys
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ API_CASES: list[ApiCase] = [
         r"Nope__c",
     ),
     ApiCase(
-        "describe-unknown-object", lambda c, o, p: c.describe("Nope__c"), (NotFoundError, ApiError), r"Nope__c"
+        "describe-unknown-object",
+        lambda c, o, p: c.describe("Nope__c"),
+        (NotFoundError, ApiError),
+        r"Nope__c",
     ),
     ApiCase(
         "bulk-insert-unknown-object",
@@ -185,7 +188,8 @@ def test_upsert_batch_rows_without_external_id(typed_org: LocalOrg, typed_client
         assert not results[bad].success
         text = " ".join(f"{e.code} {e.message} {e.fields}" for e in results[bad].errors)
         assert "External_Id__c" in text, text
-    assert results[0].success and results[3].success
+    assert results[0].success
+    assert results[3].success
     assert store_keys(typed_org, "Account", prefix="ub-") == {"ub-1": 1, "ub-4": 1}
 
 
@@ -197,7 +201,8 @@ def test_create_batch_201_records_is_chunked_and_every_row_answered(
     results = typed_client.create_batch("Account", rows)
     assert [r.index for r in results] == list(range(201))
     assert sum(r.success for r in results) == 200
-    assert not results[200].success and "Tier__c" in str(results[200].errors)
+    assert not results[200].success
+    assert "Tier__c" in str(results[200].errors)
     assert len(store_keys(typed_org, "Account", prefix="cb-")) == 200
 
 
@@ -207,7 +212,9 @@ def test_bulk_delete_rows_without_id(typed_org: LocalOrg, typed_client: Salesfor
     with result:
         assert (result.total, result.successful) == (3, 1)
         assert result.failed + result.unprocessed == 2
-        bad = {r.row_number: f"{r.error_code} {r.error_message} {r.error_fields}" for r in result.failed_rows()}
+        bad = {
+            r.row_number: f"{r.error_code} {r.error_message} {r.error_fields}" for r in result.failed_rows()
+        }
     assert set(bad) == {2, 3}
     assert all(re.search(r"(?i)\bid\b", text) for text in bad.values()), bad
     assert not store_keys(typed_org, "Account", prefix="bd-")
@@ -227,7 +234,8 @@ def test_router_rest_load_keeps_going_after_a_bad_row(
 
 def test_composite_record_without_type_fails_that_record(typed_client: SalesforceClient) -> None:
     body = _raw(typed_client, "POST", "composite/sobjects", json={"records": [{"Name": "x"}]}).json()
-    assert len(body) == 1 and body[0]["success"] is False
+    assert len(body) == 1
+    assert body[0]["success"] is False
     assert re.search(r"(?i)type", body[0]["errors"][0]["message"])
 
 
@@ -354,7 +362,9 @@ CONFIG_CASES: list[ConfigCase] = [
     ),
     ConfigCase(
         "bad-verify-tls-value",
-        lambda o, t: {"environ": {**{k: "x" for k in ("SF_CLIENT_ID", "SF_USERNAME")}, "SF_VERIFY_TLS": "perhaps"}},
+        lambda o, t: {
+            "environ": {**dict.fromkeys(("SF_CLIENT_ID", "SF_USERNAME"), "x"), "SF_VERIFY_TLS": "perhaps"}
+        },
         (ConfigError,),
         r"verify_tls",
     ),
@@ -371,12 +381,15 @@ CONFIG_CASES: list[ConfigCase] = [
 def test_bad_config(case: ConfigCase, typed_org: LocalOrg, tmp_path: Path) -> None:
     settings = case.settings(typed_org, tmp_path)
     org = settings.pop("org", None)
-    with pytest.raises(case.raises) as info:
-        client = SalesforceClient.connect(
+
+    def first_use() -> None:
+        with SalesforceClient.connect(
             org, cwd=tmp_path, home=tmp_path / "home", sleep=lambda s: None, **settings
-        )
-        with client:
+        ) as client:
             client.limits()
+
+    with pytest.raises(case.raises) as info:
+        first_use()
     assert re.search(case.names, str(info.value)), f"{case.id}: {type(info.value).__name__}: {info.value}"
 
 

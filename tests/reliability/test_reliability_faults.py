@@ -15,23 +15,26 @@ from typing import Any
 
 import httpx
 import pytest
+from reliability_helpers import connect, soak_module, store_keys
 
 from kinetic_core.composite import IN_DOUBT
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import RequestLimitExceeded
-from reliability_helpers import connect, soak_module, store_keys
 
 
 def _assert_soak(report: Any) -> None:
     lines = []
     for p in report.phases:
         lines.append(
-            f"{p.name}: runs={p.runs} limit_stops={p.limit_stops} other={p.other_errors} ok={p.client_successful} "
-            f"store={p.store_rows}/{p.source_rows} dup={p.duplicates} lost={p.losses} wrong={p.wrong_values}"
+            f"{p.name}: runs={p.runs} limit_stops={p.limit_stops} other={p.other_errors} "
+            f"ok={p.client_successful} store={p.store_rows}/{p.source_rows} dup={p.duplicates} "
+            f"lost={p.losses} wrong={p.wrong_values}"
         )
     summary = "\n".join(lines)
     for p in report.phases:
-        assert p.duplicates == 0 and p.losses == 0 and p.wrong_values == 0, summary
+        assert p.duplicates == 0, summary
+        assert p.losses == 0, summary
+        assert p.wrong_values == 0, summary
         assert p.store_rows == p.source_rows, summary
         assert p.client_successful == p.store_rows, summary
         assert p.limit_stops == 1, f"the API limit should stop the client once per phase\n{summary}"
@@ -45,7 +48,7 @@ def _assert_soak(report: Any) -> None:
 
 def test_soak_reduced(tmp_path: Path) -> None:
     bench = soak_module()
-    cfg = bench.SoakConfig(rows=3_000, export_rows=6_000)
+    cfg = bench.SoakConfig(rows=5_000, export_rows=10_000)
     report = bench.run_soak(cfg, tmp_path, log=lambda s: None)
     _assert_soak(report)
 
@@ -123,7 +126,9 @@ def test_lost_answer_to_composite_create_is_in_doubt_never_resent(org: LocalOrg)
     assert doubt == list(range(200)), "the first chunk's answer was lost: its rows are in doubt"
     assert all(r.errors[0].code == IN_DOUBT for r in results if not r.success)
     assert all(r.success for r in results[200:])
-    assert store_keys(org, "Account", prefix="C") == {f"C{i}": 1 for i in range(250)}  # created once, not twice
+    assert store_keys(org, "Account", prefix="C") == {
+        f"C{i}": 1 for i in range(250)
+    }  # created once, not twice
 
 
 def test_lost_answer_to_upsert_is_retried_idempotently(org: LocalOrg) -> None:
@@ -131,7 +136,8 @@ def test_lost_answer_to_upsert_is_retried_idempotently(org: LocalOrg) -> None:
     with connect(org, transport=lose) as client:
         results = client.upsert_batch("Account", _rows("U", 30), "External_Id__c")
         one = client.upsert("Account", "External_Id__c", "U-single", {"Name": "single"})
-    assert all(r.success for r in results) and one.id
+    assert all(r.success for r in results)
+    assert one.id
     assert store_keys(org, "Account", prefix="U") == {**{f"U{i}": 1 for i in range(30)}, "U-single": 1}
 
 
@@ -148,6 +154,8 @@ def test_request_limit_stops_a_rest_load_instead_of_hammering(org: LocalOrg) -> 
     if result is not None:
         statuses = [o.status for o in result]
         assert statuses.count("success") == 3, statuses
-        assert statuses[3:] == ["unprocessed"] * 9, f"rows after the limit must be reported unprocessed: {statuses}"
+        assert statuses[3:] == ["unprocessed"] * 9, (
+            f"rows after the limit must be reported unprocessed: {statuses}"
+        )
     assert refused <= 1, f"the client kept calling after REQUEST_LIMIT_EXCEEDED: {refused} refused calls"
     assert set(store_keys(org, "Account", prefix="L")) == {"L0", "L1", "L2"}

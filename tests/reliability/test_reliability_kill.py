@@ -21,10 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
+from reliability_helpers import connect, store_keys
 
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import KineticError
-from reliability_helpers import connect, store_keys
 
 ROWS = 3_000
 
@@ -109,10 +109,14 @@ def _check_exactly_once(org: LocalOrg, rows: int, in_doubt: set[str]) -> None:
     stored = store_keys(org, "Account", prefix="K")
     assert max(stored.values(), default=1) == 1, f"duplicated: {[k for k, n in stored.items() if n > 1][:5]}"
     missing = {f"K{i:05d}" for i in range(rows)} - set(stored)
-    assert missing <= in_doubt, f"{len(missing)} rows lost without being reported in doubt: {sorted(missing)[:5]}"
+    assert missing <= in_doubt, (
+        f"{len(missing)} rows lost without being reported in doubt: {sorted(missing)[:5]}"
+    )
 
 
-@pytest.mark.parametrize("kills", [pytest.param(3, id="3-kills"), pytest.param(10, id="10-kills", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "kills", [pytest.param(3, id="3-kills"), pytest.param(10, id="10-kills", marks=pytest.mark.slow)]
+)
 def test_sync_bulk_insert_killed_and_resumed(crash_org: LocalOrg, tmp_path: Path, kills: int) -> None:
     _source(tmp_path / "src.csv", ROWS)
     (tmp_path / "p.yaml").write_text(
@@ -127,10 +131,14 @@ def test_sync_bulk_insert_killed_and_resumed(crash_org: LocalOrg, tmp_path: Path
     )
     assert code == 0, err[-2000:]
     assert done >= 1, "no run was killed: the load finished before the first kill"
-    _check_exactly_once(crash_org, ROWS, _failure_keys(tmp_path / "failures", ("IN_DOUBT",)))
+    in_doubt = _failure_keys(tmp_path / "failures", ("IN_DOUBT",))
+    print(f"sync insert: {done} SIGKILLs, {done} resumes, {len(in_doubt)} rows reported in doubt")
+    _check_exactly_once(crash_org, ROWS, in_doubt)
 
 
-@pytest.mark.parametrize("kills", [pytest.param(3, id="3-kills"), pytest.param(10, id="10-kills", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "kills", [pytest.param(3, id="3-kills"), pytest.param(10, id="10-kills", marks=pytest.mark.slow)]
+)
 def test_load_upsert_killed_and_rerun(crash_org: LocalOrg, tmp_path: Path, kills: int) -> None:
     path = tmp_path / "src.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -144,6 +152,7 @@ def test_load_upsert_killed_and_rerun(crash_org: LocalOrg, tmp_path: Path, kills
     done, code, err = _kill_and_resume(args, args, env, tmp_path, kills, seed=100 + kills)
     assert code == 0, err[-2000:]
     assert done >= 1
+    print(f"load upsert: {done} SIGKILLs, {done} re-runs")
     _check_exactly_once(crash_org, ROWS, set())
     store = crash_org.org.store
     with store.read() as conn:
@@ -163,8 +172,20 @@ def _free_port() -> int:
 
 def _start_emulator(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kinetic_core.cli", "emulator", "start", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "kinetic_core.cli",
+            "emulator",
+            "start",
+            "--bulk-rate",
+            "8000",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
@@ -202,7 +223,9 @@ def test_emulator_killed_and_restarted_during_a_load(tmp_path: Path) -> None:
 
             def load() -> None:
                 try:
-                    res = client.bulk.upsert("Account", rows, external_id_field="External_Id__c", max_records_per_job=1000)
+                    res = client.bulk.upsert(
+                        "Account", rows, external_id_field="External_Id__c", max_records_per_job=1000
+                    )
                     outcome["first"] = res.summary()
                     res.close()
                 except (KineticError, OSError) as exc:
@@ -211,12 +234,15 @@ def test_emulator_killed_and_restarted_during_a_load(tmp_path: Path) -> None:
             worker = threading.Thread(target=load)
             worker.start()
             time.sleep(1.0)
+            assert worker.is_alive(), f"the load finished before the emulator was killed: {outcome}"
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=30)
             server = _start_emulator(data_dir, port)
             worker.join(timeout=240)
             assert not worker.is_alive()
-            result = client.bulk.upsert("Account", rows, external_id_field="External_Id__c", max_records_per_job=5000)
+            result = client.bulk.upsert(
+                "Account", rows, external_id_field="External_Id__c", max_records_per_job=5000
+            )
             with result:
                 assert (result.total, result.successful) == (20_000, 20_000), result
     finally:
@@ -224,6 +250,11 @@ def test_emulator_killed_and_restarted_during_a_load(tmp_path: Path) -> None:
         server.wait(timeout=30)
     with sqlite3.connect(data_dir / "org.sqlite") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        keys = [r[0] for r in conn.execute("SELECT external_id__c FROM sobj_account WHERE isdeleted = 0 AND external_id__c LIKE 'E%'")]
+        keys = [
+            r[0]
+            for r in conn.execute(
+                "SELECT external_id__c FROM sobj_account WHERE isdeleted = 0 AND external_id__c LIKE 'E%'"
+            )
+        ]
     conn.close()
     assert len(keys) == len(set(keys)) == 20_000, outcome

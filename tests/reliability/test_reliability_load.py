@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from kinetic_core.emulator.server import LocalOrg
 from reliability_helpers import connect, store_keys
 
+from kinetic_core.emulator.server import LocalOrg
+
 THREADS = 8
-ROUNDS = 3
-TTL = 1.0
+ROUNDS = 4
+TTL = 0.5
 
 
 @pytest.fixture
@@ -31,7 +31,9 @@ def test_eight_threads_share_one_client(slow_org: LocalOrg) -> None:
     barrier = threading.Barrier(THREADS)
     with connect(slow_org) as client:
         client.limits()
-        slow_org.admin("faults", {"latency_ms": 3, "latency_jitter_ms": 7, "session_ttl_seconds": TTL, "seed": 3})
+        slow_org.admin(
+            "faults", {"latency_ms": 3, "latency_jitter_ms": 7, "session_ttl_seconds": TTL, "seed": 3}
+        )
         started = time.monotonic()
 
         def worker(t: int) -> None:
@@ -40,7 +42,11 @@ def test_eight_threads_share_one_client(slow_org: LocalOrg) -> None:
                 for r in range(ROUNDS):
                     tag = f"T{t}R{r}"
                     rows: list[dict[str, Any]] = [
-                        {"Name": f"{tag}-{i}", "External_Id__c": f"{tag}-{i}", "NumberOfEmployees": t * 100 + i}
+                        {
+                            "Name": f"{tag}-{i}",
+                            "External_Id__c": f"{tag}-{i}",
+                            "NumberOfEmployees": t * 100 + i,
+                        }
                         for i in range(60)
                     ]
                     created = client.create_batch("Account", rows[:20])
@@ -52,14 +58,18 @@ def test_eight_threads_share_one_client(slow_org: LocalOrg) -> None:
                     if routed.successful != 10 or not all(r.success for r in created):
                         errors.append(f"{tag}: composite/router failures")
                     found = list(
-                        client.query(f"SELECT External_Id__c, NumberOfEmployees FROM Account WHERE Name LIKE '{tag}-%'")
+                        client.query(
+                            f"SELECT External_Id__c, NumberOfEmployees FROM Account WHERE Name LIKE '{tag}-%'"
+                        )
                     )
                     keys = sorted(str(x["External_Id__c"]) for x in found)
                     if keys != sorted(str(x["External_Id__c"]) for x in rows):
                         mixups.append(f"{tag}: REST query returned {len(keys)} rows: {keys[:3]}...")
                     if any(int(x["NumberOfEmployees"]) // 100 != t for x in found):
                         mixups.append(f"{tag}: a row of another thread")
-                    exported = list(client.bulk.query(f"SELECT External_Id__c FROM Account WHERE Name LIKE '{tag}-%'"))
+                    exported = list(
+                        client.bulk.query(f"SELECT External_Id__c FROM Account WHERE Name LIKE '{tag}-%'")
+                    )
                     if sorted(str(x["External_Id__c"]) for x in exported) != keys:
                         mixups.append(f"{tag}: bulk query differs")
                     if client.count("Account", "Name LIKE {}", f"{tag}-%") != 60:

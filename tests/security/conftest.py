@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from kinetic_core.emulator.server import LocalOrg
 from security_helpers import CANARY_PASSWORD, CANARY_SECRET, CANARY_TOKEN
 
+from kinetic_core.emulator.server import LocalOrg
 
 
 @pytest.fixture(scope="module")

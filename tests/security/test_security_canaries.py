@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
+from security_helpers import CANARIES
 
 from kinetic_core import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import AuthenticationError, KineticError
-from security_helpers import CANARIES
 
 
-def _connect(org: LocalOrg, tmp_path: Path, **extra: object) -> SalesforceClient:
-    settings: dict[str, object] = {
+def _connect(org: LocalOrg, tmp_path: Path, **extra: Any) -> SalesforceClient:
+    settings: dict[str, Any] = {
         "login_url": org.login_url,
         "client_id": org.client_id,
         "client_secret": org.client_secret,

@@ -66,8 +66,9 @@ ASSERTIONS: dict[str, Callable[[LocalOrg], str]] = {
     "alg-none-with-signature": lambda o: f"{_b64({'alg': 'none'})}.{_b64(_claims(o))}.c2ln",
     "hs256-keyed-with-the-public-certificate": lambda o: _hs256(o),
     "signed-by-another-key": lambda o: _sign(o, _claims(o), key=_other_key()),
-    "tampered-payload": lambda o: (lambda t: t.split(".")[0] + "." + _b64(_claims(o, sub="someone@else")) + "."
-                                   + t.split(".")[2])(_sign(o, _claims(o))),
+    "tampered-payload": lambda o: (
+        lambda t: t.split(".")[0] + "." + _b64(_claims(o, sub="someone@else")) + "." + t.split(".")[2]
+    )(_sign(o, _claims(o))),
     "expired": lambda o: _sign(o, _claims(o, exp=int(time.time()) - 3600)),
     "no-exp": lambda o: _sign(o, {k: v for k, v in _claims(o).items() if k != "exp"}),
     "wrong-audience": lambda o: _sign(o, _claims(o, aud="https://evil.example.com")),

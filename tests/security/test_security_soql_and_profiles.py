@@ -62,7 +62,10 @@ def _check(org: LocalOrg, client: SalesforceClient, hostile: str) -> None:
     store = org.org.store
     with store.read() as conn:
         table = store.schema.get("Account").table  # type: ignore[union-attr]
-        expected = {str(r[0]) for r in conn.execute(f'SELECT id FROM "{table}" WHERE isdeleted = 0 AND name = ?', (hostile,))}
+        expected = {
+            str(r[0])
+            for r in conn.execute(f'SELECT id FROM "{table}" WHERE isdeleted = 0 AND name = ?', (hostile,))
+        }
     assert record_id in expected
     assert {r["Id"] for r in rows} == expected, f"query {query!r} returned {[r['Name'] for r in rows]}"
     assert all(r["Name"] == hostile for r in rows)
@@ -135,5 +138,6 @@ def test_kinetic_org_login_writes_a_private_profile(tmp_path: Path) -> None:
     assert path.is_file()
     assert _mode(path) & 0o077 == 0, f"{path} has mode {oct(_mode(path))}: readable by others"
     text = path.read_text(encoding="utf-8")
-    assert "CANARY" not in text and "CANARY" not in result.output
+    assert "CANARY" not in text
+    assert "CANARY" not in result.output
     assert "PROD_PW" in text

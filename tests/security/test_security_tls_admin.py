@@ -7,6 +7,7 @@ import socket
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ def tls_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalOrg]:
         yield org
 
 
-def _connect(org: LocalOrg, tmp_path: Path, **extra: object) -> SalesforceClient:
+def _connect(org: LocalOrg, tmp_path: Path, **extra: Any) -> SalesforceClient:
     return SalesforceClient.connect(
         login_url=org.login_url,
         client_id=org.client_id,
@@ -79,7 +80,9 @@ def test_turning_verification_off_is_explicit_and_warns(
 
 
 def _request(host: str) -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/_emulator/stats", "headers": [], "client": (host, 5)})
+    return Request(
+        {"type": "http", "method": "GET", "path": "/_emulator/stats", "headers": [], "client": (host, 5)}
+    )
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "localhost"])
@@ -87,7 +90,9 @@ def test_loopback_clients_may_use_the_admin_api(host: str) -> None:
     admin._require_loopback(_request(host))
 
 
-@pytest.mark.parametrize("host", ["10.0.0.7", "192.168.1.20", "8.8.8.8", "::ffff:10.0.0.7", "fe80::1", "0.0.0.0"])
+@pytest.mark.parametrize(
+    "host", ["10.0.0.7", "192.168.1.20", "8.8.8.8", "::ffff:10.0.0.7", "fe80::1", "0.0.0.0"]
+)
 def test_other_clients_are_refused(host: str) -> None:
     with pytest.raises(ApiError) as info:
         admin._require_loopback(_request(host))

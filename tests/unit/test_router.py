@@ -43,6 +43,11 @@ def test_decide_table(
     assert decision.reason
 
 
+def test_default_thresholds() -> None:
+    assert decide(9_999, 0, None, None).strategy is Strategy.COMPOSITE
+    assert decide(10_000, 0, None, None).strategy is Strategy.BULK
+
+
 def test_decide_reason_mentions_the_numbers() -> None:
     assert "2000" in decide(2_000, 0, None, None, T).reason
     assert "Bulk batches" in decide(50_000, 0, None, 12, T).reason
@@ -127,6 +132,7 @@ def test_bulk_for_large_loads_streams_the_rest_of_a_generator() -> None:
 
     result = load(client, "Contact", gen(), thresholds=small)
     assert result.strategy is Strategy.BULK
+    assert result.reason.startswith("at least 20 records")  # counting stopped at the threshold
     assert (result.total, result.successful) == (75, 75)
     assert [o.row_number for o in result] == list(range(1, 76))
     assert all(o.success and o.created for o in result)

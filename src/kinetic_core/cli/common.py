@@ -74,8 +74,11 @@ def stderr() -> Console:
 
 
 def stdout() -> Console:
-    """The console for human output (tables)."""
-    return Console(highlight=False, soft_wrap=False)
+    """The console for human output (tables); wide when piped, so tables are not squeezed."""
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=False, width=max(console.width, 200))
+    return console
 
 
 def emit_json(value: Any) -> None:

@@ -120,8 +120,8 @@ def demo(
             stack.enter_context(LocalOrg(data_dir=base / "local"))
             client = stack.enter_context(SalesforceClient.connect("local", home=base))
             workdir = base / "demo"
-            place = f"a fresh demo emulator, data in {base / 'local'}"
-        stderr().print(f"org: local ({place} at {client.instance_url})", markup=False)
+            place = f"fresh demo emulator, data in {base / 'local'}"
+        stderr().print(f"org: local ({place}; {client.instance_url})", markup=False)
         stack.callback(steps.close)
         summary = run_demo(client, workdir, records, on_step=steps.on_step, on_event=steps.on_event)
         steps.close()

@@ -35,6 +35,7 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.progress import LoadProgress
+from kinetic_core.pipeline.sources import router_input
 from kinetic_core.router import LoadResult, RowOutcome
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hard-delete")
@@ -138,7 +139,7 @@ def load(
             result = router.load(
                 client,
                 sobject,
-                file,
+                router_input(file, strategy.value, total),
                 operation=op.value,
                 strategy=strategy,
                 external_id_field=external_id,

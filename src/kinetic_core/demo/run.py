@@ -15,6 +15,7 @@ from typing import Any
 from kinetic_core import router
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.demo.data import DemoFiles, generate
+from kinetic_core.pipeline.sources import router_input
 
 EXPORT_SOQL = (
     "SELECT Id, FirstName, LastName, Email, Title, Account.Name, Account.External_Id__c FROM Contact"
@@ -107,7 +108,7 @@ def _load(
     result = router.load(
         client,
         sobject,
-        path,
+        router_input(path, "auto", rows),
         operation="insert",
         on_event=on_event,
         poll=DEMO_POLL,

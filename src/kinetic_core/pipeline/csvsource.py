@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +151,7 @@ class RawRow:
     error: str | None = None
 
 
-def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
+def _decoded_lines(path: Path, encoding: str) -> Generator[str, None, None]:
     """Text lines of a file, decoded one line at a time so a bad byte is reported with its line."""
     if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
         with path.open("r", encoding=encoding, newline="") as text:

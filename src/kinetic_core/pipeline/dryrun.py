@@ -29,7 +29,8 @@ class DryRunReport:
         strategy / reason: the router's choice for the first window.
         batches / jobs: how the run would be cut up (estimates).
         issues: mapping problems found against describe.
-        sample_errors: sample rows that would fail before reaching Salesforce.
+        sample_errors: sample rows that would fail: mapping errors, and values describe says Salesforce
+            would refuse (required field missing on insert, text longer than the field).
         sample_records: the first few mapped records.
     """
 
@@ -102,6 +103,42 @@ def _targets(items: list[Item]) -> list[str]:
     return list(seen)
 
 
+def _predicted_errors(item: Item, describe: dict[str, Any], operation: str) -> list[dict[str, Any]]:
+    """What Salesforce would refuse in one mapped sample record: missing required values, long text."""
+    fields = {str(f.get("name", "")).lower(): f for f in describe.get("fields") or []}
+    record = encode_record(item.record)
+    errors: list[dict[str, Any]] = []
+    if operation == "insert":
+        for field_def in fields.values():
+            required = (
+                field_def.get("createable")
+                and not field_def.get("nillable", True)
+                and not field_def.get("defaultedOnCreate")
+                and field_def.get("type") != "boolean"
+            )
+            name = str(field_def.get("name"))
+            if required and record.get(name, "") in ("", "#N/A"):
+                errors.append(
+                    {
+                        "row_number": item.row_number,
+                        "error_code": "REQUIRED_FIELD_MISSING",
+                        "error_message": f"Required fields are missing: [{name}]",
+                    }
+                )
+    for key, value in record.items():
+        field_def = fields.get(key.lower())
+        length = int(field_def.get("length") or 0) if field_def else 0
+        if field_def and field_def.get("type") in ("string", "textarea") and 0 < length < len(value):
+            errors.append(
+                {
+                    "row_number": item.row_number,
+                    "error_code": "STRING_TOO_LONG",
+                    "error_message": f"{key}: {len(value)} characters, the field takes {length}",
+                }
+            )
+    return errors
+
+
 def dry_run(pipeline: SyncPipeline, source: Source, sample: int) -> DryRunReport:
     """Build the :class:`DryRunReport` of ``pipeline`` on ``source``; nothing is written or sent."""
     runner = BatchRunner(
@@ -154,13 +191,13 @@ def dry_run(pipeline: SyncPipeline, source: Source, sample: int) -> DryRunReport
         batches=batches,
         jobs=jobs,
         issues=issues,
-        sample_errors=[
-            {
-                "row_number": f.row_number,
-                "error_code": f.error_code,
-                "error_message": f.error_message,
-            }
-            for f in prepared.failures
-        ],
+        sample_errors=sorted(
+            [
+                {"row_number": f.row_number, "error_code": f.error_code, "error_message": f.error_message}
+                for f in prepared.failures
+            ]
+            + [e for item in prepared.items for e in _predicted_errors(item, describe, pipeline.operation)],
+            key=lambda e: int(e["row_number"]),
+        ),
         sample_records=[item.record for item in prepared.items[:3]],
     )

@@ -15,6 +15,7 @@ from kinetic_core.mapping import FieldMapper
 from kinetic_core.pipeline.csvsource import RawRow
 from kinetic_core.pipeline.journal import BatchCounts, FailureRow, Journal
 from kinetic_core.pipeline.report import BatchSummary, RecordError
+from kinetic_core.pipeline.sources import nest_dotted
 from kinetic_core.router import RowOutcome, Strategy
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class BatchRunner:
             return FailureRow(raw.number, "failed", INVALID_ROW, raw.error or "unreadable row")
         source = dict(raw.cells)
         try:
-            record = self.mapper.map(source, raw.number) if self.mapper is not None else dict(source)
+            record = self.mapper.map(source, raw.number) if self.mapper is not None else nest_dotted(source)
         except MappingError as exc:
             return FailureRow(raw.number, "failed", MAPPING_ERROR, str(exc), (), source)
         key = None

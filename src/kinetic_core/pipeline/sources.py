@@ -257,6 +257,48 @@ class SqlSource:
         return f"SQL query on {self._safe_url()}"
 
 
+def nest_dotted(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn ``Account.External_Id__c`` keys into nested relationship values (what REST/Composite need).
+
+    Example:
+        >>> nest_dotted({"LastName": "Ng", "Account.External_Id__c": "A1"})
+        {'LastName': 'Ng', 'Account': {'External_Id__c': 'A1'}}
+    """
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if "." not in key:
+            out[key] = value
+            continue
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def router_input(path: Path, strategy: str, count: int, thresholds: Any = None) -> Any:
+    """What to give ``router.load`` for a CSV file: the path itself when the load goes Bulk (the file
+    is streamed as it is), else its rows as dicts with relationship columns nested.
+
+    The router sends a CSV file's dotted relationship columns flat on the REST/Composite path, which
+    Salesforce refuses; nesting them here works around that.
+    """
+    from kinetic_core import router
+
+    chosen = strategy
+    if strategy == "auto":
+        size = path.stat().st_size
+        chosen = router.decide(count, size, None, None, thresholds).strategy.value
+    if chosen == "bulk":
+        return path
+    return [nest_dotted(raw.cells or {}) for raw in CsvSource(path).rows()]
+
+
 def source_from_config(config: SourceConfig) -> Source:
     """Open the source a ``SourceConfig`` describes (the header is checked now)."""
     if config.type == "csv":
