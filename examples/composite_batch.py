@@ -24,7 +24,7 @@ def main() -> None:
         print(f"create_batch: {len(created)} created, {len(results) - len(created)} failed")
         for r in results:
             if not r.success:
-                print(f"  record {r.index}: {r.errors[0].code} {r.errors[0].message}")
+                print(f"  record {r.index}: {r.errors[0].code} {r.errors[0].message[:60]}")
 
         # Update by Id, with two calls running at once.
         updates = [{"Id": r.id, "Rating": "Hot"} for r in created[:250]]
@@ -38,7 +38,9 @@ def main() -> None:
         print(f"upsert_batch: {inserted} inserted, {len(upserted) - inserted} updated")
 
         # all_or_none: one bad record rolls back its whole chunk.
-        rolled_back = client.create_batch("Contact", [{"LastName": "Ok"}, {"FirstName": "NoLast"}], all_or_none=True)
+        rolled_back = client.create_batch(
+            "Contact", [{"LastName": "Ok"}, {"FirstName": "NoLast"}], all_or_none=True
+        )
         print(f"all_or_none: successes={sum(r.success for r in rolled_back)}")
 
         # Delete by id.

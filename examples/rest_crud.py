@@ -26,7 +26,9 @@ def main() -> None:
         # Upsert on an external id: the second call updates the record the first one made.
         first = client.upsert("Account", "External_Id__c", "A-2", {"Name": "Globex"})
         second = client.upsert("Account", "External_Id__c", "A-2", {"Name": "Globex Corp"})
-        print(f"upsert created={first.created}, then created={second.created}, same id={first.id == second.id}")
+        print(
+            f"upsert created={first.created}, then created={second.created}, same id={first.id == second.id}"
+        )
 
         # Contacts linked to their account through the account's external id.
         for last_name in ("Ng", "Okafor", "Silva"):
@@ -36,8 +38,10 @@ def main() -> None:
         text = soql("SELECT LastName, Account.Name FROM Contact WHERE Account.Name = {}", "Acme")
         names = sorted(row["LastName"] for row in client.query(text))
         print(f"contacts of Acme: {', '.join(names)}")
-        print(f"count: {client.count('Contact')} contacts, {client.count('Account', 'Name = {}', 'Globex Corp')} Globex")
-        print(f"query_one: {client.query_one('SELECT Name FROM Account ORDER BY Name LIMIT 1')['Name']}")
+        globex = client.count("Account", "Name = {}", "Globex Corp")
+        print(f"count: {client.count('Contact')} contacts, {globex} Globex")
+        top = client.query_one("SELECT Name FROM Account ORDER BY Name LIMIT 1")  # a dict, or None
+        print(f"query_one: {top['Name'] if top else None}")
 
         # Delete, then the record is gone for get() and visible to query_all() as deleted.
         client.delete("Account", first.id)

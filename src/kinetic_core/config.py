@@ -448,5 +448,16 @@ def _write_profiles(home: Path, doc: Mapping[str, Any]) -> Path:
         lines += ["", f"[orgs.{org_name}]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
     path = home / "orgs.toml"
-    path.write_text("\n".join(lines).lstrip("\n") + "\n", encoding="utf-8")
+    text = "\n".join(lines).lstrip("\n") + "\n"
+    # Readable by its owner only, from the first byte: created 0600, then replaced atomically.
+    tmp = path.with_name(f".orgs.toml.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path

@@ -31,7 +31,7 @@ from kinetic_core.bulk.codec import encode_record
 from kinetic_core.bulk.csvfile import iter_rows, sniff
 from kinetic_core.bulk.models import Operation
 from kinetic_core.bulk.results import BulkResult, RowResult
-from kinetic_core.errors import ApiError
+from kinetic_core.errors import ApiError, KineticError
 
 logger = logging.getLogger(__name__)
 
@@ -227,21 +227,48 @@ def _dataframe(obj: Any) -> bool:
     return module.startswith(("pandas", "polars")) and hasattr(obj, "columns")
 
 
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn relationship columns (``Account.External_Id__c``) into the nested form REST expects."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        rel, dot, field = name.partition(".")
+        if dot and rel and field:
+            parent = out.setdefault(rel, {})
+            if isinstance(parent, dict):
+                parent[field] = value
+                continue
+        out[name] = value
+    return out
+
+
 def _csv_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a CSV file as dicts: empty cell -> key absent, ``#N/A`` -> None."""
+    """Rows of a CSV file as dicts: empty cell -> key absent, ``#N/A`` -> None, dotted columns nested."""
     layout = sniff(path)
     for _raw, cells in iter_rows(layout):
-        yield {
-            name: (None if value == "#N/A" else value)
-            for name, value in zip(layout.header, cells, strict=False)
-            if value != ""
-        }
+        yield _nest(
+            {
+                name: (None if value == "#N/A" else value)
+                for name, value in zip(layout.header, cells, strict=False)
+                if value != ""
+            }
+        )
 
 
 def _frame_records(frame: Any) -> Iterator[dict[str, Any]]:
+    """DataFrame rows as dicts: None/NaN cells mean null, as they do for Bulk loads."""
     rows = frame.to_dict("records") if hasattr(frame, "to_dict") else frame.to_dicts()
     for row in rows:
-        yield {k: v for k, v in row.items() if not (v is None or (isinstance(v, float) and math.isnan(v)))}
+        yield _nest({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+
+
+def _bulk_batches_remaining(client: Any) -> int | None:
+    """Remaining ``DailyBulkApiBatches`` of the org, or None when it cannot be read (one API call)."""
+    try:
+        limits = client.limits()
+        return int(limits["DailyBulkApiBatches"]["Remaining"])
+    except (KineticError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        logger.info("daily bulk allowance unknown: %s", exc)
+        return None
 
 
 def _count_file_rows(path: Path, limit: int) -> int:
@@ -291,7 +318,8 @@ def load(
     if chosen is Strategy.AUTO:
         usage = getattr(client, "api_usage", None)
         remaining = usage.remaining if usage is not None else None
-        decision = decide(count, size, remaining, None, t)
+        batches_left = _bulk_batches_remaining(client) if count >= t.bulk_min_records else None
+        decision = decide(count, size, remaining, batches_left, t)
         if count >= t.bulk_min_records and not isinstance(source, Sequence):
             # counting stopped at the threshold: the input has at least that many records
             decision = Decision(decision.strategy, f"at least {decision.reason}")
@@ -303,7 +331,12 @@ def load(
         try:
             return _run_bulk(client, sobject, source, op, external_id_field, decision, opts)
         except ApiError as exc:
-            if exc.error_code not in BULK_UNAVAILABLE or op is Operation.HARD_DELETE:
+            # An explicit strategy="bulk" is honoured: only "auto" may switch API behind the caller.
+            if (
+                exc.error_code not in BULK_UNAVAILABLE
+                or op is Operation.HARD_DELETE
+                or chosen is not Strategy.AUTO
+            ):
                 raise
             logger.warning("Bulk API unavailable (%s); falling back to Composite", exc.error_code)
             if isinstance(source, _OneShot) and source.consumed:

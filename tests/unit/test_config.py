@@ -165,6 +165,8 @@ def test_profiles_roundtrip_with_secret_references(tmp_path: Path) -> None:
         home,
     )
     assert list_profiles(home) == ["prod", "uat"]
+    assert (home / "orgs.toml").stat().st_mode & 0o777 == 0o600
+    assert not list(home.glob(".orgs.toml.*"))
     prod = resolve(tmp_path, {"SF_USERNAME": "ignored-by-profiles"}, org="prod")
     assert prod.flow is AuthFlow.JWT
     assert prod.username == "me@acme.com"

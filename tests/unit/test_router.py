@@ -188,3 +188,36 @@ def test_upsert_needs_a_key_and_hard_delete_goes_bulk() -> None:
     assert result.strategy is Strategy.BULK
     assert "hard delete" in result.reason
     result.close()
+
+
+def test_explicit_bulk_strategy_never_falls_back(tmp_path: Path) -> None:
+    http = FakeBulkHttp()
+    http.fail_create = ApiError(403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization")
+    client = FakeClient(http)
+    path = tmp_path / "c.csv"
+    path.write_text("LastName\n" + "".join(f"L{i}\n" for i in range(5)), encoding="utf-8")
+    with pytest.raises(ApiError) as info:
+        load(client, "Contact", path, strategy="bulk")
+    assert info.value.error_code == "API_DISABLED_FOR_ORG"
+    assert "create_batch" not in client.calls
+
+
+def test_csv_relationship_columns_are_nested_for_rest_and_composite(tmp_path: Path) -> None:
+    seen: list[Mapping[str, Any]] = []
+    client = FakeClient()
+    original = client.create_batch
+
+    def spy(sobject: str, records: Iterable[Mapping[str, Any]]) -> list[RecordResult]:
+        rows = list(records)
+        seen.extend(rows)
+        return original(sobject, rows)
+
+    client.create_batch = spy  # type: ignore[method-assign]
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "LastName,Account.External_Id__c,Email\n" + "".join(f"L{i},A{i},#N/A\n" for i in range(8)),
+        encoding="utf-8",
+    )
+    result = load(client, "Contact", path, strategy="composite")
+    assert result.successful == 8
+    assert seen[0] == {"LastName": "L0", "Account": {"External_Id__c": "A0"}, "Email": None}
