@@ -585,13 +585,14 @@ def run_suites(kills: bool) -> str:
     out, seconds = _pytest([*SUITE_PATHS, "-m", marker])
     summary = out[-1] if out else "(no output)"
     failed = [line for line in out if line.startswith(("FAILED ", "ERROR tests"))]
-    figures = [line.strip(" .") for line in out if "SIGKILLs" in line]
+    found = re.compile(r"(sync insert|load upsert): [^\n]*SIGKILLs[^\n]*")
+    figures = [m.group(0) for line in out if (m := found.search(line))]
     kill_command = "python -m pytest tests/reliability/test_reliability_kill.py -q -s -m slow"
     if kills:
         more, extra = _pytest(["tests/reliability/test_reliability_kill.py", "-m", "slow"])
         seconds += extra
         failed += [line for line in more if line.startswith(("FAILED ", "ERROR tests"))]
-        figures += [line.strip(" .") + " (slow run)" for line in more if "SIGKILLs" in line]
+        figures += [m.group(0) + " (slow run)" for line in more if (m := found.search(line))]
         figures.append(f"slow crash tests: {(more or ['(no output)'])[-1].strip('= ')}")
     counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", summary)}
     lines = [
@@ -629,6 +630,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-rows", type=int, help="rows exported (overrides --full)")
     parser.add_argument("--no-write", action="store_true", help="print the report, do not write it")
     parser.add_argument("--suites", action="store_true", help="also run the test suites and record them")
+    parser.add_argument(
+        "--suites-only", action="store_true", help="only run the suites (keep the soak section)"
+    )
     args = parser.parse_args(argv)
     cfg = SoakConfig.full() if args.full else SoakConfig()
     if args.rows:
@@ -636,6 +640,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_rows:
         cfg = SoakConfig(**{**asdict(cfg), "export_rows": args.export_rows})
     command = "python benchmarks/reliability.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.suites_only:
+        section = run_suites(args.full)
+        if args.no_write:
+            print(section)
+        else:
+            write_doc(section, start=SUITES_START, end=SUITES_END)
+            print(f"wrote {DOC}")
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="kinetic-soak-"))
     try:
         report = run_soak(cfg, workdir)

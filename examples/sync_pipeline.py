@@ -29,7 +29,6 @@ strategy: auto
 source:
   path: contacts.csv          # relative to this file; ';' is sniffed
   required_columns: [email, last_name]
-  nulls: "null"               # quoted: an empty cell clears the field
 mapping:
   fields:
     External_Id__c: email

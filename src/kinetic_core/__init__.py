@@ -55,7 +55,11 @@ __version__ = "3.0.0.dev0"
 _LAZY = {
     "BulkClient": "kinetic_core.bulk",
     "BulkResult": "kinetic_core.bulk",
+    "LoadResult": "kinetic_core.router",
+    "RunReport": "kinetic_core.pipeline",
+    "Strategy": "kinetic_core.router",
     "SyncPipeline": "kinetic_core.pipeline",
+    "Thresholds": "kinetic_core.router",
 }
 """Names served from modules imported on first use (they pull in more dependencies)."""
 
@@ -90,6 +94,7 @@ __all__ = [
     "Issue",
     "JwtBearerAuth",
     "KineticError",
+    "LoadResult",
     "MalformedIdError",
     "MalformedQueryError",
     "MappingError",
@@ -103,12 +108,15 @@ __all__ = [
     "RequestLimitExceeded",
     "RequiredFieldMissingError",
     "RetryPolicy",
+    "RunReport",
     "SObject",
     "SalesforceClient",
     "ServerUnavailableError",
     "SessionExpiredError",
     "StaticTokenAuth",
+    "Strategy",
     "SyncPipeline",
+    "Thresholds",
     "Timeouts",
     "Token",
     "TransportError",

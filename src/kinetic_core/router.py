@@ -31,7 +31,7 @@ from kinetic_core.bulk.codec import encode_record
 from kinetic_core.bulk.csvfile import iter_rows, sniff
 from kinetic_core.bulk.models import Operation
 from kinetic_core.bulk.results import BulkResult, RowResult
-from kinetic_core.errors import ApiError, KineticError
+from kinetic_core.errors import ApiError, KineticError, RequestLimitExceeded, TransportError
 
 logger = logging.getLogger(__name__)
 
@@ -457,31 +457,73 @@ def _error_outcome(number: int, exc: ApiError) -> RowOutcome:
     return RowOutcome(number, "failed", None, False, exc.error_code, exc.message, tuple(exc.fields))
 
 
+_LIMIT_NOT_SENT = "not sent: the API request limit ran out"
+
+
 def _run_rest(
     client: Any, sobject: str, rows: list[Any], op: Operation, external_id_field: str | None
 ) -> list[RowOutcome]:
+    """One REST call per row; every row ends with an outcome, whatever goes wrong."""
+    if op is Operation.HARD_DELETE:
+        raise ValueError(f"{op.value} is not available through REST")
     outcomes: list[RowOutcome] = []
     for number, row in enumerate(rows, 1):
         record: Mapping[str, Any] = row if isinstance(row, Mapping) else {"Id": row}
         try:
-            if op is Operation.INSERT:
-                outcomes.append(RowOutcome(number, "success", client.create(sobject, record), True))
-            elif op is Operation.UPDATE:
-                client.update(sobject, str(record["Id"]), record)
-                outcomes.append(RowOutcome(number, "success", str(record["Id"])))
-            elif op is Operation.UPSERT:
-                assert external_id_field is not None
-                key = record.get(external_id_field)
-                res = client.upsert(sobject, external_id_field, str(key), record)
-                outcomes.append(RowOutcome(number, "success", res.id, bool(res.created)))
-            elif op is Operation.DELETE:
-                client.delete(sobject, str(record["Id"]))
-                outcomes.append(RowOutcome(number, "success", str(record["Id"])))
-            else:
-                raise ValueError(f"{op.value} is not available through REST")
+            outcomes.append(_rest_row(client, sobject, number, record, op, external_id_field))
+        except RequestLimitExceeded as exc:
+            # Stop calling: this row was refused and the rest are never sent.
+            outcomes.append(
+                RowOutcome(number, "unprocessed", None, False, exc.error_code, exc.message, tuple(exc.fields))
+            )
+            outcomes.extend(
+                RowOutcome(
+                    n, "unprocessed", None, False, "NOT_SENT", "not sent: the API request limit ran out"
+                )
+                for n in range(number + 1, len(rows) + 1)
+            )
+            break
         except ApiError as exc:
             outcomes.append(_error_outcome(number, exc))
+        except TransportError as exc:
+            if op is Operation.INSERT:
+                # The create may have been saved before the answer was lost: never re-sent blindly.
+                outcomes.append(
+                    RowOutcome(number, "failed", None, False, "IN_DOUBT", f"no answer, may be saved: {exc}")
+                )
+            else:
+                outcomes.append(RowOutcome(number, "failed", None, False, "TRANSPORT_ERROR", str(exc)))
+        except ValueError as exc:
+            field = (external_id_field or "Id") if op is Operation.UPSERT else "Id"
+            outcomes.append(RowOutcome(number, "failed", None, False, "MISSING_ARGUMENT", str(exc), (field,)))
     return outcomes
+
+
+def _rest_row(
+    client: Any,
+    sobject: str,
+    number: int,
+    record: Mapping[str, Any],
+    op: Operation,
+    external_id_field: str | None,
+) -> RowOutcome:
+    if op is Operation.INSERT:
+        return RowOutcome(number, "success", client.create(sobject, record), True)
+    if op is Operation.UPSERT:
+        assert external_id_field is not None
+        key = record.get(external_id_field)
+        if key is None or str(key).strip() == "":
+            raise ValueError(f"{external_id_field} is empty: an upsert needs the external id value")
+        res = client.upsert(sobject, external_id_field, str(key), record)
+        return RowOutcome(number, "success", res.id, bool(res.created))
+    record_id = record.get("Id")
+    if record_id is None or str(record_id).strip() == "":
+        raise ValueError(f"Id is empty: {op.value} needs the record id")
+    if op is Operation.UPDATE:
+        client.update(sobject, str(record_id), record)
+    else:
+        client.delete(sobject, str(record_id))
+    return RowOutcome(number, "success", str(record_id))
 
 
 def _run_composite(

@@ -72,6 +72,25 @@ def test_drop_connection(emulator_api: EmulatorApi) -> None:
     assert emulator_api.local.admin("stats")["faults"]["drop_connection"] == 1
 
 
+def test_drop_response_applies_the_request_and_loses_the_answer(emulator_api: EmulatorApi) -> None:
+    emulator_api.local.admin("faults", {"drop_response_rate": 1.0, "methods": ["post"], "seed": 3})
+    assert emulator_api.get("limits").status_code == 200  # GETs are not targeted
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        emulator_api.post("sobjects/Account", json={"Name": "Lost answer"})
+    emulator_api.local.admin("faults", {})
+    found = emulator_api.get("query", params={"q": "SELECT Id FROM Account WHERE Name = 'Lost answer'"})
+    assert found.json()["totalSize"] == 1  # the create took effect
+    assert emulator_api.local.admin("stats")["faults"]["drop_response"] == 1
+
+
+def test_faults_can_target_a_path(emulator_api: EmulatorApi) -> None:
+    emulator_api.local.admin("faults", {"error_rate": 1.0, "path_contains": "/query"})
+    assert emulator_api.get("limits").status_code == 200
+    assert emulator_api.get("query", params={"q": "SELECT Id FROM Account"}).status_code == 503
+    assert emulator_api.local.admin("faults")["config"]["path_contains"] == "/query"
+    emulator_api.local.admin("faults", {})
+
+
 def test_session_ttl_fault_expires_old_sessions(emulator_api: EmulatorApi) -> None:
     time.sleep(0.05)
     emulator_api.local.admin("faults", {"session_ttl_seconds": 0.01})

@@ -89,7 +89,7 @@ def _kill_and_resume(
 
 @pytest.fixture
 def crash_org(tmp_path: Path) -> Iterator[LocalOrg]:
-    with LocalOrg(data_dir=tmp_path / "org", shuffle_results=True, bulk_rate=4000.0) as org:
+    with LocalOrg(data_dir=tmp_path / "org", shuffle_results=True, bulk_rate=1500.0) as org:
         org.admin("faults", {"latency_ms": 2, "latency_jitter_ms": 4, "seed": 1})
         yield org
 

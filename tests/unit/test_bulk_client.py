@@ -335,3 +335,52 @@ def test_query_timeout_and_failure_raise() -> None:
     http.query_error = "query failed"
     with pytest.raises(BulkJobError, match="query failed"):
         bulk.query("SELECT Id FROM Contact")
+
+
+class OvercountingHttp(FakeBulkHttp):
+    """Reports dropped rows as processed in the job counters (the result files lack them)."""
+
+    def _info(self, job: Any) -> dict[str, Any]:
+        body = super()._info(job)
+        if job.kind == "ingest" and body["state"] == "JobComplete":
+            body["numberRecordsProcessed"] = job.processed + job.dropped
+        return body
+
+    def _finish(self, job: Any, *, process: bool) -> None:
+        super()._finish(job, process=process)
+        job.dropped = sum(1 for line in job.data.decode().splitlines() if line.startswith("lost"))
+
+
+def test_totals_come_from_job_counters_until_rows_are_read_then_the_files_win() -> None:
+    bulk, _ = make(OvercountingHttp(outcome=fail_bad))
+    rows = [{"Name": f"ok{i}"} for i in range(1, 21)]
+    rows[4] = {"Name": "lost5"}
+    rows[6] = {"Name": "bad7"}
+    with bulk.insert("Account", iter(rows), max_records_per_job=6) as result:
+        assert not result.rows_mapped  # nothing parsed or indexed yet
+        assert (result.total, result.successful, result.failed, result.unprocessed) == (20, 19, 1, 0)
+        ok = [r.row_number for r in result.successful_rows()]
+        assert result.rows_mapped
+        assert ok == [n for n in range(1, 21) if n not in (5, 7)]
+        assert (result.total, result.successful, result.failed, result.unprocessed) == (20, 18, 1, 1)
+        (missing,) = result.unprocessed_rows()
+        assert (missing.row_number, missing.error_code) == (5, "NOT_IN_RESULTS")
+        assert result.verify() is result
+
+
+def test_csv_file_split_into_jobs_maps_rows_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    lines = [f'{"bad" if i % 5 == 0 else "ok"}{i},"two\r\nlines, {i}"' for i in range(1, 101)]
+    path.write_bytes(("\ufeffName,Description\r\n" + "\r\n".join(lines)).encode())
+    http = FakeBulkHttp(outcome=fail_bad)
+    bulk, _ = make(http)
+    with bulk.insert("Account", path, max_bytes_per_job=500, max_concurrent_jobs=2) as result:
+        assert len(result.job_ids) > 3
+        assert (result.total, result.successful, result.failed) == (100, 80, 20)
+        assert [r.row_number for r in result.failed_rows()] == list(range(5, 101, 5))
+        ok = list(result.successful_rows())
+        assert all(
+            r.record == {"Name": f"ok{r.row_number}", "Description": f"two\r\nlines, {r.row_number}"}
+            for r in ok
+        )
+        assert result.successful + result.failed + result.unprocessed == result.total

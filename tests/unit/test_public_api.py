@@ -12,7 +12,11 @@ import kinetic_core
 OPTIONAL_MODULES = {
     "BulkClient": "kinetic_core.bulk",
     "BulkResult": "kinetic_core.bulk",
+    "LoadResult": "kinetic_core.router",
+    "RunReport": "kinetic_core.pipeline",
+    "Strategy": "kinetic_core.router",
     "SyncPipeline": "kinetic_core.pipeline",
+    "Thresholds": "kinetic_core.router",
 }
 
 

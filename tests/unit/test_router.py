@@ -221,3 +221,42 @@ def test_csv_relationship_columns_are_nested_for_rest_and_composite(tmp_path: Pa
     result = load(client, "Contact", path, strategy="composite")
     assert result.successful == 8
     assert seen[0] == {"LastName": "L0", "Account": {"External_Id__c": "A0"}, "Email": None}
+
+
+def test_rest_rows_end_with_an_outcome_whatever_goes_wrong() -> None:
+    from kinetic_core.errors import RequestLimitExceeded, TransportError
+
+    client = FakeClient()
+    answers: list[Any] = [
+        "003000000000000001",
+        TransportError("connection dropped"),
+        RequestLimitExceeded(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    ]
+
+    def create(sobject: str, data: Mapping[str, Any]) -> str:
+        client.calls.append("create")
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return str(answer)
+
+    client.create = create  # type: ignore[method-assign]
+    rows = [{"LastName": f"L{i}"} for i in range(3)]
+    result = load(client, "Contact", rows, strategy="rest")
+    assert [o.status for o in result] == ["success", "failed", "unprocessed"]
+    assert result.outcomes[1].error_code == "IN_DOUBT"
+    assert result.outcomes[2].error_code == "REQUEST_LIMIT_EXCEEDED"
+    assert client.calls == ["create"] * 3
+    assert result.successful + result.failed + result.unprocessed == result.total == 3
+
+
+def test_rest_upsert_and_update_refuse_blank_keys_per_row() -> None:
+    client = FakeClient()
+    result = load(
+        client, "Contact", [{"External_Id__c": " ", "LastName": "x"}], "upsert", "rest", "External_Id__c"
+    )
+    assert result.outcomes[0].status == "failed"
+    assert result.outcomes[0].error_code == "MISSING_ARGUMENT"
+    assert result.outcomes[0].error_fields == ("External_Id__c",)
+    result = load(client, "Contact", [{"LastName": "no id"}], "update", "rest")
+    assert result.outcomes[0].error_fields == ("Id",)

@@ -97,7 +97,8 @@ class BulkClient:
         Args:
             sobject: object API name.
             records: iterable of dicts, CSV path, or pandas/polars DataFrame. In dicts ``None``
-                clears a field (``#N/A``) and an absent key leaves it unchanged.
+                clears a field (``#N/A``) and an absent key leaves it unchanged; in DataFrames a
+                null cell (None/NaN/NaT/NA) clears the field too. A CSV file is sent byte for byte.
             **options: ``max_bytes_per_job`` (100,000,000), ``max_records_per_job``,
                 ``max_concurrent_jobs`` (4), ``column_delimiter`` (detected for files, else COMMA),
                 ``line_ending`` (detected for files, else LF), ``columns`` (declared header for dicts),
@@ -105,7 +106,8 @@ class BulkClient:
                 ``on_event`` (progress callback), ``poll`` (``PollPolicy``), ``assignment_rule_id``.
 
         Returns:
-            A ``BulkResult`` covering every input row.
+            A ``BulkResult`` covering every input row: totals from the jobs' counters at once,
+            row-level outcomes (with input row numbers) mapped on first use.
 
         Raises:
             BulkTimeoutError: ``timeout`` passed; names every job still running.

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import accumulate, compress, count, repeat
 from operator import add, and_, not_, xor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -135,60 +135,107 @@ def iter_rows(layout: CsvLayout) -> Iterator[tuple[bytes, list[str]]]:
             yield pending.pop(), cells
 
 
-BLOCK_SIZE = 8 * 1024 * 1024
+BLOCK_SIZE = 4 * 1024 * 1024
 """Bytes read per block when scanning a file for row boundaries."""
 
 
-@dataclass(frozen=True)
+class UnbalancedQuoteError(ValueError):
+    """The file ends inside a quoted value: a double quote is never closed.
+
+    Attributes:
+        offset: position in the file where the row holding that quote starts.
+    """
+
+    def __init__(self, path: Path, offset: int) -> None:
+        super().__init__(f"{path}: the row at byte {offset} has an unbalanced double quote")
+        self.offset = offset
+
+
 class RowRun:
     """Consecutive complete, non-blank rows of one block.
 
     Attributes:
         data: the block's bytes.
         begin: offset in ``data`` where the first row starts.
-        ends: offset in ``data`` just past each row (its line ending included), ascending.
+        stop: offset in ``data`` just past the last row.
+        rows: how many rows.
         offset: position of ``data[0]`` in the file.
     """
 
-    data: bytes
-    begin: int
-    ends: list[int]
-    offset: int
+    __slots__ = ("_ends", "begin", "data", "offset", "rows", "stop")
+
+    def __init__(
+        self, data: bytes, begin: int, stop: int, rows: int, offset: int, ends: list[int] | None = None
+    ) -> None:
+        self.data = data
+        self.begin = begin
+        self.stop = stop
+        self.rows = rows
+        self.offset = offset
+        self._ends = ends
+
+    @property
+    def ends(self) -> list[int]:
+        """Offset in ``data`` just past each row, ascending (computed on first use)."""
+        if self._ends is None:
+            self._ends = _line_ends(self.data, self.begin, self.stop)
+        return self._ends
 
 
-def _row_ends(buf: bytes) -> list[int]:
-    """End offsets of the complete rows in ``buf`` (which starts at a row boundary).
+def _line_ends(buf: bytes, begin: int, stop: int) -> list[int]:
+    """Offsets just past each ``\n`` in ``buf[begin:stop]`` (which ends with one)."""
+    lines = buf[begin:stop].split(b"\n")
+    lines.pop()
+    return list(map(add, accumulate(map(len, lines)), count(begin + 1)))
 
-    Lines are split with ``bytes.split``; a line ending is a row boundary when the
-    number of double quotes since the row's start is even, computed with C-level
-    helpers (``bytes.count`` + ``accumulate(xor)``) rather than a per-row loop.
+
+def _scan_block(buf: bytes) -> tuple[int, list[int] | None]:
+    """Where the complete rows of ``buf`` (starting at a row boundary) stop, and their ends.
+
+    ``None`` for the ends means every line ending before the stop ends a row: the
+    common case (no quoted line ending), found with ``count``/``split`` on the whole
+    block. Otherwise the quote parity of each line is accumulated (``bytes.count`` +
+    ``accumulate(xor)``, C-level helpers, no per-row Python code).
     """
+    last = buf.rfind(b"\n")
+    if last < 0:
+        return 0, []
+    stop = last + 1
+    quotes = buf.count(b'"', 0, stop)
+    if quotes == 0:
+        return stop, None
+    region = buf[:stop] if stop < len(buf) else buf
+    if quotes % 2 == 0 and b"\n" not in b"".join(region.split(b'"')[1::2]):
+        return stop, None
     lines = buf.split(b"\n")
     lines.pop()  # the bytes after the last line ending: not a complete line
     line_ends = map(add, accumulate(map(len, lines)), count(1))
-    if b'"' not in buf:
-        return list(line_ends)
     odd = map(and_, map(bytes.count, lines, repeat(b'"')), repeat(1))
-    return list(compress(line_ends, map(not_, accumulate(odd, xor))))
+    ends = list(compress(line_ends, map(not_, accumulate(odd, xor))))
+    return (ends[-1] if ends else 0), ends
 
 
-def _has_blank(buf: bytes, begin: int) -> bool:
-    return b"\n\n" in buf or b"\n\r\n" in buf or buf.startswith((b"\n", b"\r\n"), begin)
+def _has_blank(buf: bytes, begin: int, stop: int) -> bool:
+    return (
+        buf.find(b"\n\n", begin, stop) >= 0
+        or buf.find(b"\n\r\n", begin, stop) >= 0
+        or buf.startswith((b"\n", b"\r\n"), begin)
+    )
 
 
 def _runs(buf: bytes, begin: int, ends: list[int], offset: int) -> Iterator[RowRun]:
     """Split ``ends`` into runs around blank rows (rare: checked per row only when one may exist)."""
     if not ends:
         return
-    if not _has_blank(buf, begin):
-        yield RowRun(buf, begin, ends, offset)
+    if not _has_blank(buf, begin, ends[-1]):
+        yield RowRun(buf, begin, ends[-1], len(ends), offset, ends)
         return
-    start = begin
+    start = run_start = begin
     run: list[int] = []
     for end in ends:
         if end - start <= 2 and not buf[start:end].strip(b"\r\n"):
             if run:
-                yield RowRun(buf, run_start, run, offset)
+                yield RowRun(buf, run_start, run[-1], len(run), offset, run)
                 run = []
         else:
             if not run:
@@ -196,7 +243,7 @@ def _runs(buf: bytes, begin: int, ends: list[int], offset: int) -> Iterator[RowR
             run.append(end)
         start = end
     if run:
-        yield RowRun(buf, run_start, run, offset)
+        yield RowRun(buf, run_start, run[-1], len(run), offset, run)
 
 
 def iter_row_runs(layout: CsvLayout, *, max_row: int | None = None) -> Iterator[RowRun]:
@@ -205,7 +252,8 @@ def iter_row_runs(layout: CsvLayout, *, max_row: int | None = None) -> Iterator[
     Quote-aware (a line ending inside a quoted value does not end a row), blank lines
     are skipped, a final row without a line ending gets the layout's. ``max_row``
     bounds the bytes of one row (a longer row raises ``ValueError``), which also
-    bounds memory on a file with an unbalanced quote.
+    bounds memory on a file with an unbalanced quote; a file that ends inside a quoted
+    value raises :class:`UnbalancedQuoteError`.
 
     Example:
         >>> sum(len(run.ends) for run in iter_row_runs(sniff("accounts.csv")))  # doctest: +SKIP
@@ -218,9 +266,11 @@ def iter_row_runs(layout: CsvLayout, *, max_row: int | None = None) -> Iterator[
         position = layout.data_offset
         while block := handle.read(BLOCK_SIZE):
             buf = carry + block if carry else block
-            ends = _row_ends(buf)
-            yield from _runs(buf, 0, ends, position)
-            consumed = ends[-1] if ends else 0
+            consumed, ends = _scan_block(buf)
+            if ends is None and not _has_blank(buf, 0, consumed):
+                yield RowRun(buf, 0, consumed, buf.count(b"\n", 0, consumed), position)
+            elif consumed:
+                yield from _runs(buf, 0, ends if ends is not None else _line_ends(buf, 0, consumed), position)
             carry = buf[consumed:]
             position += consumed
             if max_row is not None and len(carry) > max(max_row, BLOCK_SIZE):
@@ -229,8 +279,10 @@ def iter_row_runs(layout: CsvLayout, *, max_row: int | None = None) -> Iterator[
                     " (or has an unbalanced quote): it cannot fit in a job"
                 )
         if carry.strip(b"\r\n"):
+            if carry.count(b'"') % 2:
+                raise UnbalancedQuoteError(layout.path, position)
             last = carry if carry.endswith(b"\n") else carry + eol
-            yield RowRun(last, 0, [len(last)], position)
+            yield RowRun(last, 0, len(last), 1, position, [len(last)])
 
 
 def parse_range(layout: CsvLayout, start: int, end: int) -> Iterator[list[str]]:
@@ -253,9 +305,13 @@ def parse_range(layout: CsvLayout, start: int, end: int) -> Iterator[list[str]]:
 
     with layout.path.open("rb") as handle:
         handle.seek(start)
-        for cells in csv.reader(lines(handle), delimiter=layout.delimiter.char):
-            if not cells:
-                continue
-            if len(cells) < width:
-                cells.extend([""] * (width - len(cells)))
-            yield cells
+        reader = csv.reader(lines(handle), delimiter=layout.delimiter.char)
+        try:
+            for cells in reader:
+                if not cells:
+                    continue
+                if len(cells) < width:
+                    cells.extend([""] * (width - len(cells)))
+                yield cells
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"{layout.path}: cannot read back the row near byte {start}: {exc}") from exc

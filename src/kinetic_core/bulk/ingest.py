@@ -1,11 +1,15 @@
 """Running an ingest load: stream, split, upload jobs in parallel, poll, merge results.
 
-The reading thread encodes the input and spools it into job files (see
+The reading thread turns the input into one CSV file (the caller's own, or a spool
+written from records, see :mod:`.sources`) and copies its rows into job files (see
 :mod:`.split`); each full file is handed to a worker thread that creates the job,
 uploads the file (streamed), closes the job, polls it and downloads its three result
-files. At most ``max_concurrent_jobs`` jobs are in flight; the reader waits for a
-free slot before handing over the next file, so at most ``max_concurrent_jobs + 1``
-job files exist on disk at a time.
+files (as bytes, unparsed). At most ``max_concurrent_jobs`` jobs are in flight; the
+reader waits for a free slot before handing over the next file, so at most
+``max_concurrent_jobs + 1`` job files exist on disk at a time. Nothing is hashed or
+indexed while loading: the returned :class:`BulkResult` has the totals from the jobs'
+counters and maps rows back to input row numbers only when asked (``results_dir=``
+asks at once).
 
 Failure rules:
 
@@ -35,10 +39,17 @@ from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, Loa
 from kinetic_core.bulk.jobs import JobsApi, is_transient
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
-from kinetic_core.bulk.results import RESULT_FILES, BulkResult, load_result_files
+from kinetic_core.bulk.results import (
+    RESULT_FILES,
+    BulkResult,
+    JobPart,
+    RowMapper,
+    load_result_files,
+    totals_from_jobs,
+)
 from kinetic_core.bulk.rowindex import RowIndex
-from kinetic_core.bulk.sources import prepare_input
-from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Chunk, split_rows
+from kinetic_core.bulk.sources import PreparedInput, prepare_input
+from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Chunk, split_file
 from kinetic_core.errors import BulkTimeoutError, KineticError
 
 logger = logging.getLogger(__name__)
@@ -86,7 +97,7 @@ class Emitter:
 
 @dataclass
 class _Outcome:
-    part: int
+    chunk: Chunk
     info: JobInfo
     files: dict[str, Path]
 
@@ -191,7 +202,7 @@ class IngestLoad:
                 files[label] = target
             with self._lock:
                 self._finished.add(final.id)
-            return _Outcome(chunk.part, final, files)
+            return _Outcome(chunk, final, files)
         finally:
             self._slots.release()
 
@@ -224,7 +235,6 @@ class IngestLoad:
 
     def _run(self, records: Any, workdir: Path) -> BulkResult:
         opts = self.opts
-        index = RowIndex(workdir / "index.sqlite")
         prep = prepare_input(
             records,
             workdir,
@@ -237,13 +247,11 @@ class IngestLoad:
         timed_out = False
         executor = ThreadPoolExecutor(max_workers=max(1, opts.max_concurrent_jobs), thread_name_prefix="bulk")
         try:
-            if not prep.columns and next(prep.rows, None) is not None:
+            if not prep.columns and prep.records:
                 raise ValueError("the records have no fields: nothing to load")
-            chunks = split_rows(
-                prep.rows,
-                prep.header,
+            chunks = split_file(
+                prep.layout,
                 workdir,
-                index,
                 max_bytes=opts.max_bytes_per_job,
                 max_records=opts.max_records_per_job,
             )
@@ -251,6 +259,7 @@ class IngestLoad:
                 if self._deadline is not None and self.clock() >= self._deadline:
                     timed_out = True
                     never_sent += chunk.rows
+                    chunk.path.unlink(missing_ok=True)
                     continue
                 if not self._acquire_slot():
                     break
@@ -264,7 +273,6 @@ class IngestLoad:
             executor.shutdown(wait=True)
             prep.close()
         if self._fatal is not None:
-            index.close()
             raise self._fatal
         outcomes: list[_Outcome] = []
         for future in futures:
@@ -272,34 +280,32 @@ class IngestLoad:
             if isinstance(exc, JobWaitTimeout):
                 timed_out = True
             elif exc is not None:
-                index.close()
                 raise exc
             else:
                 outcomes.append(future.result())
         if timed_out:
-            index.close()
             with self._lock:
                 running = [j for _, j in sorted(self._jobs.items()) if j not in self._finished]
             note = f"; {never_sent} row(s) were never uploaded" if never_sent else ""
             raise BulkTimeoutError(running, f"bulk load of {opts.sobject} timed out{note}")
-        return self._merge(index, outcomes, prep.columns, workdir)
+        return self._merge(prep, outcomes, workdir)
 
-    def _merge(
-        self, index: RowIndex, outcomes: list[_Outcome], columns: Sequence[str], workdir: Path
-    ) -> BulkResult:
-        outcomes.sort(key=lambda o: o.part)
-        try:
-            for outcome in outcomes:
-                info = outcome.info
-                index.set_job(outcome.part, info.id, info.state.value, info.error_message)
-                load_result_files(index, outcome.part, info, outcome.files, columns)
-                for path in outcome.files.values():
-                    path.unlink(missing_ok=True)
-            totals = index.resolve()
-        finally:
-            index.close()
+    def _merge(self, prep: PreparedInput, outcomes: list[_Outcome], workdir: Path) -> BulkResult:
+        outcomes.sort(key=lambda o: o.chunk.part)
+        parts = [
+            JobPart(c.part, o.info, o.files, c.first_row, c.rows, c.start, c.end)
+            for o in outcomes
+            for c in (o.chunk,)
+        ]
         jobs = [o.info for o in outcomes]
-        result = BulkResult(workdir=workdir, index_path=index.path, totals=totals, jobs=jobs, columns=columns)
+        result = BulkResult(
+            workdir=workdir,
+            index_path=None,
+            totals=totals_from_jobs(parts),
+            jobs=jobs,
+            columns=prep.columns,
+            mapper=RowMapper(workdir, prep.layout, parts, prep.columns),
+        )
         if self.opts.results_dir is not None and jobs:
             name = jobs[0].id if len(jobs) == 1 else f"load-{jobs[0].id}"
             result.write_files(Path(self.opts.results_dir), name)

@@ -1,9 +1,13 @@
 """Merged, row-mapped results of a bulk load.
 
 A :class:`BulkResult` accounts for every input row exactly once:
-``successful + failed + unprocessed == total``. Rows are kept on disk (SQLite in a
-temporary directory owned by the result, removed by :meth:`BulkResult.close` or
-when the object is garbage collected) and read back lazily, in input order.
+``successful + failed + unprocessed == total``. Its totals first come from the jobs'
+counters and the row counts known at upload; the row-level view (which input row
+got which outcome) is built only when it is asked for, by :class:`RowMapper`: the
+downloaded result files and the uploaded rows (parsed back from their byte ranges)
+go into SQLite in a temporary directory owned by the result (removed by
+:meth:`BulkResult.close` or when the object is garbage collected) and are read back
+lazily, in input order.
 
 With ``results_dir`` the three outcomes are also written as CSV files named like the
 Salesforce CLI's (``<name>-success-records.csv``, ``<name>-failed-records.csv``,
@@ -19,14 +23,24 @@ from __future__ import annotations
 import csv
 import enum
 import shutil
+import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kinetic_core.bulk.codec import row_key, unpack_cells
+from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
-from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, ResultRow, RowIndex, iter_results
+from kinetic_core.bulk.rowindex import (
+    FAILED,
+    SUCCESS,
+    UNPROCESSED,
+    ResultRow,
+    RowIndex,
+    add_input_range,
+    iter_results,
+)
 
 RESULT_FILES = {
     "success": "successfulResults",
@@ -148,8 +162,29 @@ def read_result_file(
     return cols, rows()
 
 
+Mapper = Callable[[], tuple[Path, Mapping[str, int]]]
+"""Builds the row index on demand: returns the SQLite path and the totals read from the result files."""
+
+
 class BulkResult:
     """Totals and lazily read, row-mapped outcomes of a bulk load (possibly several jobs).
+
+    Counting rules:
+
+    * ``total`` is the number of data rows uploaded (counted exactly while splitting).
+    * Until row-level results are read, ``successful``, ``failed`` and ``unprocessed`` come
+      from each job's ``numberRecordsProcessed`` / ``numberRecordsFailed``: ``failed`` is the
+      failed count, ``successful`` the processed count minus it, and ``unprocessed`` the rest
+      of the job's uploaded rows, so ``successful + failed + unprocessed == total`` always.
+    * The first call to :meth:`successful_rows`, :meth:`failed_rows`,
+      :meth:`unprocessed_rows`, iteration, :meth:`write_files` (used by ``results_dir=``)
+      or :meth:`verify` maps every row: the result files are read, each result row is
+      matched to its input row (Salesforce does not keep the input order), and rows that
+      no result file mentions are counted *unprocessed*. From then on the totals are
+      those of the result files; if they disagree with the jobs' counters, the files win.
+    * Mapping re-reads the uploaded rows from their source: the caller's CSV file (which
+      must not change in between) or the spool written from records (kept in the
+      result's temporary directory until :meth:`close`).
 
     Example:
         >>> result = client.bulk.insert("Account", [{"Name": "A"}, {"Name": None}])  # doctest: +SKIP
@@ -169,18 +204,48 @@ class BulkResult:
         columns: Sequence[str],
         mapped: bool = True,
         files: Mapping[str, Path] | None = None,
+        mapper: Mapper | None = None,
     ) -> None:
-        self.total = int(totals.get("total", 0))
-        self.successful = int(totals.get("successful", 0))
-        self.failed = int(totals.get("failed", 0))
-        self.unprocessed = int(totals.get("unprocessed", 0))
+        self._set_totals(totals)
         self.jobs = tuple(jobs)
         self.job_ids = tuple(j.id for j in jobs)
         self.columns = tuple(columns)
         self.files = dict(files or {})
         self._index_path = index_path
         self._mapped = mapped
+        self._mapper = mapper
+        self._map_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(workdir), True)
+
+    def _set_totals(self, totals: Mapping[str, int]) -> None:
+        self.total = int(totals.get("total", 0))
+        self.successful = int(totals.get("successful", 0))
+        self.failed = int(totals.get("failed", 0))
+        self.unprocessed = int(totals.get("unprocessed", 0))
+
+    @property
+    def rows_mapped(self) -> bool:
+        """Whether the row-level results have been read (and the totals verified against them)."""
+        return self._mapper is None
+
+    def verify(self) -> BulkResult:
+        """Read the result files and map every row now; the totals then come from the files.
+
+        Example:
+            >>> result.verify().unprocessed   # doctest: +SKIP
+            0
+        """
+        self._ensure_mapped()
+        return self
+
+    def _ensure_mapped(self) -> None:
+        with self._map_lock:
+            if self._mapper is None:
+                return
+            path, totals = self._mapper()
+            self._index_path = path
+            self._set_totals(totals)
+            self._mapper = None
 
     @property
     def ok(self) -> bool:
@@ -192,6 +257,7 @@ class BulkResult:
         return {j.id: j.error_message or j.state.value for j in self.jobs if j.state.value != "JobComplete"}
 
     def _rows(self, kind: int, status: RowStatus) -> Iterator[RowResult]:
+        self._ensure_mapped()
         if self._index_path is None:
             return
         for row, job_id, sf_id, created, code, message, fields, data in iter_results(
@@ -258,6 +324,7 @@ class BulkResult:
 
     def write_files(self, directory: Path, name: str) -> dict[str, Path]:
         """Write the three CLI-style result files into ``directory``; returns their paths."""
+        self._ensure_mapped()
         directory.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}
         specs = [
@@ -314,3 +381,71 @@ def _with_job_error(rows: Iterator[ResultRow], job: JobInfo) -> Iterator[ResultR
     message = job.error_message or f"job {job.id} ended {state} before processing the row"
     for seq, key, sf_id, created, _code, _message, fields, cells in rows:
         yield seq, key, sf_id, created, code, message, fields, cells
+
+
+@dataclass(frozen=True)
+class JobPart:
+    """One job of a load, as the row mapper needs it.
+
+    Attributes:
+        part: 1-based position of the job in the load.
+        info: the job's final info.
+        files: the downloaded result files by label (``success``, ``failed``, ``unprocessed``).
+        first_row: input row number of the job's first row.
+        rows: rows uploaded to the job.
+        start / end: byte range of the job's rows in the input file.
+    """
+
+    part: int
+    info: JobInfo
+    files: Mapping[str, Path]
+    first_row: int
+    rows: int
+    start: int
+    end: int
+
+
+def totals_from_jobs(parts: Sequence[JobPart]) -> dict[str, int]:
+    """Totals from the jobs' counters and the uploaded row counts (no file read).
+
+    Example:
+        >>> totals_from_jobs([])
+        {'total': 0, 'successful': 0, 'failed': 0, 'unprocessed': 0}
+    """
+    totals = {"total": 0, "successful": 0, "failed": 0, "unprocessed": 0}
+    for p in parts:
+        failed = min(max(p.info.records_failed, 0), p.rows)
+        successful = min(max(p.info.records_processed - p.info.records_failed, 0), p.rows - failed)
+        totals["total"] += p.rows
+        totals["failed"] += failed
+        totals["successful"] += successful
+        totals["unprocessed"] += p.rows - failed - successful
+    return totals
+
+
+class RowMapper:
+    """Builds a load's row index on demand (see :class:`BulkResult`); call it once.
+
+    Example:
+        >>> path, totals = RowMapper(workdir, layout, parts, columns)()  # doctest: +SKIP
+    """
+
+    def __init__(self, workdir: Path, layout: CsvLayout, parts: Sequence[JobPart], columns: Sequence[str]):
+        self.workdir = workdir
+        self.layout = layout
+        self.parts = tuple(parts)
+        self.columns = tuple(columns)
+
+    def __call__(self) -> tuple[Path, Mapping[str, int]]:
+        index = RowIndex(self.workdir / "index.sqlite")
+        try:
+            for p in self.parts:
+                add_input_range(index, p.part, self.layout, p.start, p.end, p.first_row)
+                index.set_job(p.part, p.info.id, p.info.state.value, p.info.error_message)
+                load_result_files(index, p.part, p.info, p.files, self.columns)
+                for path in p.files.values():
+                    path.unlink(missing_ok=True)
+            totals = index.resolve()
+        finally:
+            index.close()
+        return index.path, totals

@@ -1,9 +1,11 @@
 """The on-disk index that maps result rows back to input row numbers.
 
 Salesforce echoes each row's original columns in the result files but promises
-no order, and a load may be split over several jobs. While the input is spooled,
-every row is recorded as ``(part, key, row_number)`` where ``key`` is a digest of
-its cell values (:func:`kinetic_core.bulk.codec.row_key`). Result rows are
+no order, and a load may be split over several jobs. The index is built lazily,
+only when row-level results are asked for: each job's rows are parsed back from
+the byte range of the input they were uploaded from (:func:`add_input_range`) and
+recorded as ``(part, key, row_number)`` where ``key`` is a digest of its cell values
+(:func:`kinetic_core.bulk.codec.row_key`). Result rows are
 recorded with the same key computed from the columns they echo. Matching pairs
 the k-th result row with a given key to the k-th input row with that key
 (duplicates are consumed in input order). A result row whose key matches
@@ -24,7 +26,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.bulk.codec import pack_cells
+from kinetic_core.bulk.codec import pack_cells, row_key
+from kinetic_core.bulk.csvfile import CsvLayout, parse_range
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +221,25 @@ class RowIndex:
             "failed": int(counts.get(FAILED, 0)),
             "unprocessed": int(counts.get(UNPROCESSED, 0)),
         }
+
+
+def add_input_range(
+    index: RowIndex, part: int, layout: CsvLayout, start: int, end: int, first_row: int
+) -> int:
+    """Parse the rows uploaded as ``part`` (bytes ``start``..``end`` of the input) into ``index``.
+
+    Returns the number of rows recorded; they are numbered from ``first_row``.
+    """
+    batch: list[tuple[int, bytes, int]] = []
+    row = first_row
+    for cells in parse_range(layout, start, end):
+        batch.append((part, row_key(cells), row))
+        row += 1
+        if len(batch) >= 10_000:
+            index.add_many(batch)
+            batch = []
+    index.add_many(batch)
+    return row - first_row
 
 
 def iter_results(path: Path, kind: int, *, mapped: bool = True) -> Iterator[tuple[Any, ...]]:

@@ -1,19 +1,24 @@
-"""Splitting a load into jobs: rows are spooled to one temp file per job.
+"""Splitting a load into jobs: byte ranges of a CSV file are copied to one spool file per job.
 
-Each job file starts with the header and stays below ``max_bytes`` (exact UTF-8
-bytes, header and line endings included) and ``max_records`` data rows. Files are
-closed as soon as they are full, so only the current one is open and nothing but
-the current row is held in memory.
+The input is always a CSV file by now (the caller's own, or the spool written from
+records, see :mod:`.sources`). Row boundaries come from :func:`.csvfile.iter_row_runs`
+(quote-aware, a block at a time); each job file starts with the header and stays
+below ``max_bytes`` (exact bytes, header and line endings included) and
+``max_records`` data rows. Whole runs of rows are copied with one ``write``; only at
+a cap is the cut point looked up (a bisection over the row end offsets). Nothing is
+hashed or parsed here: each :class:`Chunk` remembers the byte range of the source it
+came from, so rows can be parsed later, only if results are mapped back to them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from kinetic_core.bulk.rowindex import RowIndex
+from kinetic_core.bulk.csvfile import CsvLayout, RowRun, UnbalancedQuoteError, iter_row_runs
 
 DEFAULT_MAX_BYTES = 100_000_000
 """Raw bytes per job: Salesforce caps an upload at 150 MB after base64 (~100 MB raw)."""
@@ -31,6 +36,9 @@ class Chunk:
         rows: data rows in the file.
         bytes: exact size of the file.
         first_row: input row number (1-based) of the first data row.
+        start: offset in the source file of the first row's bytes.
+        end: offset in the source file just past the last row's bytes (blank lines in
+            between are skipped when parsing, as they were when counting).
     """
 
     part: int
@@ -38,13 +46,17 @@ class Chunk:
     rows: int
     bytes: int
     first_row: int
+    start: int
+    end: int
 
 
 class _Spool:
-    def __init__(self, path: Path, header: bytes, part: int, first_row: int) -> None:
+    def __init__(self, path: Path, header: bytes, part: int, first_row: int, start: int) -> None:
         self.path = path
         self.part = part
         self.first_row = first_row
+        self.start = start
+        self.end = start
         self.handle: BinaryIO = path.open("wb")
         self.handle.write(header)
         self.bytes = len(header)
@@ -52,63 +64,102 @@ class _Spool:
 
     def close(self) -> Chunk:
         self.handle.close()
-        return Chunk(self.part, self.path, self.rows, self.bytes, self.first_row)
+        return Chunk(self.part, self.path, self.rows, self.bytes, self.first_row, self.start, self.end)
 
 
-def split_rows(
-    rows: Iterable[tuple[bytes, bytes]],
-    header: bytes,
+def _check_utf8(layout: CsvLayout, run: RowRun, done: int) -> None:
+    try:
+        str(memoryview(run.data)[run.begin : run.stop], "utf-8")
+    except UnicodeDecodeError as exc:
+        bad = run.begin + exc.start
+        row = done + 1 + bisect_right(run.ends, bad)
+        raise ValueError(
+            f"{layout.path}: row {row} is not valid UTF-8 (byte {run.offset + bad}); Bulk API 2.0 reads UTF-8"
+        ) from None
+
+
+def split_file(
+    layout: CsvLayout,
     directory: Path,
-    index: RowIndex,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_records: int = DEFAULT_MAX_RECORDS,
 ) -> Iterator[Chunk]:
-    """Spool ``(row_bytes, row_key)`` pairs into job files, yielding each one when it is full.
+    """Spool the data rows of ``layout`` into job files, yielding each one when it is full.
 
-    Row numbers are assigned 1, 2, 3... in input order and recorded in ``index``
-    (part, key, row number) for mapping results back.
+    Rows are numbered 1, 2, 3... in file order (blank lines do not count); each chunk
+    says which rows it holds (``first_row``, ``rows``) and where they are in the source.
 
     Example:
-        >>> chunks = list(split_rows(rows, b"Name\\n", tmp, index, max_bytes=1_000))  # doctest: +SKIP
+        >>> chunks = list(split_file(sniff("in.csv"), tmp, max_bytes=1_000))  # doctest: +SKIP
     """
+    header = layout.header_bytes
     if max_records < 1:
         raise ValueError("max_records_per_job must be at least 1")
     if max_bytes <= len(header):
         raise ValueError(f"max_bytes_per_job={max_bytes} leaves no room after the {len(header)}-byte header")
     spool: _Spool | None = None
     part = 0
-    row_number = 0
-    pending: list[tuple[int, bytes, int]] = []
+    done = 0  # rows already spooled
     try:
-        for raw, key in rows:
-            row_number += 1
-            size = len(raw)
-            if len(header) + size > max_bytes:
+        runs = iter_row_runs(layout, max_row=max_bytes - len(header))
+        while True:
+            try:
+                run = next(runs, None)
+            except UnbalancedQuoteError:
                 raise ValueError(
-                    f"row {row_number} is {size} bytes: it cannot fit in a job of "
-                    f"max_bytes_per_job={max_bytes}"
-                )
-            if spool is not None and (spool.bytes + size > max_bytes or spool.rows >= max_records):
-                index.add_many(pending)
-                pending = []
-                yield spool.close()
-                spool = None
+                    f"{layout.path}: row {done + 1} has an unbalanced double quote (a quoted value is never"
+                    " closed, or a quote stands inside an unquoted value)"
+                ) from None
+            if run is None:
+                break
+            _check_utf8(layout, run, done)
+            pos = run.begin
             if spool is None:
                 part += 1
-                spool = _Spool(directory / f"part-{part:05d}.csv", header, part, row_number)
-            spool.handle.write(raw)
-            spool.bytes += size
-            spool.rows += 1
-            pending.append((part, key, row_number))
-            if len(pending) >= 10_000:
-                index.add_many(pending)
-                pending = []
+                spool = _Spool(directory / f"part-{part:05d}.csv", header, part, done + 1, run.offset + pos)
+            with memoryview(run.data) as view:
+                if spool.bytes + run.stop - pos <= max_bytes and spool.rows + run.rows <= max_records:
+                    # the whole run fits in the current job: no per-row offsets needed
+                    spool.handle.write(view[pos : run.stop])
+                    spool.bytes += run.stop - pos
+                    spool.rows += run.rows
+                    spool.end = run.offset + run.stop
+                    done += run.rows
+                    continue
+                ends = run.ends
+                count = len(ends)
+                i = 0
+                while i < count:
+                    if spool is None:
+                        part += 1
+                        spool = _Spool(
+                            directory / f"part-{part:05d}.csv", header, part, done + 1, run.offset + pos
+                        )
+                    row_cap = min(count, i + max_records - spool.rows)
+                    limit = bisect_right(ends, pos + max_bytes - spool.bytes, i, row_cap)
+                    if limit == i:
+                        if spool.rows == 0:
+                            raise ValueError(
+                                f"row {done + 1} is {ends[i] - pos} bytes: it cannot fit in a job of "
+                                f"max_bytes_per_job={max_bytes}"
+                            )
+                        full, spool = spool, None
+                        yield full.close()
+                        continue
+                    end = ends[limit - 1]
+                    spool.handle.write(view[pos:end])
+                    spool.bytes += end - pos
+                    spool.rows += limit - i
+                    spool.end = run.offset + end
+                    done += limit - i
+                    pos, i = end, limit
+                    if i < count:
+                        full, spool = spool, None
+                        yield full.close()
         if spool is not None:
-            index.add_many(pending)
-            pending = []
-            yield spool.close()
-            spool = None
+            full, spool = spool, None
+            yield full.close()
     finally:
         if spool is not None:
             spool.handle.close()

@@ -157,7 +157,9 @@ class KineticMiddleware:
         org = self.org
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if path.startswith("/services"):
-            decision = org.faults.decide()
+            decision = org.faults.decide(scope["method"], path)
+            if decision.drop_response:
+                send = self._losing_sender(send)
             if decision.delay_seconds:
                 await self.sleep(decision.delay_seconds)
             if decision.drop:
@@ -199,6 +201,19 @@ class KineticMiddleware:
             await send(message)
 
         await self.app(scope, receive, limit_send)
+
+    def _losing_sender(self, send: Send) -> Send:
+        """Let the request take effect, then lose its answer: the connection breaks mid-body."""
+        dropped = False
+
+        async def losing_send(message: Message) -> None:
+            nonlocal dropped
+            if message["type"] == "http.response.start" and not dropped:
+                dropped = True
+                await self._drop(send)
+            # everything else of the real answer is swallowed
+
+        return losing_send
 
     @staticmethod
     async def _drop(send: Send) -> None:

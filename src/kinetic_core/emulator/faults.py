@@ -16,6 +16,8 @@ from typing import Any
 
 from kinetic_core.emulator.errors import ApiError
 
+_RATES = ("error_rate", "drop_connection_rate", "drop_response_rate")
+
 
 class FaultKind(StrEnum):
     """What was injected into one response."""
@@ -23,6 +25,7 @@ class FaultKind(StrEnum):
     LATENCY = "latency"
     ERROR = "error"
     DROP = "drop_connection"
+    DROP_RESPONSE = "drop_response"
     SESSION_EXPIRED = "session_expired"
     LIMIT = "request_limit"
 
@@ -37,8 +40,11 @@ class FaultConfig:
     error_rate: float = 0.0
     error_status: int = 503
     drop_connection_rate: float = 0.0
+    drop_response_rate: float = 0.0
     session_ttl_seconds: float | None = None
     api_request_limit: int | None = None
+    methods: tuple[str, ...] = ()
+    path_contains: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> FaultConfig:
@@ -61,12 +67,22 @@ class FaultConfig:
         for key, value in data.items():
             if value is None:
                 continue
+            if key == "methods":
+                if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+                    raise ApiError(400, "INVALID_FIELD", "methods must be a list of HTTP methods", [key])
+                values[key] = tuple(m.upper() for m in value)
+                continue
+            if key == "path_contains":
+                if not isinstance(value, str):
+                    raise ApiError(400, "INVALID_FIELD", "path_contains must be a string", [key])
+                values[key] = value
+                continue
             if key in ("seed", "api_request_limit", "error_status"):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ApiError(400, "INVALID_FIELD", f"{key} must be an integer", [key])
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise ApiError(400, "INVALID_FIELD", f"{key} must be a number", [key])
-            if key in ("error_rate", "drop_connection_rate") and not 0.0 <= value <= 1.0:
+            if key in _RATES and not 0.0 <= value <= 1.0:
                 raise ApiError(400, "INVALID_FIELD", f"{key} must be between 0 and 1", [key])
             if key == "error_status" and value not in (500, 503):
                 raise ApiError(400, "INVALID_FIELD", "error_status must be 500 or 503", [key])
@@ -76,7 +92,15 @@ class FaultConfig:
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["methods"] = list(self.methods)
+        return out
+
+    def applies_to(self, method: str, path: str) -> bool:
+        """Whether the error, drop and latency faults target this request."""
+        if self.methods and method.upper() not in self.methods:
+            return False
+        return not self.path_contains or self.path_contains in path
 
 
 @dataclass(frozen=True)
@@ -86,6 +110,7 @@ class FaultDecision:
     delay_seconds: float = 0.0
     error_status: int | None = None
     drop: bool = False
+    drop_response: bool = False
 
 
 _NO_FAULT = FaultDecision()
@@ -117,10 +142,15 @@ class Faults:
             self._config = config
             self._rng = random.Random(config.seed)
 
-    def decide(self) -> FaultDecision:
-        """Draw the fault (if any) for one ``/services`` request."""
+    def decide(self, method: str = "GET", path: str = "") -> FaultDecision:
+        """Draw the fault (if any) for one ``/services`` request.
+
+        ``drop`` closes the connection before the request is handled; ``drop_response`` lets the
+        request take effect and then loses its answer (the case a client must never blindly repeat).
+        """
         cfg = self._config
-        if not (cfg.latency_ms or cfg.latency_jitter_ms or cfg.error_rate or cfg.drop_connection_rate):
+        rates = cfg.error_rate or cfg.drop_connection_rate or cfg.drop_response_rate
+        if not (cfg.latency_ms or cfg.latency_jitter_ms or rates) or not cfg.applies_to(method, path):
             return _NO_FAULT
         with self._lock:
             delay = cfg.latency_ms
@@ -128,13 +158,20 @@ class Faults:
                 delay += self._rng.uniform(0.0, cfg.latency_jitter_ms)
             drop = bool(cfg.drop_connection_rate) and self._rng.random() < cfg.drop_connection_rate
             error = not drop and bool(cfg.error_rate) and self._rng.random() < cfg.error_rate
+            lost = (
+                not (drop or error)
+                and bool(cfg.drop_response_rate)
+                and self._rng.random() < cfg.drop_response_rate
+            )
             if delay:
                 self._injected[FaultKind.LATENCY] += 1
             if drop:
                 self._injected[FaultKind.DROP] += 1
             if error:
                 self._injected[FaultKind.ERROR] += 1
-        return FaultDecision(delay / 1000.0, cfg.error_status if error else None, drop)
+            if lost:
+                self._injected[FaultKind.DROP_RESPONSE] += 1
+        return FaultDecision(delay / 1000.0, cfg.error_status if error else None, drop, lost)
 
     def record(self, kind: FaultKind) -> None:
         """Count a fault injected elsewhere (session expiry, request limit)."""

@@ -57,6 +57,11 @@ def tls_verify(verify: bool | str | Path | ssl.SSLContext = True) -> bool | ssl.
     """An httpx ``verify`` value: True/False, or an SSL context trusting a CA bundle file."""
     if isinstance(verify, str | Path):
         return ssl.create_default_context(cafile=str(verify))
+    if verify is False:
+        logger.warning(
+            "TLS certificate verification is OFF: the org's identity is not checked and traffic "
+            "can be intercepted. Use a CA bundle (SF_CA_BUNDLE) instead where you can."
+        )
     return verify
 
 

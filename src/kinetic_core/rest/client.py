@@ -32,7 +32,10 @@ def check_name(name: str, what: str = "sObject") -> str:
     return name
 
 
-def _path_value(value: str) -> str:
+def _path_value(value: str, what: str = "record id") -> str:
+    """One URL path segment; an empty or None value is refused before anything is sent."""
+    if value is None or not str(value).strip():
+        raise ValueError(f"a {what} is required (got {value!r})")
     return quote(str(value), safe="")
 
 
@@ -187,7 +190,7 @@ class SalesforceClient:
         if external_id_field in body and str(body.pop(external_id_field)) != str(external_id):
             raise ValueError(f"{external_id_field} in data differs from the external id {external_id!r}")
         field = check_name(external_id_field, "field")
-        path = f"sobjects/{check_name(sobject)}/{field}/{_path_value(external_id)}"
+        path = f"sobjects/{check_name(sobject)}/{field}/{_path_value(external_id, f'{field} value')}"
         # Upsert by external id is idempotent: a repeat finds the record the first try created and
         # updates it with the same values (it would then report created=False).
         resp = self._session.request("PATCH", path, json=body, retry=True)

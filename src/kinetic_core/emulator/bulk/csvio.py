@@ -126,9 +126,7 @@ class InputReader:
     def _records(reader: Iterator[list[str]]) -> Iterator[Record]:
         while True:
             try:
-                for row in reader:
-                    if row:
-                        yield row
+                yield from filter(None, reader)  # blank lines dropped without a Python-level loop
                 return
             except csv.Error as exc:
                 yield BadRecord(f"CSV parse error: {exc}")

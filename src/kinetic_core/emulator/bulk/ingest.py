@@ -39,7 +39,7 @@ def _row_error(code: str, message: str, fields: list[str] | None = None) -> ApiE
     return ApiError(400, code, message, fields)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     index: int
     cells: list[str]
@@ -81,6 +81,7 @@ class BatchApplier:
         lim = self._limits
         quick = width <= lim.max_fields_per_record
         quick_chars = min(lim.max_field_chars, lim.max_record_chars)
+        add_cells, add_pending = all_cells.append, pending.append
         for i, record in enumerate(records):
             if (
                 quick
@@ -88,35 +89,42 @@ class BatchApplier:
                 and len(record) == width
                 and sum(map(len, record)) <= quick_chars
             ):
-                cells, problem = record, None
+                cells = record
             else:
                 cells = self.cells_of(record)
                 problem = self._check(record, cells)
-            all_cells.append(cells)
-            if problem is not None:
-                errors[i] = problem
-                continue
-            rid = cells[id_index] if id_index is not None else ""
-            pending.append(_Pending(i, cells, dict(zip(keys, cells, strict=False)), rid))
+                if problem is not None:
+                    add_cells(cells)
+                    errors[i] = problem
+                    continue
+            add_cells(cells)
+            add_pending(
+                _Pending(
+                    i,
+                    cells,
+                    dict(zip(keys, cells, strict=False)),
+                    cells[id_index] if id_index is not None else "",
+                )
+            )
         outcomes = self._dispatch(pending, errors)
         out = BatchOutput()
+        ok, fail = out.ok.append, out.fail.append
         d = self._delim
         tails = [d + t for t in encode_many(all_cells, d)] if width else [""] * len(all_cells)
+        created_text = {True: '"true"', False: '"false"'}
         for i, cells in enumerate(all_cells):
-            tail = tails[i]
-            err = errors.get(i)
+            err = errors.get(i) if errors else None
             if err is None:
                 outcome = outcomes[i]
                 if outcome.error is None:
                     rid = outcome.id or self._failed_id(cells)
-                    created = '"true"' if outcome.created else '"false"'
-                    out.ok.append(f'"{rid}"{d}{created}{tail}')
+                    ok(f'"{rid}"{d}{created_text[outcome.created]}{tails[i]}')
                     continue
                 err = outcome.error
                 rid = outcome.id or self._failed_id(cells)
             else:
                 rid = self._failed_id(cells)
-            out.fail.append(encode_quoted([rid, err.bulk_error()], d) + tail)
+            fail(encode_quoted([rid, err.bulk_error()], d) + tails[i])
         return out
 
     def _failed_id(self, cells: list[str]) -> str:

@@ -169,6 +169,8 @@ def upsert_many(org: Org, ver: str, sobject: str, ext_field: str, body: Any, use
             values = {k: v for k, v in record.items() if k != "attributes"}
             key = next((k for k in values if k.lower() == field.name.lower()), None)
             value = values.pop(key) if key is not None else None
+            if isinstance(value, str) and not value.strip():
+                value = None  # a blank key is no key: it must not create a record keyed ""
             if value is None:
                 if field.name != "Id":
                     raise ApiError(400, "MISSING_ARGUMENT", f"{field.name} not specified", [field.name])

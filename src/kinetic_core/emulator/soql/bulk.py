@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from kinetic_core.emulator.store.schema import FieldDef, FieldType, Schema
+from kinetic_core.emulator.store.schema import TEXT_TYPES, FieldDef, FieldType, Schema
 from kinetic_core.emulator.store.values import to_csv
 
 from . import ast as a
@@ -29,23 +29,7 @@ if TYPE_CHECKING:
 CSV_CHUNK = 5000
 """Rows loaded per statement while streaming CSV."""
 
-_PLAIN_CSV = frozenset(
-    {
-        FieldType.ID,
-        FieldType.REFERENCE,
-        FieldType.STRING,
-        FieldType.TEXTAREA,
-        FieldType.PICKLIST,
-        FieldType.MULTIPICKLIST,
-        FieldType.COMBOBOX,
-        FieldType.EMAIL,
-        FieldType.PHONE,
-        FieldType.URL,
-        FieldType.ENCRYPTEDSTRING,
-        FieldType.DATE,
-        FieldType.DATETIME,
-    }
-)
+_PLAIN_CSV = TEXT_TYPES | {FieldType.ID, FieldType.REFERENCE, FieldType.DATE, FieldType.DATETIME}
 
 
 @dataclass(frozen=True)

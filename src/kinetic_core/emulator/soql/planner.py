@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef, Schema
+from kinetic_core.emulator.store.schema import TEXT_TYPES, FieldDef, FieldType, ObjectDef, Schema
 from kinetic_core.emulator.store.values import to_json
 
 from . import ast as a
@@ -28,22 +28,7 @@ from .plan import (
 )
 from .scope import Resolved, Scope, Sql, q
 
-_PLAIN_JSON = frozenset(
-    {
-        FieldType.ID,
-        FieldType.REFERENCE,
-        FieldType.STRING,
-        FieldType.TEXTAREA,
-        FieldType.PICKLIST,
-        FieldType.MULTIPICKLIST,
-        FieldType.COMBOBOX,
-        FieldType.EMAIL,
-        FieldType.PHONE,
-        FieldType.URL,
-        FieldType.ENCRYPTEDSTRING,
-        FieldType.DATE,
-    }
-)
+_PLAIN_JSON = TEXT_TYPES | {FieldType.ID, FieldType.REFERENCE, FieldType.DATE}
 _NUMERIC = frozenset({FieldType.INT, FieldType.LONG, FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT})
 
 

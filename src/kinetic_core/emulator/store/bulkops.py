@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from typing import Any
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import ids, messages
+from kinetic_core.emulator.store.columnar import parse_columns
 from kinetic_core.emulator.store.database import quote
 from kinetic_core.emulator.store.schema import FieldDef, Schema
 from kinetic_core.emulator.store.values import NULL_MARKER, UNCHANGED, csv_converter, json_converter
@@ -31,7 +32,7 @@ from kinetic_core.emulator.store.writer import (
     check_references,
     check_unique,
     chunks,
-    complete_insert,
+    complete_inserts,
     complete_update,
     find_by_key,
     normalise_id,
@@ -110,7 +111,7 @@ class BulkOps:
         if not plan.obj.createable:
             return [RowOutcome(None, False, messages.not_operable(plan.obj.name, "create")) for _ in rows]
         parser = RowParser(plan, source, insert=True)
-        pendings = [parser.parse(row, i) for i, row in enumerate(rows)]
+        pendings = parse_columns(parser, rows) or [parser.parse(row, i) for i, row in enumerate(rows)]
         with self.transaction():
             self._do_inserts(plan, pendings, self._acting(user_id), self._now())
         return [_outcome(p) for p in pendings]
@@ -118,9 +119,7 @@ class BulkOps:
     def _do_inserts(self, plan: ObjectPlan, pendings: list[Pending], user_id: str, now: str) -> None:
         conn = self._conn
         resolve_lookups(conn, pendings)
-        for p in pendings:
-            if p.error is None:
-                complete_insert(plan, p, user_id, now)
+        complete_inserts(plan, pendings, user_id, now)
         ready = [p for p in pendings if p.error is None]
         new_ids = ids.make_ids(
             plan.obj.key_prefix, self._reserve(plan.obj.key_prefix, len(ready)), len(ready)
@@ -171,12 +170,21 @@ class BulkOps:
             >>> # store.update_many("Account", [{"Id": "001...", "Phone": "#N/A"}])
         """
         plan = self._plan(sobject)
-        pendings = []
         parser = RowParser(plan, source, insert=False)
+        parsed = parse_columns(parser, rows)
+        id_key: str | None = None
+        if parsed is None:
+            parsed = [parser.parse(row, i) for i, row in enumerate(rows)]
+        elif rows:
+            id_key = next((k for k in rows[0] if k.lower() == "id"), "")
+        pendings = []
         for i, row in enumerate(rows):
-            p = parser.parse(row, i)
+            p = parsed[i]
             p.created = False
-            raw_id = next((v for k, v in row.items() if k.lower() == "id"), None)
+            if id_key is not None:
+                raw_id = row[id_key] if id_key else None
+            else:
+                raw_id = next((v for k, v in row.items() if k.lower() == "id"), None)
             if raw_id in (None, "", UNCHANGED):
                 p.error = messages.missing_id()
             else:
@@ -195,10 +203,13 @@ class BulkOps:
     def _load_existing(self, plan: ObjectPlan, pendings: list[Pending], *, single: bool) -> None:
         wanted = sorted({p.record_id for p in pendings if p.error is None and p.record_id})
         found: dict[str, dict[str, Any]] = {}
+        # Only objects with derived fields need the whole stored record; the others need its state.
+        columns = plan.columns if plan.derives else ["id", "isdeleted"]
+        select = plan.select_sql if plan.derives else f"SELECT id, isdeleted FROM {quote(plan.obj.table)}"
         for part in chunks(wanted):
-            sql = f"{plan.select_sql} WHERE id IN ({', '.join('?' for _ in part)})"
+            sql = f"{select} WHERE id IN ({', '.join('?' for _ in part)})"
             for row in self._conn.execute(sql, part):
-                record = dict(zip(plan.columns, row, strict=True))
+                record = dict(zip(columns, row, strict=True))
                 found[record["id"]] = record
         for p in pendings:
             if p.error is not None or p.record_id is None:
@@ -283,16 +294,29 @@ class BulkOps:
                 RowParser(plan, source, insert=True),
                 RowParser(plan, source, insert=False),
             )
-            counts: dict[Any, int] = defaultdict(int)
-            for _, value in keyed:
-                if value is not None:
-                    counts[_norm(key, value)] += 1
-            for i, value in keyed:
-                norm = None if value is None else _norm(key, value)
+            nocase = key.is_text and not key.case_sensitive
+            norms = [
+                None if value is None else value.lower() if nocase and isinstance(value, str) else value
+                for _, value in keyed
+            ]
+            counts = Counter(norms)
+            plans: list[tuple[int, Any, Any, list[str]]] = []
+            by_parser: tuple[list[int], list[int]] = ([], [])
+            for (i, value), norm in zip(keyed, norms, strict=True):
                 hits = [] if norm is None else matches.get(norm, [])
                 insert = not hits and key.name != "Id"
-                p = (for_insert if insert or value is None else for_update).parse(rows[i], i)
-                pendings[i] = p
+                by_parser[0 if insert or value is None else 1].append(i)
+                plans.append((i, value, norm, hits))
+            for parser, idx in zip((for_insert, for_update), by_parser, strict=True):
+                subset = [rows[i] for i in idx]
+                parsed = parse_columns(parser, subset)
+                if parsed is None:
+                    parsed = [parser.parse(row, i) for i, row in zip(idx, subset, strict=True)]
+                for i, p in zip(idx, parsed, strict=True):
+                    p.index = i
+                    pendings[i] = p
+            for i, value, norm, hits in plans:
+                p = pendings[i]
                 if norm is not None and counts[norm] > 1:
                     p.fail(messages.duplicate_external_id(key.name, str(value)))
                 elif len(hits) > 1:
@@ -417,7 +441,3 @@ class BulkOps:
                 raise p.error
         assert p.record_id is not None
         return p.record_id
-
-
-def _norm(key: FieldDef, value: Any) -> Any:
-    return value.lower() if isinstance(value, str) and key.is_text and not key.case_sensitive else value

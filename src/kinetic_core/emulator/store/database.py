@@ -78,6 +78,12 @@ def _index_columns(obj: ObjectDef) -> list[FieldDef]:
     return out
 
 
+def _sparse_references(obj: ObjectDef, indexed: list[FieldDef]) -> list[FieldDef]:
+    """Lookups without a named child relationship (mostly empty): a partial index each."""
+    skip = {f.name for f in indexed} | set(AUDIT_FIELDS) | {"OwnerId"}
+    return [f for f in obj.fields if f.type is FieldType.REFERENCE and f.name not in skip]
+
+
 def ensure_tables(conn: sqlite3.Connection, schema: Schema) -> None:
     """Create missing tables, add missing columns (``ALTER TABLE ADD COLUMN``) and indexes."""
     for ddl in _BOOKKEEPING:
@@ -93,10 +99,18 @@ def ensure_tables(conn: sqlite3.Connection, schema: Schema) -> None:
                 if f.column not in existing:
                     log.info("adding column %s.%s", obj.name, f.name)
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {_column_ddl(f)}")
-        for f in _index_columns(obj):
+        indexed = _index_columns(obj)
+        for f in indexed:
             collate = " COLLATE NOCASE" if is_nocase(f) else ""
             index = quote(f"ix_{obj.name.lower()}_{f.column}")
             conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({quote(f.column)}{collate})")
+        for f in _sparse_references(obj, indexed):
+            # Deleting a parent clears these lookups: without an index every batch scans the table.
+            index = quote(f"ixn_{obj.name.lower()}_{f.column}")
+            column = quote(f.column)
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({column}) WHERE {column} IS NOT NULL"
+            )
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

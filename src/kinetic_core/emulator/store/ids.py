@@ -12,6 +12,10 @@ import string
 _SUFFIX_ALPHABET = string.ascii_uppercase + "012345"
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _ID_CHARS = frozenset(string.ascii_letters + string.digits)
+_BITS = frozenset("01")
+_UPPER_BITS = str.maketrans(
+    dict.fromkeys(string.ascii_uppercase, "1") | {c: "0" for c in _BASE62 if not c.isupper()}
+)
 
 
 def checksum(id15: str) -> str:
@@ -21,13 +25,19 @@ def checksum(id15: str) -> str:
         >>> checksum("001D000000IqhSL")
         'IAZ'
     """
+    bits = id15.translate(_UPPER_BITS)
+    if len(bits) == 15 and set(bits) <= _BITS:
+        alphabet = _SUFFIX_ALPHABET
+        return (
+            alphabet[int(bits[4::-1], 2)] + alphabet[int(bits[9:4:-1], 2)] + alphabet[int(bits[14:9:-1], 2)]
+        )
     suffix = []
     for start in (0, 5, 10):
-        bits = 0
+        value = 0
         for i, ch in enumerate(id15[start : start + 5]):
             if "A" <= ch <= "Z":
-                bits |= 1 << i
-        suffix.append(_SUFFIX_ALPHABET[bits])
+                value |= 1 << i
+        suffix.append(_SUFFIX_ALPHABET[value])
     return "".join(suffix)
 
 
@@ -43,8 +53,9 @@ def to18(record_id: str) -> str:
     """
     if not is_well_formed(record_id):
         raise ValueError(f"malformed id {record_id}")
-    id15 = record_id[:15]
-    return id15 + checksum(id15)
+    if len(record_id) == 18:
+        return record_id[:15] + record_id[15:].upper()  # the suffix was just checked against the checksum
+    return record_id + checksum(record_id)
 
 
 def is_well_formed(record_id: str) -> bool:
@@ -80,10 +91,8 @@ def make_id(key_prefix: str, number: int, pod: str = "8c") -> str:
     return id15 + checksum(id15)
 
 
-_UPPER_BITS = str.maketrans(
-    dict.fromkeys(string.ascii_uppercase, "1") | {c: "0" for c in _BASE62 if not c.isupper()}
-)
 _PAIRS = [a + b for a in _BASE62 for b in _BASE62]
+_PAIR_BITS = [int(a.isupper()) | int(b.isupper()) << 1 for a in _BASE62 for b in _BASE62]
 
 
 def make_ids(key_prefix: str, first: int, count: int, pod: str = "8c") -> list[str]:
@@ -99,20 +108,23 @@ def make_ids(key_prefix: str, first: int, count: int, pod: str = "8c") -> list[s
         raise ValueError("record number out of range")
     head = key_prefix + pod
     head_sum = _SUFFIX_ALPHABET[int(head.translate(_UPPER_BITS)[::-1], 2)]
-    pairs = _PAIRS
-    out = []
-    for n in range(first, first + count):
-        n, d1 = divmod(n, 3844)
-        n, d2 = divmod(n, 3844)
-        n, d3 = divmod(n, 3844)
-        n, d4 = divmod(n, 3844)
-        tail = "0" + _BASE62[n] + pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1]
-        mid, last = tail[:5], tail[5:]
-        out.append(
-            head
-            + tail
-            + head_sum
-            + _SUFFIX_ALPHABET[int(mid.translate(_UPPER_BITS)[::-1], 2)]
-            + _SUFFIX_ALPHABET[int(last.translate(_UPPER_BITS)[::-1], 2)]
+    pairs, pair_bits, alphabet = _PAIRS, _PAIR_BITS, _SUFFIX_ALPHABET
+    out: list[str] = []
+    n, stop = first, first + count
+    while n < stop:
+        # Ids of one run of 3,844 share all but their last two characters and the last checksum bits.
+        high, d1 = divmod(n, 3844)
+        run = min(stop - n, 3844 - d1)
+        rest, d2 = divmod(high, 3844)
+        rest, d3 = divmod(rest, 3844)
+        rest, d4 = divmod(rest, 3844)
+        p3 = pairs[d3]
+        mid = "0" + _BASE62[rest] + pairs[d4] + p3[0]
+        prefix = head + mid + p3[1] + pairs[d2]
+        fixed = head_sum + alphabet[int(mid.translate(_UPPER_BITS)[::-1], 2)]
+        low = pair_bits[d3] >> 1 | pair_bits[d2] << 1
+        out.extend(
+            [prefix + pairs[d] + fixed + alphabet[low | pair_bits[d] << 3] for d in range(d1, d1 + run)]
         )
+        n += run
     return out

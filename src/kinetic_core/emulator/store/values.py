@@ -424,6 +424,28 @@ def csv_converter(field: FieldDef) -> Converter:
     return _text_checker(field)
 
 
+def plain_text_limit(field: FieldDef) -> int | None:
+    """The length limit when the CSV converter of ``field`` returns a non-empty cell unchanged within it.
+
+    0 means "no limit"; None means the converter does real work (numbers, dates, ids, e-mail, restricted
+    picklists, multi-select picklists), so callers with a fast path for plain text must not skip it.
+
+    Example:
+        >>> plain_text_limit(FieldDef("Phone", FieldType.PHONE, length=40))
+        40
+    """
+    kind = field.type
+    if kind is FieldType.BOOLEAN or kind in _INT_TYPES or kind in _NUMBER_TYPES:
+        return None
+    if kind in (FieldType.DATE, FieldType.DATETIME, FieldType.TIME, FieldType.ID, FieldType.REFERENCE):
+        return None
+    if kind in (FieldType.MULTIPICKLIST, FieldType.EMAIL):
+        return None
+    if kind is FieldType.PICKLIST and field.restricted_picklist and field.picklist_values:
+        return None
+    return field.length or 0
+
+
 def from_csv(field: FieldDef, text: str) -> Any:
     """Convert one Bulk CSV cell to its stored form.
 

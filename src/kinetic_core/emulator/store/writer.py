@@ -30,6 +30,7 @@ from kinetic_core.emulator.store.values import NULL_MARKER, UNCHANGED, csv_conve
 
 _CHUNK = 500
 _PERSON_NAME_OBJECTS = frozenset({"contact", "lead", "user"})
+_DERIVING_OBJECTS = _PERSON_NAME_OBJECTS | {"opportunity", "case"}
 
 
 @dataclass
@@ -96,6 +97,8 @@ class ObjectPlan:
         table = quote(obj.table)
         self.select_sql = f"SELECT {', '.join(quote(c) for c in self.columns)} FROM {table}"
         self.has_owner = "ownerid" in self.by_column
+        self.derives = obj.name.lower() in _DERIVING_OBJECTS
+        self.not_null_cols = [(f.column, f.name) for f in obj.fields if not f.nillable]
 
     def insert_sql(self, columns: tuple[str, ...]) -> str:
         return (
@@ -170,6 +173,13 @@ class RowParser:
             return _SPECIAL
         fdef, conv = entry
         return (fdef.column, conv, fdef, fdef.createable if self.insert else fdef.updateable)
+
+    def entry(self, key: str) -> tuple[str, Callable[[Any], Any], FieldDef, bool] | str:
+        """How ``key`` resolves: (column, converter, field, allowed), or a marker for special keys."""
+        found = self._keys.get(key)
+        if found is None:
+            found = self._keys[key] = self._classify(key)
+        return found
 
     def _special(self, pending: Pending, key: str, raw: Any) -> None:
         lower = key.lower()
@@ -285,6 +295,33 @@ def complete_insert(plan: ObjectPlan, pending: Pending, owner_id: str, now: str)
         pending.fail(messages.required_missing(missing))
 
 
+def complete_inserts(plan: ObjectPlan, pendings: list[Pending], owner_id: str, now: str) -> None:
+    """:func:`complete_insert` for every row without an error, with the per-object work hoisted."""
+    if plan.derives:
+        for p in pendings:
+            if p.error is None:
+                complete_insert(plan, p, owner_id, now)
+        return
+    defaults, booleans, required = plan.defaults, plan.booleans, plan.required_cols
+    has_owner = plan.has_owner
+    for p in pendings:
+        if p.error is not None:
+            continue
+        values = p.values
+        for column, default in defaults:
+            if column not in values:
+                values[column] = default
+        for column in booleans:
+            if values.get(column) is None:
+                values[column] = 0
+        if has_owner and values.get("ownerid") is None:
+            values["ownerid"] = owner_id
+        for column, _ in required:
+            if values.get(column) is None:
+                p.fail(messages.required_missing([n for c, n in required if values.get(c) is None]))
+                break
+
+
 def complete_update(plan: ObjectPlan, pending: Pending, now: str) -> None:
     """Derived fields and the required-field check for a row being updated."""
     assert pending.existing is not None
@@ -292,10 +329,9 @@ def complete_update(plan: ObjectPlan, pending: Pending, now: str) -> None:
     for column in plan.booleans:
         if column in values and values[column] is None:
             values[column] = 0
-    derive(plan, values, {**pending.existing, **values}, now)
-    missing = [
-        f.name for f in plan.obj.fields if not f.nillable and f.column in values and values[f.column] is None
-    ]
+    if plan.derives:
+        derive(plan, values, {**pending.existing, **values}, now)
+    missing = [name for column, name in plan.not_null_cols if column in values and values[column] is None]
     if missing:
         pending.fail(messages.required_missing(missing))
 
@@ -362,34 +398,44 @@ def check_references(
     conn: sqlite3.Connection, plan: ObjectPlan, pendings: list[Pending], known: set[str]
 ) -> None:
     """Every lookup value must be the id of an existing, undeleted record of a referenced object."""
+    live = [p for p in pendings if p.error is None]
+    present: list[tuple[str, str, set[str]]] = []
     wanted: dict[str, set[str]] = defaultdict(set)
-    for p in pendings:
-        if p.error is not None:
-            continue
-        for column, name, reference_to in plan.reference_cols:
-            value = p.values.get(column)
-            if value is None or value in known:
-                continue
+    for column, name, reference_to in plan.reference_cols:
+        distinct: set[str] = {p.values.get(column) for p in live}  # type: ignore[misc]
+        distinct.discard(None)
+        distinct -= known
+        if not distinct:
+            continue  # the common case: the column is absent, empty or the acting user everywhere
+        present.append((column, name, distinct))
+        bad: set[str] = set()
+        for value in distinct:
             target = plan.schema.by_prefix(value[:3])
             if target is None or target.name not in reference_to:
-                p.fail(messages.invalid_cross_reference(name))
+                bad.add(value)
             else:
                 wanted[target.table].add(value)
+        if bad:
+            for p in live:
+                if p.error is None and p.values.get(column) in bad:
+                    p.fail(messages.invalid_cross_reference(name))
     state: dict[str, int] = {}
     for table, id_set in wanted.items():
         for part in chunks(sorted(id_set)):
             sql = f"SELECT id, isdeleted FROM {quote(table)} WHERE id IN ({', '.join('?' for _ in part)})"
             state.update((rid, int(deleted)) for rid, deleted in conn.execute(sql, part))
-    for p in pendings:
-        if p.error is not None:
+    for column, name, distinct in present:
+        if all(state.get(v) == 0 for v in distinct):
             continue
-        for column, name, _ in plan.reference_cols:
-            value = p.values.get(column)
-            if value is None or value in known:
+        for p in live:
+            if p.error is not None:
                 continue
-            if value not in state:
+            ref_id = p.values.get(column)
+            if ref_id is None or ref_id in known:
+                continue
+            if ref_id not in state:
                 p.fail(messages.invalid_cross_reference(name))
-            elif state[value]:
+            elif state[ref_id]:
                 p.fail(messages.entity_is_deleted())
 
 
@@ -397,13 +443,22 @@ def check_unique(conn: sqlite3.Connection, plan: ObjectPlan, pendings: list[Pend
     """Unique fields: no clash with other records, nor between rows of the same batch."""
     for f in plan.unique:
         nocase = is_nocase(f)
-        rows = [p for p in pendings if p.error is None and p.values.get(f.column) is not None]
+        column = f.column
+        rows = [p for p in pendings if p.error is None and p.values.get(column) is not None]
         if not rows:
             continue
-        existing = find_by_key(conn, plan.obj, f, (p.values[f.column] for p in rows))
+        values = [p.values[column] for p in rows]
+        existing = find_by_key(conn, plan.obj, f, values)
+        if not existing:
+            try:
+                norms = list(map(str.lower, values)) if nocase else values
+            except TypeError:
+                norms = [v.lower() if isinstance(v, str) else v for v in values]
+            if len(set(norms)) == len(norms):
+                continue  # no clash with stored records nor inside the batch
         seen: dict[Any, str] = {}
         for p in rows:
-            value = p.values[f.column]
+            value = p.values[column]
             norm = value.lower() if nocase and isinstance(value, str) else value
             others = [i for i in existing.get(norm, []) if i != p.record_id]
             if others:
@@ -426,6 +481,9 @@ def auto_number(field_def: FieldDef, number: int) -> str:
 
 def normalise_id(plan: ObjectPlan, raw: Any) -> str:
     """A 15/18-char id of this object, as 18 chars (MALFORMED_ID otherwise)."""
-    if not isinstance(raw, str) or not ids.is_well_formed(raw) or raw[:3] != plan.obj.key_prefix:
-        raise messages.malformed_id(f"{plan.obj.label or plan.obj.name} ID", raw)
-    return ids.to18(raw)
+    if isinstance(raw, str) and raw[:3] == plan.obj.key_prefix:
+        try:
+            return ids.to18(raw)
+        except ValueError:
+            pass
+    raise messages.malformed_id(f"{plan.obj.label or plan.obj.name} ID", raw)

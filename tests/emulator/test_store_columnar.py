@@ -1,0 +1,221 @@
+"""Store fast paths: column-at-a-time CSV parsing, batch id generation, set-based batch checks.
+
+Each fast path is checked against the straightforward code it replaces, on generated batches.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kinetic_core.emulator.store import Store, build_schema, ids
+from kinetic_core.emulator.store.columnar import parse_columns
+from kinetic_core.emulator.store.values import plain_text_limit
+from kinetic_core.emulator.store.writer import ObjectPlan, Pending, RowParser
+
+SCHEMA = build_schema()
+HEADERS = {
+    "Account": [
+        "Name",
+        "Phone",
+        "AnnualRevenue",
+        "NumberOfEmployees",
+        "Site",
+        "LastActivityDate",
+        "Id",
+        "External_Id__c",
+        "Description",
+    ],
+    "Contact": ["LastName", "Email", "Birthdate", "DoNotCall", "AccountId", "Id", "Department"],
+}
+CELLS = [
+    "",
+    "#N/A",
+    "Acme",
+    "12",
+    "1.5",
+    "-3e2",
+    "x" * 81,
+    "2024-02-29",
+    "2024-02-30",
+    "true",
+    "0",
+    "a@b.co",
+    "not mail",
+    "0018c0000000001AAA",
+    "0038c0000000001",
+]
+
+
+def _snapshot(p: Pending) -> tuple[Any, ...]:
+    err = p.error
+    shown = None if err is None else (err.status, err.error_code, err.message, err.fields)
+    return (p.index, p.values if err is None else None, shown, p.lookups)
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[str, list[str], list[list[str]], bool]:
+    sobject = draw(st.sampled_from(sorted(HEADERS)))
+    header = draw(st.lists(st.sampled_from(HEADERS[sobject]), min_size=1, max_size=6, unique=True))
+    width = len(header)
+    rows = draw(st.lists(st.lists(st.sampled_from(CELLS), min_size=width, max_size=width), min_size=1))
+    return sobject, header, rows, draw(st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches())
+def test_columnar_parse_matches_row_by_row(batch: tuple[str, list[str], list[list[str]], bool]) -> None:
+    sobject, header, cells, insert = batch
+    obj = SCHEMA.get(sobject)
+    assert obj is not None
+    plan = ObjectPlan(SCHEMA, obj)
+    rows = [dict(zip(header, r, strict=True)) for r in cells]
+    fast = parse_columns(RowParser(plan, "csv", insert=insert), rows)
+    slow = [RowParser(plan, "csv", insert=insert).parse(row, i) for i, row in enumerate(rows)]
+    assert fast is not None
+    assert [_snapshot(p) for p in fast] == [_snapshot(p) for p in slow]
+
+
+def test_columnar_parse_declines_what_it_does_not_handle() -> None:
+    obj = SCHEMA.get("Contact")
+    assert obj is not None
+    parser = RowParser(ObjectPlan(SCHEMA, obj), "csv", insert=True)
+    assert parse_columns(parser, [{"LastName": "A", "Account.External_Id__c": "E1"}]) is None
+    assert parse_columns(parser, [{"LastName": "A"}, {"Email": "a@b.co"}]) is None
+    assert parse_columns(parser, [{"LastName": "A", "lastname": "B"}]) is None
+    assert parse_columns(RowParser(ObjectPlan(SCHEMA, obj), "json", insert=True), [{"LastName": "A"}]) is None
+    assert parse_columns(parser, []) is None
+
+
+def test_plain_text_limit() -> None:
+    account = SCHEMA.get("Account")
+    contact = SCHEMA.get("Contact")
+    assert account is not None
+    assert contact is not None
+    assert plain_text_limit(account.field("Site")) == 80  # type: ignore[arg-type]
+    assert plain_text_limit(account.field("Description")) == 32000  # type: ignore[arg-type]
+    assert plain_text_limit(account.field("AnnualRevenue")) is None  # type: ignore[arg-type]
+    assert plain_text_limit(contact.field("Email")) is None  # type: ignore[arg-type]
+    assert plain_text_limit(contact.field("AccountId")) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("first", "count"),
+    [(0, 5), (1, 4000), (3840, 10), (3844 * 3844 - 3, 10), (123_456_789, 9000), (62**9 - 100, 100)],
+)
+def test_make_ids_matches_make_id(first: int, count: int) -> None:
+    assert ids.make_ids("001", first, count) == [ids.make_id("001", n) for n in range(first, first + count)]
+
+
+def _slow_checksum(id15: str) -> str:
+    out = ""
+    for start in (0, 5, 10):
+        bits = sum(1 << i for i, ch in enumerate(id15[start : start + 5]) if "A" <= ch <= "Z")
+        out += (string.ascii_uppercase + "012345")[bits]
+    return out
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits, min_size=15, max_size=15))
+def test_checksum_matches_definition(id15: str) -> None:
+    assert ids.checksum(id15) == _slow_checksum(id15)
+    assert ids.to18(id15) == id15 + _slow_checksum(id15)
+    assert ids.to18(id15 + _slow_checksum(id15).lower()) == id15 + _slow_checksum(id15)
+
+
+def test_checksum_of_odd_text_takes_the_general_path() -> None:
+    for text in ("", "abc", "ÄÖÜ000000000000", "001D000000IqhS-"):
+        assert ids.checksum(text) == _slow_checksum(text)
+    with pytest.raises(ValueError, match="malformed"):
+        ids.to18("001D000000IqhSLXXX")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "org.db", build_schema())
+    yield s
+    s.close()
+
+
+def test_parent_delete_uses_an_index_on_sparse_lookups(store: Store) -> None:
+    with store.read() as conn:
+        plan = conn.execute(
+            'EXPLAIN QUERY PLAN UPDATE "sobj_account" SET "masterrecordid" = NULL '
+            'WHERE "masterrecordid" IN (?)',
+            ("x",),
+        ).fetchall()
+    assert "USING INDEX" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_batch_checks_report_bad_references_and_duplicates(store: Store) -> None:
+    parent = store.insert_many("Account", [{"Name": "P", "External_Id__c": "K1"}])[0].id
+    assert parent is not None
+    gone = store.insert_many("Account", [{"Name": "G"}])[0].id
+    assert gone is not None
+    store.delete_many("Account", [gone])
+    rows = [
+        {"Name": "ok", "ParentId": parent, "External_Id__c": "K2"},
+        {"Name": "wrong type", "ParentId": "0038c0000000001AAA", "External_Id__c": "K3"},
+        {"Name": "missing", "ParentId": "0018c000000ZZZZ", "External_Id__c": "K4"},
+        {"Name": "deleted", "ParentId": gone, "External_Id__c": "K5"},
+        {"Name": "dup stored", "External_Id__c": "k1"},
+        {"Name": "dup in batch", "External_Id__c": "K2"},
+    ]
+    out = store.insert_many("Account", rows)
+    got = [o.error.error_code if o.error else None for o in out]
+    assert got == [
+        None,
+        "INVALID_CROSS_REFERENCE_KEY",
+        "INVALID_CROSS_REFERENCE_KEY",
+        "ENTITY_IS_DELETED",
+        "DUPLICATE_VALUE",
+        "DUPLICATE_VALUE",
+    ]
+
+
+def test_update_and_upsert_keep_row_errors_in_place(store: Store) -> None:
+    made = store.insert_many("Account", [{"Name": f"A{i}", "External_Id__c": f"E{i}"} for i in range(3)])
+    first = made[0].id
+    assert first is not None
+    upd = store.update_many(
+        "Account",
+        [
+            {"Id": first[:15], "Name": "renamed", "NumberOfEmployees": "7"},
+            {"Id": "", "Name": "x", "NumberOfEmployees": ""},
+            {"Id": "001bad", "Name": "x", "NumberOfEmployees": ""},
+            {"Id": first, "Name": "#N/A", "NumberOfEmployees": ""},
+        ],
+    )
+    assert [o.error.error_code if o.error else None for o in upd] == [
+        None,
+        "MISSING_ARGUMENT",
+        "MALFORMED_ID",
+        "REQUIRED_FIELD_MISSING",
+    ]
+    ups = store.upsert_many(
+        "Account",
+        "External_Id__c",
+        [
+            {"External_Id__c": "E1", "Name": "updated", "AnnualRevenue": "5"},
+            {"External_Id__c": "E9", "Name": "new", "AnnualRevenue": "lots"},
+            {"External_Id__c": "E10", "Name": "new", "AnnualRevenue": ""},
+        ],
+    )
+    assert [(o.created, o.error.error_code if o.error else None) for o in ups] == [
+        (False, None),
+        (False, "INVALID_FIELD"),
+        (True, None),
+    ]
+    assert store.get("Account", made[1].id or "")["Name"] == "updated"
+    assert store.get("Account", first)["NumberOfEmployees"] == 7
+
+
+def test_sqlite_settings_suit_a_local_emulator(store: Store) -> None:
+    with store.read() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
