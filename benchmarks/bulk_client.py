@@ -185,10 +185,12 @@ def main() -> None:
     args = parser.parse_args()
     server, port = start_server(args.rows)
     results: list[tuple[str, str, float, float, float]] = []
+    size = 0
     try:
         with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:
             data = Path(tmp) / "accounts.csv"
             write_csv(data, args.rows)
+            size = data.stat().st_size
             for scenario in args.scenarios.split(","):
                 for client in ONLY.get(scenario, CLIENTS):
                     runs = [run_child(scenario, client, port, args.rows, data) for _ in range(args.repeat)]
@@ -207,7 +209,8 @@ def main() -> None:
     lines = [
         "## Bulk client: CPU and memory per client process",
         "",
-        f"{args.rows:,} rows, median of {args.repeat}, against `benchmarks/fake_bulk_server.py`"
+        f"{args.rows:,} rows ({size / 1e6:.0f} MB of CSV), median of {args.repeat},"
+        " against `benchmarks/fake_bulk_server.py`"
         f" (instant answers), Python {platform.python_version()} on {platform.machine()}."
         " CPU = user + system of the client process;"
         " peak RSS of the whole client process (interpreter and imports included).",

@@ -54,9 +54,10 @@ class Thresholds:
     Attributes:
         rest_max_records: at most this many records go one REST call each.
         bulk_min_records: from this many records on, Bulk. With ~50 ms per call and Bulk at
-            5,000 records/s + 5 s per job, Composite is faster up to a few tens of thousands of
-            records (10,000: 5.0 s vs 8.0 s; 100,000: 42 s vs 34 s), but it spends one API call per
-            200 records; 10,000 balances wall time against the daily API allowance.
+            5,000 records/s + 5 s per job, Composite is faster up to about 20,000 records
+            (10,000: 5.0 s vs 8.0 s; 100,000: 42 s vs 34 s). Composite spends one API call per
+            200 records; ``api_reserve`` sends a load to Bulk whenever that would eat into the
+            daily allowance, so the count threshold can follow wall time.
         bulk_min_bytes: from this encoded size on, Bulk whatever the count.
         api_reserve: API calls to leave untouched; a synchronous load that would eat into
             them goes Bulk instead (Bulk needs ~10 calls per job).
@@ -64,7 +65,7 @@ class Thresholds:
     """
 
     rest_max_records: int = 3
-    bulk_min_records: int = 10_000
+    bulk_min_records: int = 25_000
     bulk_min_bytes: int = 20_000_000
     api_reserve: int = 500
     bulk_batch_reserve: int = 10

@@ -44,8 +44,10 @@ def test_decide_table(
 
 
 def test_default_thresholds() -> None:
-    assert decide(9_999, 0, None, None).strategy is Strategy.COMPOSITE
-    assert decide(10_000, 0, None, None).strategy is Strategy.BULK
+    assert decide(24_999, 0, None, None).strategy is Strategy.COMPOSITE
+    assert decide(25_000, 0, None, None).strategy is Strategy.BULK
+    # a synchronous load that would eat into the API reserve goes Bulk whatever the count
+    assert decide(24_999, 0, 500, None).strategy is Strategy.BULK
 
 
 def test_decide_reason_mentions_the_numbers() -> None:

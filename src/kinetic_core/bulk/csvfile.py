@@ -119,12 +119,20 @@ def iter_rows(layout: CsvLayout) -> Iterator[tuple[bytes, list[str]]]:
     pending: list[bytes] = []
 
     def texts(handle: BinaryIO) -> Iterator[str]:
+        row = 0
         for raw in _logical_records(iter(handle)):
             body = _strip_eol(raw)
             if not body.strip(b"\r\n"):
                 continue
+            row += 1
+            if body.count(b'"') % 2:
+                # only the end of the file stops a quoted value that is never closed
+                raise ValueError(f"{layout.path}: row {row} has an unbalanced double quote (never closed)")
             pending.append(raw if raw.endswith(b"\n") else body + eol)
-            yield body.decode("utf-8")
+            try:
+                yield body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{layout.path}: row {row} is not valid UTF-8 ({exc.reason})") from None
 
     with layout.path.open("rb") as handle:
         handle.seek(layout.data_offset)

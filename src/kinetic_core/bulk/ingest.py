@@ -37,16 +37,10 @@ from typing import Any
 
 from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
 from kinetic_core.bulk.jobs import JobsApi, is_transient
+from kinetic_core.bulk.mapping import JobPart, RowMapper, totals_from_jobs
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
-from kinetic_core.bulk.results import (
-    RESULT_FILES,
-    BulkResult,
-    JobPart,
-    RowMapper,
-    load_result_files,
-    totals_from_jobs,
-)
+from kinetic_core.bulk.results import RESULT_FILES, BulkResult, load_result_files
 from kinetic_core.bulk.rowindex import RowIndex
 from kinetic_core.bulk.sources import PreparedInput, prepare_input
 from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Chunk, split_file

@@ -113,7 +113,9 @@ class JobsApi:
             body["externalIdFieldName"] = external_id_field
         if assignment_rule_id:
             body["assignmentRuleId"] = assignment_rule_id
-        response = self.http.request("POST", self._url(JobKind.INGEST), json=body)
+        # Safe to repeat: if the answer is lost, the job already made is Open and empty. Salesforce
+        # runs only jobs that are closed, so that orphan never touches a record (it is purged later).
+        response = self.http.request("POST", self._url(JobKind.INGEST), json=body, retry=True)
         return JobInfo.from_api(response.json(), JobKind.INGEST)
 
     def create_query(
@@ -132,7 +134,8 @@ class JobsApi:
             "columnDelimiter": delimiter.value,
             "lineEnding": line_ending.value,
         }
-        response = self.http.request("POST", self._url(JobKind.QUERY), json=body)
+        # Safe to repeat: a query job only reads; a lost answer costs one extra query job, no data.
+        response = self.http.request("POST", self._url(JobKind.QUERY), json=body, retry=True)
         return JobInfo.from_api(response.json(), JobKind.QUERY)
 
     def upload(self, job_id: str, data: Path | bytes) -> None:

@@ -3,7 +3,7 @@
 A :class:`BulkResult` accounts for every input row exactly once:
 ``successful + failed + unprocessed == total``. Its totals first come from the jobs'
 counters and the row counts known at upload; the row-level view (which input row
-got which outcome) is built only when it is asked for, by :class:`RowMapper`: the
+got which outcome) is built only when it is asked for (see :mod:`.mapping`): the
 downloaded result files and the uploaded rows (parsed back from their byte ranges)
 go into SQLite in a temporary directory owned by the result (removed by
 :meth:`BulkResult.close` or when the object is garbage collected) and are read back
@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kinetic_core.bulk.codec import row_key, unpack_cells
-from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
 from kinetic_core.bulk.rowindex import (
     FAILED,
@@ -38,7 +37,6 @@ from kinetic_core.bulk.rowindex import (
     UNPROCESSED,
     ResultRow,
     RowIndex,
-    add_input_range,
     iter_results,
 )
 
@@ -381,71 +379,3 @@ def _with_job_error(rows: Iterator[ResultRow], job: JobInfo) -> Iterator[ResultR
     message = job.error_message or f"job {job.id} ended {state} before processing the row"
     for seq, key, sf_id, created, _code, _message, fields, cells in rows:
         yield seq, key, sf_id, created, code, message, fields, cells
-
-
-@dataclass(frozen=True)
-class JobPart:
-    """One job of a load, as the row mapper needs it.
-
-    Attributes:
-        part: 1-based position of the job in the load.
-        info: the job's final info.
-        files: the downloaded result files by label (``success``, ``failed``, ``unprocessed``).
-        first_row: input row number of the job's first row.
-        rows: rows uploaded to the job.
-        start / end: byte range of the job's rows in the input file.
-    """
-
-    part: int
-    info: JobInfo
-    files: Mapping[str, Path]
-    first_row: int
-    rows: int
-    start: int
-    end: int
-
-
-def totals_from_jobs(parts: Sequence[JobPart]) -> dict[str, int]:
-    """Totals from the jobs' counters and the uploaded row counts (no file read).
-
-    Example:
-        >>> totals_from_jobs([])
-        {'total': 0, 'successful': 0, 'failed': 0, 'unprocessed': 0}
-    """
-    totals = {"total": 0, "successful": 0, "failed": 0, "unprocessed": 0}
-    for p in parts:
-        failed = min(max(p.info.records_failed, 0), p.rows)
-        successful = min(max(p.info.records_processed - p.info.records_failed, 0), p.rows - failed)
-        totals["total"] += p.rows
-        totals["failed"] += failed
-        totals["successful"] += successful
-        totals["unprocessed"] += p.rows - failed - successful
-    return totals
-
-
-class RowMapper:
-    """Builds a load's row index on demand (see :class:`BulkResult`); call it once.
-
-    Example:
-        >>> path, totals = RowMapper(workdir, layout, parts, columns)()  # doctest: +SKIP
-    """
-
-    def __init__(self, workdir: Path, layout: CsvLayout, parts: Sequence[JobPart], columns: Sequence[str]):
-        self.workdir = workdir
-        self.layout = layout
-        self.parts = tuple(parts)
-        self.columns = tuple(columns)
-
-    def __call__(self) -> tuple[Path, Mapping[str, int]]:
-        index = RowIndex(self.workdir / "index.sqlite")
-        try:
-            for p in self.parts:
-                add_input_range(index, p.part, self.layout, p.start, p.end, p.first_row)
-                index.set_job(p.part, p.info.id, p.info.state.value, p.info.error_message)
-                load_result_files(index, p.part, p.info, p.files, self.columns)
-                for path in p.files.values():
-                    path.unlink(missing_ok=True)
-            totals = index.resolve()
-        finally:
-            index.close()
-        return index.path, totals
