@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinetic_core.emulator.store import Store, build_schema, ids
+from kinetic_core.emulator.store import Store, build_schema, bulkops, ids
 from kinetic_core.emulator.store.columnar import parse_columns
 from kinetic_core.emulator.store.values import plain_text_limit
 from kinetic_core.emulator.store.writer import ObjectPlan, Pending, RowParser
@@ -219,3 +220,66 @@ def test_sqlite_settings_suit_a_local_emulator(store: Store) -> None:
     with store.read() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+INSERT_HEADERS = ["Name", "Phone", "AnnualRevenue", "Site", "External_Id__c", "ParentId", "OwnerId", "Rating"]
+INSERT_CELLS = ["", "#N/A", "Acme", "12", "1.5", "x" * 81, "E1", "e1", "E2", "Hot"]
+
+
+def _table(store: Store) -> list[tuple[Any, ...]]:
+    with store.read() as conn:
+        return conn.execute("SELECT * FROM sobj_account ORDER BY id").fetchall()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    header=st.lists(st.sampled_from(INSERT_HEADERS), min_size=1, max_size=5, unique=True),
+    cells=st.lists(st.lists(st.sampled_from(INSERT_CELLS), min_size=8, max_size=8), min_size=1, max_size=6),
+    parent=st.sampled_from(["live", "deleted", "none"]),
+)
+def test_clean_insert_fast_path_matches_row_pipeline(
+    tmp_path_factory: pytest.TempPathFactory, header: list[str], cells: list[list[str]], parent: str
+) -> None:
+    results = []
+    for fast in (True, False):
+        root = tmp_path_factory.mktemp("fast" if fast else "slow")
+        with Store(root / "org.db", build_schema(), clock=lambda: datetime(2024, 1, 2, tzinfo=UTC)) as s:
+            taken = s.insert_many("Account", [{"Name": "Existing", "External_Id__c": "E2"}])[0].id
+            assert taken is not None
+            if parent == "deleted":
+                s.delete_many("Account", [taken])
+            ref = {"live": taken, "deleted": taken, "none": ""}[parent]
+            rows = [
+                {
+                    h: (ref if h == "ParentId" and c == "12" else s.admin_user_id if h == "OwnerId" else c)
+                    for h, c in zip(header, r, strict=False)
+                }
+                for r in cells
+            ]
+            if fast:
+                out = s.insert_many("Account", rows)
+            else:
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(bulkops, "plan_clean_insert", lambda *a, **k: None)
+                    out = s.insert_many("Account", rows)
+            shown = [(o.id, o.created, o.error.error_code if o.error else None) for o in out]
+            results.append((shown, _table(s)))
+    assert results[0] == results[1]
+
+
+def test_clean_insert_takes_the_fast_path(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = bulkops.BulkOps._do_inserts
+
+    def spy(self: Any, plan: Any, pendings: list[Pending], user_id: str, now: str) -> None:
+        calls.append(len(pendings))
+        real(self, plan, pendings, user_id, now)
+
+    monkeypatch.setattr(bulkops.BulkOps, "_do_inserts", spy)
+    out = store.insert_many("Account", [{"Name": f"A{i}", "Rating": ""} for i in range(5)])
+    assert all(o.created and o.error is None for o in out)
+    assert calls == []
+    out = store.insert_many("Account", [{"Name": "B", "Rating": ""}, {"Name": "", "Rating": "Hot"}])
+    assert [o.error.error_code if o.error else None for o in out] == [None, "REQUIRED_FIELD_MISSING"]
+    assert calls == [2]
+    assert store.record_counts()["Account"] == 6

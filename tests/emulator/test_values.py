@@ -176,3 +176,13 @@ def test_datetime_round_trip(moment: Any) -> None:
 def test_double_csv_round_trip(value: float) -> None:
     field = FieldDef("D", FieldType.DOUBLE)
     assert from_csv(field, to_csv(field, value)) == value
+
+
+@pytest.mark.parametrize("convert", [from_json, from_csv])
+def test_nul_character_is_refused_naming_the_field(convert: Any) -> None:
+    name = FieldDef("Name", FieldType.STRING, label="Account Name", length=255)
+    with pytest.raises(ApiError) as info:
+        convert(name, "A\x00B")
+    assert info.value.error_code == "FIELD_INTEGRITY_EXCEPTION"
+    assert info.value.fields == ["Name"]
+    assert "NUL" in info.value.message

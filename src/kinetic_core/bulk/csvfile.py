@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
+from kinetic_core.csvread import read_rows
 
 BOM = b"\xef\xbb\xbf"
 
@@ -137,7 +138,7 @@ def iter_rows(layout: CsvLayout) -> Iterator[tuple[bytes, list[str]]]:
     with layout.path.open("rb") as handle:
         handle.seek(layout.data_offset)
         # one reader for the whole file; each item it is fed is one complete record
-        for cells in csv.reader(texts(handle), delimiter=layout.delimiter.char):
+        for cells in read_rows(texts(handle), layout.delimiter.char):
             if len(cells) < width:
                 cells.extend([""] * (width - len(cells)))
             yield pending.pop(), cells
@@ -313,7 +314,7 @@ def parse_range(layout: CsvLayout, start: int, end: int) -> Iterator[list[str]]:
 
     with layout.path.open("rb") as handle:
         handle.seek(start)
-        reader = csv.reader(lines(handle), delimiter=layout.delimiter.char)
+        reader = read_rows(lines(handle), layout.delimiter.char)
         try:
             for cells in reader:
                 if not cells:

@@ -13,7 +13,6 @@ no empty strings, so an empty cell comes back as ``None``.
 
 from __future__ import annotations
 
-import csv
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from kinetic_core.bulk.ingest import Emitter
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
+from kinetic_core.csvread import read_rows
 from kinetic_core.errors import BulkJobError, BulkTimeoutError
 
 
@@ -114,7 +114,7 @@ def iter_records(api: JobsApi, job: JobInfo, max_records: int | None) -> Iterato
     try:
         for path, _count in iter_pages(api, job, workdir, max_records):
             with path.open("r", encoding="utf-8-sig", newline="") as handle:
-                reader = csv.reader(handle, delimiter=job.column_delimiter.char)
+                reader = read_rows(handle, job.column_delimiter.char)
                 header = next(reader, None)
                 if not header:
                     continue
@@ -131,7 +131,7 @@ def iter_records(api: JobsApi, job: JobInfo, max_records: int | None) -> Iterato
 
 def _count_rows(path: Path, delimiter: ColumnDelimiter) -> int:
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        return max(0, sum(1 for row in csv.reader(handle, delimiter=delimiter.char) if row) - 1)
+        return max(0, sum(1 for row in read_rows(handle, delimiter.char) if row) - 1)
 
 
 def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | None) -> QueryExport:

@@ -39,6 +39,7 @@ from kinetic_core.bulk.rowindex import (
     RowIndex,
     iter_results,
 )
+from kinetic_core.csvread import read_rows
 
 RESULT_FILES = {
     "success": "successfulResults",
@@ -121,7 +122,7 @@ def read_result_file(
     With ``columns=None`` the file's own original columns are used and no key is computed.
     """
     handle = path.open("r", encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle, delimiter=delimiter.char)
+    reader = read_rows(handle, delimiter.char)
     header = next(reader, None) or []
     lower = [h.lower() for h in header]
     id_at = lower.index("sf__id") if "sf__id" in lower else None

@@ -45,6 +45,7 @@ from typing import Any
 from kinetic_core.bulk.codec import NULL_CELL, RowEncoder, encode_record, encode_value, flatten_record
 from kinetic_core.bulk.csvfile import CsvLayout, sniff
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
+from kinetic_core.csvread import read_rows
 
 FLUSH_ROWS = 4096
 """Rows encoded in memory between two writes to the spool file."""
@@ -206,7 +207,7 @@ def _widen(path: Path, width: int, encoder: RowEncoder) -> None:
     wide = path.with_name(path.name + ".wide")
     out = _SpoolWriter(wide, encoder)
     with path.open("r", encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter=encoder.delimiter.char)
+        reader = read_rows(handle, encoder.delimiter.char)
         while batch := list(islice(reader, FLUSH_ROWS)):
             out.write_rows([row + [""] * (width - len(row)) for row in batch])
     out.close()

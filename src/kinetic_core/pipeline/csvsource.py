@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kinetic_core.csvread import read_rows
 from kinetic_core.errors import ConfigError
 
 SAMPLE_BYTES = 256 * 1024
@@ -183,7 +184,7 @@ def iter_csv(layout: CsvLayout) -> Iterator[RawRow]:
     number = 0
     lines = _decoded_lines(layout.path, layout.encoding)
     try:
-        reader = csv.reader(lines, delimiter=layout.delimiter)
+        reader = read_rows(lines, layout.delimiter)
         next(reader, None)
         for cells in reader:
             if not cells or all(not c.strip() for c in cells):

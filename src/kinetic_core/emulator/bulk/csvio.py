@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from kinetic_core.csvread import read_rows
 from kinetic_core.emulator.bulk.models import LineEnding, Operation
 from kinetic_core.emulator.store.schema import ObjectDef, Schema
 
@@ -98,7 +99,7 @@ class InputReader:
 
     def _open(self, path: Path) -> Iterator[list[str]]:
         fh = self._stack.enter_context(path.open("r", encoding="utf-8-sig", newline="", errors="replace"))
-        return csv.reader(fh, delimiter=self._delimiter, quotechar='"', doublequote=True)
+        return read_rows(fh, self._delimiter)
 
     @staticmethod
     def _next_row(reader: Iterator[list[str]]) -> list[str] | None:

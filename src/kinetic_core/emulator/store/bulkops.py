@@ -16,11 +16,18 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import ids, messages
-from kinetic_core.emulator.store.columnar import parse_columns
+from kinetic_core.emulator.store.columnar import (
+    build_pendings,
+    convert_columns,
+    parse_columns,
+    plan_clean_insert,
+    same_header,
+)
 from kinetic_core.emulator.store.database import quote
 from kinetic_core.emulator.store.schema import FieldDef, Schema
 from kinetic_core.emulator.store.values import NULL_MARKER, UNCHANGED, csv_converter, json_converter
@@ -111,10 +118,40 @@ class BulkOps:
         if not plan.obj.createable:
             return [RowOutcome(None, False, messages.not_operable(plan.obj.name, "create")) for _ in rows]
         parser = RowParser(plan, source, insert=True)
-        pendings = parse_columns(parser, rows) or [parser.parse(row, i) for i, row in enumerate(rows)]
+        batch = convert_columns(parser, rows)
         with self.transaction():
-            self._do_inserts(plan, pendings, self._acting(user_id), self._now())
+            acting, now = self._acting(user_id), self._now()
+            if batch is not None:
+                cols = plan_clean_insert(self._conn, plan, batch, len(rows), acting)
+                if cols is not None:
+                    return self._insert_columns(plan, cols, len(rows), acting, now)
+                pendings = build_pendings(batch, len(rows))
+            else:
+                pendings = [parser.parse(row, i) for i, row in enumerate(rows)]
+            self._do_inserts(plan, pendings, acting, now)
         return [_outcome(p) for p in pendings]
+
+    def _insert_columns(
+        self, plan: ObjectPlan, cols: dict[str, Any], count: int, user_id: str, now: str
+    ) -> list[RowOutcome]:
+        """Write a batch that :func:`plan_clean_insert` cleared: no row can fail, no per-row dicts."""
+        new_ids = ids.make_ids(plan.obj.key_prefix, self._reserve(plan.obj.key_prefix, count), count)
+        cols.update(
+            {
+                "isdeleted": 0,
+                "createddate": now,
+                "createdbyid": user_id,
+                "lastmodifieddate": now,
+                "lastmodifiedbyid": user_id,
+                "systemmodstamp": now,
+                "id": new_ids,
+            }
+        )
+        columns = [c for c in plan.columns if c in cols]
+        series = [cols[c] if isinstance(cols[c], list) else repeat(cols[c]) for c in columns]
+        self._conn.executemany(plan.insert_sql(tuple(columns)), zip(*series, strict=False))
+        self._save_sequences()
+        return [RowOutcome(new_id, True, None) for new_id in new_ids]
 
     def _do_inserts(self, plan: ObjectPlan, pendings: list[Pending], user_id: str, now: str) -> None:
         conn = self._conn
@@ -274,8 +311,13 @@ class BulkOps:
         conv = csv_converter(key) if source == "csv" else json_converter(key)
         keyed: list[tuple[int, Any]] = []
         errors: dict[int, ApiError] = {}
+        header = same_header(rows) if rows else None
+        key_name = None if header is None else next((k for k in header if k.lower() == key_lower), "")
         for i, row in enumerate(rows):
-            raw = next((v for k, v in row.items() if k.lower() == key_lower), None)
+            if key_name is None:
+                raw = next((v for k, v in row.items() if k.lower() == key_lower), None)
+            else:
+                raw = row[key_name] if key_name else None
             try:
                 if raw in (None, "", NULL_MARKER, UNCHANGED):
                     if key.name != "Id":

@@ -19,14 +19,17 @@ Example:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import messages
+from kinetic_core.emulator.store.database import is_nocase, quote
 from kinetic_core.emulator.store.schema import FieldDef
 from kinetic_core.emulator.store.values import NULL_MARKER, UNCHANGED, plain_text_limit
-from kinetic_core.emulator.store.writer import Pending, RowParser
+from kinetic_core.emulator.store.writer import ObjectPlan, Pending, RowParser, chunks, find_by_key
 
 
 class _Skip:
@@ -36,7 +39,8 @@ class _Skip:
 _SKIP: Any = _Skip()
 
 
-def _same_header(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...] | None:
+def same_header(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...] | None:
+    """The keys shared by every row, in the same order; None when any row differs (``rows`` non-empty)."""
     keys = tuple(rows[0])
     for row in rows:
         if len(row) != len(keys) or tuple(row) != keys:
@@ -55,7 +59,7 @@ def _convert_column(
     if "" not in cells and NULL_MARKER not in cells:
         limit = plain_text_limit(fdef)
         if limit is not None:
-            if not limit or max(map(len, cells)) <= limit:
+            if (not limit or max(map(len, cells)) <= limit) and "\x00" not in "\x01".join(cells):
                 return cells
         else:
             try:
@@ -82,34 +86,40 @@ def _convert_column(
     return out
 
 
-def parse_columns(parser: RowParser, rows: Sequence[Mapping[str, Any]]) -> list[Pending] | None:
-    """Parse a CSV batch column by column; None when the batch needs the row-by-row parser.
+@dataclass
+class Columns:
+    """A batch converted column by column: stored values (``_SKIP`` for empty cells) and row problems."""
 
-    Example:
-        >>> # pendings = parse_columns(RowParser(plan, "csv", insert=True), rows) or [...row by row...]
-    """
+    names: list[str] = field(default_factory=list)
+    values: list[list[Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: dict[int, ApiError] = field(default_factory=dict)
+    denied: dict[int, list[str]] = field(default_factory=dict)
+    has_id: bool = False
+
+
+def convert_columns(parser: RowParser, rows: Sequence[Mapping[str, Any]]) -> Columns | None:
+    """Convert a CSV batch column by column; None when the batch needs the row-by-row parser."""
     if not parser.csv or not rows:
         return None
-    keys = _same_header(rows)
+    keys = same_header(rows)
     if keys is None:
         return None
-    errors: dict[int, ApiError] = {}
-    denied: dict[int, list[str]] = {}
-    value_cols: list[str] = []
-    value_lists: list[list[Any]] = []
-    skip_cols: list[str] = []
+    out = Columns()
+    errors, denied = out.errors, out.denied
     for col, key in enumerate(keys):
         entry = parser.entry(key)
         if isinstance(entry, str):
             if key.lower() != "id":
                 return None  # relationship or unknown column: row by row keeps the exact semantics
+            out.has_id = True
             if parser.insert:
                 for i, row in enumerate(rows):
                     if row[key] not in (None, "", UNCHANGED) and i not in errors:
                         errors[i] = messages.id_on_insert()
             continue
         column, conv, fdef, allowed = entry
-        if column in value_cols:
+        if column in out.names:
             return None
         values = _convert_column([row[key] for row in rows], conv, fdef, col, errors)
         if not allowed:
@@ -117,26 +127,128 @@ def parse_columns(parser: RowParser, rows: Sequence[Mapping[str, Any]]) -> list[
                 if value is not _SKIP and i not in errors:
                     denied.setdefault(i, []).append(fdef.name)
             continue
-        value_cols.append(column)
-        value_lists.append(values)
+        out.names.append(column)
+        out.values.append(values)
         if _SKIP in values:
-            skip_cols.append(column)
-    if value_lists:
+            out.skipped.append(column)
+    return out
+
+
+def parse_columns(parser: RowParser, rows: Sequence[Mapping[str, Any]]) -> list[Pending] | None:
+    """Parse a CSV batch column by column; None when the batch needs the row-by-row parser.
+
+    Example:
+        >>> # pendings = parse_columns(RowParser(plan, "csv", insert=True), rows) or [...row by row...]
+    """
+    batch = convert_columns(parser, rows)
+    return None if batch is None else build_pendings(batch, len(rows))
+
+
+def build_pendings(batch: Columns, count: int) -> list[Pending]:
+    """The row-by-row form of a converted batch (what :meth:`RowParser.parse` gives for each row)."""
+    value_cols, skip_cols = batch.names, batch.skipped
+    if batch.values:
         pendings = [
             Pending(i, dict(zip(value_cols, vals, strict=True)))
-            for i, vals in enumerate(zip(*value_lists, strict=True))
+            for i, vals in enumerate(zip(*batch.values, strict=True))
         ]
     else:
-        pendings = [Pending(i) for i in range(len(rows))]
+        pendings = [Pending(i) for i in range(count)]
     if skip_cols:
         for p in pendings:
             row_values = p.values
             for column in skip_cols:
                 if row_values[column] is _SKIP:
                     del row_values[column]
-    for i, exc in errors.items():
+    for i, exc in batch.errors.items():
         pendings[i].error = exc
-    for i, names in denied.items():
+    for i, names in batch.denied.items():
         if pendings[i].error is None:
             pendings[i].error = messages.not_insertable(names)
     return pendings
+
+
+def plan_clean_insert(
+    conn: sqlite3.Connection, plan: ObjectPlan, batch: Columns, count: int, owner_id: str
+) -> dict[str, Any] | None:
+    """Every stored column of a batch of creates, when no row can fail; None sends it row by row.
+
+    A column is a list (one value per row) or a constant. Declines (None) whenever a row could get an
+    error or a value the columns cannot express: cell errors, denied fields, an ``Id`` column, derived
+    fields, auto-numbers, missing required values, lookups that are not plain existing ids of the
+    acting user, or unique values already taken or repeated. The caller then runs the row pipeline,
+    which produces the exact per-row outcomes.
+    """
+    if batch.errors or batch.denied or batch.has_id or plan.derives or plan.auto_numbers:
+        return None
+    cols: dict[str, Any] = {}
+    skipped = set(batch.skipped)
+    defaults = dict(plan.defaults)
+    for name, values in zip(batch.names, batch.values, strict=True):
+        if name in skipped:
+            if name in defaults:
+                default = defaults[name]
+                values = [default if v is _SKIP else v for v in values]
+            else:
+                values = [None if v is _SKIP else v for v in values]
+        cols[name] = values
+    for name, default in plan.defaults:
+        cols.setdefault(name, default)
+    for name in plan.booleans:
+        current = cols.get(name)
+        if isinstance(current, list):
+            if None in current:
+                cols[name] = [0 if v is None else v for v in current]
+        elif current is None:
+            cols[name] = 0
+    if plan.has_owner:
+        current = cols.get("ownerid")
+        if isinstance(current, list):
+            if None in current:
+                cols["ownerid"] = [owner_id if v is None else v for v in current]
+        elif current is None:
+            cols["ownerid"] = owner_id
+    for name, _ in plan.required_cols:
+        current = cols.get(name)
+        if current is None or (isinstance(current, list) and None in current):
+            return None
+    if not _references_ok(conn, plan, cols, owner_id) or not _unique_ok(conn, plan, cols, count):
+        return None
+    return cols
+
+
+def _references_ok(conn: sqlite3.Connection, plan: ObjectPlan, cols: dict[str, Any], owner_id: str) -> bool:
+    wanted: dict[str, set[str]] = {}
+    for column, _, reference_to in plan.reference_cols:
+        current = cols.get(column)
+        distinct: set[Any] = set(current) if isinstance(current, list) else {current}
+        distinct.discard(None)
+        distinct.discard(owner_id)
+        for value in distinct:
+            target = plan.schema.by_prefix(value[:3])
+            if target is None or target.name not in reference_to:
+                return False
+            wanted.setdefault(target.table, set()).add(value)
+    for table, id_set in wanted.items():
+        found = 0
+        for part in chunks(sorted(id_set)):
+            marks = ", ".join("?" for _ in part)
+            sql = f"SELECT count(*) FROM {quote(table)} WHERE isdeleted = 0 AND id IN ({marks})"
+            found += conn.execute(sql, part).fetchone()[0]
+        if found != len(id_set):
+            return False
+    return True
+
+
+def _unique_ok(conn: sqlite3.Connection, plan: ObjectPlan, cols: dict[str, Any], count: int) -> bool:
+    for f in plan.unique:
+        current = cols.get(f.column)
+        values = current if isinstance(current, list) else [current] * count
+        present = [v for v in values if v is not None]
+        if not present:
+            continue
+        nocase = is_nocase(f)
+        norms = {v.lower() if nocase and isinstance(v, str) else v for v in present}
+        if len(norms) != len(present) or find_by_key(conn, plan.obj, f, present):
+            return False
+    return True

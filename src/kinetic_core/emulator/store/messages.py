@@ -156,6 +156,17 @@ def string_too_long(label: str, field: str, value: str, max_length: int) -> ApiE
     )
 
 
+def nul_character(label: str, field: str) -> ApiError:
+    """[I] decision: text holding U+0000 is refused, naming the field (Salesforce's XML-based
+    stores cannot hold the character; no captured REST/Bulk answer is known)."""
+    return ApiError(
+        400,
+        "FIELD_INTEGRITY_EXCEPTION",
+        f"{label}: the value contains a NUL character (U+0000), which a text field cannot hold",
+        [field],
+    )
+
+
 def invalid_email(label: str, field: str, value: str) -> ApiError:
     """[D] ``Email: invalid email address: <value>``."""
     return ApiError(400, "INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {value}", [field])

@@ -171,6 +171,8 @@ def _text_checker(field: FieldDef) -> Callable[[str], str | None]:
         def check_length(value: str) -> str | None:
             if not value:
                 return None
+            if "\x00" in value:
+                raise messages.nul_character(label, name)
             if length and len(value) > length:
                 raise messages.string_too_long(label, name, value, length)
             return value
@@ -180,6 +182,8 @@ def _text_checker(field: FieldDef) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         if value == "":
             return None
+        if "\x00" in value:
+            raise messages.nul_character(label, name)
         if kind is FieldType.MULTIPICKLIST:
             parts = [p.strip() for p in value.split(";") if p.strip()]
             if restricted:
