@@ -3,8 +3,10 @@
 Run as its own process: ``python benchmarks/fake_bulk_server.py --port 0 --query-rows N``; it prints
 ``PORT <n>`` on stdout once listening. Every ingest job completes as soon as it is closed, every row
 succeeds; ``successfulResults`` echoes the upload with an id in front (streamed from disk). Query jobs
-return ``--query-rows`` generated rows in pages (``maxRecords`` or 50,000) with ``Sforce-Locator``.
-No authentication, no validation: it measures the client, not the server.
+return ``--query-rows`` generated Account rows (:func:`account_values`: 11 realistic columns, every
+value quoted as Salesforce writes them) in pages (``maxRecords`` or 50,000) with ``Sforce-Locator``
+and ``Sforce-NumberOfRecords``, the header repeated on every page. No authentication, no validation:
+it measures the client, not the server. Uploaded files are removed when the server stops.
 """
 
 from __future__ import annotations
@@ -12,13 +14,71 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
+import signal
 import sys
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
+
+if TYPE_CHECKING:  # the benchmark imports this module for its data only: keep that import light
+    from http.server import BaseHTTPRequestHandler
+
+COLUMNS = (
+    "Name",
+    "Phone",
+    "Website",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "Industry",
+    "AnnualRevenue",
+    "NumberOfEmployees",
+    "Description",
+)
+"""Columns of the generated Account rows (the query adds ``Id`` in front)."""
+_STREETS = ("Market Street", "Main Street", "Harbor Road", "Oak Avenue", "Elm Street", "Mission Street")
+_CITIES = (("San Francisco", "CA"), ("Chicago", "IL"), ("Austin", "TX"), ("Boston", "MA"), ("Denver", "CO"))
+_INDUSTRIES = ("Technology", "Banking", "Retail", "Healthcare", "Manufacturing", "Energy", "Education")
+_DESCRIPTIONS = (
+    "",
+    "Key account, renews yearly",
+    "Prospect from the spring campaign",
+    'Reseller; "gold" partner since 2019',
+    "",
+    "Multi-site customer, central billing",
+)
+
+
+def account_values(i: int) -> tuple[str, ...]:
+    """The values of generated Account row ``i`` (about 137 bytes as a CSV line, a few empty cells)."""
+    city, state = _CITIES[i % 5]
+    return (
+        f"Account {i:07d}",
+        f"(555) {i % 1000:03d}-{i % 10000:04d}",
+        "" if i % 7 == 0 else f"www.account{i}.example.com",
+        f"{100 + i % 9900} {_STREETS[i % 6]}",
+        city,
+        state,
+        f"{10000 + i % 89999}",
+        _INDUSTRIES[i % 7],
+        f"{(i % 5000) * 1000 + 250000}",
+        f"{i % 5000}",
+        _DESCRIPTIONS[i % 6],
+    )
+
+
+def query_row(i: int) -> bytes:
+    """Query result row ``i``: ``Id`` then :data:`COLUMNS`, every value quoted (quotes doubled)."""
+    cells = (f"001{i:015d}", *account_values(i))
+    return ('"' + '","'.join(c.replace('"', '""') for c in cells) + '"\n').encode()
+
+
+QUERY_HEADER = ('"' + '","'.join(("Id", *COLUMNS)) + '"\n').encode()
+
 
 JOB = re.compile(r"^/services/data/v[\d.]+/jobs/(ingest|query)/?([^/?]*)/?([^/?]*)")
 
@@ -33,6 +93,8 @@ class State:
 
 
 def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
+    from http.server import BaseHTTPRequestHandler
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -202,9 +264,9 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             end = min(state.query_rows, start + size)
             locator = str(end) if end < state.query_rows else "null"
             self._send_stream_headers({"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(end - start)})
-            buf = [b'"Id","Name","NumberOfEmployees"\n']
+            buf = [QUERY_HEADER]
             for i in range(start, end):
-                buf.append(b'"001%015d","Account %d","%d"\n' % (i, i, i % 1000))
+                buf.append(query_row(i))
                 if len(buf) >= 5000:
                     self._chunk(b"".join(buf))
                     buf = []
@@ -219,13 +281,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--query-rows", type=int, default=1_000_000)
     args = parser.parse_args()
+    from http.server import ThreadingHTTPServer
+
     state = State(args.query_rows)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
     print(f"PORT {server.server_address[1]}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop through ``finally``: files removed
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        shutil.rmtree(state.dir, ignore_errors=True)
         sys.stdout.flush()
 
 

@@ -15,6 +15,12 @@ from kinetic_core.emulator.server import LocalOrg
 SF_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "salesforce-responses"
 
 
+@pytest.fixture(autouse=True)
+def _private_kinetic_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own KINETIC_HOME: nothing ever reads or writes the real ~/.kinetic."""
+    monkeypatch.setenv("KINETIC_HOME", str(tmp_path_factory.mktemp("kinetic-home")))
+
+
 @pytest.fixture
 def local_org(tmp_path: Path) -> Iterator[LocalOrg]:
     """A running emulator (HTTP, 127.0.0.1, free port) on ``tmp_path / "org"``."""

@@ -1,5 +1,9 @@
 """Kinetic Core: move data in and out of Salesforce.
 
+Every public name is imported from its module on first use, so ``import kinetic_core`` (or
+``from kinetic_core.bulk import BulkClient``) pulls in only what the program touches: no JWT or
+cryptography without JWT auth, no YAML without mappings or pipelines, no DataFrame libraries.
+
 Example:
     >>> from kinetic_core import SalesforceClient
     >>> client = SalesforceClient.connect()          # doctest: +SKIP
@@ -9,66 +13,123 @@ Example:
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any
 
-from kinetic_core.auth import (
-    AuthFlow,
-    ClientCredentialsAuth,
-    JwtBearerAuth,
-    PasswordAuth,
-    RefreshTokenAuth,
-    StaticTokenAuth,
-    Token,
-)
-from kinetic_core.composite import ErrorDetail, RecordResult
-from kinetic_core.config import OrgConfig, resolve_org
-from kinetic_core.errors import (
-    ApiError,
-    AuthenticationError,
-    BulkJobError,
-    BulkTimeoutError,
-    ConfigError,
-    DuplicateValueError,
-    EntityIsDeletedError,
-    InvalidFieldError,
-    InvalidQueryLocatorError,
-    InvalidTypeError,
-    KineticError,
-    MalformedIdError,
-    MalformedQueryError,
-    MappingError,
-    MultipleRecordsError,
-    NotFoundError,
-    RequestLimitExceeded,
-    RequiredFieldMissingError,
-    ServerUnavailableError,
-    SessionExpiredError,
-    TransportError,
-)
-from kinetic_core.http import ApiUsage, HttpSession, RetryPolicy, Timeouts
-from kinetic_core.mapping import FieldMapper, FieldRule, Issue
-from kinetic_core.records import flatten
-from kinetic_core.rest import QueryResult, SalesforceClient, SObject, UpsertResult, soql
+if _TYPE_CHECKING:
+    from kinetic_core.auth import (
+        AuthFlow,
+        ClientCredentialsAuth,
+        JwtBearerAuth,
+        PasswordAuth,
+        RefreshTokenAuth,
+        StaticTokenAuth,
+        Token,
+    )
+    from kinetic_core.bulk import BulkClient, BulkResult
+    from kinetic_core.composite import ErrorDetail, RecordResult
+    from kinetic_core.config import OrgConfig, resolve_org
+    from kinetic_core.errors import (
+        ApiError,
+        AuthenticationError,
+        BulkJobError,
+        BulkTimeoutError,
+        ConfigError,
+        DuplicateValueError,
+        EntityIsDeletedError,
+        InvalidFieldError,
+        InvalidQueryLocatorError,
+        InvalidTypeError,
+        KineticError,
+        MalformedIdError,
+        MalformedQueryError,
+        MappingError,
+        MultipleRecordsError,
+        NotFoundError,
+        RequestLimitExceeded,
+        RequiredFieldMissingError,
+        ServerUnavailableError,
+        SessionExpiredError,
+        TransportError,
+    )
+    from kinetic_core.http import ApiUsage, HttpSession, RetryPolicy, Timeouts
+    from kinetic_core.mapping import FieldMapper, FieldRule, Issue
+    from kinetic_core.pipeline import RunReport, SyncPipeline
+    from kinetic_core.records import flatten
+    from kinetic_core.rest import QueryResult, SalesforceClient, SObject, UpsertResult, soql
+    from kinetic_core.router import LoadResult, Strategy, Thresholds
 
 __version__ = "3.0.0.dev0"
 
 _LAZY = {
+    "ApiError": "kinetic_core.errors",
+    "ApiUsage": "kinetic_core.http",
+    "AuthFlow": "kinetic_core.auth",
+    "AuthenticationError": "kinetic_core.errors",
     "BulkClient": "kinetic_core.bulk",
+    "BulkJobError": "kinetic_core.errors",
     "BulkResult": "kinetic_core.bulk",
+    "BulkTimeoutError": "kinetic_core.errors",
+    "ClientCredentialsAuth": "kinetic_core.auth",
+    "ConfigError": "kinetic_core.errors",
+    "DuplicateValueError": "kinetic_core.errors",
+    "EntityIsDeletedError": "kinetic_core.errors",
+    "ErrorDetail": "kinetic_core.composite",
+    "FieldMapper": "kinetic_core.mapping",
+    "FieldRule": "kinetic_core.mapping",
+    "HttpSession": "kinetic_core.http",
+    "InvalidFieldError": "kinetic_core.errors",
+    "InvalidQueryLocatorError": "kinetic_core.errors",
+    "InvalidTypeError": "kinetic_core.errors",
+    "Issue": "kinetic_core.mapping",
+    "JwtBearerAuth": "kinetic_core.auth",
+    "KineticError": "kinetic_core.errors",
     "LoadResult": "kinetic_core.router",
+    "MalformedIdError": "kinetic_core.errors",
+    "MalformedQueryError": "kinetic_core.errors",
+    "MappingError": "kinetic_core.errors",
+    "MultipleRecordsError": "kinetic_core.errors",
+    "NotFoundError": "kinetic_core.errors",
+    "OrgConfig": "kinetic_core.config",
+    "PasswordAuth": "kinetic_core.auth",
+    "QueryResult": "kinetic_core.rest",
+    "RecordResult": "kinetic_core.composite",
+    "RefreshTokenAuth": "kinetic_core.auth",
+    "RequestLimitExceeded": "kinetic_core.errors",
+    "RequiredFieldMissingError": "kinetic_core.errors",
+    "RetryPolicy": "kinetic_core.http",
     "RunReport": "kinetic_core.pipeline",
+    "SObject": "kinetic_core.rest",
+    "SalesforceClient": "kinetic_core.rest",
+    "ServerUnavailableError": "kinetic_core.errors",
+    "SessionExpiredError": "kinetic_core.errors",
+    "StaticTokenAuth": "kinetic_core.auth",
     "Strategy": "kinetic_core.router",
     "SyncPipeline": "kinetic_core.pipeline",
     "Thresholds": "kinetic_core.router",
+    "Timeouts": "kinetic_core.http",
+    "Token": "kinetic_core.auth",
+    "TransportError": "kinetic_core.errors",
+    "UpsertResult": "kinetic_core.rest",
+    "flatten": "kinetic_core.records",
+    "resolve_org": "kinetic_core.config",
+    "soql": "kinetic_core.rest",
 }
-"""Names served from modules imported on first use (they pull in more dependencies)."""
+"""Public name -> the module that defines it (imported on first access)."""
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kinetic_core' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    if module is not None:
+        return getattr(importlib.import_module(module), name)
+    if not name.startswith("_") and importlib.util.find_spec(f"kinetic_core.{name}") is not None:
+        return importlib.import_module(f"kinetic_core.{name}")  # a subpackage, e.g. kinetic_core.bulk
+    raise AttributeError(f"module 'kinetic_core' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

@@ -55,7 +55,7 @@ class Thresholds:
         rest_max_records: at most this many records go one REST call each.
         bulk_min_records: from this many records on, Bulk. With ~50 ms per call and Bulk at
             5,000 records/s + 5 s per job, Composite is faster up to about 20,000 records
-            (10,000: 5.0 s vs 8.0 s; 100,000: 42 s vs 34 s). Composite spends one API call per
+            (10,000: 4.0 s vs 7.6 s; 100,000: 47 s vs 32 s). Composite spends one API call per
             200 records; ``api_reserve`` sends a load to Bulk whenever that would eat into the
             daily allowance, so the count threshold can follow wall time.
         bulk_min_bytes: from this encoded size on, Bulk whatever the count.

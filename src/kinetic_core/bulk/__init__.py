@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from kinetic_core.bulk.client import BulkClient
 from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
+from kinetic_core.bulk.manifest import BulkResumeWarning
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.bulk.query import QueryExport
@@ -19,6 +20,7 @@ __all__ = [
     "BulkClient",
     "BulkEvent",
     "BulkResult",
+    "BulkResumeWarning",
     "ColumnDelimiter",
     "JobCreated",
     "JobInfo",

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kinetic_core.bulk.events import BulkEvent
 from kinetic_core.bulk.ingest import DEFAULT_MAX_CONCURRENT_JOBS, IngestLoad, LoadOptions, fetch_job_results
 from kinetic_core.bulk.jobs import HttpLike, JobsApi
+from kinetic_core.bulk.manifest import BulkResumeWarning, ManifestStore, org_key
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
 from kinetic_core.bulk.query import QueryExport, export_to_file, iter_records, run_query_job, to_dataframe
 from kinetic_core.bulk.results import BulkResult
+from kinetic_core.bulk.resume import fetch_resumed_results
 from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS
+from kinetic_core.config import kinetic_home
 from kinetic_core.errors import BulkTimeoutError
+
+logger = logging.getLogger(__name__)
 
 Records = Any
 """An iterable of dicts, a CSV path (str/Path) or a pandas/polars DataFrame."""
@@ -24,10 +31,36 @@ Records = Any
 class BulkClient:
     """Bulk API 2.0 through the client's shared HTTP session (re-authentication and retries included).
 
+    Resuming jobs: before a load uploads a job it writes a small JSON manifest for it in
+    ``state_dir`` (``<job id>.json``, written atomically). It names the job, the org (scheme and
+    host only: never a token, password or other secret), the object and operation, the columns,
+    and where the job's rows came from: for a CSV file, the file's absolute path, size and
+    ``mtime_ns`` and the job's byte range and first row number (the file itself is not copied,
+    and must not change until the results are read); for records or DataFrames, the job's
+    spooled CSV, moved next to the manifest as ``<job id>.csv``. So :meth:`wait` and
+    :meth:`get_results` can be called later from this process or any other (after a
+    ``BulkTimeoutError``, a crash, an interrupted ``--wait``) and every result row still gets its
+    input row number, matched by content exactly as in the loading process. If the input
+    changed (size or modification time) or the spool is gone, the rows get ``row_number=None``
+    and a :class:`~kinetic_core.bulk.manifest.BulkResumeWarning` says why: never a wrong number.
+
+    Lifecycle and disk use: a manifest is well under 1 KB; a kept spool is as large as the
+    job's upload (up to ``max_bytes_per_job``), so a record load keeps about the size of its
+    CSV on disk until released. They are removed (and the directory too, if this client
+    created it and it is empty) when the ``BulkResult`` a load returns is closed or garbage
+    collected, when a result from :meth:`get_results` whose rows were read is closed, by
+    :meth:`forget`, and for jobs the load aborts itself. So they outlive only loads that did
+    not return (a timeout, a crash, a fatal error) and results fetched by id whose rows were
+    not read: :meth:`forget` them (or delete the files) when those jobs are not wanted.
+
     Args:
         client: a ``SalesforceClient`` (its ``.http`` is used) or an ``HttpSession`` itself.
         clock: monotonic clock in seconds (injected for tests).
         sleep: sleep function (injected for tests).
+        poll: polling back-off policy.
+        state_dir: where job manifests live; default ``<KINETIC_HOME or ~/.kinetic>/bulk-jobs``
+            (resolved at first use); ``False`` records none (jobs can then be resumed, but their
+            rows get no row numbers in another process).
 
     Example:
         >>> bulk = client.bulk                                               # doctest: +SKIP
@@ -45,6 +78,7 @@ class BulkClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         poll: PollPolicy | None = None,
+        state_dir: str | Path | Literal[False] | None = None,
     ) -> None:
         http: HttpLike = client.http if hasattr(client, "http") else client
         self.http = http
@@ -52,6 +86,34 @@ class BulkClient:
         self.clock = clock
         self.sleep = sleep
         self.poll = poll or PollPolicy()
+        self.state_dir: Path | Literal[False] | None = (
+            False if state_dir is False else (Path(state_dir) if state_dir is not None else None)
+        )
+        self._stores: dict[tuple[Path, str], ManifestStore] = {}
+
+    @property
+    def manifests(self) -> ManifestStore | None:
+        """The job manifest store for this org (None when ``state_dir=False``)."""
+        if self.state_dir is False:
+            return None
+        directory = self.state_dir if self.state_dir is not None else kinetic_home() / "bulk-jobs"
+        key = (directory, org_key(self.http))
+        store = self._stores.get(key)
+        if store is None:
+            store = self._stores.setdefault(key, ManifestStore(*key))
+        return store
+
+    def forget(self, job_id: str) -> bool:
+        """Remove the manifest (and kept spool) of ``job_id``; True if there was one.
+
+        The job itself is untouched on the server (see :meth:`delete_job`).
+
+        Example:
+            >>> client.bulk.forget("7505g00000AbCdE")  # doctest: +SKIP
+            True
+        """
+        store = self.manifests
+        return store.forget(job_id) if store is not None else False
 
     # -- ingest ------------------------------------------------------------------------------
     def _load(
@@ -88,6 +150,7 @@ class BulkClient:
             on_event=on_event,
             poll=poll or self.poll,
             assignment_rule_id=assignment_rule_id,
+            manifests=self.manifests,
         )
         return IngestLoad(self.api, options, clock=self.clock, sleep=self.sleep).run(records)
 
@@ -328,7 +391,8 @@ class BulkClient:
         from kinetic_core.bulk.events import JobStateChanged
         from kinetic_core.bulk.ingest import Emitter
 
-        kind = self.api.find_job(job_id).kind
+        store = self.manifests
+        kind = JobKind.INGEST if store is not None and store.read(job_id) else self.api.find_job(job_id).kind
         emit = Emitter(on_event)
         deadline = self.clock() + timeout if timeout is not None else None
         try:
@@ -347,14 +411,34 @@ class BulkClient:
             raise BulkTimeoutError([job_id]) from None
 
     def get_results(self, job_id: str, *, results_dir: str | Path | None = None) -> BulkResult:
-        """Results of a finished ingest job, e.g. from another process.
+        """Results of a finished ingest job, e.g. one left running by a load in another process.
 
-        Without the original load's input, ``row_number`` is None on every row.
+        When the job's manifest is in ``state_dir`` (the job was uploaded by a load) and its input
+        is unchanged, every row carries its input row number, the same as in the loading process;
+        closing the result after reading its rows removes the manifest (unless the job was still
+        running: rows not yet processed then show as unprocessed, and the manifest stays).
+        Otherwise (a job driven by hand, a changed input: then a ``BulkResumeWarning`` says why)
+        ``row_number`` is None.
 
         Example:
-            >>> res = client.bulk.get_results("7505g00000AbCdE", results_dir="out")  # doctest: +SKIP
+            >>> with client.bulk.get_results("7505g00000AbCdE") as res:  # doctest: +SKIP
+            ...     bad = [(r.row_number, r.error_message) for r in res.failed_rows()]
         """
-        return fetch_job_results(self.api, job_id, Path(results_dir) if results_dir is not None else None)
+        target = Path(results_dir) if results_dir is not None else None
+        store = self.manifests
+        manifest = store.read(job_id) if store is not None else None
+        if store is None or manifest is None:
+            return fetch_job_results(self.api, job_id, target)
+        info = self.api.get_job(job_id, JobKind.INGEST)
+        problem = store.problem(manifest, info)
+        if problem is not None:
+            message = f"bulk job {job_id}: result rows get no input row numbers: {problem}"
+            logger.warning("%s", message)
+            warnings.warn(message, BulkResumeWarning, stacklevel=2)
+            return fetch_job_results(self.api, job_id, target)
+        # a job still running has partial result files: keep its manifest for a later read
+        release = (lambda: store.forget(job_id)) if info.state.terminal else None
+        return fetch_resumed_results(self.api, info, manifest, target, release=release)
 
 
 __all__ = ["BulkClient", "QueryExport"]

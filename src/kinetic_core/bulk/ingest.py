@@ -21,11 +21,18 @@ Failure rules:
 * ``timeout`` (seconds, for the whole load) raises ``BulkTimeoutError`` naming every job
   still running; those jobs keep running on the server: pick them up with
   ``BulkClient.wait(job_id)`` / ``BulkClient.get_results(job_id)``.
+
+With a :class:`~.manifest.ManifestStore` (``LoadOptions.manifests``), each job's manifest
+is written before its upload starts (for record inputs the job's spooled CSV is moved
+next to it and kept), so the rows can be numbered later from any process; a job the
+load aborts itself loses its manifest. The returned result removes the manifests of its
+jobs when it is closed after its rows were read.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -37,6 +44,7 @@ from typing import Any
 
 from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
 from kinetic_core.bulk.jobs import JobsApi, is_transient
+from kinetic_core.bulk.manifest import FILE_INPUT, SPOOL_INPUT, JobManifest, ManifestStore, stat_file
 from kinetic_core.bulk.mapping import JobPart, RowMapper, totals_from_jobs
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
@@ -70,6 +78,7 @@ class LoadOptions:
     poll: PollPolicy = field(default_factory=PollPolicy)
     assignment_rule_id: str | None = None
     upload_attempts: int = 3
+    manifests: ManifestStore | None = None
 
 
 class Emitter:
@@ -119,6 +128,8 @@ class IngestLoad:
         self._deadline = clock() + options.timeout if options.timeout is not None else None
         self._slots = threading.BoundedSemaphore(max(1, options.max_concurrent_jobs))
         self._fatal: BaseException | None = None
+        self._prep: PreparedInput | None = None
+        self._manifested: list[str] = []
 
     # -- worker side -------------------------------------------------------------------------
     def _register(self, part: int, job_id: str) -> None:
@@ -130,6 +141,69 @@ class IngestLoad:
             self.api.abort_job(job_id)
         except KineticError as exc:
             logger.info("abort of job %s: %s", job_id, exc)
+        self._unrecord(job_id)
+
+    def _unrecord(self, job_id: str) -> None:
+        store = self.opts.manifests
+        if store is None:
+            return
+        with self._lock:
+            if job_id not in self._manifested:
+                return
+            self._manifested.remove(job_id)
+        store.forget(job_id)
+
+    def _record(self, info: JobInfo, chunk: Chunk) -> Path:
+        """Write the job's manifest before its upload; returns the file to upload."""
+        store, prep = self.opts.manifests, self._prep
+        if store is None or prep is None:
+            return chunk.path
+        try:
+            return self._write_manifest(store, prep, info, chunk)
+        except OSError as exc:
+            logger.warning("job %s: cannot write its manifest in %s (%s)", info.id, store.directory, exc)
+            if not chunk.path.exists() and store.spool_path(info.id).exists():
+                shutil.move(str(store.spool_path(info.id)), str(chunk.path))
+            return chunk.path
+
+    def _write_manifest(self, store: ManifestStore, prep: PreparedInput, info: JobInfo, chunk: Chunk) -> Path:
+        store.ensure_directory()
+        if prep.is_file:
+            source, kind, start, end = prep.layout.path.resolve(), FILE_INPUT, chunk.start, chunk.end
+            upload = chunk.path
+        else:
+            source = upload = store.spool_path(info.id)
+            try:
+                os.replace(chunk.path, source)
+            except OSError:  # another file system
+                shutil.move(str(chunk.path), str(source))
+            kind, start, end = SPOOL_INPUT, len(prep.header), chunk.bytes
+        size, mtime_ns = stat_file(source)
+        store.write(
+            JobManifest(
+                job_id=info.id,
+                org=store.org,
+                object=self.opts.sobject,
+                operation=self.opts.operation.value,
+                external_id_field=self.opts.external_id_field,
+                created_date=info.created_date,
+                input_kind=kind,
+                path=str(source),
+                size=size,
+                mtime_ns=mtime_ns,
+                start=start,
+                end=end,
+                first_row=chunk.first_row,
+                rows=chunk.rows,
+                delimiter=prep.delimiter.value,
+                line_ending=prep.line_ending.value,
+                header=tuple(prep.columns),
+                columns=tuple(prep.columns),
+            )
+        )
+        with self._lock:
+            self._manifested.append(info.id)
+        return upload
 
     def _create_and_upload(self, chunk: Chunk, delimiter: ColumnDelimiter, ending: LineEnding) -> JobInfo:
         attempts = max(1, self.opts.upload_attempts)
@@ -146,9 +220,13 @@ class IngestLoad:
             )
             self._register(chunk.part, info.id)
             self.emit(JobCreated(info.id, chunk.part, self.opts.sobject, self.opts.operation.value))
+            upload = chunk.path
             try:
-                self.api.upload(info.id, chunk.path)
+                upload = self._record(info, chunk)
+                self.api.upload(info.id, upload)
             except Exception as exc:
+                if upload != chunk.path:  # give the spool back for the next attempt
+                    shutil.move(str(upload), str(chunk.path))
                 self._safe_abort(info.id)
                 with self._lock:
                     self._finished.add(info.id)
@@ -236,6 +314,7 @@ class IngestLoad:
             delimiter=opts.column_delimiter,
             line_ending=opts.line_ending,
         )
+        self._prep = prep
         futures: list[Future[_Outcome]] = []
         never_sent = 0
         timed_out = False
@@ -299,6 +378,7 @@ class IngestLoad:
             jobs=jobs,
             columns=prep.columns,
             mapper=RowMapper(workdir, prep.layout, parts, prep.columns),
+            release=self._releaser([o.info.id for o in outcomes]),
         )
         if self.opts.results_dir is not None and jobs:
             name = jobs[0].id if len(jobs) == 1 else f"load-{jobs[0].id}"
@@ -307,6 +387,19 @@ class IngestLoad:
             LoadDone(result.job_ids, result.total, result.successful, result.failed, result.unprocessed)
         )
         return result
+
+    def _releaser(self, job_ids: Sequence[str]) -> Callable[[], None] | None:
+        store = self.opts.manifests
+        if store is None:
+            return None
+        with self._lock:
+            owned = [j for j in job_ids if j in self._manifested]
+
+        def release() -> None:
+            for job_id in owned:
+                store.forget(job_id)
+
+        return release
 
 
 def fetch_job_results(api: JobsApi, job_id: str, results_dir: Path | None = None) -> BulkResult:

@@ -13,12 +13,17 @@ no empty strings, so an empty cell comes back as ``None``.
 
 from __future__ import annotations
 
+import csv
+import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+import httpx
 
 from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged
 from kinetic_core.bulk.ingest import Emitter
@@ -26,7 +31,9 @@ from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
 from kinetic_core.csvread import read_rows
-from kinetic_core.errors import BulkJobError, BulkTimeoutError
+from kinetic_core.errors import BulkJobError, BulkTimeoutError, TransportError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,85 +84,234 @@ def run_query_job(
     return final
 
 
+def _page_params(locator: str | None, max_records: int | None) -> dict[str, Any] | None:
+    params: dict[str, Any] = {}
+    if locator:
+        params["locator"] = locator
+    if max_records:
+        params["maxRecords"] = int(max_records)
+    return params or None
+
+
+def _page_meta(headers: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """``(Sforce-NumberOfRecords, next locator)`` of a page; the locator is None on the last page."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    count_text = lowered.get("sforce-numberofrecords")
+    count = int(count_text) if count_text and count_text.strip().isdigit() else None
+    nxt = lowered.get("sforce-locator")
+    if not nxt or nxt.strip().lower() == "null":
+        return count, None
+    return count, nxt
+
+
+class _Locators:
+    """Follows ``Sforce-Locator`` values; a locator that repeats is an error, not an endless loop."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.seen: set[str] = set()
+
+    def check(self, locator: str) -> str:
+        if locator in self.seen:
+            raise RuntimeError(f"query job {self.job_id}: the server repeated locator {locator!r}")
+        self.seen.add(locator)
+        return locator
+
+
 def iter_pages(
     api: JobsApi, job: JobInfo, workdir: Path, max_records: int | None
 ) -> Iterator[tuple[Path, int | None]]:
     """Download result pages one at a time; yield ``(page_file, Sforce-NumberOfRecords)``."""
     url = api.query_results_url(job.id)
+    locators = _Locators(job.id)
     locator: str | None = None
-    seen: set[str] = set()
     page = 0
     while True:
         page += 1
-        params: dict[str, Any] = {}
-        if locator:
-            params["locator"] = locator
-        if max_records:
-            params["maxRecords"] = int(max_records)
         target = workdir / f"page-{page:06d}.csv"
-        headers = api.download(url, target, params=params or None)
-        lowered = {k.lower(): v for k, v in headers.items()}
-        count_text = lowered.get("sforce-numberofrecords")
-        count = int(count_text) if count_text and count_text.strip().isdigit() else None
+        headers = api.download(url, target, params=_page_params(locator, max_records))
+        count, nxt = _page_meta(headers)
         yield target, count
         target.unlink(missing_ok=True)
-        nxt = lowered.get("sforce-locator")
-        if not nxt or nxt.strip().lower() == "null":
+        if nxt is None:
             return
-        if nxt in seen:
-            raise RuntimeError(f"query job {job.id}: the server repeated locator {nxt!r}")
-        seen.add(nxt)
-        locator = nxt
+        locator = locators.check(nxt)
+
+
+def _page_records(path: Path, delimiter: str) -> Iterator[dict[str, str | None]]:
+    """The records of one downloaded page: ``csv.reader`` and ``dict(zip(header, row))`` per row.
+
+    An empty cell becomes ``None`` (only rows holding one pay for it). A field over the ``csv``
+    module's size limit is rare: the page is then read again from its start by
+    :func:`~kinetic_core.csvread.read_rows` (no limit), skipping the records already yielded.
+    """
+    done = 0
+    empty_to_none = {"": None}.get  # called as get(cell, cell): C-level, no Python code per cell
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader, None)
+            if not header:
+                return
+            for row in reader:
+                done += 1
+                if "" in row:
+                    yield dict(zip(header, map(empty_to_none, row, row)))  # noqa: B905
+                elif row:
+                    yield dict(zip(header, row))  # noqa: B905 - a short row leaves its last fields out
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" not in str(exc):
+                raise
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        rows = read_rows(handle, delimiter)
+        header = next(rows)
+        for _ in range(done):
+            next(rows)
+        for row in rows:
+            if row:
+                yield {name: (value if value != "" else None) for name, value in zip(header, row)}  # noqa: B905
 
 
 def iter_records(api: JobsApi, job: JobInfo, max_records: int | None) -> Iterator[dict[str, str | None]]:
     """Every record of a completed query job, page by page (lazy)."""
     workdir = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
+    delimiter = job.column_delimiter.char
     try:
         for path, _count in iter_pages(api, job, workdir, max_records):
-            with path.open("r", encoding="utf-8-sig", newline="") as handle:
-                reader = read_rows(handle, job.column_delimiter.char)
-                header = next(reader, None)
-                if not header:
-                    continue
-                for row in reader:
-                    if not row:
-                        continue
-                    yield {
-                        name: (value if value != "" else None)
-                        for name, value in zip(header, row, strict=False)
-                    }
+            yield from _page_records(path, delimiter)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _count_rows(path: Path, delimiter: ColumnDelimiter) -> int:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        return max(0, sum(1 for row in read_rows(handle, delimiter.char) if row) - 1)
+class RowCounter:
+    """Counts CSV records in a byte stream without parsing cells.
+
+    A line ending ends a record unless it is inside quotes. A block without any quote is
+    counted with one ``bytes.count``; otherwise the block is split on quotes and only the
+    unquoted stretches are counted (the quote parity carries over between blocks).
+
+    Example:
+        >>> counter = RowCounter()
+        >>> counter.feed(b'a,b\n"x\ny",2\n3,')
+        >>> counter.feed(b"4")
+        >>> counter.records()
+        3
+    """
+
+    def __init__(self) -> None:
+        self.ends = 0
+        self.quoted = False
+        self.last = b"\n"
+
+    def feed(self, block: bytes) -> None:
+        """Count the record ends in the next ``block`` of the stream."""
+        if not block:
+            return
+        if b'"' not in block:
+            if not self.quoted:
+                self.ends += block.count(b"\n")
+        else:
+            parts = block.split(b'"')
+            outside = parts[1::2] if self.quoted else parts[0::2]
+            self.ends += sum(map(bytes.count, outside, repeat(b"\n")))
+            self.quoted ^= (len(parts) - 1) % 2 == 1
+        self.last = block[-1:]
+
+    def records(self) -> int:
+        """Records seen so far (a last record without a line ending included)."""
+        return self.ends + (0 if self.last == b"\n" else 1)
+
+
+def _stream_page(
+    api: JobsApi,
+    url: str,
+    params: dict[str, Any] | None,
+    sink: BinaryIO,
+    *,
+    first: bool,
+    count_rows: bool,
+    attempts: int = 3,
+) -> tuple[Mapping[str, str], int]:
+    """Append one result page to ``sink`` as bytes arrive; returns (headers, records counted or -1).
+
+    Records are counted (``count_rows``) only when the page lacks ``Sforce-NumberOfRecords``.
+
+    The first page keeps its header (a UTF-8 BOM dropped); later pages lose their first line, the
+    repeated header, found by the first line ending (column names never hold one). A page cut off
+    midway is truncated away and requested again, up to ``attempts`` times.
+    """
+    mark = sink.tell()
+    for attempt in range(1, attempts + 1):
+        counter: RowCounter | None = None
+        try:
+            response = api.http.request("GET", url, params=params, stream=True)
+            try:
+                if count_rows and _page_meta(response.headers)[0] is None:
+                    counter = RowCounter()  # no Sforce-NumberOfRecords: count while copying
+                lead = b""
+                skipping = True
+                for block in response.iter_bytes():
+                    if skipping:
+                        lead += block
+                        if first:
+                            if len(lead) < 3 and lead == b"\xef\xbb\xbf"[: len(lead)]:
+                                continue
+                            block = lead[3:] if lead.startswith(b"\xef\xbb\xbf") else lead
+                        else:
+                            cut = lead.find(b"\n")
+                            if cut < 0:
+                                continue
+                            block = lead[cut + 1 :]
+                        skipping = False
+                        lead = b""
+                    if counter is not None:
+                        counter.feed(block)
+                    sink.write(block)
+                if skipping and first and lead:  # a page shorter than a BOM
+                    sink.write(lead)
+                headers = dict(response.headers)
+            finally:
+                response.close()
+        except (httpx.TransportError, TransportError) as exc:
+            if attempt == attempts:
+                raise
+            logger.warning("query page of %s cut off (%s); requesting it again", url, exc)
+            sink.seek(mark)
+            sink.truncate()
+            continue
+        records = -1
+        if counter is not None:
+            records = max(0, counter.records() - (1 if first else 0))
+        return headers, records
+    raise AssertionError("unreachable")
 
 
 def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | None) -> QueryExport:
-    """Stream every page into ``out`` (the header once, the server's delimiter and line ending)."""
+    """Stream every page straight into ``out`` (the header once, the server's delimiter and line ending).
+
+    Row counts come from ``Sforce-NumberOfRecords``; a page without it is counted on the fly
+    (:class:`RowCounter`), never parsed.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
-    rows = pages = written = 0
-    try:
-        with out.open("wb") as sink:
-            for path, count in iter_pages(api, job, workdir, max_records):
-                pages += 1
-                rows += count if count is not None else _count_rows(path, job.column_delimiter)
-                with path.open("rb") as source:
-                    if written:
-                        if not source.readline():  # the repeated header (names never contain newlines)
-                            continue
-                    elif source.read(3) != b"\xef\xbb\xbf":
-                        source.seek(0)
-                    while block := source.read(1 << 20):
-                        sink.write(block)
-                        written += len(block)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    url = api.query_results_url(job.id)
+    locators = _Locators(job.id)
+    locator: str | None = None
+    rows = pages = 0
+    with out.open("wb") as sink:
+        while True:
+            first = sink.tell() == 0
+            headers, counted = _stream_page(
+                api, url, _page_params(locator, max_records), sink, first=first, count_rows=True
+            )
+            pages += 1
+            count, nxt = _page_meta(headers)
+            rows += count if count is not None else counted
+            if nxt is None:
+                break
+            locator = locators.check(nxt)
+        written = sink.tell()
     return QueryExport(out, rows, job.id, pages, written)
 
 

@@ -184,6 +184,10 @@ class BulkResult:
     * Mapping re-reads the uploaded rows from their source: the caller's CSV file (which
       must not change in between) or the spool written from records (kept in the
       result's temporary directory until :meth:`close`).
+    * ``release`` (removes the job manifests, see :mod:`.manifest`) is called once when the
+      result is closed or garbage collected: always for the result a load returns (it was
+      handed every job's outcome), and for a result fetched by job id only if its rows were
+      read (``release_unread=False``), so that a mere look at the totals keeps the job resumable.
 
     Example:
         >>> result = client.bulk.insert("Account", [{"Name": "A"}, {"Name": None}])  # doctest: +SKIP
@@ -204,6 +208,8 @@ class BulkResult:
         mapped: bool = True,
         files: Mapping[str, Path] | None = None,
         mapper: Mapper | None = None,
+        release: Callable[[], object] | None = None,
+        release_unread: bool = True,
     ) -> None:
         self._set_totals(totals)
         self.jobs = tuple(jobs)
@@ -214,7 +220,8 @@ class BulkResult:
         self._mapped = mapped
         self._mapper = mapper
         self._map_lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, shutil.rmtree, str(workdir), True)
+        self._state = {"read": mapper is None or release_unread}
+        self._finalizer = weakref.finalize(self, _cleanup, str(workdir), self._state, release)
 
     def _set_totals(self, totals: Mapping[str, int]) -> None:
         self.total = int(totals.get("total", 0))
@@ -245,6 +252,7 @@ class BulkResult:
             self._index_path = path
             self._set_totals(totals)
             self._mapper = None
+            self._state["read"] = True
 
     @property
     def ok(self) -> bool:
@@ -306,7 +314,10 @@ class BulkResult:
         }
 
     def close(self) -> None:
-        """Remove the temporary row store (result files in ``results_dir`` stay)."""
+        """Remove the temporary row store (result files in ``results_dir`` stay).
+
+        The job manifests and kept spools are removed too (see the class docstring).
+        """
         self._finalizer()
 
     def __enter__(self) -> BulkResult:
@@ -348,6 +359,12 @@ class BulkResult:
             paths[label] = path
         self.files = paths
         return paths
+
+
+def _cleanup(workdir: str, state: dict[str, bool], release: Callable[[], object] | None) -> None:
+    shutil.rmtree(workdir, True)
+    if release is not None and state["read"]:
+        release()
 
 
 def load_result_files(

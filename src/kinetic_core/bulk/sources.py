@@ -18,6 +18,15 @@ Accepted inputs:
     the end; if a key first appears after some rows were written, the spool is
     rewritten once at the end with the earlier rows padded.
 
+A DataFrame is encoded by pyarrow when it is installed (:func:`_write_frame_arrow`): the frame
+becomes an Arrow table (zero-copy for polars), each column is put in its Salesforce form with Arrow
+compute functions (booleans ``true``/``false``, dates ``YYYY-MM-DD``, datetimes
+``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC, NaN -> null, infinities refused), and ``pyarrow.csv`` writes
+the rows with ``#N/A`` for every null. String cells are all quoted when any cell of the frame needs
+quotes (pyarrow quotes every string then), bare otherwise; either way the file is valid CSV and its
+bytes are counted exactly like any other spool. A frame holding a type the Arrow path does not
+handle (times, lists, mixed objects) falls back to the per-value encoder.
+
 Records are encoded (see :mod:`.codec`) a batch of a few thousand at a time by a
 ``csv.writer`` (``writerows``) into an in-memory buffer written to a spool file. A batch
 of plain records (``dict``s with known keys and ``str``/``int``/``None`` values) takes a
@@ -33,9 +42,13 @@ whose ``layout`` describes a CSV file (the caller's or the spool).
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import math
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 from operator import itemgetter
@@ -238,16 +251,25 @@ def prepare_input(
     ending = LineEnding.parse(line_ending) if line_ending is not None else LineEnding.LF
     encoder = RowEncoder(delim, ending)
     spool = workdir / "records.csv"
+    kind = _dataframe_kind(records)
+    if kind is not None:
+        cols = [str(c) for c in records.columns]
+        written = _write_frame_arrow(records, kind, spool, encoder)
+        if written is None:
+            writer = _SpoolWriter(spool, encoder)
+            try:
+                written = _write_frame(records, kind, writer)
+            finally:
+                writer.close()
+        header = encoder.encode(cols) if cols else b""
+        return PreparedInput(
+            tuple(cols), CsvLayout(spool, delim, ending, tuple(cols), header, 0), records=written
+        )
     writer = _SpoolWriter(spool, encoder)
     try:
-        kind = _dataframe_kind(records)
-        if kind is not None:
-            cols = [str(c) for c in records.columns]
-            written = _write_frame(records, kind, writer)
-            narrow = False
-        elif isinstance(records, Mapping):
+        if isinstance(records, Mapping):
             raise TypeError("pass an iterable of records, not a single dict")
-        elif columns is not None:
+        if columns is not None:
             cols = list(columns)
             written, narrow = _write_records(records, writer, cols, declared=True)
         else:
@@ -278,3 +300,126 @@ def _write_frame(frame: Any, kind: str, writer: _SpoolWriter) -> int:
         writer.write_rows([[NULL_CELL if _is_missing(v) else encode_value(v) for v in row] for row in batch])
         written += len(batch)
     return written
+
+
+ARROW_BATCH_ROWS = 16_384
+"""Rows converted and written per pyarrow call (bounds the extra memory next to the frame)."""
+ARROW_THREADS = 4
+"""At most this many slices are encoded at once (and never more than the CPUs)."""
+
+
+def _write_frame_arrow(frame: Any, kind: str, path: Path, encoder: RowEncoder) -> int | None:
+    """Encode ``frame`` with pyarrow into ``path``; None (nothing written) when pyarrow cannot."""
+    if importlib.util.find_spec("pyarrow") is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = frame.to_arrow() if kind == "polars" else pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if not all(_arrow_supported(pa, field.type) for field in table.schema):
+        return None
+    table = table.rename_columns([str(c) for c in frame.columns])
+    style = "needed" if _needs_quotes(pa, table, encoder) else "none"
+    options = pacsv.WriteOptions(
+        include_header=False,
+        delimiter=encoder.delimiter.char,
+        eol=encoder.line_ending.chars,
+        null_string=NULL_CELL,
+        quoting_style=style,
+    )
+
+    def encode(start: int) -> Any:
+        part = table.slice(start, ARROW_BATCH_ROWS)
+        columns = [_arrow_cell_text(pa, column) for column in part.columns]
+        buffer = pa.BufferOutputStream()
+        pacsv.write_csv(pa.Table.from_arrays(columns, names=part.column_names), buffer, options)
+        return buffer.getvalue()
+
+    # Arrow releases the GIL: slices are encoded on a few threads, written in order; a bounded
+    # window of slices in flight keeps the extra memory small whatever the frame's size.
+    workers = max(1, min(ARROW_THREADS, os.cpu_count() or 1))
+    starts = iter(range(0, table.num_rows, ARROW_BATCH_ROWS))
+    with pa.OSFile(str(path), "wb") as sink, ThreadPoolExecutor(workers) as pool:
+        pending = deque(pool.submit(encode, start) for start in islice(starts, 2 * workers))
+        while pending:
+            sink.write(pending.popleft().result())
+            for start in islice(starts, 1):
+                pending.append(pool.submit(encode, start))
+    return int(table.num_rows)
+
+
+def _arrow_supported(pa: Any, kind: Any) -> bool:
+    types = pa.types
+    if types.is_dictionary(kind):
+        return bool(types.is_string(kind.value_type) or types.is_large_string(kind.value_type))
+    return bool(
+        types.is_string(kind)
+        or types.is_large_string(kind)
+        or getattr(types, "is_string_view", lambda _: False)(kind)
+        or types.is_integer(kind)
+        or types.is_floating(kind)
+        or types.is_boolean(kind)
+        or types.is_date(kind)
+        or types.is_timestamp(kind)
+        or types.is_decimal(kind)
+        or types.is_null(kind)
+    )
+
+
+def _needs_quotes(pa: Any, table: Any, encoder: RowEncoder) -> bool:
+    """Whether any text cell may hold the delimiter, a quote, CR or LF.
+
+    The raw character data of each text column is searched (``bytes`` ``in``, no per-cell work);
+    bytes outside the cells (a slice's neighbours) can only answer yes, which is merely cautious.
+    """
+    specials = [c.encode() for c in (encoder.delimiter.char, '"', "\r", "\n")]
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = pa.chunked_array([chunk.dictionary for chunk in column.chunks], kind.value_type)
+            kind = kind.value_type
+        if str(kind) == "string_view":
+            column, kind = column.cast(pa.large_string()), pa.large_string()
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        for chunk in column.chunks:
+            data = chunk.buffers()[2]
+            if data is None:
+                continue
+            raw = memoryview(data).tobytes()
+            if any(special in raw for special in specials):
+                return True
+    return False
+
+
+def _arrow_cell_text(pa: Any, column: Any) -> Any:
+    """One column in the form ``pyarrow.csv`` should write (nulls stay null: written as ``#N/A``)."""
+    import pyarrow.compute as pc
+
+    kind = column.type
+    types = pa.types
+    if types.is_dictionary(kind) or str(kind) == "string_view":
+        return column.cast(pa.large_string())
+    if types.is_floating(kind):
+        if pc.any(pc.is_inf(column)).as_py():
+            raise ValueError("cannot encode non-finite float inf")
+        if pc.any(pc.is_nan(column)).as_py():
+            return pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
+        return column
+    if types.is_timestamp(kind):
+        instants = column.cast(pa.int64())  # the UTC instant (any zone dropped); naive values are UTC
+        naive = instants.cast(pa.timestamp(kind.unit))
+        if (pc.min(instants).as_py() or 0) < 0:  # before 1970: truncation would round toward zero
+            millis = pc.floor_temporal(naive, 1, "millisecond").cast(pa.timestamp("ms"))
+        else:
+            millis = naive.cast(pa.timestamp("ms"), safe=False)
+        text = pc.utf8_replace_slice(millis.cast(pa.string()), 10, 11, "T")  # "YYYY-MM-DD HH:..." -> T
+        return pc.binary_join_element_wise(text, "Z", "")
+    if types.is_date(kind) or types.is_decimal(kind):
+        return column.cast(pa.string())
+    if types.is_null(kind):
+        return column.cast(pa.string())
+    return column

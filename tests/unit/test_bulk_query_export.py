@@ -1,0 +1,162 @@
+"""Query export streaming, the record iterator and the row counter (``kinetic_core.bulk.query``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kinetic_core.bulk.jobs import JobsApi
+from kinetic_core.bulk.models import JobInfo
+from kinetic_core.bulk.query import RowCounter, _page_records, export_to_file, iter_records
+
+HEADER = b'"Id","Name","Note"\n'
+
+
+class PagedHttp:
+    """Serves query result pages as streamed chunks; a page may be cut off once."""
+
+    api_version = "62.0"
+
+    def __init__(
+        self,
+        pages: list[list[bytes]],
+        *,
+        with_counts: bool = True,
+        cut_once: set[int] | None = None,
+    ) -> None:
+        self.pages = pages
+        self.with_counts = with_counts
+        self.cut_once = set(cut_once or ())
+        self.requests: list[Mapping[str, Any] | None] = []
+
+    def data_url(self, suffix: str) -> str:
+        return f"https://x.example.com/services/data/v62.0/{suffix}"
+
+    def request(self, method: str, url: str, *, params: Any = None, stream: bool = False, **_: Any) -> Any:
+        self.requests.append(params)
+        index = int((params or {}).get("locator") or 0)
+        chunks = self.pages[index]
+        cut = index in self.cut_once
+        self.cut_once.discard(index)
+
+        def body() -> Iterator[bytes]:
+            for number, chunk in enumerate(chunks):
+                if cut and number == len(chunks) - 1:
+                    raise httpx.ReadError("connection reset")
+                yield chunk
+
+        headers = {"Sforce-Locator": str(index + 1) if index + 1 < len(self.pages) else "null"}
+        if self.with_counts:
+            data = b"".join(chunks)
+            headers["Sforce-NumberOfRecords"] = str(
+                sum(1 for _ in csv.reader(io.StringIO(data.decode()))) - 1
+            )
+        return httpx.Response(200, headers=headers, content=body())
+
+
+def job() -> JobInfo:
+    return JobInfo.from_api(
+        {"id": "750000000000001AAA", "state": "JobComplete", "object": "Account", "operation": "query"}
+    )
+
+
+def rows(start: int, n: int) -> bytes:
+    return b"".join(b'"001%03d","Name %d","plain"\n' % (i, i) for i in range(start, start + n))
+
+
+@pytest.mark.parametrize("with_counts", [True, False])
+def test_export_streams_pages_and_strips_repeated_headers(tmp_path: Path, with_counts: bool) -> None:
+    # the first page has a BOM; a later header arrives split across chunks; a value holds a newline
+    pages = [
+        [b"\xef\xbb", b"\xbf" + HEADER + rows(0, 3)],
+        [HEADER[:5], HEADER[5:] + b'"001900","multi\nline","a ""quoted"" note"\n' + rows(3, 2)],
+        [HEADER + rows(5, 4)[:-1]],  # the last record has no line ending
+    ]
+    http = PagedHttp(pages, with_counts=with_counts)
+    export = export_to_file(JobsApi(http), job(), tmp_path / "sub" / "out.csv", None)
+    data = (tmp_path / "sub" / "out.csv").read_bytes()
+    assert data.startswith(HEADER)
+    assert data.count(b'"Id"') == 1
+    parsed = list(csv.reader(io.StringIO(data.decode())))
+    assert len(parsed) == 1 + 3 + 1 + 2 + 4
+    assert parsed[4] == ["001900", "multi\nline", 'a "quoted" note']
+    assert (export.rows, export.pages, export.bytes) == (10, 3, len(data))
+
+
+def test_export_requests_a_cut_off_page_again_without_duplicates(tmp_path: Path) -> None:
+    pages = [[HEADER + rows(0, 2), rows(2, 2)], [HEADER, rows(4, 3), rows(7, 1)]]
+    http = PagedHttp(pages, cut_once={0, 1})
+    export = export_to_file(JobsApi(http), job(), tmp_path / "out.csv", 500)
+    lines = (tmp_path / "out.csv").read_bytes().splitlines()
+    assert len(lines) == 9
+    assert [line.split(b",")[0] for line in lines[1:]] == [b'"001%03d"' % i for i in range(8)]
+    assert export.rows == 8
+    assert len(http.requests) == 4
+    assert all(p is not None and p["maxRecords"] == 500 for p in http.requests)
+
+
+def test_export_gives_up_after_three_cut_offs(tmp_path: Path) -> None:
+    class AlwaysCut(PagedHttp):
+        def request(self, method: str, url: str, **kwargs: Any) -> Any:
+            self.cut_once = {0}
+            return super().request(method, url, **kwargs)
+
+    with pytest.raises(httpx.ReadError):
+        export_to_file(JobsApi(AlwaysCut([[HEADER, rows(0, 1)]])), job(), tmp_path / "out.csv", None)
+
+
+def test_export_refuses_a_repeated_locator(tmp_path: Path) -> None:
+    class Loop(PagedHttp):
+        def request(self, method: str, url: str, **kwargs: Any) -> Any:
+            self.requests.append(kwargs.get("params"))
+            return httpx.Response(200, headers={"Sforce-Locator": "abc"}, content=HEADER + rows(0, 1))
+
+    with pytest.raises(RuntimeError, match="repeated locator"):
+        export_to_file(JobsApi(Loop([[b""]])), job(), tmp_path / "out.csv", None)
+
+
+def test_row_counter_follows_quotes_across_blocks() -> None:
+    text = b'a,b\r\n"x\r\ny",2\r\n"he said ""hi""\n",3\r\n4,"5\n'
+    for size in (1, 2, 3, 7, len(text)):
+        counter = RowCounter()
+        for start in range(0, len(text), size):
+            counter.feed(text[start : start + size])
+        counter.feed(b'"')
+        assert counter.records() == 4, size
+    empty = RowCounter()
+    assert empty.records() == 0
+
+
+def test_records_turn_empty_cells_into_none_and_skip_blank_lines(tmp_path: Path) -> None:
+    page = tmp_path / "page.csv"
+    page.write_bytes(b'\xef\xbb\xbfId|Name|Note\n1|A|\n\n2||"x|y"\n3|C|z\n')
+    assert list(_page_records(page, "|")) == [
+        {"Id": "1", "Name": "A", "Note": None},
+        {"Id": "2", "Name": None, "Note": "x|y"},
+        {"Id": "3", "Name": "C", "Note": "z"},
+    ]
+
+
+def test_records_read_a_field_over_the_csv_limit(tmp_path: Path) -> None:
+    big = "x" * (csv.field_size_limit() + 10)
+    page = tmp_path / "page.csv"
+    page.write_text(f'Id,Note\n1,a\n2,"{big}"\n3,\n', encoding="utf-8")
+    records = list(_page_records(page, ","))
+    assert [r["Id"] for r in records] == ["1", "2", "3"]
+    assert records[1]["Note"] == big
+    assert records[2]["Note"] is None
+
+
+def test_iter_records_reads_every_page_lazily() -> None:
+    http = PagedHttp([[HEADER + rows(0, 2)], [HEADER + rows(2, 1)]])
+    records = iter_records(JobsApi(http), job(), None)
+    assert next(records) == {"Id": "001000", "Name": "Name 0", "Note": "plain"}
+    assert len(http.requests) == 1
+    assert [r["Id"] for r in records] == ["001001", "001002"]
+    assert len(http.requests) == 2
