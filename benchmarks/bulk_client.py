@@ -324,14 +324,14 @@ def verdicts(results: list[Row], scale: list[tuple[int, str, float, float]], row
         lines.append(
             "- ingest from a CSV file, <= 0.2x simple-salesforce CPU and < 100 MB:"
             f" {ok(ratio <= 0.2 and k[3] < 100)}"
-            f" ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.2f}x; {k[3]:.0f} MB)"
+            f" ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.3f}x; {k[3]:.0f} MB)"
         )
     k, f = _get(results, "ingest-dicts", "kinetic"), _get(results, "ingest-dicts", "floor")
     if k and f:
         ratio = k[2] / f[2]
         lines.append(
             f"- ingest of dicts, <= 1.3x `csv.DictWriter` and < 150 MB: {ok(ratio <= 1.3 and k[3] < 150)}"
-            f" ({k[2]:.2f} s vs {f[2]:.2f} s = {ratio:.2f}x; {k[3]:.0f} MB)"
+            f" ({k[2]:.2f} s vs {f[2]:.2f} s = {ratio:.3f}x; {k[3]:.0f} MB)"
         )
     for flavour in ("pandas", "polars"):
         e = _get(results, "encode-frame", flavour)
@@ -348,14 +348,14 @@ def verdicts(results: list[Row], scale: list[tuple[int, str, float, float]], row
         ratio = k[2] / p[2]
         lines.append(
             f"- export to a CSV file, <= 0.5x simple-salesforce `download` CPU and < 100 MB:"
-            f" {ok(ratio <= 0.5 and k[3] < 100)} ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.2f}x; {k[3]:.0f} MB)"
+            f" {ok(ratio <= 0.5 and k[3] < 100)} ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.3f}x; {k[3]:.0f} MB)"
         )
     k, f = _get(results, "export-iter", "kinetic"), _get(results, "export-iter", "floor")
     if k and f:
         ratio = k[2] / f[2]
         lines.append(
             f"- export to a lazy iterator of dicts, <= 1.2x `csv.DictReader` over the same bytes:"
-            f" {ok(ratio <= 1.2)} ({k[2]:.2f} s vs {f[2]:.2f} s = {ratio:.2f}x)"
+            f" {ok(ratio <= 1.2)} ({k[2]:.2f} s vs {f[2]:.2f} s = {ratio:.3f}x)"
         )
     for scenario in ("ingest-file", "export-file"):
         peaks = {rows: rss for rows, sc, _, rss in scale if sc == scenario}
