@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import jwt
-
 from kinetic_core.auth.base import (
     Authenticator,
     AuthFlow,
@@ -114,6 +112,8 @@ class JwtBearerAuth(_Flow):
             "aud": self.audience,
             "exp": int(now) + JWT_LIFETIME_SECONDS,
         }
+        import jwt  # PyJWT and cryptography cost ~50 ms to import: only JWT logins pay it
+
         try:
             return jwt.encode(claims, self._key(), algorithm="RS256")
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
