@@ -101,3 +101,10 @@ def test_errors_name_the_problem(tmp_path: Path, text: str, message: str) -> Non
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_bare_yaml_null_means_the_null_choice(tmp_path: Path) -> None:
+    text = "object: Account\nsource: {path: rows.jsonl, nulls: null}\nmapping:\n  company: Name\n"
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.source is not None
+    assert cfg.source.nulls == "null"

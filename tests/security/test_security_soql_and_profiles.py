@@ -62,13 +62,16 @@ def _check(org: LocalOrg, client: SalesforceClient, hostile: str) -> None:
     store = org.org.store
     with store.read() as conn:
         table = store.schema.get("Account").table  # type: ignore[union-attr]
+        # SOQL's = on text is case-insensitive (the emulator folds ASCII letters, as SQLite's NOCASE does)
         expected = {
             str(r[0])
-            for r in conn.execute(f'SELECT id FROM "{table}" WHERE isdeleted = 0 AND name = ?', (hostile,))
+            for r in conn.execute(
+                f'SELECT id FROM "{table}" WHERE isdeleted = 0 AND name = ? COLLATE NOCASE', (hostile,)
+            )
         }
     assert record_id in expected
     assert {r["Id"] for r in rows} == expected, f"query {query!r} returned {[r['Name'] for r in rows]}"
-    assert all(r["Name"] == hostile for r in rows)
+    assert all(r["Name"].lower() == hostile.lower() for r in rows)
     helper = select("Account", ["Id"], "Name = {} AND Name != {}", hostile, hostile + "!")
     assert {r["Id"] for r in client.query(helper)} == expected
     assert client.count("Account", "Name = {}", hostile) == len(expected)

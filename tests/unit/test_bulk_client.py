@@ -385,3 +385,18 @@ def test_csv_file_split_into_jobs_maps_rows_from_the_file(tmp_path: Path) -> Non
             for r in ok
         )
         assert result.successful + result.failed + result.unprocessed == result.total
+
+
+def test_a_failing_event_callback_stops_the_load_before_any_data_is_sent() -> None:
+    """A journal that cannot record a job id must not let that job run (resume would re-send it)."""
+    http = FakeBulkHttp()
+    bulk, _ = make(http)
+
+    def journal(event: BulkEvent) -> None:
+        if isinstance(event, JobCreated):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        bulk.insert("Account", [{"Name": "a"}, {"Name": "b"}], on_event=journal)
+    assert http.jobs, "the job was created"
+    assert all(job.state == "Aborted" and not job.data for job in http.jobs.values())

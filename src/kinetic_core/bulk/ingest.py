@@ -82,7 +82,12 @@ class LoadOptions:
 
 
 class Emitter:
-    """Serialises ``on_event`` calls and shields the load from callback errors."""
+    """Serialises ``on_event`` calls (one at a time, whatever thread a job runs in).
+
+    An exception raised by the callback is not swallowed: it stops the load like any other
+    error (unfinished jobs are aborted, the error is raised). Callers that record job ids
+    (a resume journal) rely on that: a job whose id could not be recorded must not run.
+    """
 
     def __init__(self, callback: Callable[[BulkEvent], None] | None) -> None:
         self._callback = callback
@@ -92,10 +97,7 @@ class Emitter:
         if self._callback is None:
             return
         with self._lock:
-            try:
-                self._callback(event)
-            except Exception:
-                logger.exception("on_event callback failed for %r", event)
+            self._callback(event)
 
 
 @dataclass
@@ -219,9 +221,11 @@ class IngestLoad:
                 assignment_rule_id=self.opts.assignment_rule_id,
             )
             self._register(chunk.part, info.id)
-            self.emit(JobCreated(info.id, chunk.part, self.opts.sobject, self.opts.operation.value))
             upload = chunk.path
             try:
+                # inside the try: if the callback fails (a journal that cannot record the id),
+                # the job is aborted before any data reaches it
+                self.emit(JobCreated(info.id, chunk.part, self.opts.sobject, self.opts.operation.value))
                 upload = self._record(info, chunk)
                 self.api.upload(info.id, upload)
             except Exception as exc:

@@ -184,7 +184,12 @@ def source_from_dict(doc: Mapping[str, Any], base: Path, where: str = "source") 
         encoding=_str(doc, "encoding", where, "auto") or "auto",
         delimiter=delimiter.replace("\\t", "\t"),
         required_columns=tuple(required),
-        nulls=_choice(_str(doc, "nulls", where, "absent"), NULLS, "nulls", where),
+        # YAML reads a bare `nulls: null` as no value at all: take it as the "null" choice it spells
+        nulls=(
+            "null"
+            if "nulls" in doc and doc["nulls"] is None
+            else _choice(_str(doc, "nulls", where, "absent"), NULLS, "nulls", where)
+        ),
         url=url,
         query=query,
     )

@@ -16,7 +16,7 @@ File format (every key except ``type`` is optional)::
           Status__c: {type: picklist, values: [Draft, Sent, Paid], restricted: true, default: Draft}
           Tags__c: {type: multipicklist, values: [a, b, c]}
           Account__c: {type: reference, to: Account, relationship: Account__r, child: Invoices__r}
-          Order__c: {type: masterdetail, to: Order__c}      # required lookup, cascade delete
+          Deal__c: {type: masterdetail, to: Opportunity}    # required lookup, cascade delete
           Code__c: {type: text, length: 20, external_id: true, unique: true}
     fields:                          # custom fields added to standard objects
       Account:
