@@ -2,11 +2,13 @@
 
 The one rule that matters: a call may be repeated only when repeating it cannot do the work twice.
 
-* A call marked *idempotent* (GET, HEAD, DELETE, PUT, PATCH of a record by id or by external id,
-  upload of a bulk job's data) is repeated on every transient failure: connection errors, timeouts,
-  dropped connections and the statuses in ``RetryPolicy.retry_statuses``.
-* A call that is *not* idempotent (POST create, composite create, creating a bulk job) is repeated
-  only when the failure proves the server never acted on it:
+* A call marked *idempotent* (GET, HEAD, DELETE, PATCH of a record by id or by external id, creating
+  a bulk job: an orphan job left Open by a lost answer never runs) is repeated on every transient
+  failure: connection errors, timeouts, dropped connections and the statuses in
+  ``RetryPolicy.retry_statuses``.
+* A call that is *not* idempotent (POST create, composite create, the upload of a bulk job's data,
+  which the bulk layer re-sends only to a new job) is repeated only when the failure proves the server
+  never acted on it:
 
   - the connection could not be opened (``httpx.ConnectError``, ``ConnectTimeout``, ``PoolTimeout``):
     no byte of the request left the process;
