@@ -381,10 +381,8 @@ def _measure(records: Any, t: Thresholds) -> tuple[int, int, Any]:
     if isinstance(records, Sequence):
         head = list(records[: t.bulk_min_records])
         return len(records), _encoded_size(head), records
-    if iter(records) is not records:
-        return (
-            _measure(list(records), t) if not isinstance(records, Iterable) else _measure_iterable(records, t)
-        )
+    if iter(records) is not records:  # re-iterable (a set, a dict view...): count on a first pass
+        return _measure_iterable(records, t)
     head = list(itertools.islice(records, t.bulk_min_records))
     if len(head) < t.bulk_min_records:
         return len(head), _encoded_size(head), head

@@ -46,9 +46,6 @@ REAL_STATUS = {
     "restforce/sobject__sobject_find_error_response.json": 404,
 }
 
-# Gaps owned by the describe metadata (store/describe.py), tracked here until they close.
-KNOWN_GAPS: dict[str, str] = {}
-
 ID_PATTERN = re.compile(r"\b(00[13D][A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?)\b")
 SEED_ACCOUNTS = 3
 
@@ -249,13 +246,9 @@ class Runner:
 
 
 @pytest.mark.parametrize("name", _fixture_files() or ["absent"])
-def test_emulator_matches_recorded_shape(
-    fidelity_org: LocalOrg, name: str, request: pytest.FixtureRequest
-) -> None:
+def test_emulator_matches_recorded_shape(fidelity_org: LocalOrg, name: str) -> None:
     if name in UNSUPPORTED:
         pytest.skip(f"unsupported by the emulator: {UNSUPPORTED[name]}")
-    if name in KNOWN_GAPS:
-        request.node.add_marker(pytest.mark.xfail(reason=KNOWN_GAPS[name], strict=False))
     fixture = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     fidelity_org.admin("reset")
     runner = Runner(fidelity_org, name)
