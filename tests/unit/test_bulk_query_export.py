@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kinetic_core.bulk import query
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.query import RowCounter, _page_records, export_to_file, iter_records
@@ -160,3 +161,40 @@ def test_iter_records_reads_every_page_lazily() -> None:
     assert len(http.requests) == 1
     assert [r["Id"] for r in records] == ["001001", "001002"]
     assert len(http.requests) == 2
+
+
+def test_iter_records_requests_a_cut_off_page_again_without_duplicates() -> None:
+    http = PagedHttp([[HEADER + rows(0, 2), rows(2, 2)], [HEADER + rows(4, 1), rows(5, 1)]], cut_once={0, 1})
+    ids = [r["Id"] for r in iter_records(JobsApi(http), job(), None)]
+    assert ids == [f"001{i:03d}" for i in range(6)]
+    assert [p.get("locator") if p else None for p in http.requests] == [None, None, "1", "1"]
+
+
+def test_iter_records_spills_a_large_page_to_a_temporary_file_and_removes_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(query, "PAGE_IN_MEMORY", 100)
+    monkeypatch.setattr(query.tempfile, "tempdir", str(tmp_path))
+    http = PagedHttp([[HEADER + rows(0, 3), rows(3, 3)], [HEADER + rows(6, 1)]])
+    records = iter_records(JobsApi(http), job(), None)
+    assert next(records)["Id"] == "001000"
+    spilled = list(tmp_path.glob("kinetic-query-*/page-000001.csv"))
+    assert len(spilled) == 1
+    assert spilled[0].read_bytes() == HEADER + rows(0, 6)
+    assert [r["Id"] for r in records] == [f"001{i:03d}" for i in range(1, 7)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_iter_records_keeps_a_small_page_in_memory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(query.tempfile, "tempdir", str(tmp_path))
+    http = PagedHttp([[HEADER + rows(0, 3)], [HEADER + rows(3, 1)]])
+    records = iter_records(JobsApi(http), job(), None)
+    assert next(records)["Id"] == "001000"
+    assert not list(tmp_path.rglob("*.csv"))
+    assert len(list(records)) == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_records_of_a_page_held_in_memory() -> None:
+    page = b'\xef\xbb\xbf"Id","Note"\n"1",""\n"2","a\nb"\n'
+    assert list(_page_records(page, ",")) == [{"Id": "1", "Note": None}, {"Id": "2", "Note": "a\nb"}]

@@ -1,5 +1,8 @@
 """Bulk API 2.0: streamed, split, parallel ingest with row-mapped results; locator-paged query.
 
+Names are imported from their modules on first use, so a program that only queries never loads
+the ingest machinery (splitting, spooling, manifests, result mapping).
+
 Example:
     >>> from kinetic_core.bulk import BulkClient
     >>> bulk = BulkClient(client)                             # doctest: +SKIP
@@ -8,13 +11,38 @@ Example:
 
 from __future__ import annotations
 
-from kinetic_core.bulk.client import BulkClient
-from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
-from kinetic_core.bulk.manifest import BulkResumeWarning
-from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
-from kinetic_core.bulk.poller import PollPolicy
-from kinetic_core.bulk.query import QueryExport
-from kinetic_core.bulk.results import BulkResult, RowResult, RowStatus
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kinetic_core.bulk.client import BulkClient
+    from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
+    from kinetic_core.bulk.manifest import BulkResumeWarning
+    from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
+    from kinetic_core.bulk.poller import PollPolicy
+    from kinetic_core.bulk.query import QueryExport
+    from kinetic_core.bulk.results import BulkResult, RowResult, RowStatus
+
+_LAZY = {
+    "BulkClient": "kinetic_core.bulk.client",
+    "BulkEvent": "kinetic_core.bulk.events",
+    "BulkResult": "kinetic_core.bulk.results",
+    "BulkResumeWarning": "kinetic_core.bulk.manifest",
+    "ColumnDelimiter": "kinetic_core.bulk.models",
+    "JobCreated": "kinetic_core.bulk.events",
+    "JobInfo": "kinetic_core.bulk.models",
+    "JobKind": "kinetic_core.bulk.models",
+    "JobState": "kinetic_core.bulk.models",
+    "JobStateChanged": "kinetic_core.bulk.events",
+    "LineEnding": "kinetic_core.bulk.models",
+    "LoadDone": "kinetic_core.bulk.events",
+    "Operation": "kinetic_core.bulk.models",
+    "PollPolicy": "kinetic_core.bulk.poller",
+    "QueryExport": "kinetic_core.bulk.query",
+    "RowResult": "kinetic_core.bulk.results",
+    "RowStatus": "kinetic_core.bulk.results",
+    "RowsUploaded": "kinetic_core.bulk.events",
+}
 
 __all__ = [
     "BulkClient",
@@ -36,3 +64,16 @@ __all__ = [
     "RowStatus",
     "RowsUploaded",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -7,20 +7,30 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from kinetic_core.bulk.events import BulkEvent
-from kinetic_core.bulk.ingest import DEFAULT_MAX_CONCURRENT_JOBS, IngestLoad, LoadOptions, fetch_job_results
+from kinetic_core.bulk.events import BulkEvent, Emitter, JobStateChanged
 from kinetic_core.bulk.jobs import HttpLike, JobsApi
-from kinetic_core.bulk.manifest import BulkResumeWarning, ManifestStore, org_key
-from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
+from kinetic_core.bulk.models import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_CONCURRENT_JOBS,
+    DEFAULT_MAX_RECORDS,
+    ColumnDelimiter,
+    JobInfo,
+    JobKind,
+    LineEnding,
+    Operation,
+)
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
 from kinetic_core.bulk.query import QueryExport, export_to_file, iter_records, run_query_job, to_dataframe
-from kinetic_core.bulk.results import BulkResult
-from kinetic_core.bulk.resume import fetch_resumed_results
-from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS
-from kinetic_core.config import kinetic_home
 from kinetic_core.errors import BulkTimeoutError
+
+if TYPE_CHECKING:
+    from kinetic_core.bulk.manifest import ManifestStore
+    from kinetic_core.bulk.results import BulkResult
+
+# The ingest side (splitting, spooling, manifests, result mapping) is imported on first use,
+# so a program that only queries does not load it.
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +106,9 @@ class BulkClient:
         """The job manifest store for this org (None when ``state_dir=False``)."""
         if self.state_dir is False:
             return None
+        from kinetic_core.bulk.manifest import ManifestStore, org_key
+        from kinetic_core.config import kinetic_home
+
         directory = self.state_dir if self.state_dir is not None else kinetic_home() / "bulk-jobs"
         key = (directory, org_key(self.http))
         store = self._stores.get(key)
@@ -135,6 +148,8 @@ class BulkClient:
         poll: PollPolicy | None = None,
         assignment_rule_id: str | None = None,
     ) -> BulkResult:
+        from kinetic_core.bulk.ingest import IngestLoad, LoadOptions
+
         options = LoadOptions(
             sobject=sobject,
             operation=operation,
@@ -388,9 +403,6 @@ class BulkClient:
             >>> client.bulk.wait("7505g00000AbCdE").state  # doctest: +SKIP
             <JobState.JOB_COMPLETE: 'JobComplete'>
         """
-        from kinetic_core.bulk.events import JobStateChanged
-        from kinetic_core.bulk.ingest import Emitter
-
         store = self.manifests
         kind = JobKind.INGEST if store is not None and store.read(job_id) else self.api.find_job(job_id).kind
         emit = Emitter(on_event)
@@ -424,6 +436,10 @@ class BulkClient:
             >>> with client.bulk.get_results("7505g00000AbCdE") as res:  # doctest: +SKIP
             ...     bad = [(r.row_number, r.error_message) for r in res.failed_rows()]
         """
+        from kinetic_core.bulk.ingest import fetch_job_results
+        from kinetic_core.bulk.manifest import BulkResumeWarning
+        from kinetic_core.bulk.resume import fetch_resumed_results
+
         target = Path(results_dir) if results_dir is not None else None
         store = self.manifests
         manifest = store.read(job_id) if store is not None else None

@@ -3,8 +3,8 @@
 The callback is called from the thread that observed the change (the reading
 thread for ``JobCreated``/``RowsUploaded``, worker threads for
 ``JobStateChanged``), always one call at a time: the load serialises calls with
-a lock, so a callback needs no locking of its own. Exceptions raised by the
-callback are logged and ignored; they never stop a load.
+a lock, so a callback needs no locking of its own. An exception raised by the
+callback stops the load like any other error (see :class:`Emitter`).
 
 Example:
     >>> seen = []
@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kinetic_core.bulk.models import JobState
@@ -60,3 +62,22 @@ class LoadDone:
 
 
 BulkEvent = JobCreated | RowsUploaded | JobStateChanged | LoadDone
+
+
+class Emitter:
+    """Serialises ``on_event`` calls (one at a time, whatever thread a job runs in).
+
+    An exception raised by the callback is not swallowed: it stops the load like any other
+    error (unfinished jobs are aborted, the error is raised). Callers that record job ids
+    (a resume journal) rely on that: a job whose id could not be recorded must not run.
+    """
+
+    def __init__(self, callback: Callable[[BulkEvent], None] | None) -> None:
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def __call__(self, event: BulkEvent) -> None:
+        if self._callback is None:
+            return
+        with self._lock:
+            self._callback(event)

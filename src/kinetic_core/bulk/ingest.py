@@ -42,21 +42,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
+from kinetic_core.bulk.events import BulkEvent, Emitter, JobCreated, JobStateChanged, LoadDone, RowsUploaded
 from kinetic_core.bulk.jobs import JobsApi, is_transient
 from kinetic_core.bulk.manifest import FILE_INPUT, SPOOL_INPUT, JobManifest, ManifestStore, stat_file
 from kinetic_core.bulk.mapping import JobPart, RowMapper, totals_from_jobs
-from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
+from kinetic_core.bulk.models import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_CONCURRENT_JOBS,
+    DEFAULT_MAX_RECORDS,
+    ColumnDelimiter,
+    JobInfo,
+    JobKind,
+    LineEnding,
+    Operation,
+)
 from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
 from kinetic_core.bulk.results import RESULT_FILES, BulkResult, load_result_files
 from kinetic_core.bulk.rowindex import RowIndex
 from kinetic_core.bulk.sources import PreparedInput, prepare_input
-from kinetic_core.bulk.split import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, Chunk, split_file
+from kinetic_core.bulk.split import Chunk, split_file
 from kinetic_core.errors import BulkTimeoutError, KineticError
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MAX_CONCURRENT_JOBS = 4
 
 
 @dataclass(frozen=True)
@@ -79,25 +86,6 @@ class LoadOptions:
     assignment_rule_id: str | None = None
     upload_attempts: int = 3
     manifests: ManifestStore | None = None
-
-
-class Emitter:
-    """Serialises ``on_event`` calls (one at a time, whatever thread a job runs in).
-
-    An exception raised by the callback is not swallowed: it stops the load like any other
-    error (unfinished jobs are aborted, the error is raised). Callers that record job ids
-    (a resume journal) rely on that: a job whose id could not be recorded must not run.
-    """
-
-    def __init__(self, callback: Callable[[BulkEvent], None] | None) -> None:
-        self._callback = callback
-        self._lock = threading.Lock()
-
-    def __call__(self, event: BulkEvent) -> None:
-        if self._callback is None:
-            return
-        with self._lock:
-            self._callback(event)
 
 
 @dataclass

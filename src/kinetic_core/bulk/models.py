@@ -11,6 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+DEFAULT_MAX_BYTES = 100_000_000
+"""Raw bytes per job: Salesforce caps an upload at 150 MB after base64 (~100 MB raw)."""
+DEFAULT_MAX_RECORDS = 150_000_000
+"""Records per job: the rolling 24 h record allowance is the only per-job ceiling documented."""
+DEFAULT_MAX_CONCURRENT_JOBS = 4
+"""Jobs of one load running at once."""
+
 
 class Operation(enum.StrEnum):
     """Ingest and query operations (the wire spelling is the value)."""

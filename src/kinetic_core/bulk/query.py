@@ -1,8 +1,9 @@
 """Bulk API 2.0 query: create, wait, then read every result page by locator.
 
-Each page is streamed to a temporary file first (so a page cut off midway is
-requested again by the same locator, and memory holds one row at a time), then
-either parsed into records or appended to the caller's file. Paging stops only when
+For records, each page is downloaded whole first (in memory up to 16 MiB, else to a
+temporary file), so a page cut off midway is requested again by the same locator and a
+slow consumer never holds a connection open; then it is parsed one row at a time. For a
+file export, pages are appended to the caller's file as bytes arrive. Paging stops only when
 ``Sforce-Locator`` is the literal ``null`` (or absent); a locator that repeats is an
 error rather than an endless loop.
 
@@ -14,6 +15,7 @@ no empty strings, so an empty cell comes back as ``None``.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import shutil
 import tempfile
@@ -21,12 +23,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
-import httpx
-
-from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged
-from kinetic_core.bulk.ingest import Emitter
+from kinetic_core._httpx import httpx
+from kinetic_core.bulk.events import BulkEvent, Emitter, JobCreated, JobStateChanged
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
@@ -118,27 +118,91 @@ class _Locators:
         return locator
 
 
+PAGE_IN_MEMORY = 16 * 1024 * 1024
+"""A result page up to this many bytes is held in memory while its records are read; a larger
+one goes to a temporary file. Either way the whole page is downloaded before its first record is
+handed out, so a slow consumer never holds a connection open."""
+
+PageData = bytes | Path
+"""A downloaded page: its bytes, or the temporary file holding them."""
+
+
+def _fetch_page(
+    api: JobsApi, url: str, params: dict[str, Any] | None, spill: Path, *, attempts: int = 3
+) -> tuple[PageData, Mapping[str, str]]:
+    """Download one page whole: in memory up to :data:`PAGE_IN_MEMORY`, else into ``spill``.
+
+    A page cut off midway is requested again by the same locator, up to ``attempts`` times.
+    """
+    for attempt in range(1, attempts + 1):
+        held: list[bytes] = []
+        size = 0
+        out: BinaryIO | None = None
+        try:
+            response = api.http.request("GET", url, params=params, stream=True)
+            try:
+                for block in response.iter_bytes():
+                    if out is None:
+                        held.append(block)
+                        size += len(block)
+                        if size > PAGE_IN_MEMORY:
+                            out = spill.open("wb")
+                            out.writelines(held)
+                            held = []
+                    else:
+                        out.write(block)
+                headers = dict(response.headers)
+            finally:
+                response.close()
+                if out is not None:
+                    out.close()
+        except (httpx.TransportError, TransportError) as exc:
+            if attempt == attempts:
+                raise
+            logger.warning("query page of %s cut off (%s); requesting it again", url, exc)
+            continue
+        return (spill if out is not None else b"".join(held)), headers
+    raise AssertionError("unreachable")
+
+
 def iter_pages(
-    api: JobsApi, job: JobInfo, workdir: Path, max_records: int | None
-) -> Iterator[tuple[Path, int | None]]:
-    """Download result pages one at a time; yield ``(page_file, Sforce-NumberOfRecords)``."""
+    api: JobsApi, job: JobInfo, workdir: Path | None, max_records: int | None
+) -> Iterator[tuple[PageData, int | None]]:
+    """Download result pages one at a time; yield ``(page, Sforce-NumberOfRecords)``.
+
+    A page too large for memory is written to ``workdir`` (created on first need when None) and
+    removed once the next page is asked for.
+    """
     url = api.query_results_url(job.id)
     locators = _Locators(job.id)
     locator: str | None = None
     page = 0
-    while True:
-        page += 1
-        target = workdir / f"page-{page:06d}.csv"
-        headers = api.download(url, target, params=_page_params(locator, max_records))
-        count, nxt = _page_meta(headers)
-        yield target, count
-        target.unlink(missing_ok=True)
-        if nxt is None:
-            return
-        locator = locators.check(nxt)
+    made: Path | None = None
+    try:
+        while True:
+            page += 1
+            if workdir is None:
+                workdir = made = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
+            spill = workdir / f"page-{page:06d}.csv"
+            data, headers = _fetch_page(api, url, _page_params(locator, max_records), spill)
+            count, nxt = _page_meta(headers)
+            yield data, count
+            del data
+            spill.unlink(missing_ok=True)
+            if nxt is None:
+                return
+            locator = locators.check(nxt)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
-def _page_records(path: Path, delimiter: str) -> Iterator[dict[str, str | None]]:
+def _open_page(page: PageData) -> TextIO:
+    source: BinaryIO = io.BytesIO(page) if isinstance(page, bytes) else page.open("rb")
+    return io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+
+
+def _page_records(page: PageData, delimiter: str) -> Iterator[dict[str, str | None]]:
     """The records of one downloaded page: ``csv.reader`` and ``dict(zip(header, row))`` per row.
 
     An empty cell becomes ``None`` (only rows holding one pay for it). A field over the ``csv``
@@ -147,7 +211,7 @@ def _page_records(path: Path, delimiter: str) -> Iterator[dict[str, str | None]]
     """
     done = 0
     empty_to_none = {"": None}.get  # called as get(cell, cell): C-level, no Python code per cell
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with _open_page(page) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
             header = next(reader, None)
@@ -163,7 +227,7 @@ def _page_records(path: Path, delimiter: str) -> Iterator[dict[str, str | None]]
         except csv.Error as exc:
             if "field larger than field limit" not in str(exc):
                 raise
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with _open_page(page) as handle:
         rows = read_rows(handle, delimiter)
         header = next(rows)
         for _ in range(done):
@@ -175,13 +239,11 @@ def _page_records(path: Path, delimiter: str) -> Iterator[dict[str, str | None]]
 
 def iter_records(api: JobsApi, job: JobInfo, max_records: int | None) -> Iterator[dict[str, str | None]]:
     """Every record of a completed query job, page by page (lazy)."""
-    workdir = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
     delimiter = job.column_delimiter.char
-    try:
-        for path, _count in iter_pages(api, job, workdir, max_records):
-            yield from _page_records(path, delimiter)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    for page, _count in iter_pages(api, job, None, max_records):
+        records = _page_records(page, delimiter)
+        del page  # the generator holds it until the page is read: never two pages at once
+        yield from records
 
 
 class RowCounter:

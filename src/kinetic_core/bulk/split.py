@@ -19,11 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kinetic_core.bulk.csvfile import CsvLayout, RowRun, UnbalancedQuoteError, iter_row_runs
-
-DEFAULT_MAX_BYTES = 100_000_000
-"""Raw bytes per job: Salesforce caps an upload at 150 MB after base64 (~100 MB raw)."""
-DEFAULT_MAX_RECORDS = 150_000_000
-"""Records per job: the rolling 24 h record allowance is the only per-job ceiling documented."""
+from kinetic_core.bulk.models import DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS
 
 
 @dataclass(frozen=True)

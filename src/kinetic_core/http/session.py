@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from kinetic_core._httpx import httpx
 from kinetic_core.auth.base import Authenticator, Token, TokenRequest, parse_token_response
 from kinetic_core.errors import SessionExpiredError, TransportError
 from kinetic_core.http.limits import ApiUsage, parse_limit_info
@@ -80,13 +79,52 @@ def build_http_client(
         5
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    checked = tls_verify(verify)
     return httpx.Client(
         timeout=(timeouts or Timeouts()).to_httpx(),
-        verify=tls_verify(verify),
+        verify=checked,  # used by httpx only for proxies named in the environment
         limits=limits,
-        transport=transport,
+        transport=transport if transport is not None else SchemeTransports(checked, limits),
         follow_redirects=False,
     )
+
+
+class SchemeTransports(httpx.BaseTransport):
+    """The default transport: one ``httpx.HTTPTransport`` per URL scheme, each built at first use.
+
+    httpx builds a TLS context (loading the CA bundle, about 20 ms of CPU) whenever it builds a
+    transport. Here the https transport, with ``verify``, is built at the first https request,
+    so a process that only talks plain http (the local emulator) never pays for it. The http
+    transport gets a TLS context that trusts no certificate at all: it never does TLS, and if it
+    were ever asked to, verification would fail rather than pass.
+    """
+
+    def __init__(self, verify: bool | ssl.SSLContext, limits: httpx.Limits) -> None:
+        self._verify = verify
+        self._limits = limits
+        self._transports: dict[str, httpx.HTTPTransport] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, scheme: str) -> httpx.HTTPTransport:
+        transport = self._transports.get(scheme)
+        if transport is None:
+            with self._lock:
+                transport = self._transports.get(scheme)
+                if transport is None:
+                    verify = self._verify if scheme == "https" else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    transport = httpx.HTTPTransport(verify=verify, limits=self._limits)
+                    self._transports[scheme] = transport
+        return transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._for(request.url.scheme).handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            transports = list(self._transports.values())
+            self._transports.clear()
+        for transport in transports:
+            transport.close()
 
 
 def _one_shot(content: Content | None) -> bool:

@@ -17,8 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from kinetic_core._httpx import httpx
 from kinetic_core.config import OrgConfig
 
 logger = logging.getLogger(__name__)
