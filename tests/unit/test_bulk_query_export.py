@@ -190,7 +190,7 @@ def test_iter_records_keeps_a_small_page_in_memory(monkeypatch: pytest.MonkeyPat
     http = PagedHttp([[HEADER + rows(0, 3)], [HEADER + rows(3, 1)]])
     records = iter_records(JobsApi(http), job(), None)
     assert next(records)["Id"] == "001000"
-    assert not list(tmp_path.rglob("*.csv"))
+    assert list(tmp_path.iterdir()) == [], "no temporary directory for pages held in memory"
     assert len(list(records)) == 3
     assert list(tmp_path.iterdir()) == []
 

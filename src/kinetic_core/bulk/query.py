@@ -128,9 +128,14 @@ PageData = bytes | Path
 
 
 def _fetch_page(
-    api: JobsApi, url: str, params: dict[str, Any] | None, spill: Path, *, attempts: int = 3
+    api: JobsApi,
+    url: str,
+    params: dict[str, Any] | None,
+    spill: Callable[[], Path],
+    *,
+    attempts: int = 3,
 ) -> tuple[PageData, Mapping[str, str]]:
-    """Download one page whole: in memory up to :data:`PAGE_IN_MEMORY`, else into ``spill``.
+    """Download one page whole: in memory up to :data:`PAGE_IN_MEMORY`, else into the file ``spill()``.
 
     A page cut off midway is requested again by the same locator, up to ``attempts`` times.
     """
@@ -138,6 +143,7 @@ def _fetch_page(
         held: list[bytes] = []
         size = 0
         out: BinaryIO | None = None
+        path: Path | None = None
         try:
             response = api.http.request("GET", url, params=params, stream=True)
             try:
@@ -146,7 +152,8 @@ def _fetch_page(
                         held.append(block)
                         size += len(block)
                         if size > PAGE_IN_MEMORY:
-                            out = spill.open("wb")
+                            path = spill()
+                            out = path.open("wb")
                             out.writelines(held)
                             held = []
                     else:
@@ -161,7 +168,7 @@ def _fetch_page(
                 raise
             logger.warning("query page of %s cut off (%s); requesting it again", url, exc)
             continue
-        return (spill if out is not None else b"".join(held)), headers
+        return (path if path is not None else b"".join(held)), headers
     raise AssertionError("unreachable")
 
 
@@ -170,25 +177,30 @@ def iter_pages(
 ) -> Iterator[tuple[PageData, int | None]]:
     """Download result pages one at a time; yield ``(page, Sforce-NumberOfRecords)``.
 
-    A page too large for memory is written to ``workdir`` (created on first need when None) and
-    removed once the next page is asked for.
+    A page too large for memory is written to ``workdir`` (a temporary directory made at the first
+    such page when None, removed at the end) and deleted once the next page is asked for.
     """
     url = api.query_results_url(job.id)
     locators = _Locators(job.id)
     locator: str | None = None
     page = 0
     made: Path | None = None
+
+    def spill() -> Path:
+        nonlocal workdir, made
+        if workdir is None:
+            workdir = made = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
+        return workdir / f"page-{page:06d}.csv"
+
     try:
         while True:
             page += 1
-            if workdir is None:
-                workdir = made = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
-            spill = workdir / f"page-{page:06d}.csv"
             data, headers = _fetch_page(api, url, _page_params(locator, max_records), spill)
             count, nxt = _page_meta(headers)
             yield data, count
+            if isinstance(data, Path):
+                data.unlink(missing_ok=True)
             del data
-            spill.unlink(missing_ok=True)
             if nxt is None:
                 return
             locator = locators.check(nxt)
