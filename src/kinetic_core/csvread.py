@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from itertools import islice, tee
 
 _TOO_LARGE = "field larger than field limit"
+
+
+_SYNC_LINES = 4096
+"""How far the copy of the input kept for re-reading may lag behind the C reader, in lines."""
 
 
 def read_rows(lines: Iterable[str], delimiter: str = ",") -> Iterator[list[str]]:
@@ -22,31 +27,41 @@ def read_rows(lines: Iterable[str], delimiter: str = ",") -> Iterator[list[str]]
     Same results as ``csv.reader(lines, delimiter=delimiter)`` (RFC 4180 quoting, ``""``
     escapes, quoted line breaks), with no limit on the size of a field.
 
+    The C reader reads one side of an :func:`itertools.tee`; the other side trails it, dropped
+    every few thousand lines up to the end of the last complete record (``line_num``), so it holds
+    at most the lines of one record plus that margin. When a record is refused as too large,
+    its lines are taken from the trailing side and parsed by the pure-Python reader.
+
     Example:
         >>> big = "x" * 200_000
         >>> [len(r[1]) for r in read_rows(["a,b\\n", "c," + big + "\\n"])]
         [1, 200000]
     """
     source = iter(lines)
-    consumed: list[str] = []
-
-    def feed() -> Iterator[str]:
-        for line in source:
-            consumed.append(line)
-            yield line
-
     while True:
+        ahead, behind = tee(source)
+        reader = csv.reader(ahead, delimiter=delimiter)
+        dropped = done = 0  # lines dropped from ``behind``; lines of the records read so far
         try:
-            for row in csv.reader(feed(), delimiter=delimiter):
-                consumed.clear()
+            for row in reader:
                 yield row
+                done = reader.line_num
+                if done - dropped >= _SYNC_LINES:
+                    _drop(behind, done - dropped)
+                    dropped = done
             return
         except csv.Error as exc:
             if _TOO_LARGE not in str(exc):
                 raise
-            record = _slow_record(consumed, source, delimiter)
-            consumed.clear()
-            yield record
+            _drop(behind, done - dropped)
+            head = list(islice(behind, reader.line_num - done))
+        del ahead, behind
+        yield _slow_record(head, source, delimiter)
+
+
+def _drop(lines: Iterator[str], count: int) -> None:
+    """Advance ``lines`` by ``count`` items (C-level)."""
+    next(islice(lines, count, count), None)
 
 
 def _slow_record(head: list[str], more: Iterator[str], delimiter: str) -> list[str]:

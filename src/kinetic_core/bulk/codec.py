@@ -109,7 +109,12 @@ def row_key(cells: Sequence[str]) -> bytes:
     ``["a,b"]`` and ``["a", "b"]`` differ: cells are joined with a unit separator, and when a
     cell itself contains one the cells are length-prefixed instead.
     """
-    return hashlib.blake2b(pack_cells(cells).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return packed_key(pack_cells(cells))
+
+
+def packed_key(packed: str) -> bytes:
+    """:func:`row_key` of cells already packed by :func:`pack_cells`."""
+    return hashlib.blake2b(packed.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 _SEP = "\x1f"

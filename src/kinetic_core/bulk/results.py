@@ -27,9 +27,10 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
-from kinetic_core.bulk.codec import row_key, unpack_cells
+from kinetic_core.bulk.codec import pack_cells, packed_key, unpack_cells
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
 from kinetic_core.bulk.rowindex import (
     FAILED,
@@ -139,12 +140,21 @@ def read_result_file(
         positions = [where.get(c.lower()) for c in cols]
         keyed = True
 
+    width = max((p for p in positions if p is not None), default=-1) + 1
+    pick: Callable[[list[str]], Sequence[str]] | None = None
+    fixed = [p for p in positions if p is not None]
+    if fixed and len(fixed) == len(positions):  # every column echoed: one C-level pick per row
+        pick = itemgetter(*fixed) if len(fixed) > 1 else lambda row: (row[fixed[0]],)
+
     def rows() -> Iterator[ResultRow]:
         try:
             for seq, row in enumerate(reader):
                 if not row:
                     continue
-                cells = [row[p] if p is not None and p < len(row) else "" for p in positions]
+                if pick is not None and len(row) >= width:
+                    cells = pick(row)
+                else:
+                    cells = [row[p] if p is not None and p < len(row) else "" for p in positions]
                 sf_id = row[id_at] if id_at is not None and id_at < len(row) else None
                 created = None
                 if created_at is not None and created_at < len(row):
@@ -153,8 +163,9 @@ def read_result_file(
                 if error_at is not None and error_at < len(row):
                     code, message, parsed = parse_sf_error(row[error_at])
                     fields = ",".join(parsed)
-                key = row_key(cells) if keyed else None
-                yield seq, key, sf_id or None, created, code, message, fields, cells
+                data = pack_cells(cells)
+                key = packed_key(data) if keyed else None
+                yield seq, key, sf_id or None, created, code, message, fields, data
         finally:
             handle.close()
 
@@ -279,7 +290,7 @@ class BulkResult:
                 created=None if created is None else bool(created),
                 error_code=code,
                 error_message=message,
-                error_fields=tuple(f for f in (fields or "").split(",") if f),
+                error_fields=tuple(f for f in fields.split(",") if f) if fields else (),
                 job_id=job_id,
                 record=record,
             )
@@ -395,5 +406,5 @@ def _with_job_error(rows: Iterator[ResultRow], job: JobInfo) -> Iterator[ResultR
     state = job.state.value
     code = f"JOB_{state.upper()}" if state in ("Failed", "Aborted") else "NOT_PROCESSED"
     message = job.error_message or f"job {job.id} ended {state} before processing the row"
-    for seq, key, sf_id, created, _code, _message, fields, cells in rows:
-        yield seq, key, sf_id, created, code, message, fields, cells
+    for seq, key, sf_id, created, _code, _message, fields, data in rows:
+        yield seq, key, sf_id, created, code, message, fields, data

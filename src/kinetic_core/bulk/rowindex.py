@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.bulk.codec import pack_cells, row_key
+from kinetic_core.bulk.codec import row_key
 from kinetic_core.bulk.csvfile import CsvLayout, parse_range
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,9 @@ CREATE TABLE IF NOT EXISTS jobs (part INTEGER PRIMARY KEY, job_id TEXT, state TE
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 """
 
-ResultRow = tuple[int, bytes | None, str | None, bool | None, str | None, str | None, str | None, list[str]]
-"""(seq, key, sf_id, created, code, message, fields, cells)"""
+ResultRow = tuple[int, bytes | None, str | None, bool | None, str | None, str | None, str | None, str]
+"""(seq, key, sf_id, created, code, message, fields, data): ``data`` is the cells packed by
+:func:`~kinetic_core.bulk.codec.pack_cells`."""
 
 
 class RowIndex:
@@ -96,9 +97,8 @@ class RowIndex:
         batch: list[tuple[Any, ...]] = []
         with self._lock:
             self._conn.execute("BEGIN")
-            for seq, key, sf_id, created, code, message, fields, cells in rows:
+            for seq, key, sf_id, created, code, message, fields, data in rows:
                 flag = None if created is None else int(created)
-                data = pack_cells(cells)
                 batch.append((part, kind, seq, job_id, key, sf_id, flag, code, message, fields, data))
                 count += 1
                 if len(batch) >= 10_000:

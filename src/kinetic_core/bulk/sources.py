@@ -49,6 +49,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 from operator import itemgetter
@@ -165,16 +166,21 @@ class _SpoolWriter:
 
 def _plain_rows(batch: list[Any], cols: list[str], known: set[str]) -> list[Sequence[Any]] | None:
     """Value rows of a batch of plain dicts with known keys, built with C-level helpers; else None."""
-    if not cols or set(map(type, batch)) != {dict} or not all(map(known.issuperset, batch)):
+    if not cols or set(map(type, batch)) != {dict}:
         return None
-    rows: list[Sequence[Any]]
-    try:
-        if len(cols) == 1:
-            rows = [(v,) for v in map(itemgetter(cols[0]), batch)]
-        else:
-            rows = list(map(itemgetter(*cols), batch))
-    except KeyError:  # some record lacks a column: an empty cell
-        rows = [tuple(map(item.get, cols, repeat(""))) for item in batch]
+    get = itemgetter(*cols) if len(cols) > 1 else lambda item: (item[cols[0]],)
+    rows: list[Sequence[Any]] | None = None
+    if set(map(len, batch)) == {len(cols)}:
+        # as many keys as columns and every column found (no KeyError): exactly the columns
+        with suppress(KeyError):
+            rows = list(map(get, batch))
+    if rows is None:
+        if not all(map(known.issuperset, batch)):
+            return None  # a new key: the column list grows, record by record
+        try:
+            rows = list(map(get, batch))
+        except KeyError:  # some record lacks a column: an empty cell
+            rows = [tuple(map(item.get, cols, repeat(""))) for item in batch]
     kinds = set(map(type, chain.from_iterable(rows)))
     if kinds <= _PLAIN:
         return rows
