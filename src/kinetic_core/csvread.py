@@ -17,8 +17,9 @@ from itertools import islice, tee
 _TOO_LARGE = "field larger than field limit"
 
 
-_SYNC_LINES = 4096
-"""How far the copy of the input kept for re-reading may lag behind the C reader, in lines."""
+_SYNC_LINES = 16
+"""How far the copy of the input kept for re-reading may lag behind the C reader, in lines (kept
+small: a line may hold fields of up to the module's limit, 131,072 characters, each)."""
 
 
 def read_rows(lines: Iterable[str], delimiter: str = ",") -> Iterator[list[str]]:
@@ -28,7 +29,7 @@ def read_rows(lines: Iterable[str], delimiter: str = ",") -> Iterator[list[str]]
     escapes, quoted line breaks), with no limit on the size of a field.
 
     The C reader reads one side of an :func:`itertools.tee`; the other side trails it, dropped
-    every few thousand lines up to the end of the last complete record (``line_num``), so it holds
+    every few lines up to the end of the last complete record (``line_num``), so it holds
     at most the lines of one record plus that margin. When a record is refused as too large,
     its lines are taken from the trailing side and parsed by the pure-Python reader.
 

@@ -47,7 +47,7 @@ def test_oversized_fields_far_into_a_long_file() -> None:
     """Records around the points where the kept copy of the input is trimmed stay intact."""
     big = "z" * 150_000
     rows = [[str(i), f"line {i}\nsecond" if i % 3 == 0 else f"v{i}"] for i in range(20_000)]
-    for at in (4095, 4096, 4097, 9000, 19_999):
+    for at in (0, 15, 16, 17, 4096, 9000, 19_999):
         rows[at] = [str(at), f'"{big}"\n{at}' if at % 2 else big]
     lines = io.StringIO(_encode(rows, ",", "\r\n"), newline="").readlines()
     assert list(read_rows(lines)) == rows
