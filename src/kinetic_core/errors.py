@@ -48,6 +48,11 @@ class KineticError(Exception):
         'NOT_FOUND'
     """
 
+    unaborted_jobs: tuple[str, ...] = ()
+    """On an error that stopped a bulk load: ids of the load's jobs it tried to abort and could not
+    (the abort call itself failed, e.g. on REQUEST_LIMIT_EXCEEDED), so they may still be running
+    on the server. Check them later with ``client.bulk.get_job`` / ``wait`` / ``abort_job``."""
+
 
 class ConfigError(KineticError):
     """Configuration is missing or malformed (the message names the source, never a secret value)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_bulk_fakes import FakeBulkHttp, FakeClock, Outcome
+from test_bulk_fakes import FakeBulkHttp, FakeClock, Outcome, records
 
 from kinetic_core.bulk import (
     BulkClient,
@@ -400,3 +400,60 @@ def test_a_failing_event_callback_stops_the_load_before_any_data_is_sent() -> No
         bulk.insert("Account", [{"Name": "a"}, {"Name": "b"}], on_event=journal)
     assert http.jobs, "the job was created"
     assert all(job.state == "Aborted" and not job.data for job in http.jobs.values())
+
+
+class LimitAfterUpload(FakeBulkHttp):
+    """Every call fails with REQUEST_LIMIT_EXCEEDED once the jobs are closed (polls and aborts too)."""
+
+    def __init__(self, exhausted_after_closes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.closes_left = exhausted_after_closes
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        from kinetic_core.errors import RequestLimitExceeded
+
+        if self.closes_left <= 0 and "/jobs/ingest" in url:
+            raise RequestLimitExceeded(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        json_body = kwargs.get("json")
+        if method == "PATCH" and isinstance(json_body, dict) and json_body.get("state") == "UploadComplete":
+            self.closes_left -= 1
+        return super().request(method, url, **kwargs)
+
+
+def test_a_load_stopped_by_the_request_limit_names_the_jobs_it_could_not_abort() -> None:
+    from kinetic_core.errors import RequestLimitExceeded
+
+    http = LimitAfterUpload(exhausted_after_closes=2)
+    http.never_complete = True
+    bulk, _ = make(http)
+    with pytest.raises(RequestLimitExceeded) as info:
+        bulk.insert("Account", records(30), max_records_per_job=10, max_concurrent_jobs=2)
+    running = sorted(j.id for j in http.jobs.values() if j.state not in ("JobComplete", "Failed", "Aborted"))
+    assert len(running) == 2  # the two closed jobs: the third could not even be created
+    assert sorted(info.value.unaborted_jobs) == running
+    assert any(all(i in note for i in running) for note in info.value.__notes__)
+
+
+def test_the_job_whose_polling_failed_is_aborted_with_the_others() -> None:
+    http = FakeBulkHttp(polls_to_complete=50)
+    original = http.request
+    polls = {"n": 0}
+    failed: list[str] = []
+
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        job_info_get = method == "GET" and url.rstrip("/").split("/")[-2] == "ingest"
+        if job_info_get:
+            polls["n"] += 1
+            if polls["n"] == 3:
+                failed.append(url.rstrip("/").split("/")[-1])
+                raise ApiError(400, "INVALID_SESSION_ID", "made-up fatal polling error")
+        return original(method, url, **kwargs)
+
+    http.request = request  # type: ignore[method-assign]
+    bulk, _ = make(http)
+    with pytest.raises(ApiError, match="made-up fatal") as info:
+        bulk.insert("Account", records(20), max_records_per_job=10, max_concurrent_jobs=2)
+    assert http.jobs[failed[0]].state == "Aborted"
+    # the other job was aborted too, unless it finished first (the fake clock makes polling instant)
+    assert {j.state for j in http.jobs.values() if j.id != failed[0]} <= {"Aborted", "JobComplete"}
+    assert info.value.unaborted_jobs == ()

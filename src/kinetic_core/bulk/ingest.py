@@ -16,8 +16,10 @@ Failure rules:
 * an upload that fails (including one whose answer was lost) is not sent again to the
   same job: that job is aborted and a new one is created for the same rows (up to
   ``upload_attempts`` times);
-* a non-transient error (bad object, missing permission, bad input) aborts every job
-  of the load that has not finished and is raised;
+* a non-transient error (bad object, missing permission, bad input, the API request
+  limit) aborts every job of the load that has not finished and is raised; jobs whose
+  abort failed too (on REQUEST_LIMIT_EXCEEDED it usually does) are named on the error
+  (``unaborted_jobs`` and a note), since they may still be running;
 * ``timeout`` (seconds, for the whole load) raises ``BulkTimeoutError`` naming every job
   still running; those jobs keep running on the server: pick them up with
   ``BulkClient.wait(job_id)`` / ``BulkClient.get_results(job_id)``.
@@ -120,6 +122,7 @@ class IngestLoad:
         self._fatal: BaseException | None = None
         self._prep: PreparedInput | None = None
         self._manifested: list[str] = []
+        self._unaborted: list[str] = []
 
     # -- worker side -------------------------------------------------------------------------
     def _register(self, part: int, job_id: str) -> None:
@@ -130,8 +133,23 @@ class IngestLoad:
         try:
             self.api.abort_job(job_id)
         except KineticError as exc:
-            logger.info("abort of job %s: %s", job_id, exc)
+            if getattr(exc, "error_code", None) == "INVALIDJOBSTATE":  # already ended: nothing runs
+                logger.info("abort of job %s: %s", job_id, exc)
+            else:
+                logger.warning("job %s could not be aborted and may still be running: %s", job_id, exc)
+                with self._lock:
+                    self._unaborted.append(job_id)
         self._unrecord(job_id)
+
+    def _name_unaborted(self, exc: BaseException) -> None:
+        """Tell the caller which jobs may still run: ``unaborted_jobs`` and a note on ``exc``."""
+        with self._lock:
+            ids = tuple(self._unaborted)
+        if not ids:
+            return
+        if isinstance(exc, KineticError):
+            exc.unaborted_jobs = ids
+        exc.add_note(f"bulk job(s) that could not be aborted and may still be running: {', '.join(ids)}")
 
     def _unrecord(self, job_id: str) -> None:
         store = self.opts.manifests
@@ -256,7 +274,9 @@ class IngestLoad:
                     on_change=self._on_change,
                     cancel=self.cancel,
                 )
-            except JobWaitCancelled:
+            except JobWaitTimeout:
+                raise  # the job keeps running: the caller picks it up by id
+            except Exception:  # cancelled by another job's error, or this job's own polling failed
                 self._safe_abort(info.id)
                 raise
             files: dict[str, Path] = {}
@@ -331,13 +351,16 @@ class IngestLoad:
                 future = executor.submit(self._run_job, chunk, prep.delimiter, prep.line_ending, workdir)
                 future.add_done_callback(self._done)
                 futures.append(future)
-        except BaseException:
+        except BaseException as stopped:
             self.cancel.set()
+            executor.shutdown(wait=True)  # the workers abort their jobs first
+            self._name_unaborted(stopped)
             raise
         finally:
             executor.shutdown(wait=True)
             prep.close()
         if self._fatal is not None:
+            self._name_unaborted(self._fatal)
             raise self._fatal
         outcomes: list[_Outcome] = []
         for future in futures:
