@@ -2,7 +2,9 @@
 
 simple-salesforce always speaks ``https://``, so its tests use an emulator started with ``--tls``
 and a ``requests.Session`` that trusts the emulator's CA. jsforce runs in Node against a plain
-HTTP emulator; its scripts live in ``tests/contract/js`` and print one JSON document each.
+HTTP emulator; its scripts live in ``tests/contract/js`` and print one JSON document each. The
+Salesforce CLI (``sf``, installed by ``npm ci`` in ``tests/contract/sf``) runs as a command against
+a TLS emulator whose CA Node is told to trust.
 
 The emulator is imported inside the fixtures, so a broken or missing emulator makes these tests
 fail one by one instead of breaking collection of the whole suite.
@@ -25,6 +27,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 JS_DIR = Path(__file__).parent / "js"
+SF_DIR = Path(__file__).parent / "sf"
+SF_TIMEOUT_SECONDS = 180.0
 
 CONTRACT_SCHEMA = """\
 fields:
@@ -207,3 +211,85 @@ def node_ok(script: str, org: OrgHandle, *args: str, env: Mapping[str, str] | No
             f"{json.dumps(result.data, indent=1)[:4000]}\nstderr:\n{result.stderr[-2000:]}"
         )
     return result.data
+
+
+def require_sf() -> Path:
+    """Path of the pinned ``sf`` command; fails (never skips) with a clear message when it cannot run."""
+    require_node()
+    sf = SF_DIR / "node_modules" / ".bin" / "sf"
+    if not sf.is_file():
+        pytest.fail(
+            f"the Salesforce CLI is not installed: run `npm ci` in {SF_DIR}"
+            " (scripts/test does it when npm exists)"
+        )
+    return sf
+
+
+@dataclass(frozen=True)
+class SfResult:
+    """What one ``sf ... --json`` run printed: its exit code, the JSON document and stderr."""
+
+    returncode: int
+    data: dict[str, Any]
+    stderr: str
+
+
+def sf_env(org: OrgHandle, home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An environment for ``sf``: its own HOME (its config and auth files), no telemetry or updates."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOME": str(home),
+            "SF_DISABLE_TELEMETRY": "true",
+            "SF_AUTOUPDATE_DISABLE": "true",
+            "SF_USE_GENERIC_UNIX_KEYCHAIN": "true",
+            "SF_SKIP_NEW_VERSION_CHECK": "true",
+            "SF_HIDE_RELEASE_NOTES": "true",
+        }
+    )
+    if org.ca_cert is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(org.ca_cert)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_sf(
+    args: list[str], org: OrgHandle, home: Path, *, cwd: Path, env: Mapping[str, str] | None = None
+) -> SfResult:
+    """Run ``sf <args> --json`` and parse the JSON document it prints on stdout."""
+    sf = require_sf()
+    proc = subprocess.run(
+        [str(sf), *args, "--json"],
+        cwd=cwd,
+        env=sf_env(org, home, env),
+        capture_output=True,
+        text=True,
+        timeout=SF_TIMEOUT_SECONDS,
+        check=False,
+    )
+    start = proc.stdout.find("{")
+    if start < 0:
+        pytest.fail(
+            f"sf {' '.join(args)} printed no JSON (exit {proc.returncode}); stderr:\n{proc.stderr[-4000:]}"
+        )
+    try:
+        data = json.loads(proc.stdout[start:])
+    except json.JSONDecodeError:
+        pytest.fail(
+            f"sf {' '.join(args)} did not print JSON (exit {proc.returncode}):\n{proc.stdout[-4000:]}"
+        )
+    return SfResult(proc.returncode, data, proc.stderr)
+
+
+def sf_ok(
+    args: list[str], org: OrgHandle, home: Path, *, cwd: Path, env: Mapping[str, str] | None = None
+) -> Any:
+    """Run an ``sf`` command that must succeed; return the ``result`` of its JSON document."""
+    out = run_sf(args, org, home, cwd=cwd, env=env)
+    if out.returncode != 0 or out.data.get("status") != 0:
+        pytest.fail(
+            f"sf {' '.join(args)} failed (exit {out.returncode}): {json.dumps(out.data, indent=1)[:4000]}"
+            f"\nstderr:\n{out.stderr[-2000:]}"
+        )
+    return out.data.get("result")
