@@ -335,3 +335,34 @@ def test_bulk_row_failures_and_job_failures_reach_the_cli(
     assert out.returncode != 0
     assert out.data["name"] == "JobFailedError"
     assert "Nope__c" in out.data["message"]
+
+
+def test_tree_export_with_a_plan_then_import_recreates_parents_and_children(
+    sf_org: OrgHandle, sf_home: Path, client: SalesforceClient, tmp_path: Path
+) -> None:
+    parent = client.create("Account", {"Name": "CLI Tree Parent"})
+    for name in ("Ada", "Grace"):
+        client.create("Contact", {"LastName": f"CLI Tree {name}", "AccountId": parent})
+    query = "SELECT Id, Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account"
+    query += f" WHERE Id = '{parent}'"
+    plan = sf(
+        ["data", "export", "tree", "--query", query, "--plan", "--output-dir", "tree"],
+        sf_org,
+        sf_home,
+        tmp_path,
+    )
+    assert [step["sobject"] for step in plan] == ["Account", "Contact"]
+    contacts = json.loads((tmp_path / "tree" / "Contact.json").read_text(encoding="utf-8"))["records"]
+    assert sorted(c["LastName"] for c in contacts) == ["CLI Tree Ada", "CLI Tree Grace"]
+    assert {c["AccountId"] for c in contacts} == {"@AccountRef1"}
+
+    plan_file = next((tmp_path / "tree").glob("*plan.json"))
+    imported = sf(["data", "import", "tree", "--plan", str(plan_file)], sf_org, sf_home, tmp_path)
+    by_type = {r["refId"]: (r["type"], r["id"]) for r in imported}
+    new_parent = by_type["AccountRef1"][1]
+    assert new_parent != parent
+    assert sorted(t for t, _ in by_type.values()) == ["Account", "Contact", "Contact"]
+    children = client.query_all(
+        f"SELECT LastName FROM Contact WHERE AccountId = '{new_parent}' ORDER BY LastName"
+    )
+    assert [c["LastName"] for c in children] == ["CLI Tree Ada", "CLI Tree Grace"]
