@@ -366,3 +366,73 @@ def test_tree_export_with_a_plan_then_import_recreates_parents_and_children(
         f"SELECT LastName FROM Contact WHERE AccountId = '{new_parent}' ORDER BY LastName"
     )
     assert [c["LastName"] for c in children] == ["CLI Tree Ada", "CLI Tree Grace"]
+
+
+def test_bulk_import_resumed_by_job_id_with_pipes_and_crlf(
+    sf_org: OrgHandle, sf_home: Path, client: SalesforceClient, tmp_path: Path
+) -> None:
+    source = tmp_path / "pipes.csv"
+    source.write_bytes(
+        b"Name|Description\r\n"
+        + b"".join(f'CLI Pipe {i}|"a, b and ""c"" {i}"\r\n'.encode() for i in range(300))
+    )
+    started = sf(
+        [
+            "data",
+            "import",
+            "bulk",
+            "--sobject",
+            "Account",
+            "--file",
+            str(source),
+            "--line-ending",
+            "CRLF",
+            "--column-delimiter",
+            "PIPE",
+        ],
+        sf_org,
+        sf_home,
+        tmp_path,
+    )
+    job_id = started["jobId"]
+    assert job_id.startswith("750")
+    # no --target-org: the CLI finds the org in its cache of the job it started
+    done = sf_ok(
+        ["data", "import", "resume", "--job-id", job_id, "--wait", "5"], sf_org, sf_home, cwd=tmp_path
+    )
+    assert (done["jobId"], done["processedRecords"], done["failedRecords"]) == (job_id, 300, 0)
+    found = client.query_all("SELECT Name, Description FROM Account WHERE Name LIKE 'CLI Pipe %'")
+    assert sorted((r["Name"], r["Description"]) for r in found) == sorted(
+        (f"CLI Pipe {i}", f'a, b and "c" {i}') for i in range(300)
+    )
+
+    out = tmp_path / "pipes-export.csv"
+    exported = sf(
+        [
+            "data",
+            "export",
+            "bulk",
+            "--query",
+            "SELECT Name, Description FROM Account WHERE Name LIKE 'CLI Pipe %'",
+            "--output-file",
+            str(out),
+            "--column-delimiter",
+            "PIPE",
+            "--line-ending",
+            "CRLF",
+            "--wait",
+            "5",
+        ],
+        sf_org,
+        sf_home,
+        tmp_path,
+    )
+    assert exported["totalSize"] == 300
+    text = out.read_bytes()
+    assert text.count(b"\r\n") == 301  # header once, then every row, across two locator pages
+    with out.open(encoding="utf-8", newline="") as handle:
+        back = list(csv.reader(handle, delimiter="|"))
+    assert back[0] == ["Name", "Description"]
+    assert sorted(tuple(r) for r in back[1:]) == sorted(
+        (f"CLI Pipe {i}", f'a, b and "c" {i}') for i in range(300)
+    )
