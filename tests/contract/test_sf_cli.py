@@ -2,8 +2,9 @@
 
 Each test runs ``sf ... --json`` as a command, with its own HOME, logged in with an access token from
 the emulator's OAuth endpoint, and Node told to trust the emulator's CA. The CLI is pinned to 2.128.5,
-the last release that runs on Node 20; its ``undici`` is held at 7.30.2 (``overrides`` in
-package.json) because undici 8 needs Node 22's zstd support and fails to load on Node 20. Without
+a release that still declares Node >= 18.6 (2.150.6, for one, requires Node 22); its ``undici`` is held
+at 7.30.2 (``overrides`` in package.json) because undici 8 needs Node 22's zstd support and fails to
+load on Node 20. Without
 Node.js or without ``npm ci`` in ``tests/contract/sf`` these tests fail with a message saying so.
 """
 
