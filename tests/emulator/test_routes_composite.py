@@ -250,3 +250,13 @@ def test_batch(emulator_api: EmulatorApi) -> None:
     assert [r["statusCode"] for r in result["results"]] == [204, 200, 404, 412]
     assert result["results"][1]["result"]["Name"] == "Renamed"
     assert result["results"][3]["result"][0]["errorCode"] == "BATCH_PROCESSING_HALTED"
+
+
+def test_batch_serves_limits(emulator_api: EmulatorApi) -> None:
+    """Limits is among the resources a batch may call (API 34.0+)."""
+    body = {
+        "batchRequests": [{"method": "GET", "url": "v62.0/limits"}, {"method": "GET", "url": "v62.0/limits/"}]
+    }
+    result = emulator_api.post("composite/batch", json=body).json()
+    assert [r["statusCode"] for r in result["results"]] == [200, 200]
+    assert result["results"][0]["result"]["DailyApiRequests"]["Max"] > 0

@@ -111,3 +111,14 @@ def test_bulk_errors() -> None:
 def test_error_class_for_5xx_fallback() -> None:
     assert error_class_for(503, "WHATEVER") is ServerUnavailableError
     assert error_class_for(400, "WHATEVER") is ApiError
+
+
+def test_a_refused_tree_body_gives_its_first_error_and_every_record_error() -> None:
+    body = (
+        b'{"hasErrors":true,"results":[{"referenceId":"ref2","errors":[{"statusCode":"REQUIRED_FIELD_MISSING",'
+        b'"message":"Required fields are missing: [LastName]","fields":["LastName"]}]}]}'
+    )
+    err = error_from_response(400, body, "application/json", "POST", URL)
+    assert type(err) is RequiredFieldMissingError
+    assert err.fields == ["LastName"]
+    assert err.errors[0]["referenceId"] == "ref2"

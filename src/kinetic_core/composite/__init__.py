@@ -1,4 +1,5 @@
-"""Composite sObject Collections: create/update/upsert/delete any number of records, 200 per call.
+"""Composite APIs: sObject Collections (any number of records, 200 per call), composite requests,
+batches and trees.
 
 Example:
     >>> from kinetic_core.composite import chunked
@@ -17,6 +18,7 @@ from kinetic_core.composite.collections import (
     upsert_batch,
 )
 from kinetic_core.composite.results import IN_DOUBT, NOT_SENT, ErrorDetail, RecordResult
+from kinetic_core.composite.subrequests import SubRequest, SubResponse, TreeResult, batch, composite, tree
 
 __all__ = [
     "CHUNK_SIZE",
@@ -24,9 +26,15 @@ __all__ = [
     "NOT_SENT",
     "ErrorDetail",
     "RecordResult",
+    "SubRequest",
+    "SubResponse",
+    "TreeResult",
+    "batch",
     "chunked",
+    "composite",
     "create_batch",
     "delete_batch",
+    "tree",
     "update_batch",
     "upsert_batch",
 ]

@@ -146,6 +146,15 @@ def error_from_response(
     if status == 300 and isinstance(body, list):
         urls = [u if isinstance(u, str) else str(u.get("url", u)) for u in body]
         return MultipleRecordsError(urls, method, shown)
+    if isinstance(body, Mapping) and isinstance(body.get("results"), list):
+        # a refused /composite/tree: {"hasErrors": true, "results": [{"referenceId", "errors": [...]}]}
+        body = [
+            {**error, "referenceId": result.get("referenceId")}
+            for result in body["results"]
+            if isinstance(result, Mapping)
+            for error in result.get("errors") or []
+            if isinstance(error, Mapping)
+        ]
     parsed = first_error(body)
     errors = [e for e in body if isinstance(e, Mapping)] if isinstance(body, list) else []
     if parsed is None:

@@ -355,6 +355,47 @@ class SalesforceClient:
 
         return delete_batch(self._session, ids, all_or_none=all_or_none, concurrency=concurrency)
 
+    def composite(self, steps: Iterable[Any], *, all_or_none: bool = False) -> list[Any]:
+        """Up to 25 dependent steps in one ``/composite`` call (``@{ref.id}`` links them).
+
+        Returns one ``SubResponse`` per step; see ``kinetic_core.composite.subrequests``.
+
+        Example:
+            >>> from kinetic_core.composite import SubRequest
+            >>> client.composite([                                                     # doctest: +SKIP
+            ...     SubRequest("POST", "sobjects/Account", "acct", {"Name": "Acme"}),
+            ...     SubRequest("GET", "sobjects/Account/@{acct.id}", "read"),
+            ... ], all_or_none=True)[1].body["Name"]
+            'Acme'
+        """
+        from kinetic_core.composite.subrequests import composite
+
+        return composite(self._session, steps, all_or_none=all_or_none)
+
+    def batch(self, steps: Iterable[Any], *, halt_on_error: bool = False) -> list[Any]:
+        """Up to 25 independent steps in one ``/composite/batch`` call; one ``SubResponse`` each."""
+        from kinetic_core.composite.subrequests import batch
+
+        return batch(self._session, steps, halt_on_error=halt_on_error)
+
+    def tree(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> Any:
+        """Create up to 200 records with their children in one all-or-nothing ``/composite/tree`` call.
+
+        Children go under their relationship name (``{"Name": "Acme", "Contacts": [{...}]}``); their
+        object comes from the parent's describe. Returns a ``TreeResult`` (ids by reference id).
+        """
+        from kinetic_core.composite.subrequests import tree
+
+        def child_types(parent: str) -> dict[str, str]:
+            relations = self.describe(parent).get("childRelationships") or []
+            return {
+                str(r["relationshipName"]).lower(): str(r["childSObject"])
+                for r in relations
+                if r.get("relationshipName") and r.get("childSObject")
+            }
+
+        return tree(self._session, sobject, records, child_types=child_types)
+
     # ------------------------------------------------------------------ bulk and router
     @property
     def bulk(self) -> Any:

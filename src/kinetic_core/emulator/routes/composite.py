@@ -284,7 +284,10 @@ def run_batch(org: Org, user_id: str, outer_ver: str, body: Any) -> dict[str, An
             continue
         url = sub["url"].lstrip("/")
         url = url if url.startswith("services/data/") else f"services/data/{url}"
-        reply = dispatch(org, user_id, sub["method"], "/" + url, sub.get("richInput"))
+        if sub["method"] == "GET" and re.fullmatch(r"services/data/v\d+\.\d+/limits/?", url):
+            reply = Reply(200, rest.limits_body(org))  # batchable, unlike in /composite [D]
+        else:
+            reply = dispatch(org, user_id, sub["method"], "/" + url, sub.get("richInput"))
         results.append({"statusCode": reply.status, "result": reply.body if reply.status != 204 else None})
         if reply.status >= 400 and halt:
             halted = True
