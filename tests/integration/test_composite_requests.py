@@ -139,3 +139,21 @@ def test_sub_response_errors_parse_save_errors() -> None:
     failed = SubResponse("x", 400, [{"errorCode": "INVALID_FIELD", "message": "bad", "fields": ["Nope"]}])
     assert [(e.code, e.fields) for e in failed.errors] == [("INVALID_FIELD", ["Nope"])]
     assert SubResponse("y", 204, None).errors == []
+
+
+def test_tree_describes_each_parent_object_once(
+    client: SalesforceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    described: list[str] = []
+    real = client.describe
+
+    def describe(sobject: str) -> dict[str, object]:
+        described.append(sobject)
+        return real(sobject)
+
+    monkeypatch.setattr(client, "describe", describe)
+    parents = [{"Name": f"Many {i}", "Contacts": [{"LastName": f"C{i}"}]} for i in range(20)]
+    result = client.tree("Account", parents)
+    assert result.ok
+    assert len(result.ids) == 40
+    assert described == ["Account"]

@@ -255,16 +255,16 @@ class _TreeBuilder:
             children = value.get("records") if isinstance(value, Mapping) else value
             if isinstance(children, list) and all(isinstance(child, Mapping) for child in children):
                 child_type = self.child_types(kind).get(name.lower())
+                if child_type is None and any(
+                    not (child.get("attributes") or {}).get("type") for child in children
+                ):
+                    raise ValueError(f"{where}.{name}: {kind} has no child relationship named {name!r}")
                 out[name] = {
                     "records": [
                         self.record(child_type or "", child, f"{where}.{name}[{n}]")
                         for n, child in enumerate(children)
                     ]
                 }
-                if child_type is None and any(
-                    not (child.get("attributes") or {}).get("type") for child in children
-                ):
-                    raise ValueError(f"{where}.{name}: {kind} has no child relationship named {name!r}")
             else:
                 out[name] = value
         return out

@@ -386,13 +386,17 @@ class SalesforceClient:
         """
         from kinetic_core.composite.subrequests import tree
 
+        known: dict[str, dict[str, str]] = {}  # one describe per parent object, not per record
+
         def child_types(parent: str) -> dict[str, str]:
-            relations = self.describe(parent).get("childRelationships") or []
-            return {
-                str(r["relationshipName"]).lower(): str(r["childSObject"])
-                for r in relations
-                if r.get("relationshipName") and r.get("childSObject")
-            }
+            if parent not in known:
+                relations = self.describe(parent).get("childRelationships") or []
+                known[parent] = {
+                    str(r["relationshipName"]).lower(): str(r["childSObject"])
+                    for r in relations
+                    if r.get("relationshipName") and r.get("childSObject")
+                }
+            return known[parent]
 
         return tree(self._session, sobject, records, child_types=child_types)
 
