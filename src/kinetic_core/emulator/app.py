@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultKind, fault_error
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
-from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, rest
+from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, replication, rest
 from kinetic_core.emulator.routes.common import SESSION_STATE_KEY, dumps, error_response, session_or_none
 
 logger = logging.getLogger(__name__)
@@ -371,6 +371,7 @@ def create_app(org: Org) -> Starlette:
         200
     """
     routes: list[BaseRoute] = [
+        *replication.routes(),  # before rest's /sobjects/{sobject}/{rid}
         *rest.routes(),
         *query.routes(),
         *composite.routes(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 import re
@@ -298,6 +299,24 @@ class SalesforceClient:
         from kinetic_core.rest.sobject import SObject
 
         return SObject(self, check_name(name))
+
+    # ------------------------------------------------------------------ replication
+    def get_deleted(self, sobject: str, start: dt.datetime, end: dt.datetime) -> Any:
+        """Records of ``sobject`` deleted between ``start`` and ``end`` (``DeletedRecords``).
+
+        Example:
+            >>> window = client.get_deleted("Account", since, now)   # doctest: +SKIP
+            >>> window.ids, window.latest_date_covered                 # doctest: +SKIP
+        """
+        from kinetic_core.rest.replication import get_deleted
+
+        return get_deleted(self._session, check_name(sobject), start, end)
+
+    def get_updated(self, sobject: str, start: dt.datetime, end: dt.datetime) -> Any:
+        """Ids of the records of ``sobject`` created or changed between ``start`` and ``end``."""
+        from kinetic_core.rest.replication import get_updated
+
+        return get_updated(self._session, check_name(sobject), start, end)
 
     # ------------------------------------------------------------------ composite
     def create_batch(
