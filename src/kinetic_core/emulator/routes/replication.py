@@ -59,35 +59,32 @@ def _window(request: Request, days: int) -> tuple[datetime, datetime, datetime]:
     return max(start, now - timedelta(days=days)), end, now
 
 
-async def deleted(request: Request) -> Response:
+def _changes(request: Request, *, deleted: bool) -> tuple[list[tuple[str, str]], datetime, datetime]:
+    """``(rows, latestDateCovered, now)`` of one window: the checks both routes share."""
     require_session(request)
     org = get_org(request)
     obj = object_def(org, request.path_params["sobject"])
-    start, end, now = _window(request, DELETED_DAYS)
-    rows = org.store.changed_between(obj.name, _stored(start), _stored(end), deleted=True)
+    start, end, now = _window(request, DELETED_DAYS if deleted else UPDATED_DAYS)
+    rows = org.store.changed_between(obj.name, _stored(start), _stored(end), deleted=deleted)
     if len(rows) > MAX_IDS:
         raise ApiError(400, "EXCEEDED_ID_LIMIT", f"More than {MAX_IDS} ids; choose a shorter time span")
-    covered = min(end, now.replace(second=0, microsecond=0))
+    minute = now.replace(second=0, microsecond=0)
+    return rows, min(end, minute), minute
+
+
+async def deleted(request: Request) -> Response:
+    rows, covered, minute = _changes(request, deleted=True)
     return json_response(
         {
             "deletedRecords": [{"id": rid, "deletedDate": _wire(moment)} for rid, moment in rows],
-            "earliestDateAvailable": _wire(
-                _stored((now - timedelta(days=DELETED_DAYS)).replace(second=0, microsecond=0))
-            ),
+            "earliestDateAvailable": _wire(_stored(minute - timedelta(days=DELETED_DAYS))),
             "latestDateCovered": _wire(_stored(covered)),
         }
     )
 
 
 async def updated(request: Request) -> Response:
-    require_session(request)
-    org = get_org(request)
-    obj = object_def(org, request.path_params["sobject"])
-    start, end, now = _window(request, UPDATED_DAYS)
-    rows = org.store.changed_between(obj.name, _stored(start), _stored(end), deleted=False)
-    if len(rows) > MAX_IDS:
-        raise ApiError(400, "EXCEEDED_ID_LIMIT", f"More than {MAX_IDS} ids; choose a shorter time span")
-    covered = min(end, now.replace(second=0, microsecond=0))
+    rows, covered, _ = _changes(request, deleted=False)
     return json_response({"ids": [rid for rid, _ in rows], "latestDateCovered": _wire(_stored(covered))})
 
 
