@@ -358,3 +358,21 @@ def test_is_sandbox_and_limits(sf: Salesforce) -> None:
     assert usage.total == daily["Max"]
     sf.query("SELECT Id FROM Account LIMIT 1")
     assert sf.api_usage["api-usage"].used > usage.used
+
+
+def test_deleted_and_updated_windows(sf: Salesforce) -> None:
+    """``SFType.deleted`` / ``updated`` (dates sent as quoted ISO 8601 with ``+00:00``)."""
+    import datetime as dt
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    kept = sf.Account.create({"Name": f"Window {tag()}"})["id"]
+    gone = sf.Account.create({"Name": f"Window {tag()}"})["id"]
+    sf.Account.delete(gone)
+    end = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
+    deleted = sf.Account.deleted(start, end)
+    assert gone in [r["id"] for r in deleted["deletedRecords"]]
+    assert kept not in [r["id"] for r in deleted["deletedRecords"]]
+    assert {"earliestDateAvailable", "latestDateCovered"} <= set(deleted)
+    updated = sf.Account.updated(start, end)
+    assert kept in updated["ids"]
+    assert gone not in updated["ids"]
