@@ -40,6 +40,7 @@ def test_deleted_and_updated_records_in_a_window(client: SalesforceClient) -> No
     deleted = client.get_deleted("Account", start, end)
     assert deleted.ids == [drop]
     moment = deleted.records[0].deleted_date
+    assert moment is not None
     assert start <= moment <= end
     assert moment.tzinfo is not None
     assert deleted.earliest_date_available is not None

@@ -17,10 +17,10 @@ from kinetic_core.http.session import HttpSession
 
 @dataclass(frozen=True)
 class DeletedRecord:
-    """One deleted record: its id and when it was deleted (UTC)."""
+    """One deleted record: its id and when it was deleted (UTC; None if the answer left it out)."""
 
     id: str
-    deleted_date: dt.datetime
+    deleted_date: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def get_deleted(session: HttpSession, sobject: str, start: dt.datetime, end: dt.
     """Records of ``sobject`` deleted between ``start`` and ``end``."""
     body = session.request("GET", f"sobjects/{sobject}/deleted/", params=_window(start, end)).json()
     records = [
-        DeletedRecord(str(item["id"]), parse_wire_datetime(item.get("deletedDate")) or start)
+        DeletedRecord(str(item["id"]), parse_wire_datetime(item.get("deletedDate")))
         for item in body.get("deletedRecords") or []
     ]
     return DeletedRecords(
