@@ -26,6 +26,15 @@ EXPECTED = {
         "all_or_none: successes=0",
         "accounts left: 358",
     ],
+    "composite_requests.py": [
+        "composite: acct 201, boss 201, check 200",
+        "contact's account is the new one: True",
+        "rolled back: acct PROCESSING_HALTED, bad REQUIRED_FIELD_MISSING",
+        "batch: [200, 200], DailyApiRequests max",
+        "tree: ok=True, 5 records created",
+        "accounts changed: 2, deleted: 1",
+        "composite_requests: done",
+    ],
     "bulk_load_export.py": [
         "load done: 2495 ok, 5 failed in 3 jobs",
         "input row 2500: REQUIRED_FIELD_MISSING",
