@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,3 +34,19 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def cell_text(value: Any) -> str:
+    """One value as a CSV cell: empty for None, ``true``/``false``, JSON for dicts and lists.
+
+    Example:
+        >>> [cell_text(v) for v in (None, True, 1.5, {"a": 1})]
+        ['', 'true', '1.5', '{"a": 1}']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)

@@ -13,7 +13,7 @@ skipped and do not count as rows.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress, count, repeat
 from operator import add, and_, not_, xor
@@ -72,6 +72,21 @@ def _count_outside_quotes(text: str, char: str) -> int:
     return count
 
 
+def likeliest_delimiter(header_line: str, candidates: Sequence[str]) -> str:
+    """The candidate found most often outside quotes in a header line; a comma on a tie with it or
+    when none is found, else the first of the tied candidates in ``candidates`` order.
+
+    Example:
+        >>> likeliest_delimiter('"a;b",c|d|e', [",", ";", "|"]), likeliest_delimiter("Name", [";", ","])
+        ('|', ',')
+    """
+    counts = {c: _count_outside_quotes(header_line, c) for c in candidates}
+    best = max(counts.values())
+    if best == 0 or counts.get(",") == best:
+        return ","
+    return next(c for c in candidates if counts[c] == best)
+
+
 def sniff(
     path: str | Path,
     delimiter: ColumnDelimiter | str | None = None,
@@ -94,11 +109,8 @@ def sniff(
         raise ValueError(f"{file_path}: the CSV file has no header row")
     text = _strip_eol(raw_header).decode("utf-8")
     if delimiter is None:
-        counts = {d: _count_outside_quotes(text, d.char) for d in ColumnDelimiter}
-        best = max(counts.values())
-        delim = ColumnDelimiter.COMMA if best == 0 or counts[ColumnDelimiter.COMMA] == best else None
-        if delim is None:
-            delim = next(d for d, n in counts.items() if n == best)
+        char = likeliest_delimiter(text, [d.char for d in ColumnDelimiter])
+        delim = next(d for d in ColumnDelimiter if d.char == char)
     else:
         delim = ColumnDelimiter.parse(delimiter)
     if line_ending is None:

@@ -26,7 +26,7 @@ from kinetic_core.cli.common import (
     stdout,
 )
 from kinetic_core.cli.progress import LoadProgress
-from kinetic_core.records import flatten
+from kinetic_core.records import cell_text, flatten
 
 FAST_POLL = PollPolicy(initial=0.25, maximum=5.0)
 """Bulk polling for interactive commands: quick first checks, then backing off."""
@@ -46,16 +46,6 @@ def _strip(record: Any) -> Any:
     if isinstance(record, list):
         return [_strip(v) for v in record]
     return record
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
 
 
 def _columns(records: list[dict[str, Any]]) -> list[str]:
@@ -81,7 +71,7 @@ def _write_csv(records: Iterator[dict[str, Any]]) -> int:
         if extra and not warned:
             stderr().print(f"warning: columns first seen after row 2000 are left out: {extra}", markup=False)
             warned = True
-        writer.writerow([_cell(flat.get(c)) for c in columns])
+        writer.writerow([cell_text(flat.get(c)) for c in columns])
         count += 1
     return count
 
@@ -119,7 +109,7 @@ def query(
         flat = [flatten(r) for r in records]
         table = Table(*_columns(flat)) if flat else Table("(no records)")
         for record in flat:
-            table.add_row(*(_cell(record.get(c)) for c in _columns(flat)))
+            table.add_row(*(cell_text(record.get(c)) for c in _columns(flat)))
         stdout().print(table)
         stderr().print(f"{len(flat)} record(s)", markup=False)
 

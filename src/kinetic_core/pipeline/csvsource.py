@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kinetic_core.bulk.csvfile import likeliest_delimiter
 from kinetic_core.csvread import read_rows
 from kinetic_core.errors import ConfigError
 
@@ -53,17 +54,6 @@ def detect_encoding(path: Path, sample_bytes: int = SAMPLE_BYTES) -> str:
         return "latin-1"
 
 
-def _outside_quotes(line: str, char: str) -> int:
-    count = 0
-    quoted = False
-    for c in line:
-        if c == '"':
-            quoted = not quoted
-        elif c == char and not quoted:
-            count += 1
-    return count
-
-
 def sniff_delimiter(header_line: str) -> str:
     """The most frequent candidate delimiter of the header line (comma on a tie or none).
 
@@ -71,11 +61,7 @@ def sniff_delimiter(header_line: str) -> str:
         >>> sniff_delimiter("Name;Phone;City"), sniff_delimiter("Name")
         (';', ',')
     """
-    counts = {d: _outside_quotes(header_line, d) for d in DELIMITERS}
-    best = max(counts.values())
-    if best == 0 or counts[","] == best:
-        return ","
-    return next(d for d in DELIMITERS if counts[d] == best)
+    return likeliest_delimiter(header_line, DELIMITERS)
 
 
 def check_header(header: list[str], required: tuple[str, ...], where: str) -> list[str]:

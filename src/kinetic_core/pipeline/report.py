@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kinetic_core.pipeline.journal import FailureRow
+from kinetic_core.records import cell_text
 
 FAILURE_COLUMNS = ("row_number", "status", "error_code", "error_message", "error_fields")
 
@@ -123,16 +123,6 @@ class RunReport:
         }
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
 def write_failure_csv(
     path: Path, failures: Iterable[FailureRow], columns: Iterable[str] | None, reread: Any = None
 ) -> int:
@@ -164,7 +154,7 @@ def write_failure_csv(
                     failure.error_code or "",
                     failure.error_message or "",
                     ",".join(failure.error_fields),
-                    *(_cell(record.get(c)) for c in cols),
+                    *(cell_text(record.get(c)) for c in cols),
                 ]
             )
             count += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -151,11 +151,7 @@ class BulkEngine:
 
     def create_ingest_job(self, spec: Mapping[str, Any], *, user_id: str, api_version: str) -> Job:
         """Validate a create-job body and persist an ``Open`` ingest job (synchronous 400s otherwise)."""
-        if not isinstance(spec, Mapping):
-            raise m.invalid_job("The job request body must be a JSON object")
-        op = _enum(Operation, spec.get("operation"))
-        if op is None or op not in m.INGEST_OPERATIONS:
-            raise m.invalid_job(f"InvalidJob : Invalid operation: {spec.get('operation')}")
+        op = _operation(spec, m.INGEST_OPERATIONS)
         name = spec.get("object")
         if not isinstance(name, str) or not name:
             raise m.invalid_job("InvalidJob : Object is required")
@@ -197,11 +193,7 @@ class BulkEngine:
 
     def create_query_job(self, spec: Mapping[str, Any], *, user_id: str, api_version: str) -> Job:
         """Validate the SOQL now (400 arrays for refused SOQL) and queue an ``UploadComplete`` query job."""
-        if not isinstance(spec, Mapping):
-            raise m.invalid_job("The job request body must be a JSON object")
-        op = _enum(Operation, spec.get("operation"))
-        if op is None or op not in m.QUERY_OPERATIONS:
-            raise m.invalid_job(f"InvalidJob : Invalid operation: {spec.get('operation')}")
+        op = _operation(spec, m.QUERY_OPERATIONS)
         soql = spec.get("query")
         if not isinstance(soql, str) or not soql.strip():
             raise m.invalid_job("InvalidJob : A query is required")
@@ -444,6 +436,16 @@ def _enum(cls: type[_E], value: Any) -> _E | None:
         if member.value.lower() == value.lower():
             return member
     return None
+
+
+def _operation(spec: Any, allowed: Collection[Operation]) -> Operation:
+    """The ``operation`` of a create-job body, one of ``allowed`` (400 ``InvalidJob`` otherwise)."""
+    if not isinstance(spec, Mapping):
+        raise m.invalid_job("The job request body must be a JSON object")
+    op = _enum(Operation, spec.get("operation"))
+    if op is None or op not in allowed:
+        raise m.invalid_job(f"InvalidJob : Invalid operation: {spec.get('operation')}")
+    return op
 
 
 def _default_data_dir(store: StoreLike) -> Path:

@@ -43,22 +43,26 @@ CREATE TABLE IF NOT EXISTS bulk_job (
 )
 """
 
-_MUTABLE = frozenset(
-    {
-        "state",
-        "modstamp",
-        "processed",
-        "failed",
-        "retries",
-        "processing_ms",
-        "error_message",
-        "rows_done",
-        "batches_done",
-        "parts",
-        "upload_bytes",
-        "finalized",
-    }
+_COLUMNS = (
+    "seq",
+    "id",
+    "kind",
+    "config",
+    "state",
+    "modstamp",
+    "processed",
+    "failed",
+    "retries",
+    "processing_ms",
+    "error_message",
+    "rows_done",
+    "batches_done",
+    "parts",
+    "upload_bytes",
+    "finalized",
 )
+_MUTABLE = frozenset(_COLUMNS[4:])
+"""Columns an update may set: all but seq, id, kind and config."""
 
 JOB_KEY_PREFIX = "750"
 
@@ -143,26 +147,6 @@ class JobRepo:
                 ),
             ).fetchall()
         return [_to_job(r) for r in rows]
-
-
-_COLUMNS = (
-    "seq",
-    "id",
-    "kind",
-    "config",
-    "state",
-    "modstamp",
-    "processed",
-    "failed",
-    "retries",
-    "processing_ms",
-    "error_message",
-    "rows_done",
-    "batches_done",
-    "parts",
-    "upload_bytes",
-    "finalized",
-)
 
 
 _SELECT = ", ".join(_COLUMNS)
