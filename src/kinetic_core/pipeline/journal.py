@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS failures (
     row_number INTEGER NOT NULL, batch_no INTEGER NOT NULL, status TEXT NOT NULL, error_code TEXT,
     error_message TEXT, error_fields TEXT, record TEXT);
 CREATE INDEX IF NOT EXISTS failures_row ON failures (row_number);
+CREATE INDEX IF NOT EXISTS failures_batch ON failures (batch_no);
 """
 
 SENDING = "sending"

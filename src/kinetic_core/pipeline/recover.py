@@ -4,7 +4,8 @@
   never received all its data and never runs: it is aborted. A running job is awaited
   (``client.bulk.wait``). The results of finished jobs (``client.bulk.get_results``) are matched back
   to the batch's rows by their cell values, the same digest the bulk client uses. Rows that no job
-  processed are sent again (as new jobs of the same batch); processed rows never are.
+  processed are sent again (as new jobs of the same batch); processed rows never are. The batch's
+  rows are indexed by content once per column set, so settling costs time in proportion to its rows.
 * **REST / Composite insert**: the call may or may not have been saved and nothing identifies the
   records, so the rows are reported as ``in_doubt`` (error code ``IN_DOUBT``), never re-sent.
 * **REST / Composite update, upsert, delete**: sent again; setting the same values twice leaves one
@@ -97,7 +98,9 @@ def recover_bulk(runner: BatchRunner, batch_no: int, items: Sequence[Item]) -> O
         if not _settle_job(bulk, job_id):
             continue
         for columns, row in _job_rows(bulk, job_id):
-            index = indexes.setdefault(tuple(columns), _key_index(items, columns))
+            index = indexes.get(tuple(columns))
+            if index is None:  # once per column set: building it per row made resume quadratic
+                index = indexes[tuple(columns)] = _key_index(items, columns)
             queue = index.get(row_key([row.record.get(c, "") for c in columns]))
             while queue and queue[0] in settled:
                 queue.popleft()
