@@ -11,8 +11,7 @@ import pytest
 
 from kinetic_core import FieldMapper, SalesforceClient
 from kinetic_core.bulk.poller import PollPolicy
-from kinetic_core.pipeline import SyncPipeline
-from kinetic_core.pipeline import recover
+from kinetic_core.pipeline import SyncPipeline, recover
 from kinetic_core.router import Thresholds
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
