@@ -6,8 +6,10 @@
   to the batch's rows by their cell values, the same digest the bulk client uses. Rows that no job
   processed are sent again (as new jobs of the same batch); processed rows never are. The batch's
   rows are indexed by content once per column set, so settling costs time in proportion to its rows.
-* **REST / Composite insert**: the call may or may not have been saved and nothing identifies the
-  records, so the rows are reported as ``in_doubt`` (error code ``IN_DOUBT``), never re-sent.
+* **REST / Composite insert**: the call may or may not have been saved. When the rows carry an
+  external id, the org is asked which of them it holds (:mod:`kinetic_core.pipeline.indoubt`): rows
+  found are successes with the found Id, rows absent are sent again. Rows with no way to tell are
+  reported as ``in_doubt`` (error code ``IN_DOUBT``), never re-sent.
 * **REST / Composite update, upsert, delete**: sent again; setting the same values twice leaves one
   record, and a delete that finds the record already deleted (``ENTITY_IS_DELETED``) counts as done.
 """
@@ -25,6 +27,7 @@ from kinetic_core.bulk.models import JobState, Operation
 from kinetic_core.bulk.results import RowResult
 from kinetic_core.errors import ApiError, NotFoundError
 from kinetic_core.pipeline.csvsource import RawRow
+from kinetic_core.pipeline.indoubt import settle_inserts
 from kinetic_core.pipeline.journal import BatchRecord
 from kinetic_core.pipeline.report import BatchSummary
 from kinetic_core.pipeline.runner import BatchRunner, Item, Outcomes, in_doubt
@@ -120,10 +123,27 @@ def recover_bulk(runner: BatchRunner, batch_no: int, items: Sequence[Item]) -> O
     return outcomes
 
 
+def recover_inserts(runner: BatchRunner, batch_no: int, items: Sequence[Item], strategy: str) -> Outcomes:
+    """Settle a REST/Composite insert batch by its external ids (see :mod:`.indoubt`)."""
+    if not items:
+        return []
+    settled = settle_inserts(runner.client, runner.sobject, runner.external_id_field, items)
+    outcomes: Outcomes = [
+        (item, RowOutcome(item.row_number, "success", settled.loaded[item.row_number], True))
+        for item in items
+        if item.row_number in settled.loaded
+    ]
+    outcomes += [(item, in_doubt(item)) for item in settled.doubtful]
+    if settled.resend:
+        outcomes += runner.send(batch_no, settled.resend, strategy)
+    outcomes.sort(key=lambda pair: pair[0].row_number)
+    return outcomes
+
+
 def recover_sync(runner: BatchRunner, batch_no: int, items: Sequence[Item], strategy: str) -> Outcomes:
     """Settle a REST/Composite batch (see the module docstring)."""
     if runner.operation == "insert":
-        return [(item, in_doubt(item)) for item in items]
+        return recover_inserts(runner, batch_no, items, strategy)
     outcomes = runner.send(batch_no, items, strategy)
     if runner.operation != "delete":
         return outcomes
