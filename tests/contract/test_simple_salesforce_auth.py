@@ -130,7 +130,7 @@ def test_revoked_token_raises_expired_session(tls_org: OrgHandle, https_session:
         sf.query("SELECT COUNT() FROM Account")
     assert exc.value.content == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
     with pytest.raises(SalesforceExpiredSession):
-        list(sf.bulk2.Account.query("SELECT Id FROM Account", wait=0))
+        list(sf.bulk2.Account.query("SELECT Id FROM Account"))
 
 
 def test_password_client_logs_in_again_after_revocation(tls_org: OrgHandle, redirected: Redirected) -> None:

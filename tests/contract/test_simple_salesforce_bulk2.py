@@ -1,7 +1,7 @@
 """simple-salesforce's ``sf.bulk2`` (unchanged, from PyPI) against the emulator's Bulk API 2.0 over HTTPS.
 
-``wait=0`` makes simple-salesforce poll without its default 5 s initial sleep: it still backs off
-exponentially (1 ms, 3 ms, 7 ms, ...) so the emulator's background worker has time to finish.
+Every call uses simple-salesforce's default ``wait=5``: it sleeps 5 s before the first poll and between
+polls, then reuses its kept-alive connection, which must still be open (about 5 s per bulk call).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def loaded(sf: Salesforce) -> dict[str, Any]:
     # and Salesforce reads "+" in a path as a literal plus (simple-salesforce#801).
     records = [{"Name": f"{prefix} {i:05d}", "External_Id__c": f"{key}-{i}"} for i in range(ROWS)]
     records.append({"Name": "", "External_Id__c": f"{key}-bad"})
-    results = sf.bulk2.Account.insert(records=records, wait=0)
+    results = sf.bulk2.Account.insert(records=records)
     return {"prefix": prefix, "key": key, "results": results}
 
 
@@ -88,7 +88,7 @@ def test_upsert_by_external_id_reports_created_and_updated(sf: Salesforce, loade
     prefix, key = loaded["prefix"], loaded["key"]
     existing = [{"External_Id__c": f"{key}-{i}", "Name": f"{prefix} {i:05d} upd"} for i in range(10)]
     new = [{"External_Id__c": f"{key}-new-{i}", "Name": f"{prefix} new {i}"} for i in range(5)]
-    results = sf.bulk2.Account.upsert(records=existing + new, external_id_field="External_Id__c", wait=0)
+    results = sf.bulk2.Account.upsert(records=existing + new, external_id_field="External_Id__c")
     assert results[0]["numberRecordsProcessed"] == 15
     assert results[0]["numberRecordsFailed"] == 0
 
@@ -102,7 +102,7 @@ def test_upsert_by_external_id_reports_created_and_updated(sf: Salesforce, loade
 
 def test_query_pages_through_locators(sf: Salesforce, loaded: dict[str, Any], tmp_path: Path) -> None:
     soql = f"SELECT Id, Name FROM Account WHERE Name LIKE '{loaded['prefix']} 0%'"
-    pages = list(sf.bulk2.Account.query(soql, max_records=1000, wait=0))
+    pages = list(sf.bulk2.Account.query(soql, max_records=1000))
     assert len(pages) == 3
     rows: list[dict[str, str]] = []
     for page in pages:
@@ -111,7 +111,7 @@ def test_query_pages_through_locators(sf: Salesforce, loaded: dict[str, Any], tm
     assert [len(parse_csv(p)) for p in pages] == [1000, 1000, 500]
     assert len({r["Id"] for r in rows}) == ROWS
 
-    files = sf.bulk2.Account.download(soql, path=str(tmp_path), max_records=1000, wait=0)
+    files = sf.bulk2.Account.download(soql, path=str(tmp_path), max_records=1000)
     assert [f["number_of_records"] for f in files] == [1000, 1000, 500]
     downloaded = [r for f in files for r in parse_csv(Path(f["file"]).read_text(encoding="utf-8"))]
     assert {r["Id"] for r in downloaded} == {r["Id"] for r in rows}
@@ -120,9 +120,9 @@ def test_query_pages_through_locators(sf: Salesforce, loaded: dict[str, Any], tm
 def test_delete_then_query_all_sees_deleted_rows(sf: Salesforce, loaded: dict[str, Any]) -> None:
     prefix = loaded["prefix"]
     soql = f"SELECT Id FROM Account WHERE Name LIKE '{prefix} 000%'"
-    ids = [r["Id"] for page in sf.bulk2.Account.query(soql, wait=0) for r in parse_csv(page)]
+    ids = [r["Id"] for page in sf.bulk2.Account.query(soql) for r in parse_csv(page)]
     assert len(ids) == 100
-    results = sf.bulk2.Account.delete(records=[{"Id": i} for i in ids], wait=0)
+    results = sf.bulk2.Account.delete(records=[{"Id": i} for i in ids])
     assert results[0]["numberRecordsProcessed"] == 100
     assert results[0]["numberRecordsFailed"] == 0
     rows = sf.bulk2.Account.get_all_ingest_records(results[0]["job_id"])["successfulRecords"]
@@ -131,7 +131,7 @@ def test_delete_then_query_all_sees_deleted_rows(sf: Salesforce, loaded: dict[st
 
     assert sf.query(f"SELECT COUNT() FROM Account WHERE Name LIKE '{prefix} 000%'")["totalSize"] == 0
     soql_all = f"SELECT Id, IsDeleted FROM Account WHERE Name LIKE '{prefix} 000%'"
-    all_rows = [r for page in sf.bulk2.Account.query_all(soql_all, wait=0) for r in parse_csv(page)]
+    all_rows = [r for page in sf.bulk2.Account.query_all(soql_all) for r in parse_csv(page)]
     assert len(all_rows) == 100
     assert {r["IsDeleted"] for r in all_rows} == {"true"}
 

@@ -5,7 +5,8 @@ dropped), the ``_HttpMethod`` override, request statistics, fault injection (onl
 ``/services``), API version checks, request-body decompression and size limit, session
 resolution, API request counting (403 ``REQUEST_LIMIT_EXCEEDED`` once exhausted), the
 ``Sforce-Limit-Info`` header and ``X-PrettyPrint``. Any exception that escapes a handler
-becomes a Salesforce-shaped 500 without a traceback.
+becomes a Salesforce-shaped 500 without a traceback. Outside it, :class:`CanonicalHeaders`
+gives every response header its usual spelling (``Content-Type``, ``Sforce-Locator``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultKind, fault_error
+from kinetic_core.emulator.headers import CanonicalHeaders
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
 from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, replication, rest
 from kinetic_core.emulator.routes.common import SESSION_STATE_KEY, dumps, error_response, session_or_none
@@ -383,6 +385,7 @@ def create_app(org: Org) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(CanonicalHeaders, clock=org.clock),  # outermost: sees every header
             Middleware(KineticMiddleware, org=org),
             Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5),
         ],

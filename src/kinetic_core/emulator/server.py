@@ -38,6 +38,11 @@ EMULATOR_JSON = "emulator.json"
 DEFAULT_DATA_DIR = Path("~/.kinetic/local")
 _START_TIMEOUT = 15.0
 _SHUTDOWN_GRACE = 2.0  # seconds running requests get to finish when the server stops
+# [I] How long an idle keep-alive connection stays open. uvicorn's default (5 s) is exactly the poll
+# interval of simple-salesforce's bulk2 (wait=5), so a reused connection raced its own closing.
+# 120 s outlasts the poll intervals of the common clients (jsforce 1 s, simple-salesforce 5 s) many
+# times over; shutdown does not wait for idle connections (see _QuietServer.shutdown).
+KEEP_ALIVE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,12 @@ class _Prepared:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            # h11 writes header names as the app spells them (httptools lower-cases them); the app
+            # adds Date itself, since uvicorn's own Date and Server headers are lower-case.
+            http="h11",
+            date_header=False,
+            server_header=False,
             **ssl_kwargs,
         )
         self.server = _QuietServer(config)
