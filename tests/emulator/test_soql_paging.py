@@ -146,17 +146,28 @@ def test_cursor_ids_come_from_the_injected_rng(store: Store) -> None:
     assert a.next_locator == b.next_locator
 
 
-def test_aggregate_queries_refuse_query_more(store: Store) -> None:
+def test_aggregate_results_come_in_one_page_whatever_the_batch_size(store: Store) -> None:
     engine = QueryEngine(store, clock=Clock())
-    first = engine.run("SELECT Name, COUNT(Id) FROM Account GROUP BY Name", batch_size=200)
-    assert (first.total_size, len(first.records), first.done) == (650, 200, False)
-    assert first.next_locator is not None
-    with pytest.raises(ApiError) as info:
-        engine.more(first.next_locator)
-    assert info.value.error_code == "EXCEEDED_ID_LIMIT"
-    assert "does not support queryMore()" in info.value.message
+    page = engine.run("SELECT Name, COUNT(Id) FROM Account GROUP BY Name", batch_size=200)
+    assert (page.total_size, len(page.records), page.done, page.next_locator) == (650, 650, True, None)
     small = engine.run("SELECT NumberOfEmployees, COUNT(Id) FROM Account GROUP BY NumberOfEmployees")
     assert (small.total_size, small.done) == (7, True)
+
+
+def test_aggregate_query_over_2000_groups_is_refused(store: Store) -> None:
+    store.insert_many("Account", [{"Name": f"Group {i:04d}"} for i in range(1350)], source="json")
+    engine = QueryEngine(store, clock=Clock())
+    exactly = engine.run("SELECT Name, COUNT(Id) FROM Account GROUP BY Name")
+    assert (exactly.total_size, len(exactly.records), exactly.done) == (2000, 2000, True)
+    store.insert_many("Account", [{"Name": "One more group"}], source="json")
+    with pytest.raises(ApiError) as info:
+        engine.run("SELECT Name, COUNT(Id) FROM Account GROUP BY Name")
+    assert (info.value.status, info.value.error_code) == (400, "EXCEEDED_ID_LIMIT")
+    assert info.value.message == (
+        "Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch"
+    )
+    limited = engine.run("SELECT Name, COUNT(Id) FROM Account GROUP BY Name ORDER BY Name LIMIT 2000")
+    assert (limited.total_size, limited.done) == (2000, True)
 
 
 def test_batch_size_is_capped_at_2000(store: Store) -> None:

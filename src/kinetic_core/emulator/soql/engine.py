@@ -70,7 +70,6 @@ class _Cursor:
     include_deleted: bool
     batch_size: int
     last_used: float
-    aggregate: bool = False
     total: int = field(default=0)
 
 
@@ -126,7 +125,8 @@ class QueryEngine:
         """Execute a query (``include_deleted=True`` for queryAll) and return its first page.
 
         Raises:
-            kinetic_core.emulator.errors.ApiError: 400 with Salesforce's error codes.
+            kinetic_core.emulator.errors.ApiError: 400 with Salesforce's error codes; 400
+                EXCEEDED_ID_LIMIT for an aggregate query with more than 2,000 result rows.
 
         Example:
             >>> engine.run("SELECT COUNT() FROM Account").records  # doctest: +SKIP
@@ -139,10 +139,12 @@ class QueryEngine:
         if plan.aggregate is not None:
             with self._store.read() as conn:
                 total, records = run_aggregate(conn, plan.aggregate, now, include_deleted=include_deleted)
-            if len(records) <= batch:
-                return QueryPage(total, True, records, None)
-            cursor = self._open(None, array("q"), include_deleted, batch, aggregate=True, total=total)
-            return QueryPage(total, False, records[:batch], f"{cursor.cursor_id}-{batch}")
+            # Aggregate results cannot be paged: more groups than one batch holds is an error, and up to
+            # that many come back in one page whatever batch size the client asked for. [I: the batch is
+            # taken as the 2,000-row maximum, as Salesforce treats a smaller batchSize as a hint]
+            if len(records) > m.MAX_BATCH_SIZE:
+                raise m.aggregate_query_more()
+            return QueryPage(total, True, records, None)
         rec = plan.records
         assert rec is not None
         with self._store.read() as conn:
@@ -160,7 +162,7 @@ class QueryEngine:
 
         Raises:
             kinetic_core.emulator.errors.ApiError: 400 INVALID_QUERY_LOCATOR (unknown, expired, bad offset);
-                400 EXCEEDED_ID_LIMIT for aggregate queries.
+                (Aggregate queries never open a cursor: see :meth:`run`.)
 
         Example:
             >>> engine.more("01g8c0000000001AAA-2000")  # doctest: +SKIP
@@ -175,8 +177,6 @@ class QueryEngine:
                 self._cursors.move_to_end(cursor_id)
         if cursor is None or not offset_text.isdigit():
             raise m.invalid_locator(locator)
-        if cursor.aggregate:
-            raise m.aggregate_query_more()
         offset = int(offset_text)
         total = len(cursor.rowids)
         if offset <= 0 or offset >= total:
@@ -270,7 +270,6 @@ class QueryEngine:
         include_deleted: bool,
         batch: int,
         *,
-        aggregate: bool = False,
         total: int = 0,
     ) -> _Cursor:
         now = self._clock().timestamp()
@@ -279,7 +278,7 @@ class QueryEngine:
             cursor_id = ids.make_id("01g", self._rng.randrange(62**9))
             while cursor_id in self._cursors:  # pragma: no cover - astronomically unlikely
                 cursor_id = ids.make_id("01g", self._rng.randrange(62**9))
-            cursor = _Cursor(cursor_id, plan, rowids, include_deleted, batch, now, aggregate, total)
+            cursor = _Cursor(cursor_id, plan, rowids, include_deleted, batch, now, total)
             self._cursors[cursor_id] = cursor
             while len(self._cursors) > m.MAX_OPEN_CURSORS:
                 dropped, _ = self._cursors.popitem(last=False)
