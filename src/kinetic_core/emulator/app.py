@@ -338,8 +338,12 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return error_response(ApiError(404, "NOT_FOUND", "The requested resource does not exist"))
+    if exc.status_code == 404:  # no route: an endpoint this emulator does not serve
+        message = (
+            "The requested resource does not exist or is not supported by this emulator: "
+            f"{request.method} {request.url.path}"
+        )
+        return error_response(ApiError(404, "NOT_FOUND", message))
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
         message = f"HTTP Method '{request.method}' not allowed. Allowed are {allowed.replace(', ', ',')}"

@@ -140,6 +140,8 @@ class Org:
         self.jwt: JwtCredentials = ensure_jwt_credentials(settings.data_dir)
         self._trusted: list[Any] = [load_certificate_public_key(self.jwt.certificate.read_bytes())]
         schema = build_schema(settings.schema_file)
+        # When the schema was built: describe's Last-Modified (the schema never changes while running).
+        self.schema_modified: datetime = clock().replace(microsecond=0)
         self.store = Store(
             settings.data_dir / "org.sqlite",
             schema,

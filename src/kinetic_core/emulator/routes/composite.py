@@ -97,7 +97,13 @@ def _route(
             return collections.retrieve_many(org, ver, parts[2], src.get("ids"), src.get("fields"))
         if n == 4 and method == "PATCH":
             return collections.upsert_many(org, ver, parts[2], parts[3], body, user_id)
-    raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+    path = "/".join(parts)
+    raise ApiError(
+        404,
+        "NOT_FOUND",
+        "The requested resource does not exist or is not supported by this emulator in a composite "
+        f"request: {method} /services/data/v{ver}/{path}",
+    )
 
 
 def dispatch(org: Org, user_id: str, method: str, url: str, body: Any) -> Reply:

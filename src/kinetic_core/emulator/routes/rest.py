@@ -7,6 +7,7 @@ sub-requests reuse them; the Starlette handlers at the bottom only parse and ren
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.errors import ApiError, not_found
 from kinetic_core.emulator.org import MAX_API_VERSION, MIN_API_VERSION, Org
+from kinetic_core.emulator.routes import conditional, related
 from kinetic_core.emulator.routes.common import (
     Reply,
     api_version_of,
@@ -176,6 +178,9 @@ def get_by_external_id(
     org: Org, ver: str, sobject: str, field: str, value: str, fields: Sequence[str] | None
 ) -> Reply:
     obj = object_def(org, sobject)
+    rel = related.find(org, ver, obj, field, value)
+    if rel is not None:
+        return related.get(org, ver, rel, fields)
     match = _single_match(org, ver, obj, field, value)
     if isinstance(match, Reply):
         return match
@@ -184,6 +189,9 @@ def get_by_external_id(
 
 def delete_by_external_id(org: Org, ver: str, sobject: str, field: str, value: str) -> Reply:
     obj = object_def(org, sobject)
+    rel = related.find(org, ver, obj, field, value)
+    if rel is not None:
+        return related.delete(org, rel)
     match = _single_match(org, ver, obj, field, value)
     if isinstance(match, Reply):
         return match
@@ -203,6 +211,9 @@ def upsert(
     update_only: bool = False,
 ) -> Reply:
     obj = object_def(org, sobject)
+    rel = related.find(org, ver, obj, field, value)
+    if rel is not None:
+        return related.update(org, ver, rel, field_values(body), user_id)
     ext = _ext_field(obj, field)
     values = field_values(body)
     if ext == "Id" and value and is_well_formed(value):
@@ -304,7 +315,11 @@ async def sobjects_global(request: Request) -> Response:
     from kinetic_core.emulator.store.describe import describe_global
 
     require_session(request)
-    return json_response(describe_global(get_org(request).store.schema, api_version_of(request)))
+    org = get_org(request)
+    headers = conditional.last_modified_header(org.schema_modified)
+    if conditional.unchanged_since(org.schema_modified, conditional.if_modified_since(request)):
+        return conditional.not_modified(headers)
+    return json_response(describe_global(org.store.schema, api_version_of(request)), headers=headers)
 
 
 async def sobject_root(request: Request) -> Response:
@@ -329,8 +344,12 @@ async def sobject_describe(request: Request) -> Response:
     require_session(request)
     org = get_org(request)
     obj = object_def(org, request.path_params["sobject"])
+    headers = conditional.last_modified_header(org.schema_modified)
+    if conditional.unchanged_since(org.schema_modified, conditional.if_modified_since(request)):
+        return conditional.not_modified(headers)
     return json_response(
-        describe_sobject(org.store.schema, obj, api_version_of(request), instance_url=org.base_url)
+        describe_sobject(org.store.schema, obj, api_version_of(request), instance_url=org.base_url),
+        headers=headers,
     )
 
 
@@ -340,7 +359,9 @@ async def sobject_row(request: Request) -> Response:
     name, rid = request.path_params["sobject"], request.path_params["rid"]
     method = request.method
     if method in ("GET", "HEAD"):
-        return render(retrieve(org, ver, name, rid, parse_fields(request.query_params.get("fields"))))
+        return _conditional_row(
+            request, org, retrieve(org, ver, name, rid, parse_fields(request.query_params.get("fields")))
+        )
     if method == "PATCH":
         return render(update(org, ver, name, rid, await read_json(request), session.user_id))
     if method == "DELETE":
@@ -350,6 +371,24 @@ async def sobject_row(request: Request) -> Response:
     raise ApiError(
         405, "METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE"
     )
+
+
+def _conditional_row(request: Request, org: Org, reply: Reply) -> Response:
+    """A record GET with its ETag (Account) and the If-None-Match / If-Modified-Since checks."""
+    body = reply.body
+    sobject = body["attributes"]["type"]
+    headers: dict[str, str] = {}
+    if sobject in conditional.ETAG_OBJECTS:
+        headers["ETag"] = conditional.etag_of(body)
+        if conditional.etag_matches(request, headers["ETag"]):
+            return conditional.not_modified(headers)
+    since = conditional.if_modified_since(request)
+    if since is not None:
+        rid = body["attributes"]["url"].rsplit("/", 1)[-1]
+        stamp = org.store.get(sobject, rid, ["LastModifiedDate"]).get("LastModifiedDate")
+        if stamp and conditional.unchanged_since(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z"), since):
+            return conditional.not_modified(headers)
+    return json_response(body, headers=headers)
 
 
 async def sobject_external(request: Request) -> Response:
