@@ -262,7 +262,7 @@ def _frame_records(frame: Any) -> Iterator[dict[str, Any]]:
         yield _nest({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
 
 
-def _bulk_batches_remaining(client: Any) -> int | None:
+def bulk_batches_left(client: Any) -> int | None:
     """Remaining ``DailyBulkApiBatches`` of the org, or None when it cannot be read (one API call)."""
     try:
         limits = client.limits()
@@ -319,7 +319,7 @@ def load(
     if chosen is Strategy.AUTO:
         usage = getattr(client, "api_usage", None)
         remaining = usage.remaining if usage is not None else None
-        batches_left = _bulk_batches_remaining(client) if count >= t.bulk_min_records else None
+        batches_left = bulk_batches_left(client) if count >= t.bulk_min_records else None
         decision = decide(count, size, remaining, batches_left, t)
         if count >= t.bulk_min_records and not isinstance(source, Sequence):
             # counting stopped at the threshold: the input has at least that many records

@@ -84,6 +84,8 @@ def _print_report(report: RunReport) -> None:
         console.print(
             "by API: " + ", ".join(f"{k} {v:,}" for k, v in report.strategies.items()), markup=False
         )
+    if report.reason:
+        console.print(f"why: {report.reason}", markup=False)
     if report.job_ids:
         console.print(f"bulk jobs: {', '.join(report.job_ids)}", markup=False)
     if report.failure_file:

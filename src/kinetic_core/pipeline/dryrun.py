@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kinetic_core import router
 from kinetic_core.bulk.codec import encode_record
 from kinetic_core.mapping import FieldMapper, Issue
 from kinetic_core.pipeline.runner import BatchRunner, Callbacks, Item
@@ -26,7 +25,7 @@ class DryRunReport:
 
     Attributes:
         rows: source rows counted (None for SQL sources, which are not read in full).
-        strategy / reason: the router's choice for the first window.
+        strategy / reason: the router's choice for the whole source, and why (with the source size used).
         batches / jobs: how the run would be cut up (estimates).
         issues: mapping problems found against describe.
         sample_errors: sample rows that would fail: mapping errors, and values describe says Salesforce
@@ -161,15 +160,8 @@ def dry_run(pipeline: SyncPipeline, source: Source, sample: int) -> DryRunReport
     rows: int | None = None
     if not isinstance(source, SqlSource):
         rows = sum(1 for _ in itertools.islice(source.rows(), COUNT_LIMIT))
-    count = rows if rows is not None else len(raws)
-    size = sum(sum(len(v) + 1 for v in encode_record(i.record).values()) + 1 for i in prepared.items)
-    per_row = size / len(prepared.items) if prepared.items else 0
-    if pipeline.strategy == "auto":
-        window = min(count, pipeline.batch_size)
-        decision = router.decide(window, int(per_row * window), None, None, pipeline.thresholds)
-        strategy, reason = decision.strategy.value, decision.reason
-    else:
-        strategy, reason = pipeline.strategy, f"strategy={pipeline.strategy} requested"
+    decision, _ = pipeline.decide(source)
+    strategy, reason = decision.strategy.value, decision.reason
     batches = jobs = None
     if rows is not None:
         if strategy == "bulk":

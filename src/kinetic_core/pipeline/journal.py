@@ -207,6 +207,17 @@ class Journal:
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'status'").fetchone()
         return bool(row and row[0] == "finished")
 
+    def route(self) -> dict[str, Any] | None:
+        """The API decision recorded for this run (``strategy``, ``reason``), or None."""
+        with self._lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'route'").fetchone()
+        value = json.loads(row[0]) if row else None
+        return value if isinstance(value, dict) else None
+
+    def record_route(self, route: dict[str, Any]) -> None:
+        """Record the run's API decision before the first batch (a resumed run reuses it)."""
+        self._set_meta("route", json.dumps(route, sort_keys=True))
+
     def _step(self, name: str) -> None:
         if self._checkpoint is not None:
             self._checkpoint(name)

@@ -58,6 +58,7 @@ class RunReport:
         in_doubt: insert rows whose REST/Composite call was in flight when an earlier run stopped.
         error_counts: failed/unprocessed/in-doubt rows by error code.
         strategies: rows by API used.
+        reason: why the run uses that API (the router's reason, with the source size it used).
         elapsed_seconds / rows_per_second: this invocation only.
 
     Example:
@@ -79,6 +80,7 @@ class RunReport:
     recovered_batches: int = 0
     error_counts: dict[str, int] = field(default_factory=dict)
     strategies: dict[str, int] = field(default_factory=dict)
+    reason: str | None = None
     job_ids: list[str] = field(default_factory=list)
     resumed: bool = False
     rows_this_run: int = 0
@@ -112,6 +114,7 @@ class RunReport:
             "recovered_batches": self.recovered_batches,
             "error_counts": dict(self.error_counts),
             "strategies": dict(self.strategies),
+            "reason": self.reason,
             "job_ids": list(self.job_ids),
             "resumed": self.resumed,
             "rows_this_run": self.rows_this_run,

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from kinetic_core import router
-from kinetic_core.bulk.codec import encode_record
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.errors import ConfigError
 from kinetic_core.mapping import FieldMapper
@@ -20,6 +19,7 @@ from kinetic_core.pipeline.csvsource import RawRow
 from kinetic_core.pipeline.journal import Journal
 from kinetic_core.pipeline.recover import recover_batch
 from kinetic_core.pipeline.report import BatchSummary, RecordError, RunReport, write_failure_csv
+from kinetic_core.pipeline.routing import choose, peek, source_size
 from kinetic_core.pipeline.runner import BatchRunner, Callbacks, Prepared, default_bulk_options
 from kinetic_core.pipeline.sources import Source, open_source
 from kinetic_core.router import Strategy
@@ -40,10 +40,11 @@ class SyncPipeline:
         source: a ``SourceConfig``, a CSV/JSON-lines path, a DataFrame or an iterable of dicts (or pass
             it to :meth:`run`).
         mapper: a ``FieldMapper`` (None: records are sent as they are).
-        strategy: ``auto`` (the router decides per window of ``batch_size`` rows), ``rest``,
+        strategy: ``auto`` (the router decides once, on the size of the whole source), ``rest``,
             ``composite`` or ``bulk``.
-        batch_size: rows per router call; a Bulk window is split into jobs of ``max_records_per_job``,
-            ``concurrency`` of them in flight.
+        batch_size: rows per window; with Bulk a window is one batch, split into jobs of
+            ``max_records_per_job`` with ``concurrency`` of them in flight; with REST or Composite a
+            window is sent in batches of 200 rows.
         failure_dir: where ``<name>-failures.csv`` is written; the journal goes next to it.
         journal_path: override the journal location.
         on_record_success: ``fn(row_number, source_record, record_id)``.
@@ -176,22 +177,26 @@ class SyncPipeline:
             "mapping": digest[:24],
         }
 
-    def _decide(self, prepared: Prepared) -> str:
-        if self.strategy != Strategy.AUTO:
-            return self.strategy
-        size = sum(
-            sum(len(v) + 1 for v in encode_record(item.record).values()) + 1 for item in prepared.items
-        )
-        usage = getattr(self.client, "api_usage", None)
-        remaining = usage.remaining if usage is not None else None
-        return router.decide(len(prepared.items), size, remaining, None, self.thresholds).strategy.value
+    def decide(self, source: Source, rows: Iterator[RawRow] | None = None) -> tuple[router.Decision, Any]:
+        """The API for the whole run (see :mod:`kinetic_core.pipeline.routing`).
 
-    def _split(self, runner: BatchRunner, window: Sequence[RawRow]) -> Iterator[tuple[Prepared, str]]:
+        Returns the decision and the rows to read (``rows`` given back, with any rows read ahead to
+        size a source whose size is not known otherwise).
+        """
+        if self.strategy != Strategy.AUTO:
+            return router.Decision(Strategy(self.strategy), f"strategy={self.strategy} requested"), rows
+        size = source_size(source)
+        if size is None:
+            limit = (self.thresholds or router.Thresholds()).bulk_min_records
+            size, rows = peek(rows if rows is not None else source.rows(), limit)
+        return choose(self.client, size, self.thresholds), rows
+
+    def _split(
+        self, runner: BatchRunner, window: Sequence[RawRow], strategy: str
+    ) -> Iterator[tuple[Prepared, str]]:
         """One Bulk batch for the window, or Composite/REST batches of up to 200 mapped rows."""
-        prepared = runner.prepare(window)
-        strategy = self._decide(prepared)
-        if strategy == Strategy.BULK or len(prepared.items) <= COMPOSITE_CHUNK:
-            yield prepared, strategy
+        if strategy == Strategy.BULK:
+            yield runner.prepare(window), strategy
             return
         chunk: list[RawRow] = []
         valid = 0
@@ -241,14 +246,27 @@ class SyncPipeline:
             finally:
                 journal.close()
 
+    def _route(self, src: Source, journal: Journal) -> tuple[str, Iterator[RawRow]]:
+        """The run's strategy (recorded in the journal on the first run, reused on resume) and its rows."""
+        recorded = journal.route()
+        if recorded is not None:
+            logger.info("API chosen when the run started: %s (%s)", recorded["strategy"], recorded["reason"])
+            return str(recorded["strategy"]), src.rows()
+        decision, rows = self.decide(src, src.rows())
+        assert rows is not None
+        logger.info("API for this run: %s (%s)", decision.strategy.value, decision.reason)
+        journal.record_route({"strategy": decision.strategy.value, "reason": decision.reason})
+        return decision.strategy.value, rows
+
     def _process(self, src: Source, journal: Journal, runner: BatchRunner) -> None:
         skip_through = journal.done_through()
         inflight = journal.inflight()
         if inflight is not None:
             logger.info("resuming: batch %d (rows %d-%d) was in flight", *_batch_range(inflight))
+        strategy, rows = self._route(src, journal)
         held: list[RawRow] = []
         window: list[RawRow] = []
-        for raw in src.rows():
+        for raw in rows:
             if raw.number <= skip_through:
                 if inflight is not None and raw.number >= inflight.first_row:
                     held.append(raw)
@@ -261,16 +279,16 @@ class SyncPipeline:
                 inflight, held = None, []
             window.append(raw)
             if len(window) >= self.batch_size:
-                self._send_window(runner, window)
+                self._send_window(runner, window, strategy)
                 window = []
         if inflight is not None:
             recover_batch(runner, inflight, held)
         if window:
-            self._send_window(runner, window)
+            self._send_window(runner, window, strategy)
 
-    def _send_window(self, runner: BatchRunner, window: Sequence[RawRow]) -> None:
-        for prepared, strategy in self._split(runner, window):
-            runner.send_batch(prepared, strategy)
+    def _send_window(self, runner: BatchRunner, window: Sequence[RawRow], strategy: str) -> None:
+        for prepared, chosen in self._split(runner, window, strategy):
+            runner.send_batch(prepared, chosen)
 
     def _report(
         self, journal: Journal, src: Source, resumed: bool, elapsed: float, rows_before: int
@@ -294,6 +312,7 @@ class SyncPipeline:
             recovered_batches=totals["recovered"],
             error_counts=errors,
             strategies=journal.rows_by_strategy(),
+            reason=(journal.route() or {}).get("reason"),
             job_ids=journal.jobs(),
             resumed=resumed,
             rows_this_run=totals["rows"] - rows_before,
