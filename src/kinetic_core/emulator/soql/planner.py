@@ -340,10 +340,12 @@ class _Planner:
                     agg.pos,
                     f"field {res.field.name} does not support aggregate operator {func.value}",
                 )
+            # Decimal arithmetic, as Salesforce sums its stored decimals (see store.database.ExactSum).
             if func is a.AggFunc.AVG:
-                return f"AVG({col})", FieldType.DOUBLE, display
-            kind = FieldType.INT if res.field.type in (FieldType.INT, FieldType.LONG) else FieldType.DOUBLE
-            return f"SUM({col})", kind, display
+                return f"kc_exact_avg({col})", FieldType.DOUBLE, display
+            if res.field.type in (FieldType.INT, FieldType.LONG):
+                return f"SUM({col})", FieldType.INT, display
+            return f"kc_exact_sum({col})", FieldType.DOUBLE, display
         if res.field.type in (FieldType.BOOLEAN, FieldType.MULTIPICKLIST, FieldType.TEXTAREA):
             raise m.invalid_field(
                 self.soql, agg.pos, f"field {res.field.name} does not support aggregate operator {func.value}"

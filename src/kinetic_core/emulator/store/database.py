@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, cast
 
 from kinetic_core.emulator.store.fieldkit import AUDIT_FIELDS
 from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef, Schema
@@ -33,10 +35,56 @@ _BOOKKEEPING = (
 WINDOW_MINUTES = 24 * 60
 
 
+class ExactSum:
+    """SQLite aggregate ``kc_exact_sum``: the decimal sum of number values, as a double.
+
+    Number fields travel as doubles (``xsd:double``), but Salesforce sums and averages the decimal
+    values it stores, so ``SUM`` over ten 0.1 amounts is 1.0, not the 0.9999999999999999 of binary
+    floating point. Each stored double is read back as the shortest decimal that round-trips (the
+    value the client sent) and summed exactly.
+
+    Example:
+        >>> conn = sqlite3.connect(":memory:")
+        >>> register_functions(conn)
+        >>> conn.execute("SELECT kc_exact_sum(x) FROM (SELECT 0.1 AS x UNION ALL SELECT 0.2)").fetchone()
+        (0.3,)
+    """
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+        self.count = 0
+
+    def step(self, value: object) -> None:
+        if isinstance(value, float):
+            self.total += Decimal(repr(value))
+            self.count += 1
+        elif isinstance(value, int):
+            self.total += value
+            self.count += 1
+
+    def finalize(self) -> float | None:
+        return float(self.total) if self.count else None
+
+
+class ExactAvg(ExactSum):
+    """SQLite aggregate ``kc_exact_avg``: the decimal mean of number values, as a double."""
+
+    def finalize(self) -> float | None:
+        return float(self.total / self.count) if self.count else None
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Add the store's SQL functions (``kc_exact_sum``, ``kc_exact_avg``) to a connection."""
+    # typeshed wants finalize() -> int; SQLite takes any SQL value (here a REAL or NULL).
+    conn.create_aggregate("kc_exact_sum", 1, cast(Any, ExactSum))
+    conn.create_aggregate("kc_exact_avg", 1, cast(Any, ExactAvg))
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (or create) the store file in WAL mode, autocommit (transactions are explicit savepoints)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, cached_statements=512)
+    register_functions(conn)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA temp_store=MEMORY")

@@ -215,7 +215,8 @@ def _number_checker(field: FieldDef) -> Callable[[float], float]:
 
     def check(value: float) -> float:
         if math.isnan(value) or math.isinf(value) or abs(value) >= limit:
-            raise messages.number_too_large(label, field.name, value)
+            shown = java_double(value) if math.isfinite(value) else repr(value).replace("inf", "Infinity")
+            raise messages.number_too_large(label, field.name, shown.replace("nan", "NaN"))
         if not field.precision:
             return value
         rounded = round(value, scale)
