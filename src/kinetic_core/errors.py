@@ -4,6 +4,8 @@
 
     KineticError
     ├── ConfigError                      bad or missing configuration (.env, orgs.toml, overrides)
+    │   ├── RunLockedError               another live run holds the journal/manifest (path, holder)
+    │   └── OutputNotWritableError       a results/failures location refused a probe write (path)
     ├── TransportError                   no usable HTTP answer: connect/read failure, timeout
     ├── AuthenticationError              the token endpoint refused (error, description)
     ├── SessionExpiredError              401 INVALID_SESSION_ID and no way (left) to re-authenticate
@@ -22,7 +24,9 @@
     │   ├── ServerUnavailableError       SERVER_UNAVAILABLE and bare 5xx answers
     │   ├── RequestLimitExceeded         REQUEST_LIMIT_EXCEEDED (403), carries ``api_usage``; never retried
     │   └── BulkJobError                 a Bulk API 2.0 job failed or was aborted (job_id, state)
-    └── BulkTimeoutError                 waiting for bulk jobs gave up; the jobs may still run (job_ids)
+    ├── BulkTimeoutError                 waiting for bulk jobs gave up; the jobs may still run (job_ids)
+    └── ResultsNotSavedError             rows were sent but their result files could not be written
+                                         (path, job_ids, counts, next_step)
 
 Messages name the HTTP method and URL of the failed call and never contain tokens,
 passwords or other secrets (URLs never carry them: the access token travels in a header).
@@ -56,6 +60,45 @@ class KineticError(Exception):
 
 class ConfigError(KineticError):
     """Configuration is missing or malformed (the message names the source, never a secret value)."""
+
+
+class RunLockedError(ConfigError):
+    """Another run that is still alive holds the lock of a journal, a job manifest or a data dir.
+
+    A second run is refused at once, before it sends anything: two runs of one journal would load
+    the same rows twice. A lock left by a process that died is taken over without this error.
+
+    Attributes:
+        path: the lock file.
+        pid / host / started: the holder (None when the lock file does not say).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Any = None,
+        pid: int | None = None,
+        host: str | None = None,
+        started: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.pid = pid
+        self.host = host
+        self.started = started
+
+
+class OutputNotWritableError(ConfigError):
+    """A results or failures location cannot be written; checked before anything is sent.
+
+    Attributes:
+        path: the directory (or file) that refused the probe write.
+    """
+
+    def __init__(self, message: str, *, path: Any = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class TransportError(KineticError):
@@ -244,6 +287,43 @@ class BulkTimeoutError(KineticError):
         ids = list(job_ids)
         super().__init__(f"{message}: {', '.join(ids)} (still running on the server; resume with wait())")
         self.job_ids = ids
+
+
+class ResultsNotSavedError(KineticError):
+    """Rows were sent (and are recorded) but writing their result or failure files failed.
+
+    The message names the jobs and the counts so far and the next step that gets the files
+    without sending any row again (e.g. ``kinetic jobs results JOB --results-dir OTHER``).
+
+    Attributes:
+        path: where the files were to go.
+        job_ids: Bulk jobs of the load (empty for REST/Composite).
+        counts: ``total``, ``successful``, ``failed``, ``unprocessed`` as known.
+        next_step: what to run to get the files (or the failures) without loading again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Any = None,
+        job_ids: Sequence[str] = (),
+        counts: Mapping[str, int] | None = None,
+        next_step: str = "",
+    ) -> None:
+        ids = list(job_ids)
+        parts = [message]
+        if ids:
+            parts.append(f"job(s): {', '.join(ids)}")
+        if counts:
+            parts.append("counts so far: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if next_step:
+            parts.append(f"next: {next_step}")
+        super().__init__("; ".join(parts))
+        self.path = path
+        self.job_ids = ids
+        self.counts = dict(counts or {})
+        self.next_step = next_step
 
 
 ERROR_CLASSES: Mapping[str, type[ApiError]] = {

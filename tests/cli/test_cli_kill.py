@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from kinetic_core import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
+from kinetic_core.lockfile import read_holder
 
 KINETIC = Path(sys.executable).parent / "kinetic"
 ROWS = 2000
@@ -38,16 +40,28 @@ failures: {{dir: failures}}
 """
 
 
+def _write_source(directory: Path) -> None:
+    with (directory / "accounts.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["company", "ref"])
+        for n in range(1, ROWS + 1):
+            writer.writerow(["" if n in BAD else f"Company {n}", f"K{n:05d}"])
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Path]:
     home = tmp_path / "home"
     with LocalOrg(data_dir=home / "local"):
-        with (tmp_path / "accounts.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["company", "ref"])
-            for n in range(1, ROWS + 1):
-                writer.writerow(["" if n in BAD else f"Company {n}", f"K{n:05d}"])
+        _write_source(tmp_path)
         yield tmp_path
+
+
+@pytest.fixture
+def slow_workspace(tmp_path: Path) -> Iterator[tuple[Path, LocalOrg]]:
+    """Like ``workspace``, and the org is at hand to slow it down (faults)."""
+    with LocalOrg(data_dir=tmp_path / "home" / "local") as org:
+        _write_source(tmp_path)
+        yield tmp_path, org
 
 
 def _run(workspace: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -148,3 +162,47 @@ def test_composite_insert_killed_in_flight_is_settled_by_external_id(workspace: 
     report = _check_exactly_once(workspace, _run(workspace, "--resume"))
     assert report["in_doubt"] == 0
     assert report["recovered_batches"] == 1
+
+
+def _env(workspace: Path) -> dict[str, str]:
+    env = {**os.environ, "KINETIC_HOME": str(workspace / "home")}
+    env.pop("KINETIC_TEST_CRASH_AT", None)
+    return env
+
+
+@pytest.mark.parametrize("strategy", ["bulk", "composite"])
+def test_two_resumes_at_once_one_is_refused_and_nothing_loads_twice(
+    slow_workspace: tuple[Path, LocalOrg], strategy: str
+) -> None:
+    workspace, org = slow_workspace
+    _write_pipeline(workspace, strategy=strategy)
+    killed = _run(workspace, crash="batch_done:2")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    org.admin("faults", {"latency_ms": 250, "seed": 1})  # the resumed run takes a few seconds
+    lock = workspace / "accounts.journal.sqlite.lock"
+    args = [str(KINETIC), "sync", "pipe.yaml", "--org", "local", "--json", "--resume"]
+    with subprocess.Popen(
+        args, cwd=workspace, env=_env(workspace), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as first:
+        deadline = time.monotonic() + 60
+        while first.poll() is None and time.monotonic() < deadline:
+            holder = read_holder(lock)
+            if holder is not None and holder.pid == first.pid:
+                break
+            time.sleep(0.02)
+        second = _run(workspace, "--resume")
+        still_running = first.poll() is None
+        out, err = first.communicate(timeout=120)
+    assert still_running, "the second resume was not refused while the first one ran"
+    assert second.returncode == 2, second.stderr
+    assert f"in use by another run: pid {first.pid} on {socket.gethostname()}, since " in second.stderr
+    assert "nothing was sent" in second.stderr
+    refused = json.loads(second.stdout)["error"]
+    assert refused["type"] == "RunLockedError"
+    assert refused["exit_code"] == 2
+    org.admin("faults", {})
+    winner = subprocess.CompletedProcess(args, int(first.returncode), out, err)
+    report = _check_exactly_once(workspace, winner)
+    done_before = 2 * (500 if strategy == "bulk" else 200)  # two batches done before the kill
+    assert report["rows_this_run"] == ROWS - done_before
+    assert not lock.exists()  # released at the end of the run

@@ -11,6 +11,11 @@ Write-ahead discipline, one committed transaction per step:
 At any moment at most one batch is ``sending``. A resumed run skips the rows of ``done`` batches and
 settles the ``sending`` one (see :mod:`kinetic_core.pipeline.recover`). WAL mode: a committed step
 survives the process being killed.
+
+One run at a time: :meth:`Journal.open` takes an advisory lock on ``<journal>.lock`` (see
+:mod:`kinetic_core.lockfile`) before it reads anything and holds it until :meth:`Journal.close`.
+A second run of the same journal is refused at once with ``RunLockedError`` naming the holder
+(pid, host, start time); a lock left by a process that died is free again and taken over.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from kinetic_core.errors import ConfigError
+from kinetic_core.lockfile import LockFile
+from kinetic_core.runfiles import run_lock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,11 +108,18 @@ class Journal:
         False
     """
 
-    def __init__(self, path: Path, *, checkpoint: Any = None) -> None:
+    def __init__(self, path: Path, *, checkpoint: Any = None, what: str = "") -> None:
         self.path = Path(path)
         self._checkpoint = checkpoint
+        self._what = what or f"a run of {self.path.name}"
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._run_lock: LockFile | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file held while a run has the journal open."""
+        return Path(f"{self.path}.lock")
 
     # ------------------------------------------------------------------ lifecycle
     def _connect(self) -> sqlite3.Connection:
@@ -135,8 +149,23 @@ class Journal:
         (object, operation, source, mapping) must match the earlier run's.
 
         Raises:
+            RunLockedError: another run (alive) has this journal open.
             ConfigError: see above.
         """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._run_lock = run_lock(
+            self.lock_path,
+            self._what,
+            f"the journal {self.path}",
+            "wait for that run to end (a lock left by a process that died is taken over)",
+        )
+        try:
+            return self._open(fingerprint, resume=resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, fingerprint: dict[str, Any], *, resume: bool) -> bool:
         previous = self._read_meta() if self.path.exists() else {}
         stored = previous.get("fingerprint")
         status = previous.get("status")
@@ -190,11 +219,16 @@ class Journal:
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
-        """Close the connection (the file stays)."""
+        """Close the connection (the file stays) and give up the run's lock."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            try:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+            finally:
+                if self._run_lock is not None:
+                    self._run_lock.release()
+                    self._run_lock = None
 
     def finish(self) -> None:
         """Mark the run finished (a later run without --resume starts afresh)."""

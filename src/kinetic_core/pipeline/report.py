@@ -145,21 +145,25 @@ def write_failure_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     count = 0
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow([*FAILURE_COLUMNS, *cols])
-        for failure in failures:
-            record = failure.record or {}
-            writer.writerow(
-                [
-                    failure.row_number,
-                    failure.status,
-                    failure.error_code or "",
-                    failure.error_message or "",
-                    ",".join(failure.error_fields),
-                    *(cell_text(record.get(c)) for c in cols),
-                ]
-            )
-            count += 1
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow([*FAILURE_COLUMNS, *cols])
+            for failure in failures:
+                record = failure.record or {}
+                writer.writerow(
+                    [
+                        failure.row_number,
+                        failure.status,
+                        failure.error_code or "",
+                        failure.error_message or "",
+                        ",".join(failure.error_fields),
+                        *(cell_text(record.get(c)) for c in cols),
+                    ]
+                )
+                count += 1
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never a half-written file left behind
+        raise
     return count

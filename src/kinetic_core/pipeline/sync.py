@@ -12,7 +12,7 @@ from typing import Any
 
 from kinetic_core import router
 from kinetic_core.bulk.poller import PollPolicy
-from kinetic_core.errors import ConfigError
+from kinetic_core.errors import ConfigError, ResultsNotSavedError
 from kinetic_core.mapping import FieldMapper
 from kinetic_core.pipeline.config import OPERATIONS, STRATEGIES, PipelineConfig, load_config
 from kinetic_core.pipeline.csvsource import RawRow
@@ -23,6 +23,7 @@ from kinetic_core.pipeline.routing import choose, peek, source_size
 from kinetic_core.pipeline.runner import BatchRunner, Callbacks, Prepared, default_bulk_options
 from kinetic_core.pipeline.sources import Source, open_source
 from kinetic_core.router import Strategy
+from kinetic_core.runfiles import check_writable
 
 logger = logging.getLogger(__name__)
 
@@ -213,38 +214,53 @@ class SyncPipeline:
     def run(self, source: Any = None, *, resume: bool = False) -> RunReport:
         """Run the pipeline (or continue a stopped run with ``resume=True``).
 
+        Checked before anything is sent: no other live run has the journal (``RunLockedError``,
+        naming the holder) and the failures directory can take a file (``OutputNotWritableError``).
+        The journal is marked finished only after the failure file was written.
+
         Raises:
             ConfigError: no source, a bad source header, or an unfinished earlier run without ``resume``.
+            RunLockedError: another run of this journal is alive.
+            OutputNotWritableError: the failures directory is a file, read-only or full.
+            ResultsNotSavedError: the failure file could not be written at the end; resume writes it.
             KineticError: an error that stops the whole run (authentication, API, transport); the
                 journal keeps what was done, so the run can be resumed.
         """
         src = self._open_source(source)
-        journal = Journal(self.journal_path, checkpoint=self.checkpoint)
+        journal = Journal(
+            self.journal_path,
+            checkpoint=self.checkpoint,
+            what=f"pipeline {self.name}{' --resume' if resume else ''}",
+        )
         started = self.clock()
         resumed = journal.open(self._fingerprint(src), resume=resume)
-        before = journal.totals()["rows"]
-        runner = BatchRunner(
-            client=self.client,
-            sobject=self.sobject,
-            operation=self.operation,
-            external_id_field=self.external_id_field,
-            mapper=self.mapper,
-            journal=journal,
-            callbacks=self.callbacks,
-            bulk_options=self.bulk_options,
-            thresholds=self.thresholds,
-            checkpoint=self.checkpoint,
-        )
         try:
+            check_writable(self.failure_dir, "failures directory")
+            before = journal.totals()["rows"]
+            runner = BatchRunner(
+                client=self.client,
+                sobject=self.sobject,
+                operation=self.operation,
+                external_id_field=self.external_id_field,
+                mapper=self.mapper,
+                journal=journal,
+                callbacks=self.callbacks,
+                bulk_options=self.bulk_options,
+                thresholds=self.thresholds,
+                checkpoint=self.checkpoint,
+            )
             if not journal.finished:
-                self._process(src, journal, runner)
-                journal.finish()
+                try:
+                    self._process(src, journal, runner)
+                except BaseException:
+                    self._write_failures_after_error(journal, src)
+                    raise
+            self._write_failures(journal, src)
+            if not journal.finished:
+                journal.finish()  # only once the failure file is written: else --resume writes it
             return self._report(journal, src, resumed, self.clock() - started, before)
         finally:
-            try:
-                self._write_failures(journal, src)
-            finally:
-                journal.close()
+            journal.close()
 
     def _route(self, src: Source, journal: Journal) -> tuple[str, Iterator[RawRow]]:
         """The run's strategy (recorded in the journal on the first run, reused on resume) and its rows."""
@@ -322,13 +338,35 @@ class SyncPipeline:
         )
 
     def _write_failures(self, journal: Journal, src: Source) -> None:
+        """Write (or remove) the failure file; a write that fails leaves the run unfinished.
+
+        Raises:
+            ResultsNotSavedError: the file could not be written (the journal keeps every row's outcome).
+        """
         path = self.failure_dir / f"{self.name}-failures.csv"
-        if not journal.is_open:
-            return
-        if not journal.error_counts():
-            path.unlink(missing_ok=True)
-            return
-        write_failure_csv(path, journal.iter_failures(), src.columns, journal.iter_failures)
+        try:
+            if not journal.error_counts():
+                path.unlink(missing_ok=True)
+                return
+            write_failure_csv(path, journal.iter_failures(), src.columns, journal.iter_failures)
+        except OSError as exc:
+            totals = journal.totals()
+            raise ResultsNotSavedError(
+                f"the failure file {path} could not be written ({exc.strerror or exc}); every row's "
+                f"outcome is in the journal {journal.path}, which stays unfinished",
+                path=path,
+                job_ids=journal.jobs(),
+                counts={k: totals[k] for k in ("rows", "successful", "failed", "unprocessed", "in_doubt")},
+                next_step="make the failures directory writable, then run again with --resume "
+                "(resume=True): no row is sent again and the file is written",
+            ) from exc
+
+    def _write_failures_after_error(self, journal: Journal, src: Source) -> None:
+        """Best effort when the run stopped on an error: the error that stopped it is the one raised."""
+        try:
+            self._write_failures(journal, src)
+        except (ResultsNotSavedError, OSError, RuntimeError) as exc:
+            logger.warning("%s", exc)
 
     # ------------------------------------------------------------------ dry run
     def dry_run(self, source: Any = None, *, sample: int | None = None) -> Any:
