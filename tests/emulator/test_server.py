@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from kinetic_core.emulator import LocalOrg
 from kinetic_core.emulator.app import normalise_path, route_kind
+from kinetic_core.emulator.server import EmulatorRunningError
 
 
 def test_local_org_writes_and_removes_emulator_json(tmp_path: Path) -> None:
@@ -140,3 +142,78 @@ def test_cli_start_foreground(tmp_path: Path) -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_a_second_org_on_one_data_dir_is_refused_and_the_first_keeps_working(tmp_path: Path) -> None:
+    data_dir = tmp_path / "org"
+    with LocalOrg(data_dir=data_dir) as first:
+        second = LocalOrg(data_dir=data_dir)
+        with pytest.raises(EmulatorRunningError) as refused:
+            second.start()
+        assert refused.value.pid == os.getpid()
+        assert refused.value.url == first.instance_url
+        assert f"already running on the data dir {data_dir} at {first.instance_url}" in str(refused.value)
+        assert f"pid {os.getpid()} on {socket.gethostname()}" in str(refused.value)
+        assert json.loads((data_dir / "emulator.json").read_text())["instance_url"] == first.instance_url
+        token = first.token()
+        created = httpx.post(
+            f"{first.instance_url}/services/data/v62.0/sobjects/Account",
+            json={"Name": "Still served"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201
+    with LocalOrg(data_dir=data_dir) as again:  # free once the first one stopped
+        assert again.token()
+
+
+def _start_cli_emulator(data_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kinetic_core.cli",
+            "emulator",
+            "start",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_cli_second_emulator_on_one_data_dir_is_refused(tmp_path: Path) -> None:
+    data_dir = tmp_path / "cli-org"
+    with _start_cli_emulator(data_dir) as first:
+        try:
+            assert first.stdout is not None
+            url = first.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:")
+            with _start_cli_emulator(data_dir) as second:
+                out, err = second.communicate(timeout=60)
+            assert second.returncode == 2, err
+            assert out == ""
+            assert f"an emulator is already running on the data dir {data_dir} at {url}" in err
+            assert f"pid {first.pid} on {socket.gethostname()}" in err
+            assert "Traceback" not in err
+            info = json.loads((data_dir / "emulator.json").read_text())
+            assert (info["pid"], info["instance_url"]) == (first.pid, url)  # the refused one wrote nothing
+            assert httpx.get(f"{url}/services/data").status_code == 200
+            first.send_signal(signal.SIGKILL)  # a killed emulator leaves its lock file behind...
+            first.wait(timeout=15)
+            assert (data_dir / "emulator.lock").exists()
+            with _start_cli_emulator(data_dir) as third:  # ...and the next one takes it over
+                try:
+                    assert third.stdout is not None
+                    assert third.stdout.readline().strip().startswith("http://127.0.0.1:")
+                finally:
+                    third.send_signal(signal.SIGINT)
+                    third.communicate(timeout=15)
+            assert third.returncode == 0
+        finally:
+            if first.poll() is None:
+                first.kill()
+            first.communicate(timeout=15)

@@ -11,9 +11,11 @@ import pytest
 
 from kinetic_core import SalesforceClient, flatten, soql
 from kinetic_core.auth import AuthFlow
+from kinetic_core.config import resolve_org
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import (
     AuthenticationError,
+    ConfigError,
     InvalidFieldError,
     InvalidTypeError,
     MalformedQueryError,
@@ -21,6 +23,8 @@ from kinetic_core.errors import (
     RequiredFieldMissingError,
     SessionExpiredError,
 )
+from kinetic_core.lockfile import LockFile
+from kinetic_core.rest.local import local_config
 
 
 def connect(org: LocalOrg, tmp_path: Path, **overrides: Any) -> SalesforceClient:
@@ -231,3 +235,41 @@ def test_builtin_local_org_starts_and_stops_in_process(tmp_path: Path) -> None:
         assert c.create("Account", {"Name": "embedded"})
         assert (home / "local" / "emulator.json").exists()
     assert not (home / "local" / "emulator.json").exists()
+
+
+def test_builtin_local_org_waits_for_an_emulator_another_process_is_starting(tmp_path: Path) -> None:
+    """The data dir is taken but emulator.json is not there yet: wait for it, never start a second server."""
+    home = tmp_path / "home"
+    announced = home / "local" / "emulator.json"
+    with LocalOrg(data_dir=home / "local") as running:
+        hidden = announced.rename(tmp_path / "emulator.json")  # as if the other server were still starting
+        naps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            naps.append(seconds)
+            hidden.rename(announced)  # ...and now it has announced itself
+
+        config, stop = local_config(
+            resolve_org("local", home=home, environ={}, cwd=tmp_path), home, sleep=sleep
+        )
+        assert stop is None  # nothing started here
+        assert config.login_url == running.instance_url
+        assert len(naps) == 1
+        assert running.org.store.record_counts().get("Account", 0) == 0
+
+
+def test_builtin_local_org_held_by_a_process_that_never_answers_is_a_clear_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ticks = iter(range(100))
+    unavailable = "the local org is unavailable: an emulator is already running"
+    with (
+        LockFile(home / "local" / "emulator.lock", "kinetic emulator"),
+        pytest.raises(ConfigError, match=unavailable),
+    ):
+        local_config(
+            resolve_org("local", home=home, environ={}, cwd=tmp_path),
+            home,
+            wait=3,
+            clock=lambda: float(next(ticks)),
+            sleep=lambda _s: None,
+        )

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kinetic_core.emulator.org import OrgSettings
-from kinetic_core.emulator.server import DEFAULT_DATA_DIR, serve_foreground
+from kinetic_core.emulator.server import DEFAULT_DATA_DIR, EmulatorRunningError, serve_foreground
 
 emulator_app = typer.Typer(help="Run the local Salesforce org emulator.", no_args_is_help=True)
 
@@ -41,6 +41,9 @@ def start(
 ) -> None:
     """Start the emulator in the foreground; prints its URL and writes DATA_DIR/emulator.json.
 
+    One emulator per data dir: a second one on the same DATA_DIR is refused (exit 2), naming the
+    running one's pid and URL.
+
     Example:
         $ kinetic emulator start --port 0 --data-dir /tmp/org --tls
     """
@@ -66,6 +69,9 @@ def start(
 
     try:
         serve_foreground(settings, announce=announce)
+    except EmulatorRunningError as exc:
+        typer.echo(f"cannot start the emulator: {exc}", err=True)
+        raise typer.Exit(2) from None
     except OSError as exc:
         typer.echo(f"cannot start the emulator: {exc}", err=True)
         raise typer.Exit(1) from None

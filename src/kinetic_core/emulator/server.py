@@ -4,6 +4,12 @@ Both bind a socket first (so ``port=0`` gives a free port before the server star
 build the :class:`Org` and its app, and serve it with uvicorn over HTTP or HTTPS.
 ``emulator.json`` in the data dir describes a running server (URLs, credentials,
 key paths, ``pid``); it is removed on a clean shutdown.
+
+One emulator per data dir: before anything else, a server takes the advisory lock
+``emulator.lock`` in its data dir (see :mod:`kinetic_core.lockfile`) and holds it until it
+stops. A second server on the same data dir (another process, or another ``LocalOrg`` in this
+one) is refused with :class:`EmulatorRunningError` before it binds a port or opens the SQLite
+files: two servers would hand out the same record ids. A lock left by a killed server is free.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ import uvicorn
 from kinetic_core.emulator.app import create_app
 from kinetic_core.emulator.org import Org, OrgSettings
 from kinetic_core.emulator.tls import ensure_server_tls
+from kinetic_core.lockfile import LockFile, LockHeld
 
 logger = logging.getLogger(__name__)
 
 EMULATOR_JSON = "emulator.json"
+EMULATOR_LOCK = "emulator.lock"
 DEFAULT_DATA_DIR = Path("~/.kinetic/local")
 _START_TIMEOUT = 15.0
 _SHUTDOWN_GRACE = 2.0  # seconds running requests get to finish when the server stops
@@ -107,6 +115,44 @@ def remove_emulator_json(data_dir: Path, pid: int) -> None:
         pass
 
 
+class EmulatorRunningError(RuntimeError):
+    """Another emulator is running on this data dir (the message names its pid and URL).
+
+    Attributes:
+        data_dir: the data dir in use.
+        pid: the running emulator's process id, when known.
+        url: its URL from ``emulator.json``, when that file names it.
+    """
+
+    def __init__(self, data_dir: Path, pid: int | None, url: str | None, who: str) -> None:
+        at = f" at {url}" if url else ""
+        super().__init__(
+            f"an emulator is already running on the data dir {data_dir}{at} ({who}): stop it first, "
+            "use it (clients find it through emulator.json), or pass another --data-dir"
+        )
+        self.data_dir = data_dir
+        self.pid = pid
+        self.url = url
+
+
+def lock_data_dir(data_dir: Path) -> LockFile:
+    """Take the data dir's ``emulator.lock`` for this server, or raise :class:`EmulatorRunningError`."""
+    lock = LockFile(data_dir / EMULATOR_LOCK, "kinetic emulator")
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        who = held.holder.describe() if held.holder is not None else "another process"
+        url = None
+        try:
+            info = json.loads((data_dir / EMULATOR_JSON).read_text(encoding="utf-8"))
+            if held.holder is None or info.get("pid") == held.holder.pid:
+                url = str(info.get("instance_url") or "") or None
+        except (OSError, ValueError, AttributeError):
+            pass
+        raise EmulatorRunningError(data_dir, held.holder.pid if held.holder else None, url, who) from None
+    return lock
+
+
 def _advertised_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
@@ -172,7 +218,12 @@ class _Prepared:
     """A bound socket, the org and a configured uvicorn server, not yet running."""
 
     def __init__(self, settings: OrgSettings, *, log_config: dict[str, Any] | None = None) -> None:
-        self.sock = _bind(settings.host, settings.port)
+        self.lock = lock_data_dir(settings.data_dir)
+        try:
+            self.sock = _bind(settings.host, settings.port)
+        except BaseException:
+            self.lock.release()
+            raise
         try:
             port = self.sock.getsockname()[1]
             settings = OrgSettings(**{**settings.__dict__, "port": port})
@@ -188,6 +239,7 @@ class _Prepared:
             )
         except BaseException:
             self.sock.close()
+            self.lock.release()
             raise
         config = uvicorn.Config(
             create_app(self.org),
@@ -212,6 +264,7 @@ class _Prepared:
             self.org.close()
         finally:
             self.sock.close()
+            self.lock.release()
 
 
 class LocalOrg:

@@ -2,7 +2,9 @@
 
 A running emulator announces itself in ``<kinetic home>/local/emulator.json`` (URL and credentials of
 the local, throw-away org). When that file names no live server, ``LocalOrg`` is started on the SQLite
-file under ``<kinetic home>/local`` for the life of the client.
+file under ``<kinetic home>/local`` for the life of the client. Only one server may run on a data dir
+(it holds ``emulator.lock``): when another process started one a moment earlier, this one is refused
+and waits (up to ``wait`` seconds) for that server's ``emulator.json``, then uses it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import logging
 import os
 import ssl
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Any
 
 from kinetic_core._httpx import httpx
 from kinetic_core.config import OrgConfig
+from kinetic_core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +87,38 @@ def config_from_info(base: OrgConfig, info: Mapping[str, Any]) -> OrgConfig:
     )
 
 
-def _local_org_class() -> Any:
-    emulator = importlib.import_module("kinetic_core.emulator")
-    cls = getattr(emulator, "LocalOrg", None)
-    if cls is None:
-        cls = importlib.import_module("kinetic_core.emulator.server").LocalOrg
-    return cls
+def _emulator_server() -> Any:
+    return importlib.import_module("kinetic_core.emulator.server")
 
 
-def local_config(base: OrgConfig, home: Path) -> tuple[OrgConfig, Callable[[], None] | None]:
+def _await_running(
+    data_dir: Path, wait: float, clock: Callable[[], float], sleep: Callable[[float], None]
+) -> dict[str, Any] | None:
+    """The ``emulator.json`` of a server another process is starting on ``data_dir``, once it answers."""
+    deadline = clock() + wait
+    while True:
+        info = read_emulator_file(data_dir)
+        if info is not None and is_live(info):
+            return info
+        if clock() >= deadline:
+            return None
+        sleep(0.1)
+
+
+def local_config(
+    base: OrgConfig,
+    home: Path,
+    *,
+    wait: float = 15.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[OrgConfig, Callable[[], None] | None]:
     """Resolve the ``local`` org: reuse a live emulator, else start one in-process.
 
     Returns the concrete configuration and a closer that stops an emulator this call started.
+
+    Raises:
+        ConfigError: another process holds the data dir but its server never answered within ``wait``.
     """
     data_dir = home / "local"
     info = read_emulator_file(data_dir)
@@ -102,8 +126,17 @@ def local_config(base: OrgConfig, home: Path) -> tuple[OrgConfig, Callable[[], N
         logger.info("using the running local emulator at %s", _instance_of(info))
         return config_from_info(base, info), None
     data_dir.mkdir(parents=True, exist_ok=True)
-    org = _local_org_class()(data_dir=data_dir)
-    org.__enter__()
+    server = _emulator_server()
+    org = server.LocalOrg(data_dir=data_dir)
+    try:
+        org.__enter__()
+    except server.EmulatorRunningError as exc:
+        # another process is starting (or runs) the emulator on this data dir: use that one
+        running = _await_running(data_dir, wait, clock, sleep)
+        if running is None:
+            raise ConfigError(f"the local org is unavailable: {exc}") from None
+        logger.info("using the local emulator another process started at %s", _instance_of(running))
+        return config_from_info(base, running), None
     logger.info("started an in-process local emulator at %s", org.instance_url)
     ca = getattr(org, "ca_cert", None)
     started = {
