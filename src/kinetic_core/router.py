@@ -32,6 +32,7 @@ from kinetic_core.bulk.csvfile import iter_rows, sniff
 from kinetic_core.bulk.models import Operation
 from kinetic_core.bulk.results import BulkResult, RowResult
 from kinetic_core.errors import ApiError, KineticError, RequestLimitExceeded, TransportError
+from kinetic_core.runfiles import check_writable
 
 logger = logging.getLogger(__name__)
 
@@ -304,6 +305,8 @@ def load(
         external_id_field: the upsert key.
         thresholds: override the switch points.
         **opts: passed to ``BulkClient`` loads (``results_dir``, ``timeout``, ``on_event``...).
+            ``results_dir`` is checked first, for every strategy: ``OutputNotWritableError``
+            (nothing sent) when it is a file, read-only or full.
 
     Example:
         >>> result = load(client, "Contact", [{"LastName": "Ng"}])  # doctest: +SKIP
@@ -314,6 +317,8 @@ def load(
     op = Operation.parse(operation)
     if op is Operation.UPSERT and not external_id_field:
         raise ValueError("upsert needs external_id_field")
+    if opts.get("results_dir") is not None:
+        check_writable(Path(opts["results_dir"]))  # before the first record is sent, whatever the API
     chosen = Strategy(strategy)
     count, size, source = _measure(records, t)
     if chosen is Strategy.AUTO:

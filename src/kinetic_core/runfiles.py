@@ -50,7 +50,7 @@ def run_lock(path: Path, what: str, subject: str, advice: str = "") -> LockFile:
         who = holder.describe() if holder is not None else "another process"
         tail = f"; {advice}" if advice else ""
         raise RunLockedError(
-            f"{subject} is in use by another run: {who}; nothing was sent{tail}",
+            f"{subject} is in use by another run: {who}{tail}",
             path=path,
             pid=holder.pid if holder else None,
             host=holder.host if holder else None,

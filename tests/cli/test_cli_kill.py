@@ -206,3 +206,60 @@ def test_two_resumes_at_once_one_is_refused_and_nothing_loads_twice(
     done_before = 2 * (500 if strategy == "bulk" else 200)  # two batches done before the kill
     assert report["rows_this_run"] == ROWS - done_before
     assert not lock.exists()  # released at the end of the run
+
+
+@pytest.fixture
+def delayed_workspace(tmp_path: Path) -> Iterator[Path]:
+    """Like ``workspace``; each Bulk job waits 4 s before it is processed."""
+    with LocalOrg(data_dir=tmp_path / "home" / "local", bulk_job_delay_seconds=4.0):
+        _write_source(tmp_path)
+        yield tmp_path
+
+
+def test_a_running_kinetic_load_holds_its_job_manifest(delayed_workspace: Path) -> None:
+    """While a load drives its Bulk job, another process reading that job's results is refused at once."""
+    workspace = delayed_workspace
+    state = workspace / "home" / "bulk-jobs"
+    (workspace / "accounts.csv").write_text(
+        (workspace / "accounts.csv")
+        .read_text(encoding="utf-8")
+        .replace("company,ref", "Name,AccountNumber", 1),
+        encoding="utf-8",
+    )
+    args = [str(KINETIC), "load", "Account", "accounts.csv", "--strategy", "bulk", "--results-dir", "out"]
+    with subprocess.Popen(
+        [*args, "--json"], cwd=workspace, env=_env(workspace), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as load:
+        deadline = time.monotonic() + 60
+        manifests: list[Path] = []
+        while load.poll() is None and time.monotonic() < deadline and not manifests:
+            manifests = list(state.glob("*.json")) if state.is_dir() else []
+            time.sleep(0.02)
+        assert manifests, "the load wrote no job manifest"
+        job_id = manifests[0].stem
+        reader = subprocess.run(
+            [str(KINETIC), "jobs", "results", job_id, "--results-dir", "elsewhere", "--json"],
+            cwd=workspace,
+            env=_env(workspace),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        still_running = load.poll() is None
+        out, err = load.communicate(timeout=120)
+    assert still_running, "the reader was not refused while the load ran"
+    assert reader.returncode == 2, reader.stderr
+    assert (
+        f"bulk job {job_id} is in use by another run: pid {load.pid} on {socket.gethostname()}"
+        in reader.stderr
+    )
+    assert json.loads(reader.stdout)["error"]["holder"]["pid"] == load.pid
+    assert not (workspace / "elsewhere").exists() or not any((workspace / "elsewhere").iterdir())
+    assert load.returncode == 1, err  # the three bad rows
+    summary = json.loads(out)
+    assert summary["job_ids"] == [job_id]
+    assert (summary["successful"], summary["failed"]) == (ROWS - len(BAD), len(BAD))
+    with SalesforceClient.connect("local", home=workspace / "home") as client:
+        assert client.count("Account") == ROWS - len(BAD)
+    assert not state.exists() or not any(state.iterdir())  # the load's manifest and lock are gone

@@ -149,7 +149,10 @@ class BulkClient:
         assignment_rule_id: str | None = None,
     ) -> BulkResult:
         from kinetic_core.bulk.ingest import IngestLoad, LoadOptions
+        from kinetic_core.runfiles import check_writable
 
+        if results_dir is not None:  # before anything is sent: a load must not end unable to say what it did
+            check_writable(Path(results_dir))
         options = LoadOptions(
             sobject=sobject,
             operation=operation,
@@ -188,8 +191,12 @@ class BulkClient:
             row-level outcomes (with input row numbers) mapped on first use.
 
         Raises:
+            OutputNotWritableError: ``results_dir`` is a file, read-only or full (checked before
+                anything is sent).
             BulkTimeoutError: ``timeout`` passed; names every job still running.
             ApiError: a job could not be created or uploaded (e.g. unknown object).
+            ResultsNotSavedError: the rows were loaded but the result files could not be written;
+                names the jobs, the counts and how to fetch the files again (manifests are kept).
 
         Example:
             >>> client.bulk.insert("Contact", "contacts.csv", results_dir="out")  # doctest: +SKIP
@@ -426,7 +433,10 @@ class BulkClient:
         """Results of a finished ingest job, e.g. one left running by a load in another process.
 
         When the job's manifest is in ``state_dir`` (the job was uploaded by a load) and its input
-        is unchanged, every row carries its input row number, the same as in the loading process;
+        is unchanged, every row carries its input row number, the same as in the loading process
+        (while the result is open this process holds the job's manifest lock: a process that loads
+        or reads the same job meanwhile is refused with ``RunLockedError``, and so is this call
+        while another one holds it);
         closing the result after reading its rows removes the manifest (unless the job was still
         running: rows not yet processed then show as unprocessed, and the manifest stays).
         Otherwise (a job driven by hand, a changed input: then a ``BulkResumeWarning`` says why)
@@ -439,22 +449,31 @@ class BulkClient:
         from kinetic_core.bulk.ingest import fetch_job_results
         from kinetic_core.bulk.manifest import BulkResumeWarning
         from kinetic_core.bulk.resume import fetch_resumed_results
+        from kinetic_core.runfiles import check_writable
 
-        target = Path(results_dir) if results_dir is not None else None
+        target = check_writable(Path(results_dir)) if results_dir is not None else None
         store = self.manifests
         manifest = store.read(job_id) if store is not None else None
         if store is None or manifest is None:
             return fetch_job_results(self.api, job_id, target)
-        info = self.api.get_job(job_id, JobKind.INGEST)
-        problem = store.problem(manifest, info)
-        if problem is not None:
-            message = f"bulk job {job_id}: result rows get no input row numbers: {problem}"
-            logger.warning("%s", message)
-            warnings.warn(message, BulkResumeWarning, stacklevel=2)
-            return fetch_job_results(self.api, job_id, target)
-        # a job still running has partial result files: keep its manifest for a later read
-        release = (lambda: store.forget(job_id)) if info.state.terminal else None
-        return fetch_resumed_results(self.api, info, manifest, target, release=release)
+        store.hold(job_id, f"reading the results of bulk job {job_id}")
+        try:
+            info = self.api.get_job(job_id, JobKind.INGEST)
+            problem = store.problem(manifest, info)
+            if problem is not None:
+                store.let_go(job_id)
+                message = f"bulk job {job_id}: result rows get no input row numbers: {problem}"
+                logger.warning("%s", message)
+                warnings.warn(message, BulkResumeWarning, stacklevel=2)
+                return fetch_job_results(self.api, job_id, target)
+            # a job still running has partial result files: keep its manifest for a later read
+            release = (lambda: store.forget(job_id)) if info.state.terminal else None
+            return fetch_resumed_results(
+                self.api, info, manifest, target, release=release, unlock=lambda: store.let_go(job_id)
+            )
+        except BaseException:
+            store.let_go(job_id)
+            raise
 
 
 __all__ = ["BulkClient", "QueryExport"]

@@ -63,7 +63,7 @@ from kinetic_core.bulk.results import RESULT_FILES, BulkResult, load_result_file
 from kinetic_core.bulk.rowindex import RowIndex
 from kinetic_core.bulk.sources import PreparedInput, prepare_input
 from kinetic_core.bulk.split import Chunk, split_file
-from kinetic_core.errors import BulkTimeoutError, KineticError
+from kinetic_core.errors import BulkTimeoutError, KineticError, ResultsNotSavedError
 
 logger = logging.getLogger(__name__)
 
@@ -170,12 +170,14 @@ class IngestLoad:
             return self._write_manifest(store, prep, info, chunk)
         except OSError as exc:
             logger.warning("job %s: cannot write its manifest in %s (%s)", info.id, store.directory, exc)
+            store.let_go(info.id)
             if not chunk.path.exists() and store.spool_path(info.id).exists():
                 shutil.move(str(store.spool_path(info.id)), str(chunk.path))
             return chunk.path
 
     def _write_manifest(self, store: ManifestStore, prep: PreparedInput, info: JobInfo, chunk: Chunk) -> Path:
         store.ensure_directory()
+        store.hold(info.id, f"bulk {self.opts.operation.value} of {self.opts.sobject}")
         if prep.is_file:
             source, kind, start, end = prep.layout.path.resolve(), FILE_INPUT, chunk.start, chunk.end
             upload = chunk.path
@@ -315,7 +317,17 @@ class IngestLoad:
             return self._run(records, workdir)
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
+            self._let_go_all()  # manifests stay for a later pickup by job id, from any process
             raise
+
+    def _let_go_all(self) -> None:
+        store = self.opts.manifests
+        if store is None:
+            return
+        with self._lock:
+            held = list(self._manifested)
+        for job_id in held:
+            store.let_go(job_id)
 
     def _run(self, records: Any, workdir: Path) -> BulkResult:
         opts = self.opts
@@ -394,16 +406,28 @@ class IngestLoad:
             columns=prep.columns,
             mapper=RowMapper(workdir, prep.layout, parts, prep.columns),
             release=self._releaser([o.info.id for o in outcomes]),
+            unlock=self._releaser([o.info.id for o in outcomes], forget=False),
         )
         if self.opts.results_dir is not None and jobs:
             name = jobs[0].id if len(jobs) == 1 else f"load-{jobs[0].id}"
-            result.write_files(Path(self.opts.results_dir), name)
+            self._write_files(result, Path(self.opts.results_dir), name)
         self.emit(
             LoadDone(result.job_ids, result.total, result.successful, result.failed, result.unprocessed)
         )
         return result
 
-    def _releaser(self, job_ids: Sequence[str]) -> Callable[[], None] | None:
+    def _write_files(self, result: BulkResult, directory: Path, name: str) -> None:
+        """Write the result files; when that fails, keep the manifests and say how to get the files."""
+        try:
+            result.write_files(directory, name)
+        except OSError as exc:
+            result.keep_manifests()
+            raise results_not_saved(
+                result, directory, exc, f"the bulk {self.opts.operation.value} of {self.opts.sobject} ran"
+            ) from exc
+
+    def _releaser(self, job_ids: Sequence[str], *, forget: bool = True) -> Callable[[], None] | None:
+        """Forget the manifests of the load's jobs (or, ``forget=False``, only give up their locks)."""
         store = self.opts.manifests
         if store is None:
             return None
@@ -412,9 +436,31 @@ class IngestLoad:
 
         def release() -> None:
             for job_id in owned:
-                store.forget(job_id)
+                if forget:
+                    store.forget(job_id)
+                else:
+                    store.let_go(job_id)
 
         return release
+
+
+def results_not_saved(result: BulkResult, directory: Path, exc: OSError, what: str) -> ResultsNotSavedError:
+    """The error for result files that could not be written after the rows were loaded."""
+    fetch = "; ".join(f"kinetic jobs results {j} --results-dir OTHER_DIR" for j in result.job_ids)
+    return ResultsNotSavedError(
+        f"{what}, but its result files could not be written to {directory} ({exc.strerror or exc}); "
+        "do not load the rows again",
+        path=directory,
+        job_ids=result.job_ids,
+        counts={
+            "total": result.total,
+            "successful": result.successful,
+            "failed": result.failed,
+            "unprocessed": result.unprocessed,
+        },
+        next_step=f"get the files without sending anything: {fetch} (or client.bulk.get_results(job_id, "
+        "results_dir=...))",
+    )
 
 
 def fetch_job_results(api: JobsApi, job_id: str, results_dir: Path | None = None) -> BulkResult:

@@ -13,6 +13,12 @@ a temporary file renamed into place) describing the rows the job carries:
 :meth:`ManifestStore.problem` says why a manifest cannot be trusted any more (the file
 changed, the spool is gone, the job id now names another job); the row numbers are then
 left unknown rather than guessed. The files are removed by :meth:`ManifestStore.forget`.
+
+One process at a time per job: the process that uses a manifest (the load that wrote it, until
+its result is closed or the load stops; a ``get_results`` reading it, until that result is
+closed) holds the advisory lock ``<job id>.lock`` beside it (:meth:`ManifestStore.hold`). Another
+process that wants the same manifest is refused with ``RunLockedError`` naming the holder; the
+lock of a process that died is free again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from urllib.parse import urlsplit
 
 from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, LineEnding
+from kinetic_core.lockfile import LockFile
+from kinetic_core.runfiles import run_lock
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +131,7 @@ class ManifestStore:
         self.org = org
         self._created: list[Path] = []
         self._lock = threading.Lock()
+        self._held: dict[str, LockFile] = {}
 
     def ensure_directory(self) -> None:
         """Create the directory; the ones created here are removed again once empty (see :meth:`forget`)."""
@@ -138,6 +147,36 @@ class ManifestStore:
     def spool_path(self, job_id: str) -> Path:
         """Where the kept spool of ``job_id`` lives (record inputs only)."""
         return self.directory / f"{_safe(job_id)}.csv"
+
+    def lock_path(self, job_id: str) -> Path:
+        """The lock file of ``job_id``'s manifest."""
+        return self.directory / f"{_safe(job_id)}.lock"
+
+    def hold(self, job_id: str, what: str) -> None:
+        """Take the lock of ``job_id``'s manifest for this process (a no-op when already held here).
+
+        Raises:
+            RunLockedError: another live process uses this job's manifest.
+        """
+        with self._lock:
+            if job_id in self._held:
+                return
+        self.ensure_directory()
+        lock = run_lock(
+            self.lock_path(job_id),
+            what,
+            f"bulk job {job_id}",
+            "wait for it to end; its results can be read once it has",
+        )
+        with self._lock:
+            self._held[job_id] = lock
+
+    def let_go(self, job_id: str) -> None:
+        """Give up the lock of ``job_id`` held by this process, if any (the manifest stays)."""
+        with self._lock:
+            lock = self._held.pop(job_id, None)
+        if lock is not None:
+            lock.release()
 
     def write(self, manifest: JobManifest) -> Path:
         """Write the manifest atomically (temporary file, fsync, rename); returns its path."""
@@ -171,7 +210,7 @@ class ManifestStore:
         return manifest
 
     def forget(self, job_id: str) -> bool:
-        """Remove the manifest and kept spool of ``job_id``; True if anything was removed."""
+        """Remove the manifest and kept spool of ``job_id``, drop its lock; True if anything was removed."""
         removed = False
         for path in (self.manifest_path(job_id), self.spool_path(job_id)):
             try:
@@ -179,6 +218,7 @@ class ManifestStore:
                 removed = True
             except FileNotFoundError:
                 pass
+        self.let_go(job_id)
         with self._lock:
             for directory in sorted(self._created, key=lambda p: len(p.parts), reverse=True):
                 try:

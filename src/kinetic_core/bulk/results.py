@@ -41,6 +41,7 @@ from kinetic_core.bulk.rowindex import (
     iter_results,
 )
 from kinetic_core.csvread import read_rows
+from kinetic_core.runfiles import create_exclusive
 
 RESULT_FILES = {
     "success": "successfulResults",
@@ -199,6 +200,7 @@ class BulkResult:
       result is closed or garbage collected: always for the result a load returns (it was
       handed every job's outcome), and for a result fetched by job id only if its rows were
       read (``release_unread=False``), so that a mere look at the totals keeps the job resumable.
+      ``unlock`` (gives up the jobs' manifest locks) is called once on close, read or not.
 
     Example:
         >>> result = client.bulk.insert("Account", [{"Name": "A"}, {"Name": None}])  # doctest: +SKIP
@@ -221,6 +223,7 @@ class BulkResult:
         mapper: Mapper | None = None,
         release: Callable[[], object] | None = None,
         release_unread: bool = True,
+        unlock: Callable[[], object] | None = None,
     ) -> None:
         self._set_totals(totals)
         self.jobs = tuple(jobs)
@@ -232,7 +235,7 @@ class BulkResult:
         self._mapper = mapper
         self._map_lock = threading.Lock()
         self._state = {"read": mapper is None or release_unread}
-        self._finalizer = weakref.finalize(self, _cleanup, str(workdir), self._state, release)
+        self._finalizer = weakref.finalize(self, _cleanup, str(workdir), self._state, release, unlock)
 
     def _set_totals(self, totals: Mapping[str, int]) -> None:
         self.total = int(totals.get("total", 0))
@@ -344,18 +347,23 @@ class BulkResult:
         )
 
     def write_files(self, directory: Path, name: str) -> dict[str, Path]:
-        """Write the three CLI-style result files into ``directory``; returns their paths."""
+        """Write the three CLI-style result files into ``directory``; returns their paths.
+
+        Files are ``<name>-success|failed|unprocessed-records.csv``; a file that exists already is
+        never replaced: the set is then named ``<name>-2-...`` (``-3``...). When writing fails, the
+        files begun here are removed and the error is raised.
+        """
         self._ensure_mapped()
         directory.mkdir(parents=True, exist_ok=True)
-        paths: dict[str, Path] = {}
         specs = [
             ("success", ["sf__Id", "sf__Created"], self.successful_rows),
             ("failed", ["sf__Id", "sf__Error"], self.failed_rows),
             ("unprocessed", [], self.unprocessed_rows),
         ]
-        for label, lead, rows in specs:
-            path = directory / f"{name}-{label}-records.csv"
-            with path.open("w", encoding="utf-8", newline="") as handle:
+        opened = create_exclusive(directory, name, [label for label, _, _ in specs])
+        try:
+            for label, lead, rows in specs:
+                handle = opened[label][1]
                 writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow([*lead, *self.columns, "kc__RowNumber"])
                 for r in rows():
@@ -367,15 +375,34 @@ class BulkResult:
                         head = []
                     cells = [r.record.get(c, "") for c in self.columns]
                     writer.writerow([*head, *cells, "" if r.row_number is None else r.row_number])
-            paths[label] = path
+                handle.close()
+        except BaseException:
+            for path, handle in opened.values():
+                handle.close()
+                path.unlink(missing_ok=True)
+            raise
+        paths = {label: path for label, (path, _) in opened.items()}
         self.files = paths
         return paths
 
+    def keep_manifests(self) -> None:
+        """Keep the jobs' manifests when this result is closed (their rows can be fetched again by job id)."""
+        self._state["read"] = False
 
-def _cleanup(workdir: str, state: dict[str, bool], release: Callable[[], object] | None) -> None:
+
+def _cleanup(
+    workdir: str,
+    state: dict[str, bool],
+    release: Callable[[], object] | None,
+    unlock: Callable[[], object] | None,
+) -> None:
     shutil.rmtree(workdir, True)
-    if release is not None and state["read"]:
-        release()
+    try:
+        if release is not None and state["read"]:
+            release()
+    finally:
+        if unlock is not None:
+            unlock()
 
 
 def load_result_files(

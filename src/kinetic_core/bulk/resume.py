@@ -26,10 +26,13 @@ def fetch_resumed_results(
     manifest: JobManifest,
     results_dir: Path | None = None,
     release: Callable[[], object] | None = None,
+    unlock: Callable[[], object] | None = None,
 ) -> BulkResult:
     """Results of the job ``info`` whose upload ``manifest`` describes (checked by the caller).
 
-    ``release`` is called when the returned result is closed after its rows were read.
+    ``release`` is called when the returned result is closed after its rows were read; ``unlock``
+    when it is closed, read or not. When ``results_dir`` cannot be written, the manifest is kept
+    (the results can be fetched again) and the error is raised.
 
     Example:
         >>> result = fetch_resumed_results(api, api.get_job("750..."), manifest)  # doctest: +SKIP
@@ -51,10 +54,16 @@ def fetch_resumed_results(
             mapper=RowMapper(workdir, manifest.layout(), [part], manifest.columns),
             release=release,
             release_unread=False,
+            unlock=unlock,
         )
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     if results_dir is not None:
-        result.write_files(results_dir, info.id)
+        try:
+            result.write_files(results_dir, info.id)
+        except BaseException:
+            result.keep_manifests()
+            result.close()
+            raise
     return result

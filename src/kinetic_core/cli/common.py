@@ -5,7 +5,8 @@ Exit codes (documented in ``kinetic --help`` and ``docs/cli.md``):
 ====  ==================================================================
 0     success
 1     the command ran but some rows failed (or some ``doctor`` checks failed)
-2     usage error: bad arguments, missing file, bad configuration
+2     usage error: bad arguments, missing file, bad configuration, an output location that cannot
+      be written, or a journal/job that another live run holds (nothing was sent)
 3     authentication error: the org refused the credentials
 4     API error: Salesforce (or the network) refused a call, a job failed, ``--wait`` ran out
 ====  ==================================================================
@@ -31,6 +32,9 @@ from kinetic_core.errors import (
     BulkTimeoutError,
     ConfigError,
     KineticError,
+    OutputNotWritableError,
+    ResultsNotSavedError,
+    RunLockedError,
     SessionExpiredError,
 )
 from kinetic_core.rest.client import SalesforceClient
@@ -118,6 +122,12 @@ def error_payload(exc: BaseException, code: ExitCode) -> dict[str, Any]:
         body["errorCode"] = exc.error_code
     if isinstance(exc, BulkTimeoutError):
         body["job_ids"] = list(exc.job_ids)
+    if isinstance(exc, ResultsNotSavedError):
+        body.update(job_ids=list(exc.job_ids), counts=dict(exc.counts), next_step=exc.next_step)
+    if isinstance(exc, RunLockedError):
+        body["holder"] = {"pid": exc.pid, "host": exc.host, "started": exc.started}
+    if isinstance(exc, RunLockedError | OutputNotWritableError | ResultsNotSavedError) and exc.path:
+        body["path"] = str(exc.path)
     return {"error": body}
 
 

@@ -3,14 +3,21 @@
 Result files are named as ``sf data ... bulk`` users expect: ``<job id>-success-records.csv``,
 ``<job id>-failed-records.csv`` and ``<job id>-unprocessed-records.csv`` (``load-<first job id>`` when
 the load took several jobs). A REST or Composite load has no job id; its files are named
-``<object>-<operation>-<UTC timestamp>-...``. Columns: ``sf__Id``, ``sf__Created`` / ``sf__Error``,
-the file's columns, then ``kc__RowNumber`` (the 1-based data row of the input).
+``<object>-<operation>-<run id>-...``, the run id being the UTC time to the second and a random
+suffix. No file is ever overwritten (``<name>-2-...`` if one is there already); the summary lists
+the paths. Columns: ``sf__Id``, ``sf__Created`` / ``sf__Error``, the file's columns, then
+``kc__RowNumber`` (the 1-based data row of the input).
+
+The results dir is checked before anything is sent (created if missing, a probe file written and
+removed). If writing the files fails anyway after the load, the error names the jobs and counts
+and how to get the files without loading again; REST/Composite files then go to a temporary
+directory that the error names.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,8 +42,10 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.progress import LoadProgress
+from kinetic_core.errors import ResultsNotSavedError
 from kinetic_core.pipeline.sources import router_input
 from kinetic_core.router import LoadResult, RowOutcome
+from kinetic_core.runfiles import create_exclusive, new_run_id
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hard-delete")
 SHOWN_FAILURES = 10
@@ -48,14 +57,16 @@ def count_rows(path: Path) -> int:
 
 
 def write_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
-    """Write the three result files of a REST/Composite load (Bulk loads write their own)."""
+    """Write the three result files of a REST/Composite load (Bulk loads write their own).
+
+    Never overwrites: see :func:`kinetic_core.runfiles.create_exclusive`. Files begun are removed
+    when writing fails.
+    """
     layout = sniff(source)
     columns = list(layout.header)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {
-        label: directory / f"{name}-{label}-records.csv" for label in ("success", "failed", "unprocessed")
-    }
-    handles = {label: path.open("w", encoding="utf-8", newline="") for label, path in paths.items()}
+    opened = create_exclusive(directory, name, ("success", "failed", "unprocessed"))
+    handles = {label: handle for label, (_path, handle) in opened.items()}
     try:
         writers = {label: csv.writer(h, lineterminator="\n") for label, h in handles.items()}
         writers["success"].writerow(["sf__Id", "sf__Created", *columns, "kc__RowNumber"])
@@ -76,10 +87,41 @@ def write_result_files(result: LoadResult, source: Path, directory: Path, name: 
                 writers["failed"].writerow([pending.id or "", error, *cells[: len(columns)], number])
             else:
                 writers["unprocessed"].writerow([*cells[: len(columns)], number])
-    finally:
         for handle in handles.values():
             handle.close()
-    return paths
+    except BaseException:
+        for path, handle in opened.values():
+            handle.close()
+            path.unlink(missing_ok=True)
+        raise
+    return {label: path for label, (path, _handle) in opened.items()}
+
+
+def save_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
+    """:func:`write_result_files`, and when ``directory`` fails, a temporary directory named in the error.
+
+    Raises:
+        ResultsNotSavedError: ``directory`` could not take the files (the rows were loaded).
+    """
+    try:
+        return write_result_files(result, source, directory, name)
+    except OSError as exc:
+        error = exc
+    try:
+        fallback = Path(tempfile.mkdtemp(prefix="kinetic-results-"))
+        saved = write_result_files(result, source, fallback, name)
+        names = ", ".join(p.name for p in saved.values())
+        where = f"the result files were written to {fallback} instead ({names})"
+    except OSError as again:
+        where = f"the result files could not be written anywhere ({again.strerror or again})"
+    counts = {k: getattr(result, k) for k in ("total", "successful", "failed", "unprocessed")}
+    raise ResultsNotSavedError(
+        f"the {result.strategy.value} load ran, but its result files could not be written to {directory} "
+        f"({error.strerror or error}); do not load the rows again",
+        path=directory,
+        counts=counts,
+        next_step=where,
+    ) from error
 
 
 def _failures_table(result: LoadResult) -> Table:
@@ -152,8 +194,7 @@ def load(
         if result.bulk is not None:
             files = dict(result.bulk.files)
         else:
-            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-            files = write_result_files(result, file, results_dir, f"{sobject}-{op.value}-{stamp}")
+            files = save_result_files(result, file, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
         summary: dict[str, Any] = {
             "object": sobject,
             "operation": op.value,

@@ -157,7 +157,7 @@ class Journal:
             self.lock_path,
             self._what,
             f"the journal {self.path}",
-            "wait for that run to end (a lock left by a process that died is taken over)",
+            "nothing was sent; wait for that run to end (a lock left by a process that died is taken over)",
         )
         try:
             return self._open(fingerprint, resume=resume)

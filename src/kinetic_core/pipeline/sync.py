@@ -227,6 +227,7 @@ class SyncPipeline:
                 journal keeps what was done, so the run can be resumed.
         """
         src = self._open_source(source)
+        check_writable(self.failure_dir, "failures directory")  # first: a refused start leaves no journal
         journal = Journal(
             self.journal_path,
             checkpoint=self.checkpoint,
@@ -235,7 +236,6 @@ class SyncPipeline:
         started = self.clock()
         resumed = journal.open(self._fingerprint(src), resume=resume)
         try:
-            check_writable(self.failure_dir, "failures directory")
             before = journal.totals()["rows"]
             runner = BatchRunner(
                 client=self.client,
