@@ -92,7 +92,8 @@ def read_holder(path: Path) -> Holder | None:
     """The holder a lock file names (it may be a dead process: only :meth:`LockFile.acquire` can tell)."""
     try:
         with path.open("rb") as handle:
-            return Holder.parse(handle.read()[1:].decode("utf-8", "replace"))
+            handle.seek(1)  # past the byte a Windows lock covers
+            return Holder.parse(handle.read().decode("utf-8", "replace"))
     except OSError:
         return None
 

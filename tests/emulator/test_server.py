@@ -166,6 +166,18 @@ def test_a_second_org_on_one_data_dir_is_refused_and_the_first_keeps_working(tmp
         assert again.token()
 
 
+def _wait_until_it_answers(url: str) -> None:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            if httpx.get(f"{url}/services/data").status_code == 200:
+                return
+        except httpx.ConnectError:
+            pass
+        assert time.monotonic() < deadline, f"{url} never answered"
+        time.sleep(0.05)
+
+
 def _start_cli_emulator(data_dir: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -208,7 +220,9 @@ def test_cli_second_emulator_on_one_data_dir_is_refused(tmp_path: Path) -> None:
             with _start_cli_emulator(data_dir) as third:  # ...and the next one takes it over
                 try:
                     assert third.stdout is not None
-                    assert third.stdout.readline().strip().startswith("http://127.0.0.1:")
+                    third_url = third.stdout.readline().strip()
+                    assert third_url.startswith("http://127.0.0.1:")
+                    _wait_until_it_answers(third_url)  # SIGINT is handled once the server runs
                 finally:
                     third.send_signal(signal.SIGINT)
                     third.communicate(timeout=15)

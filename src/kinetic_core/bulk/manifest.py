@@ -155,19 +155,28 @@ class ManifestStore:
     def hold(self, job_id: str, what: str) -> None:
         """Take the lock of ``job_id``'s manifest for this process (a no-op when already held here).
 
+        A lock file that cannot be created (a read-only state dir) is logged and skipped: the
+        manifest itself then cannot be written either, or is only read.
+
         Raises:
             RunLockedError: another live process uses this job's manifest.
         """
         with self._lock:
             if job_id in self._held:
                 return
-        self.ensure_directory()
-        lock = run_lock(
-            self.lock_path(job_id),
-            what,
-            f"bulk job {job_id}",
-            "wait for it to end; its results can be read once it has",
-        )
+        try:
+            self.ensure_directory()
+            lock = run_lock(
+                self.lock_path(job_id),
+                what,
+                f"bulk job {job_id}",
+                "wait for it to end; its results can be read once it has",
+            )
+        except OSError as exc:
+            logger.warning(
+                "bulk job %s: cannot take its manifest lock in %s (%s)", job_id, self.directory, exc
+            )
+            return
         with self._lock:
             self._held[job_id] = lock
 
