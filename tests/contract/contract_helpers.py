@@ -47,6 +47,7 @@ class OrgHandle:
     login_url: str
     username: str
     password: str
+    security_token: str
     client_id: str
     client_secret: str
     api_version: str
@@ -61,6 +62,7 @@ def _handle(local: Any) -> OrgHandle:
         login_url=str(local.login_url).rstrip("/"),
         username=local.username,
         password=local.password,
+        security_token=local.security_token,
         client_id=local.client_id,
         client_secret=local.client_secret,
         api_version=str(local.api_version),
@@ -154,6 +156,7 @@ def node_env(org: OrgHandle, extra: Mapping[str, str] | None = None) -> dict[str
             "SF_LOGIN_URL": org.login_url,
             "SF_USERNAME": org.username,
             "SF_PASSWORD": org.password,
+            "SF_SECURITY_TOKEN": org.security_token,
             "SF_CLIENT_ID": org.client_id,
             "SF_CLIENT_SECRET": org.client_secret,
             "SF_API_VERSION": org.api_version,

@@ -189,3 +189,16 @@ def test_login_paths(http_org: OrgHandle) -> None:
     assert isinstance(out["jwtQueryTotal"], int)
 
     assert out["afterLogout"]["errorCode"] == "INVALID_SESSION_ID"
+
+
+def test_soap_login_and_logout(http_org: OrgHandle) -> None:
+    out = node_ok("soap_login.mjs", http_org)
+    org = http_org.local_org.org
+    assert out["userInfo"]["id"] == org.admin_user_id
+    assert out["userInfo"]["organizationId"] == org.store.org_id
+    assert out["instanceUrl"] == http_org.instance_url
+    assert out["usernames"] == [http_org.username]
+    assert out["afterLogout"]["errorCode"] == "INVALID_SESSION_ID"
+    assert out["wrongPassword"]["message"] == (
+        "INVALID_LOGIN: Invalid username, password, security token; or user locked out."
+    )

@@ -177,3 +177,83 @@ def test_session_ttl_fault_expires_sessions(tls_org: OrgHandle, https_session: r
         version=tls_org.api_version,
     )
     assert sf2.query("SELECT COUNT() FROM Account")["done"] is True
+
+
+# ----------------------------------------------------------------------------- SOAP login (no consumer key)
+
+
+def test_soap_login_with_security_token(tls_org: OrgHandle, redirected: Redirected) -> None:
+    """The most common simple-salesforce login: username, password and security token, no connected app."""
+    session, adapter = redirected
+    sf = Salesforce(
+        username=tls_org.username,
+        password=tls_org.password,
+        security_token=tls_org.security_token,
+        session=session,
+        version=tls_org.api_version,
+    )
+    assert adapter.redirected == [f"{LOGIN_HOST}/services/Soap/u/{tls_org.api_version}"]
+    assert sf.sf_instance == instance_netloc(tls_org)
+    users = sf.query(f"SELECT Id, Username FROM User WHERE Username = '{tls_org.username}'")
+    assert users["totalSize"] == 1
+    account = sf.Account.create({"Name": "Logged in over SOAP"})
+    assert sf.Account.get(account["id"])["Name"] == "Logged in over SOAP"
+
+
+def test_soap_login_through_domain_with_empty_token(tls_org: OrgHandle) -> None:
+    """``domain=`` and an empty security token (a caller inside the org's trusted IP ranges)."""
+    session = trusting_session(tls_org)
+    try:
+        adapter = RedirectAdapter(f"https://{MY_DOMAIN}.salesforce.com", tls_org.login_url)
+        session.mount(f"https://{MY_DOMAIN}.salesforce.com", adapter)
+        sf = Salesforce(
+            username=tls_org.username,
+            password=tls_org.password,
+            security_token="",
+            domain=MY_DOMAIN,
+            session=session,
+            version=tls_org.api_version,
+        )
+        assert adapter.redirected == [
+            f"https://{MY_DOMAIN}.salesforce.com/services/Soap/u/{tls_org.api_version}"
+        ]
+        assert sf.query("SELECT COUNT() FROM Account")["done"] is True
+    finally:
+        session.close()
+
+
+def test_soap_login_with_organization_id(tls_org: OrgHandle, redirected: Redirected) -> None:
+    """The IP-filtering form: ``organizationId`` in a LoginScopeHeader; a wrong org id is refused."""
+    session, _ = redirected
+    org_id = tls_org.local_org.org.store.org_id
+    sf = Salesforce(
+        username=tls_org.username,
+        password=tls_org.password,
+        organizationId=org_id[:15],
+        session=session,
+        version=tls_org.api_version,
+    )
+    assert sf.query("SELECT COUNT() FROM Account")["done"] is True
+    with pytest.raises(SalesforceAuthenticationFailed) as exc:
+        Salesforce(
+            username=tls_org.username,
+            password=tls_org.password,
+            organizationId="00D000000000001",
+            session=session,
+            version=tls_org.api_version,
+        )
+    assert exc.value.code == "INVALID_LOGIN"
+
+
+def test_soap_login_wrong_token(tls_org: OrgHandle, redirected: Redirected) -> None:
+    session, _ = redirected
+    with pytest.raises(SalesforceAuthenticationFailed) as exc:
+        Salesforce(
+            username=tls_org.username,
+            password=tls_org.password,
+            security_token="not-the-token",
+            session=session,
+            version=tls_org.api_version,
+        )
+    assert exc.value.code == "INVALID_LOGIN"
+    assert exc.value.auth_message == "Invalid username, password, security token; or user locked out."

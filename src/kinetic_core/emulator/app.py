@@ -34,7 +34,7 @@ from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultKind, fault_error
 from kinetic_core.emulator.headers import CanonicalHeaders
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
-from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, replication, rest
+from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, replication, rest, soap
 from kinetic_core.emulator.routes.common import SESSION_STATE_KEY, dumps, error_response, session_or_none
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ def route_kind(path: str) -> str:
         return "identity"
     if path == "/services/data":
         return "versions"
+    if path.startswith("/services/Soap/"):
+        return "soap"
     parts = path.split("/")
     if len(parts) < 4 or not path.startswith("/services/data/v"):
         return "other"
@@ -383,6 +385,7 @@ def create_app(org: Org) -> Starlette:
         *composite.routes(),
         *_bulk_routes(),
         *oauth.routes(),
+        *soap.routes(),
         *identity.routes(),
         *admin.routes(),
     ]
