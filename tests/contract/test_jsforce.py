@@ -202,3 +202,23 @@ def test_soap_login_and_logout(http_org: OrgHandle) -> None:
     assert out["wrongPassword"]["message"] == (
         "INVALID_LOGIN: Invalid username, password, security token; or user locked out."
     )
+
+
+def test_bulk_v1_load_update_query_destroy(http_org: OrgHandle, js_env: dict[str, str]) -> None:
+    """jsforce's Bulk API 1.0: conn.bulk.load and find().update()/destroy() above 200 rows."""
+    out = node_ok("bulk_v1.mjs", http_org, "300", env=js_env)
+    assert out["loaded"]["count"] == 301
+    assert out["loaded"]["ok"] == 300
+    assert out["loaded"]["distinct"] == 300
+    assert out["allCreated"] is True
+    assert out["loaded"]["last"] == {
+        "id": None,
+        "success": False,
+        "created": False,
+        "errors": ["INVALID_EMAIL_ADDRESS:Email: invalid email address: not-an-email:Email --"],
+    }
+    assert out["updated"] == {"count": 300, "ok": 300, "jobs": 1}  # one Bulk API 1.0 job, not REST
+    assert out["titled"] == 300
+    assert out["queried"] == {"count": 300, "keys": ["Id", "LastName", "Title"], "allTitled": True}
+    assert out["destroyed"] == {"count": 300, "ok": 300, "jobs": 1}
+    assert out["left"] == 0

@@ -43,7 +43,11 @@ REST_BODY_LIMIT = 50 * 1024 * 1024
 BULK_BODY_LIMIT = 200 * 1024 * 1024
 _SLASHES = re.compile(r"/{2,}")
 _VERSION = re.compile(r"^/services/data/v([^/]*)")
-_BULK_MODULES = ("kinetic_core.emulator.routes.bulk_ingest", "kinetic_core.emulator.routes.bulk_query")
+_BULK_MODULES = (
+    "kinetic_core.emulator.routes.bulk_ingest",
+    "kinetic_core.emulator.routes.bulk_query",
+    "kinetic_core.emulator.routes.bulk_v1",
+)
 
 
 def normalise_path(path: str) -> str:
@@ -69,6 +73,8 @@ def route_kind(path: str) -> str:
         return "versions"
     if path.startswith("/services/Soap/"):
         return "soap"
+    if path.startswith("/services/async/"):
+        return "bulk_v1"
     parts = path.split("/")
     if len(parts) < 4 or not path.startswith("/services/data/v"):
         return "other"

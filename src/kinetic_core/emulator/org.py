@@ -25,6 +25,7 @@ from kinetic_core.emulator.tokens import TokenStore
 
 if TYPE_CHECKING:
     from kinetic_core.emulator.bulk import BulkEngine
+    from kinetic_core.emulator.bulk.v1 import BulkV1
     from kinetic_core.emulator.soql import QueryEngine
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ class Org:
         self._stats_lock = threading.Lock()
         self.query_engine: QueryEngine | None = self._make_query_engine()
         self.bulk: BulkEngine | None = self._make_bulk(sleep)
+        self.bulk_v1: BulkV1 | None = self._make_bulk_v1()
         self._started = False
         self._closed = False
 
@@ -190,6 +192,13 @@ class Org:
             sleep=sleep,
             rng=self.rng,
         )
+
+    def _make_bulk_v1(self) -> BulkV1 | None:
+        if self.bulk is None:
+            return None
+        from kinetic_core.emulator.bulk.v1 import BulkV1
+
+        return BulkV1(self.bulk)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

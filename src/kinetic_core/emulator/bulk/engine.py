@@ -95,6 +95,8 @@ class BulkEngine:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.repo = JobRepo(store)
         self.lock = threading.RLock()
+        self.workloads: list[Callable[[], int]] = []
+        """Other work the worker runs on each pass (Bulk API 1.0 batches); each returns items touched."""
         self.worker = Worker(
             self,
             rate=rate,
@@ -151,6 +153,25 @@ class BulkEngine:
 
     def create_ingest_job(self, spec: Mapping[str, Any], *, user_id: str, api_version: str) -> Job:
         """Validate a create-job body and persist an ``Open`` ingest job (synchronous 400s otherwise)."""
+        config = self.ingest_config(spec, user_id=user_id)
+        config.update(
+            createdById=user_id,
+            createdDate=self.clock().isoformat(),
+            apiVersion=api_version,
+        )
+        job = self.repo.create(JobKind.INGEST, config, JobState.OPEN, self.clock())
+        logger.info("bulk ingest job %s created (%s %s)", job.id, config["operation"], config["object"])
+        return job
+
+    def ingest_config(self, spec: Mapping[str, Any], *, user_id: str) -> dict[str, Any]:
+        """Check an ingest job's operation, object, external id and permissions (shared with Bulk API 1.0).
+
+        Returns:
+            The job's settings: ``operation``, ``object``, ``externalIdFieldName``, formats...
+
+        Raises:
+            ApiError: 400 ``INVALIDJOB``, ``INVALIDENTITY`` or ``FEATURENOTENABLED``.
+        """
         op = _operation(spec, m.INGEST_OPERATIONS)
         name = spec.get("object")
         if not isinstance(name, str) or not name:
@@ -180,16 +201,8 @@ class BulkEngine:
         rule = spec.get("assignmentRuleId")
         if isinstance(rule, str) and rule:
             config["assignmentRuleId"] = rule
-        config.update(
-            operation=op.value,
-            object=obj.name,
-            createdById=user_id,
-            createdDate=self.clock().isoformat(),
-            apiVersion=api_version,
-        )
-        job = self.repo.create(JobKind.INGEST, config, JobState.OPEN, self.clock())
-        logger.info("bulk ingest job %s created (%s %s)", job.id, op.value, obj.name)
-        return job
+        config.update(operation=op.value, object=obj.name)
+        return config
 
     def create_query_job(self, spec: Mapping[str, Any], *, user_id: str, api_version: str) -> Job:
         """Validate the SOQL now (400 arrays for refused SOQL) and queue an ``UploadComplete`` query job."""

@@ -21,10 +21,16 @@ from kinetic_core.emulator.errors import ApiError
 
 @dataclass
 class BatchOutput:
-    """Encoded success and failure records of one batch (without line endings)."""
+    """Encoded success and failure records of one batch (without line endings).
+
+    ``rows`` (filled only for an applier made with ``keep_rows=True``) has one
+    ``(id, created, error)`` outcome per input record, in input order: what Bulk API 1.0
+    batch results report.
+    """
 
     ok: list[str] = field(default_factory=list)
     fail: list[str] = field(default_factory=list)
+    rows: list[tuple[str, bool, ApiError | None]] = field(default_factory=list)
 
 
 def result_header(prefix: tuple[str, str], plan_columns: Sequence[str], delimiter: str) -> str:
@@ -56,8 +62,16 @@ class BatchApplier:
     """
 
     def __init__(
-        self, store: StoreLike, job: Job, plan: HeaderPlan, limits: BulkLimits, user_id: str
+        self,
+        store: StoreLike,
+        job: Job,
+        plan: HeaderPlan,
+        limits: BulkLimits,
+        user_id: str,
+        *,
+        keep_rows: bool = False,
     ) -> None:
+        self._keep_rows = keep_rows
         self._store = store
         self._job = job
         self._plan = plan
@@ -112,6 +126,7 @@ class BatchApplier:
         d = self._delim
         tails = [d + t for t in encode_many(all_cells, d)] if width else [""] * len(all_cells)
         created_text = {True: '"true"', False: '"false"'}
+        keep = out.rows.append if self._keep_rows else None
         for i, cells in enumerate(all_cells):
             err = errors.get(i) if errors else None
             if err is None:
@@ -119,12 +134,16 @@ class BatchApplier:
                 if outcome.error is None:
                     rid = outcome.id or self._failed_id(cells)
                     ok(f'"{rid}"{d}{created_text[outcome.created]}{tails[i]}')
+                    if keep is not None:
+                        keep((rid, outcome.created, None))
                     continue
                 err = outcome.error
                 rid = outcome.id or self._failed_id(cells)
             else:
                 rid = self._failed_id(cells)
             fail(encode_quoted([rid, err.bulk_error()], d) + tails[i])
+            if keep is not None:
+                keep((rid, False, err))
         return out
 
     def _failed_id(self, cells: list[str]) -> str:

@@ -144,6 +144,13 @@ class Worker:
                 continue
             if self._process(job, budget):
                 break
+        for workload in list(self._engine.workloads):
+            if self._stop.is_set() and self._thread is not None:
+                break
+            try:
+                touched += workload()
+            except Exception:
+                logger.exception("bulk workload %s failed", getattr(workload, "__qualname__", workload))
         return touched
 
     def _process(self, job: Job, budget: _Budget) -> bool:
@@ -177,7 +184,7 @@ class Worker:
         logger.info("bulk job %s finished: %s %s", job_id, state.value, error or "")
         self.finalize(job_id)
 
-    def _quota_problem(self, records: int) -> str | None:
+    def quota_problem(self, records: int) -> str | None:
         eng = self._engine
         lim = eng.limits
         if eng.store.count_last_24h(COUNTER_BATCHES) + 1 > lim.daily_batches:
@@ -230,7 +237,7 @@ class Worker:
             if not batch:
                 self._finish(job.id, JobState.JOB_COMPLETE)
                 return False
-            quota = self._quota_problem(len(batch))
+            quota = self.quota_problem(len(batch))
             if quota:
                 self._finish(job.id, JobState.FAILED, quota)
                 return False
