@@ -282,7 +282,7 @@ def test_abort_marks_queued_batches_not_processed(api: Api) -> None:
     aborted = xml_fields(api.call("POST", f"/job/{job_id}", XML, content=job_xml(state="Aborted")))
     assert aborted["state"] == "Aborted"
     api.process()
-    assert xml_fields(api.call("GET", f"/job/{job_id}/batch/{batch_id}"))["state"] == "Not Processed"
+    assert xml_fields(api.call("GET", f"/job/{job_id}/batch/{batch_id}"))["state"] == "NotProcessed"
     assert api.org.store.find_ids("Contact", "LastName", "A") == []
     again = api.call("POST", f"/job/{job_id}", XML, content=job_xml(state="Closed"))
     assert error_of(again)[:2] == (400, "InvalidJobState")

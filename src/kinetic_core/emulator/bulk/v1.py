@@ -5,7 +5,7 @@ processed on its own as soon as it is added, whether or not the job is closed, b
 background worker and the same :class:`~kinetic_core.emulator.bulk.ingest.BatchApplier` and SOQL
 engine as a Bulk API 2.0 job (a batch's writes, its state and the daily counters commit in one
 transaction). Job states ``Open``/``Closed``/``Aborted``/``Failed``; batch states ``Queued``,
-``InProgress``, ``Completed``, ``Failed`` and ``Not Processed`` (queued when the job was aborted).
+``InProgress``, ``Completed``, ``Failed`` and ``NotProcessed`` (queued when the job was aborted).
 
 This module knows no HTTP; ``routes/bulk_v1.py`` renders XML or JSON. Persistence and result files
 live in :mod:`kinetic_core.emulator.bulk.v1_store`.
@@ -157,7 +157,7 @@ class BulkV1:
         return job
 
     def set_state(self, job_id: str, state: Any) -> V1Job:
-        """Close or abort an ``Open`` job; aborting marks queued batches ``Not Processed``."""
+        """Close or abort an ``Open`` job; aborting marks queued batches ``NotProcessed``."""
         job = self.get_job(job_id)
         target = next((s for s in (V1JobState.CLOSED, V1JobState.ABORTED) if s.value == state), None)
         if target is None:

@@ -33,7 +33,7 @@ class BatchState(StrEnum):
     IN_PROGRESS = "InProgress"
     COMPLETED = "Completed"
     FAILED = "Failed"
-    NOT_PROCESSED = "Not Processed"
+    NOT_PROCESSED = "NotProcessed"
 
     @property
     def done(self) -> bool:
