@@ -392,3 +392,33 @@ def test_batch_interrupted_by_a_restart_runs_once_after_it(tmp_path: Path) -> No
         assert path.read_text(encoding="utf-8").startswith('"Id","Success","Created","Error"\n"003')
     finally:
         reopened.close()
+
+
+def test_hard_delete_needs_the_permission(api: Api) -> None:
+    insert = api.xml_job(operation="insert", object="Contact", contentType="CSV")
+    api.batch(insert, b"LastName\nGone\n", "text/csv")
+    api.process()
+    contact = api.org.store.find_ids("Contact", "LastName", "Gone")[0]
+    hard = api.xml_job(operation="hardDelete", object="Contact", contentType="CSV")
+    batch_id = api.batch(hard, f"Id\n{contact}\n".encode(), "text/csv")
+    api.process()
+    assert xml_fields(api.call("GET", f"/job/{hard}/batch/{batch_id}"))["state"] == "Completed"
+    assert api.org.query_engine is not None
+    soql = "SELECT COUNT() FROM Contact WHERE LastName = 'Gone'"
+    assert api.org.query_engine.count(soql, include_deleted=True) == 0  # gone, not in the recycle bin
+
+    standard = api.org.store.user_by_username("standard@kinetic.local")
+    assert standard is not None
+    token = api.org.tokens.issue_access(
+        str(standard["Id"]), "standard@kinetic.local", "api", ttl_seconds=60
+    ).token
+    refused = api.client.post(
+        f"{BASE}/job",
+        headers={**XML, "X-SFDC-Session": token},
+        content=job_xml(operation="hardDelete", object="Contact", contentType="CSV"),
+    )
+    assert error_of(refused) == (
+        400,
+        "FeatureNotEnabled",
+        "The user does not have the Bulk API Hard Delete permission",
+    )
