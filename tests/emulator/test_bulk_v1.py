@@ -11,6 +11,8 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kinetic_core.emulator.app import create_app
 from kinetic_core.emulator.org import Org, OrgSettings
@@ -422,3 +424,52 @@ def test_hard_delete_needs_the_permission(api: Api) -> None:
         "FeatureNotEnabled",
         "The user does not have the Bulk API Hard Delete permission",
     )
+
+
+_V1_PATHS = [
+    "/job",
+    "/job/{job}",
+    "/job/{job}/batch",
+    "/job/{job}/batch/{seg}",
+    "/job/{job}/batch/{seg}/request",
+    "/job/{job}/batch/{seg}/result",
+    "/job/{job}/batch/{seg}/result/{seg}",
+    "/{seg}",
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+    template=st.sampled_from(_V1_PATHS),
+    seg=st.sampled_from(["7518d0000000001AAA", "751", "x" * 40, "%2e%2e"]),
+    content_type=st.sampled_from(["application/json", "application/xml", "text/csv", "text/plain"]),
+    body=st.one_of(
+        st.binary(max_size=64),
+        st.sampled_from(
+            [
+                job_xml(operation="insert", object="Contact", contentType="CSV"),
+                job_xml(state="Closed"),
+                b'{"operation":"upsert","object":"Contact","contentType":"JSON"}',
+                b'{"state":"Aborted"}',
+                b'[{"LastName":{"x":[1]}}]',
+                b'LastName\n"open quote\n',
+                b"<sObjects><sObject><LastName><a/></LastName></sObject></sObjects>",
+            ]
+        ),
+    ),
+)
+def test_random_requests_answer_bulk_errors_never_500(
+    api: Api, method: str, template: str, seg: str, content_type: str, body: bytes
+) -> None:
+    job = api.json_job(operation="insert", object="Contact", contentType="JSON")
+    path = template.replace("{job}", job).replace("{seg}", seg)
+    resp = api.call(method, path, {"Content-Type": content_type}, content=body)
+    assert resp.status_code < 500, (method, path, resp.text)
+    api.process()
+    if resp.status_code >= 400:
+        _, code, message = error_of(resp)
+        assert code
+        assert message
+    for batch in api.org.bulk_v1.list_batches(job) if api.org.bulk_v1 else []:
+        assert batch.state.value in ("Completed", "Failed")
