@@ -1,9 +1,9 @@
 """simple-salesforce's ``sf.bulk`` (Bulk API 1.0, JSON) against the emulator over HTTPS.
 
 The client logs in over SOAP (username, password and security token), so its session id is the
-one Bulk API 1.0 receives as ``X-SFDC-Session``. Insert and query run with simple-salesforce's
-default ``wait`` (5 s between batch polls), as users run them; the other calls poll every second
-to keep the suite short.
+one Bulk API 1.0 receives as ``X-SFDC-Session``. Insert, upsert and delete always poll every 5 s
+(simple-salesforce has no setting for it); the first query keeps its default ``wait`` of 5 s and the
+later ones poll every second to keep the suite short.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_upsert_updates_and_creates_by_external_id(sf: Salesforce, inserted: dic
     tag = inserted["tag"]
     rows = [{"External_Id__c": f"ssv1-{tag}-{i}", "Title": "Upserted"} for i in range(3)]
     rows.append({"External_Id__c": f"ssv1-{tag}-new", "LastName": f"SSV1 {tag} new", "Title": "Upserted"})
-    results = sf.bulk.Contact.upsert(rows, "External_Id__c", wait=1)
+    results = sf.bulk.Contact.upsert(rows, "External_Id__c")
     assert [r["created"] for r in results] == [False, False, False, True]
     assert all(r["success"] for r in results)
     assert results[0]["id"] == inserted["results"][0]["id"]
@@ -108,7 +108,7 @@ def test_query_returns_records_with_epoch_millisecond_datetimes(
 def test_query_all_and_delete(sf: Salesforce, inserted: dict[str, Any]) -> None:
     tag = inserted["tag"]
     victims = [{"Id": r["id"]} for r in inserted["results"][:5]]
-    deleted = sf.bulk.Contact.delete(victims, wait=1)
+    deleted = sf.bulk.Contact.delete(victims)
     assert all(r["success"] for r in deleted)
     soql = f"SELECT Id, IsDeleted FROM Contact WHERE LastName LIKE 'SSV1 {tag} 0000%'"
     live = sf.bulk.Contact.query(soql, wait=1)
