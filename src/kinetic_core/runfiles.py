@@ -78,7 +78,12 @@ def check_writable(directory: Path, what: str = "results directory") -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, b"\0" * PROBE_BYTES)
+            pending = memoryview(b"\0" * PROBE_BYTES)
+            while pending:  # a short write is what a nearly full disk gives first: write on until refused
+                written = os.write(fd, pending)
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(directory))
+                pending = pending[written:]
             os.fsync(fd)
         finally:
             os.close(fd)

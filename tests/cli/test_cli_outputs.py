@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,42 @@ def test_bulk_result_files_never_overwrite_a_set_already_there(home: Path, tmp_p
     again = json.loads(out)["files"]
     assert tmp_path / again["success"] == tmp_path / "r" / f"{job}-2-success-records.csv"
     assert (tmp_path / "r" / f"{job}-success-records.csv").read_text(encoding="utf-8") == first
+
+
+REFUSING_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))  # no file may grow past 1 KB: a disk that is full
+sys.argv = ["kinetic", *sys.argv[1:]]
+from kinetic_core.cli import main
+main()
+"""
+
+
+def test_load_refuses_a_results_dir_whose_disk_takes_no_data(home: Path, tmp_path: Path) -> None:
+    """The probe writes and syncs 4 KB: a dir where files can be created but not filled is refused too."""
+    source = _source(tmp_path / "accounts.csv", 30)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            REFUSING_DISK,
+            "load",
+            "Account",
+            str(source),
+            "--results-dir",
+            "out",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "KINETIC_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stdout)["error"]["type"] == "OutputNotWritableError"
+    assert "cannot write to the results directory out: File too large; nothing was sent" in result.stderr
+    assert list((tmp_path / "out").iterdir()) == []  # no probe left behind
+    assert _org_state(home) == (0, 0)
