@@ -20,7 +20,7 @@ from . import ast as a
 from . import messages as m
 from .execute import fetch, snapshot
 from .parser import parse_soql
-from .plan import QueryPlan, RecordPlan
+from .plan import Feature, QueryPlan, RecordPlan
 from .planner import where_sql
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ def plan_bulk(soql: str, schema: Schema, planner: Callable[[str], QueryPlan]) ->
     if query.offset is not None:
         raise m.bulk_unsupported(m.BULK_OFFSET)
     plan = planner(soql)
+    if Feature.COMPOUND in plan.features:
+        raise m.bulk_compound()
     return BulkQueryPlan(soql, obj.name, plan)
 
 

@@ -92,6 +92,8 @@ class ConditionCompiler:
             sql, kind, display = self.aggregate_sql(operand)
             return Target(sql, display, kind, False)
         res = self.scope.resolve(operand)
+        if res.field.is_compound:
+            raise m.compound_field(self.soql, operand.pos, res.field.name, "filtered")
         if self.group_keys is not None and res.dotted.lower() not in self.group_keys:
             raise m.malformed(
                 self.soql, operand.pos, f"Field must be grouped or aggregated: {res.field.name}"

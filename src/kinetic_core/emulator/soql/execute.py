@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .plan import AggregatePlan, Child, ChildPlan, Leaf, Node, Parent, RecordPlan
+from .plan import AggregatePlan, Child, ChildPlan, Compound, Leaf, Node, Parent, RecordPlan
 from .planner import where_sql
 
 FETCH_CHUNK = 2000
@@ -152,6 +152,15 @@ def _fill(
             }
             _fill(sub, row, node.children, url_prefix, children)
             rec[node.key] = sub
+        elif isinstance(node, Compound):
+            values = {key: row[index] for key, index, _ in node.parts}
+            if all(v is None for v in values.values()):
+                rec[node.key] = None
+            else:
+                rec[node.key] = {
+                    key: values[key] if conv is None or values[key] is None else conv(values[key])
+                    for key, _, conv in node.parts
+                }
         else:
             rec[node.key] = children.get(node.key, {}).get(row[1])
 

@@ -87,6 +87,15 @@ def invalid_field(soql: str, pos: Pos, text: str) -> ApiError:
     return ApiError(400, "INVALID_FIELD", echo(soql, pos, text))
 
 
+def compound_field(soql: str, pos: Pos, field: str, use: str) -> ApiError:
+    """A compound field (``BillingAddress``) in WHERE, ORDER BY, GROUP BY or an aggregate.
+
+    ``use`` is ``filtered``, ``sorted``, ``grouped`` or ``aggregated``. [R code; wording I]
+    """
+    text = f"field '{field}' can not be {use} in a query call"
+    return ApiError(400, "INVALID_FIELD", echo(soql, pos, text))
+
+
 def bad_filter_value(soql: str, pos: Pos, field: str, expected: str, quoted: bool) -> ApiError:
     """INVALID_QUERY_FILTER_OPERATOR for a literal of the wrong type. [R code; wording I]"""
     should = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
@@ -131,6 +140,11 @@ def invalid_locator(locator: str) -> ApiError:
 def bulk_entity(name: str) -> ApiError:
     """Bulk 2.0 query on an object it cannot serve. [R]"""
     return ApiError(400, "INVALIDENTITY", f"Entity '{name}' is not supported by the Bulk API.")
+
+
+def bulk_compound() -> ApiError:
+    """Bulk query selecting a compound field. [R: code and text as real orgs answer Bulk API 1.0]"""
+    return ApiError(400, "FUNCTIONALITY_NOT_ENABLED", "Selecting compound data not supported in Bulk Query")
 
 
 def bulk_unsupported(text: str) -> ApiError:

@@ -46,7 +46,18 @@ class Child:
     plan: ChildPlan
 
 
-Node: TypeAlias = Leaf | Parent | Child
+@dataclass(frozen=True)
+class Compound:
+    """A compound field (``BillingAddress``): an object of its components, ``None`` when all are null.
+
+    ``parts`` are ``(key, row index, converter)`` in the key order Salesforce uses.
+    """
+
+    key: str
+    parts: tuple[tuple[str, int, Converter | None], ...]
+
+
+Node: TypeAlias = Leaf | Parent | Child | Compound
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,7 @@ class Feature(StrEnum):
     OFFSET = "offset"
     TYPEOF = "typeof"
     FIELDS = "fields"
+    COMPOUND = "compound"
 
 
 @dataclass(frozen=True)

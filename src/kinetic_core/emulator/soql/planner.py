@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from kinetic_core.emulator.store.compound import component_keys
 from kinetic_core.emulator.store.schema import TEXT_TYPES, FieldDef, FieldType, ObjectDef, Schema
 from kinetic_core.emulator.store.values import to_json
 
@@ -17,6 +18,7 @@ from .plan import (
     Child,
     ChildPlan,
     ColumnInfo,
+    Compound,
     Converter,
     CsvColumn,
     Feature,
@@ -72,7 +74,7 @@ class _ParentBuilder:
 def _freeze(node: Any) -> Node:
     if isinstance(node, _ParentBuilder):
         return node.freeze()
-    assert isinstance(node, Leaf | Parent | Child)
+    assert isinstance(node, Leaf | Parent | Child | Compound)
     return node
 
 
@@ -132,6 +134,13 @@ class _Planner:
         if query.group_by:
             self.features.add(Feature.GROUP_BY)
 
+    def _resolve(self, scope: Scope, path: a.FieldPath, use: str) -> Resolved:
+        """Resolve a field used other than selected: compound fields can only be selected."""
+        res = scope.resolve(path)
+        if res.field.is_compound:
+            raise m.compound_field(self.soql, path.pos, res.field.name, use)
+        return res
+
     # ---- record queries ---------------------------------------------------------------------------------
 
     def records(
@@ -158,11 +167,20 @@ class _Planner:
                     parents[hop.key] = builder
                     holder.append(builder)
                 holder = builder.children
+            infos.append(_field_info(res))
+            if res.field.is_compound:
+                # Read-only view over its components; Bulk 2.0 refuses it (Feature.COMPOUND).
+                self.features.add(Feature.COMPOUND)
+                parts = []
+                for key, part in component_keys(res.owner, res.field):
+                    columns.append(f"{res.alias}.{q(part.column)}")
+                    parts.append((key, len(columns) + 1, json_converter(part)))
+                holder.append(Compound(res.field.name, tuple(parts)))
+                return
             columns.append(res.sql)
             index = len(columns) + 1
             holder.append(Leaf(res.field.name, index, json_converter(res.field)))
             csv.append(CsvColumn(dotted, index, res.field))
-            infos.append(_field_info(res))
 
         for item in query.select:
             if isinstance(item, a.SelectField):
@@ -227,7 +245,7 @@ class _Planner:
     def order_item(self, item: a.OrderItem, scope: Scope, used: set[tuple[str, ...]]) -> str:
         if isinstance(item.expr, a.Aggregate):
             raise m.malformed(self.soql, item.expr.pos, "Ordering by an aggregate requires GROUP BY")
-        res = scope.resolve(item.expr)
+        res = self._resolve(scope, item.expr, "sorted")
         used.add(res.key)
         return _order_text(res.sql, res.nocase, item)
 
@@ -255,7 +273,7 @@ class _Planner:
         group_exprs: list[str] = []
         group_keys: set[str] = set()
         for path in query.group_by:
-            res = scope.resolve(path)
+            res = self._resolve(scope, path, "grouped")
             group_exprs.append(res.sql + (" COLLATE NOCASE" if res.nocase else ""))
             group_keys.add(res.dotted.lower())
         count_only = any(isinstance(s, a.SelectAggregate) and s.agg.arg is None for s in query.select)
@@ -325,7 +343,7 @@ class _Planner:
         func = agg.func
         if agg.arg is None:
             return "COUNT(*)", FieldType.INT, "count()"
-        res = scope.resolve(agg.arg)
+        res = self._resolve(scope, agg.arg, "aggregated")
         display = f"{func.value.lower()}({res.field.name})"
         col = res.sql
         if func is a.AggFunc.COUNT:
@@ -364,7 +382,7 @@ class _Planner:
         if isinstance(item.expr, a.Aggregate):
             sql, _, _ = self.aggregate_sql(scope, item.expr)
             return _order_text(sql, False, item)
-        res = scope.resolve(item.expr)
+        res = self._resolve(scope, item.expr, "sorted")
         if res.dotted.lower() not in group_keys:
             raise m.malformed(
                 self.soql, item.expr.pos, f"Field must be grouped or aggregated: {res.field.name}"

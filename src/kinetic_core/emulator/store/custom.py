@@ -293,12 +293,15 @@ def load_schema_file(path: Path) -> list[ObjectDef]:
 
 
 def _canonical_references(source: str, obj: ObjectDef, names: dict[str, str]) -> ObjectDef:
-    """Check every lookup target exists and spell it as the object is named."""
+    """Check every custom lookup's target exists and spell it as the object is named."""
     fields = []
     for f in obj.fields:
         if f.type is FieldType.REFERENCE:
             targets = []
             for target in f.reference_to:
+                if target.lower() not in names and not f.custom:
+                    targets.append(target)  # a standard lookup to an object this org does not serve
+                    continue
                 if target.lower() not in names:
                     where = f"{source}: object {obj.name!r} field {f.name!r}"
                     raise SchemaError(f"{where}: reference to unknown object {target!r}")

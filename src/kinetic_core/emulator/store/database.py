@@ -140,10 +140,10 @@ def ensure_tables(conn: sqlite3.Connection, schema: Schema) -> None:
         table = quote(obj.table)
         existing = {row[1].lower() for row in conn.execute(f"PRAGMA table_info({table})")}
         if not existing:
-            cols = ", ".join(_column_ddl(f) for f in obj.fields)
+            cols = ", ".join(_column_ddl(f) for f in obj.stored_fields)
             conn.execute(f"CREATE TABLE {table} ({cols})")
         else:
-            for f in obj.fields:
+            for f in obj.stored_fields:
                 if f.column not in existing:
                     log.info("adding column %s.%s", obj.name, f.name)
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {_column_ddl(f)}")

@@ -23,7 +23,15 @@ MASTER_RECORD_TYPE_ID = "012000000000000AAA"
 _BUSINESS = frozenset({"account", "contact", "opportunity", "lead", "case", "user"})
 _MERGEABLE = frozenset({"account", "contact", "lead", "case"})
 _NOT_GROUPABLE = frozenset(
-    {FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT, FieldType.DATETIME, FieldType.MULTIPICKLIST}
+    {
+        FieldType.DOUBLE,
+        FieldType.CURRENCY,
+        FieldType.PERCENT,
+        FieldType.DATETIME,
+        FieldType.MULTIPICKLIST,
+        FieldType.ADDRESS,
+        FieldType.LOCATION,
+    }
 )
 _PERSON_NAMES = frozenset({"contact", "lead", "user"})
 
@@ -111,6 +119,8 @@ def _length(f: FieldDef) -> int:
 
 
 def _extra_type_info(obj: ObjectDef, f: FieldDef) -> str | None:
+    if f.extra_type_info is not None:
+        return f.extra_type_info
     if f.type is FieldType.TEXTAREA:
         return "plaintextarea"
     if f.name == "Name" and obj.name.lower() in _PERSON_NAMES:
@@ -123,16 +133,18 @@ def describe_field(obj: ObjectDef, f: FieldDef) -> dict[str, Any]:
     long_text = f.type is FieldType.TEXTAREA and f.length > 255
     system = f.name in ("Id", "IsDeleted") or not (f.createable or f.updateable)
     default_value: Any = bool(f.default_value) if f.type is FieldType.BOOLEAN else None
-    return {
-        "aggregatable": not long_text,
+    body: dict[str, Any] = {
+        "aggregatable": not long_text and f.type is not FieldType.BOOLEAN and not f.is_compound,
         "aiPredictionField": False,
         "autoNumber": f.auto_number,
         "byteLength": _byte_length(f),
         "calculated": f.calculated,
         "calculatedFormula": None,
-        "cascadeDelete": f.cascade_delete,
+        # A standard lookup reports false here even when deleting the parent deletes the child (the
+        # parent's childRelationships entry says so); master-detail custom fields report true.
+        "cascadeDelete": f.cascade_delete and f.custom,
         "caseSensitive": f.case_sensitive,
-        "compoundFieldName": None,
+        "compoundFieldName": f.compound_field_name,
         "controllerName": None,
         "createable": f.createable,
         "custom": f.custom,
@@ -162,14 +174,20 @@ def describe_field(obj: ObjectDef, f: FieldDef) -> dict[str, Any]:
         "nameField": f.name_field,
         "namePointing": False,
         "nillable": f.nillable,
-        "permissionable": f.nillable and not system,
+        "permissionable": f.is_compound or (f.nillable and not system),
         "picklistValues": [
-            {"active": True, "defaultValue": v == f.default_value, "label": v, "validFor": None, "value": v}
+            {
+                "active": True,
+                "defaultValue": v == f.default_value,
+                "label": f.label_of(v),
+                "validFor": None,
+                "value": v,
+            }
             for v in f.picklist_values
         ],
         "polymorphicForeignKey": False,
         "precision": f.precision,
-        "queryByDistance": False,
+        "queryByDistance": f.is_compound,
         "referenceTargetField": None,
         "referenceTo": list(f.reference_to),
         "relationshipName": f.relationship_name,
@@ -177,14 +195,16 @@ def describe_field(obj: ObjectDef, f: FieldDef) -> dict[str, Any]:
         "restrictedDelete": False,
         "restrictedPicklist": f.restricted_picklist,
         "scale": f.scale,
-        "searchPrefilterable": f.type is FieldType.REFERENCE,
+        "searchPrefilterable": f.type is FieldType.REFERENCE and f.name != "OwnerId" and not system,
         "soapType": f.soap_type,
-        "sortable": not long_text and f.type is not FieldType.MULTIPICKLIST,
+        "sortable": not long_text and f.type is not FieldType.MULTIPICKLIST and not f.is_compound,
         "type": f.type.value,
         "unique": f.unique,
         "updateable": f.updateable,
         "writeRequiresMasterRead": False,
     }
+    body.update(f.describe_flags)
+    return body
 
 
 def describe_sobject(

@@ -147,6 +147,43 @@ def computed(name: str, label: str, length: int, **kw: Any) -> FieldDef:
     return text(name, label, length, createable=False, updateable=False, **kw)
 
 
+GEOCODE_ACCURACIES = (
+    "Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County",
+    "State", "Unknown",
+)  # fmt: skip
+"""Values of the ``*GeocodeAccuracy`` component of an address, in describe order."""
+
+
+def address(prefix: str = "", label: str = "") -> list[FieldDef]:
+    """A compound address: Street, City, State, PostalCode, Country, Latitude, Longitude,
+    GeocodeAccuracy, then the read-only ``{prefix}Address`` itself (describe order of a real org).
+
+    Example:
+        >>> [f.name for f in address("Billing", "Billing")][-1]
+        'BillingAddress'
+    """
+    lead = f"{label} " if label else ""
+    compound = f"{prefix}Address"
+    part: dict[str, Any] = {"compound_field_name": compound}
+    return [
+        textarea(f"{prefix}Street", f"{lead}Street", **part),
+        text(f"{prefix}City", f"{lead}City", 40, **part),
+        text(f"{prefix}State", f"{lead}State/Province", 80, **part),
+        text(f"{prefix}PostalCode", f"{lead}Zip/Postal Code", 20, **part),
+        text(f"{prefix}Country", f"{lead}Country", 80, **part),
+        number(f"{prefix}Latitude", FieldType.DOUBLE, f"{lead}Latitude", 18, 15, **part),
+        number(f"{prefix}Longitude", FieldType.DOUBLE, f"{lead}Longitude", 18, 15, **part),
+        picklist(f"{prefix}GeocodeAccuracy", f"{lead}Geocode Accuracy", GEOCODE_ACCURACIES, restricted=True,
+                 **part),
+        FieldDef(compound, FieldType.ADDRESS, label=f"{lead}Address", createable=False, updateable=False),
+    ]  # fmt: skip
+
+
+def read_only(name: str, kind: FieldType, label: str, **kw: Any) -> FieldDef:
+    """A field the platform maintains (``LastViewedDate``, ``PhotoUrl``): not createable, not updateable."""
+    return typed(name, kind, label, createable=False, updateable=False, **kw)
+
+
 def standard_object_fields(
     label: str, body: list[FieldDef], *, with_owner: bool = True, tail: list[FieldDef] | None = None
 ) -> tuple[FieldDef, ...]:

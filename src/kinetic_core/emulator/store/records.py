@@ -29,6 +29,7 @@ from typing import Any
 
 from kinetic_core.emulator.store import database, ids, messages, seed
 from kinetic_core.emulator.store.bulkops import BulkOps, UpsertOutcome
+from kinetic_core.emulator.store.compound import component_keys, compound_value
 from kinetic_core.emulator.store.schema import ObjectDef, Schema
 from kinetic_core.emulator.store.standard import SEED_OBJECTS
 from kinetic_core.emulator.store.values import format_datetime, json_converter, to_json
@@ -279,17 +280,21 @@ class Store(BulkOps):
         """
         plan = self._plan(sobject)
         rid = normalise_id(plan, record_id)
-        chosen = list(plan.obj.fields)
+        obj = plan.obj
+        chosen = list(obj.fields)
         if fields:
             wanted = []
             for name in fields:
-                f = plan.obj.field(name.strip())
+                f = obj.field(name.strip())
                 if f is None:
-                    raise messages.no_such_column_on_entity(name.strip(), plan.obj.name)
+                    raise messages.no_such_column_on_entity(name.strip(), obj.name)
                 wanted.append(f.column)
-            chosen = [f for f in plan.obj.fields if f.column in wanted]
+            chosen = [f for f in obj.fields if f.column in wanted]
+        compounds = {f.name: component_keys(obj, f) for f in chosen if f.is_compound}
+        needed = [f.column for f in chosen if not f.is_compound]
+        needed.extend(p.column for parts in compounds.values() for _, p in parts if p.column not in needed)
         with self._lock:
-            cols = ", ".join(database.quote(f.column) for f in chosen)
+            cols = ", ".join(database.quote(c) for c in needed)
             row = self._conn.execute(
                 f"SELECT isdeleted, {cols} FROM {database.quote(plan.obj.table)} WHERE id = ?", (rid,)
             ).fetchone()
@@ -303,8 +308,12 @@ class Store(BulkOps):
                 "url": f"/services/data/v{api_version}/sobjects/{plan.obj.name}/{rid}",
             }
         }
-        for f, value in zip(chosen, row[1:], strict=True):
-            out[f.name] = to_json(f, value)
+        stored = dict(zip(needed, row[1:], strict=True))
+        for f in chosen:
+            if f.is_compound:
+                out[f.name] = compound_value(compounds[f.name], stored)
+            else:
+                out[f.name] = to_json(f, stored[f.column])
         return out
 
     def find_ids(self, sobject: str, field: str, value: Any) -> list[str]:

@@ -49,6 +49,12 @@ class FieldType(StrEnum):
     URL = "url"
     ENCRYPTEDSTRING = "encryptedstring"
     BASE64 = "base64"
+    ADDRESS = "address"
+    LOCATION = "location"
+
+
+COMPOUND_TYPES = frozenset({FieldType.ADDRESS, FieldType.LOCATION})
+"""Compound fields: read-only views over their component fields, never stored themselves."""
 
 
 SQL_TYPES: dict[FieldType, str] = {
@@ -74,6 +80,8 @@ SOAP_TYPES: dict[FieldType, str] = {
     FieldType.DATETIME: "xsd:dateTime",
     FieldType.TIME: "xsd:time",
     FieldType.BASE64: "xsd:base64Binary",
+    FieldType.ADDRESS: "urn:address",
+    FieldType.LOCATION: "urn:location",
 }
 """``soapType`` per field type; every type not listed is ``xsd:string``."""
 
@@ -129,6 +137,14 @@ class FieldDef:
     auto_number: bool = False
     display_format: str | None = None
     """Auto-number pattern such as ``{00000000}`` or ``INV-{0000}`` (added by the store team)."""
+    compound_field_name: str | None = None
+    """The compound field this one is a component of (``BillingCity`` -> ``BillingAddress``)."""
+    extra_type_info: str | None = None
+    """Describe's ``extraTypeInfo`` when the type alone does not give it (``imageurl``, ``personname``)."""
+    picklist_labels: tuple[tuple[str, str], ...] = ()
+    """``(value, label)`` for picklist values whose label differs from the value (``toLabel()``)."""
+    describe_flags: tuple[tuple[str, Any], ...] = ()
+    """Describe flags a real org reports that the store does not derive (``("filterable", False)``)."""
 
     @property
     def column(self) -> str:
@@ -151,6 +167,18 @@ class FieldDef:
     @property
     def is_text(self) -> bool:
         return self.type in TEXT_TYPES
+
+    @property
+    def is_compound(self) -> bool:
+        """An ``address``/``location`` field: no column of its own, its value built from components."""
+        return self.type in COMPOUND_TYPES
+
+    def label_of(self, value: str) -> str:
+        """The picklist label shown for ``value`` (the value itself unless a label was declared)."""
+        for v, label in self.picklist_labels:
+            if v == value:
+                return label
+        return value
 
 
 @dataclass(frozen=True)
@@ -181,8 +209,10 @@ class ObjectDef:
     bulk_supported: bool = True
     _by_lower: dict[str, FieldDef] = field(default_factory=dict, init=False, repr=False, compare=False)
     _rel_by_lower: dict[str, FieldDef] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _stored: tuple[FieldDef, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_stored", tuple(f for f in self.fields if not f.is_compound))
         for f in self.fields:
             self._by_lower[f.name.lower()] = f
             if f.relationship_name:
@@ -192,6 +222,15 @@ class ObjectDef:
     def table(self) -> str:
         """SQLite table name (quote it in SQL)."""
         return "sobj_" + self.name.lower()
+
+    @property
+    def stored_fields(self) -> tuple[FieldDef, ...]:
+        """The fields with a column of their own: every field but the compound ones."""
+        return self._stored
+
+    def components(self, compound: FieldDef) -> list[FieldDef]:
+        """The component fields of a compound field, in describe order."""
+        return [f for f in self.fields if f.compound_field_name == compound.name]
 
     def field(self, name: str) -> FieldDef | None:
         """Look a field up by API name, case-insensitively."""

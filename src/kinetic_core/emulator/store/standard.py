@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kinetic_core.emulator.store.fieldkit import (
+    address,
     boolean,
     computed,
     external_id,
     id_field,
     number,
     picklist,
+    read_only,
     reference,
     standard_object_fields,
     text,
@@ -64,14 +66,15 @@ PERMISSIONS = (
 """Permission checkboxes on Profile and PermissionSet, in describe order."""
 
 
-def _address(prefix: str, label: str) -> list[FieldDef]:
-    return [
-        textarea(f"{prefix}Street", f"{label} Street"),
-        text(f"{prefix}City", f"{label} City", 40),
-        text(f"{prefix}State", f"{label} State/Province", 80),
-        text(f"{prefix}PostalCode", f"{label} Zip/Postal Code", 20),
-        text(f"{prefix}Country", f"{label} Country", 80),
-    ]
+CLEAN_STATUSES = (
+    ("Matched", "In Sync"), ("Different", "Different"), ("Acknowledged", "Reviewed"),
+    ("NotFound", "Not Found"), ("Inactive", "Inactive"), ("Pending", "Not Compared"),
+    ("SelectMatch", "Select Match"), ("Skipped", "Skipped"),
+)  # fmt: skip
+"""Data.com clean status ``(value, label)`` pairs, in describe order."""
+
+_NOT_PERMISSIONABLE = (("permissionable", False),)
+_NOT_FILTERABLE = (("filterable", False), ("sortable", False))
 
 
 def _master_record(obj: str) -> FieldDef:
@@ -81,22 +84,54 @@ def _master_record(obj: str) -> FieldDef:
 
 
 def _person_name(length: int = 121, label: str = "Full Name") -> FieldDef:
-    return computed("Name", label, length, nillable=False, name_field=True)
+    return computed("Name", label, length, nillable=False, name_field=True, extra_type_info="personname")
+
+
+def _name_part(f: FieldDef) -> FieldDef:
+    """First name, last name and salutation: parts of the person-name compound ``Name``."""
+    flags = (("compoundFieldName", "Name"),)
+    return replace(f, extra_type_info="personname", describe_flags=flags + f.describe_flags)
+
+
+def _clean_status() -> FieldDef:
+    return picklist(
+        "CleanStatus", "Clean Status", tuple(v for v, _ in CLEAN_STATUSES), restricted=True,
+        picklist_labels=tuple(p for p in CLEAN_STATUSES if p[0] != p[1]),
+    )  # fmt: skip
+
+
+def _jigsaw_id(name: str, label: str, relationship: str) -> FieldDef:
+    """Data.com ids: read-only strings that describe with a relationship name but no target."""
+    flags = (("relationshipName", relationship), *_NOT_PERMISSIONABLE)
+    return text(name, label, 20, createable=False, updateable=False, describe_flags=flags)
+
+
+def _viewed() -> list[FieldDef]:
+    return [
+        read_only("LastViewedDate", FieldType.DATETIME, "Last Viewed Date"),
+        read_only("LastReferencedDate", FieldType.DATETIME, "Last Referenced Date"),
+    ]
+
+
+def _photo_url() -> FieldDef:
+    return read_only("PhotoUrl", FieldType.URL, "Photo URL", extra_type_info="imageurl")
 
 
 def account() -> ObjectDef:
     body = [
         _master_record("Account"),
-        text("Name", "Account Name", 255, nillable=False, name_field=True),
+        text("Name", "Account Name", 255, nillable=False, name_field=True,
+             extra_type_info="switchablepersonname", describe_flags=(("compoundFieldName", "Name"),)),
         picklist("Type", "Account Type", ("Prospect", "Customer - Direct", "Customer - Channel",
                  "Channel Partner / Reseller", "Installation Partner", "Technology Partner", "Other")),
         reference("ParentId", "Parent Account ID", "Account", "Parent", "ChildAccounts"),
-        *_address("Billing", "Billing"),
-        *_address("Shipping", "Shipping"),
+        *address("Billing", "Billing"),
+        *address("Shipping", "Shipping"),
         typed("Phone", FieldType.PHONE, "Account Phone"),
         typed("Fax", FieldType.PHONE, "Account Fax"),
         text("AccountNumber", "Account Number", 40),
         typed("Website", FieldType.URL, "Website"),
+        _photo_url(),
         text("Sic", "SIC Code", 20),
         picklist("Industry", "Industry", INDUSTRIES),
         number("AnnualRevenue", FieldType.CURRENCY, "Annual Revenue", 18, 0),
@@ -108,10 +143,28 @@ def account() -> ObjectDef:
         text("Site", "Account Site", 80),
     ]  # fmt: skip
     tail = [
-        typed("LastActivityDate", FieldType.DATE, "Last Activity", createable=False, updateable=False),
+        read_only("LastActivityDate", FieldType.DATE, "Last Activity"),
+        *_viewed(),
+        boolean("IsPartner", "Partner Account", createable=False),
+        boolean("IsCustomerPortal", "Customer Portal Account", createable=False),
+        text("ChannelProgramName", "Channel Program Name", 255, createable=False, updateable=False,
+             describe_flags=_NOT_FILTERABLE + _NOT_PERMISSIONABLE),
+        text("ChannelProgramLevelName", "Channel Program Level Name", 255, createable=False, updateable=False,
+             describe_flags=_NOT_FILTERABLE + _NOT_PERMISSIONABLE),
+        text("Jigsaw", "Data.com Key", 20),
+        _jigsaw_id("JigsawCompanyId", "Jigsaw Company ID", "JigsawCompany"),
+        _clean_status(),
         picklist("AccountSource", "Account Source", LEAD_SOURCES),
+        text("DunsNumber", "D-U-N-S Number", 9),
+        text("Tradestyle", "Tradestyle", 255),
+        text("NaicsCode", "NAICS Code", 8),
+        text("NaicsDesc", "NAICS Description", 120),
+        text("YearStarted", "Year Started", 4),
+        text("SicDesc", "SIC Description", 80),
+        reference("DandbCompanyId", "D&B Company ID", "DandBCompany", "DandbCompany"),
+        reference("OperatingHoursId", "Operating Hour ID", "OperatingHours", "OperatingHours"),
         external_id(),
-    ]
+    ]  # fmt: skip
     return ObjectDef(
         "Account", "001", standard_object_fields("Account", body, tail=tail), "Account", "Accounts"
     )
@@ -121,29 +174,46 @@ def contact() -> ObjectDef:
     body = [
         _master_record("Contact"),
         reference("AccountId", "Account ID", "Account", "Account", "Contacts", cascade_delete=True),
-        text("LastName", "Last Name", 80, nillable=False),
-        text("FirstName", "First Name", 40),
-        picklist("Salutation", "Salutation", SALUTATIONS),
+        _name_part(text("LastName", "Last Name", 80, nillable=False)),
+        _name_part(text("FirstName", "First Name", 40, describe_flags=_NOT_PERMISSIONABLE)),
+        _name_part(picklist("Salutation", "Salutation", SALUTATIONS, describe_flags=_NOT_PERMISSIONABLE)),
         _person_name(),
-        *_address("Mailing", "Mailing"),
+        *address("Other", "Other"),
+        *address("Mailing", "Mailing"),
         typed("Phone", FieldType.PHONE, "Business Phone"),
         typed("Fax", FieldType.PHONE, "Business Fax"),
         typed("MobilePhone", FieldType.PHONE, "Mobile Phone"),
         typed("HomePhone", FieldType.PHONE, "Home Phone"),
+        typed("OtherPhone", FieldType.PHONE, "Other Phone"),
+        typed("AssistantPhone", FieldType.PHONE, "Asst. Phone"),
         reference("ReportsToId", "Reports To ID", "Contact", "ReportsTo"),
         typed("Email", FieldType.EMAIL, "Email", id_lookup=True),
         text("Title", "Title", 128),
         text("Department", "Department", 80),
-        picklist("LeadSource", "Lead Source", LEAD_SOURCES),
+        text("AssistantName", "Assistant's Name", 40),
+        picklist("LeadSource", "Lead Source", LEAD_SOURCES, length=255),
         typed("Birthdate", FieldType.DATE, "Birthdate"),
         textarea("Description", "Contact Description", 32000),
         boolean("HasOptedOutOfEmail", "Email Opt Out"),
         boolean("DoNotCall", "Do Not Call"),
     ]
     tail = [
-        typed("LastActivityDate", FieldType.DATE, "Last Activity", createable=False, updateable=False),
+        read_only("LastActivityDate", FieldType.DATE, "Last Activity"),
+        read_only("LastCURequestDate", FieldType.DATETIME, "Last Stay-in-Touch Request Date"),
+        read_only("LastCUUpdateDate", FieldType.DATETIME, "Last Stay-in-Touch Save Date"),
+        *_viewed(),
+        text("EmailBouncedReason", "Email Bounced Reason", 255, describe_flags=_NOT_PERMISSIONABLE),
+        typed("EmailBouncedDate", FieldType.DATETIME, "Email Bounced Date",
+              describe_flags=_NOT_PERMISSIONABLE),
+        boolean("IsEmailBounced", "Is Email Bounced", createable=False, updateable=False),
+        _photo_url(),
+        text("Jigsaw", "Data.com Key", 20),
+        _jigsaw_id("JigsawContactId", "Jigsaw Contact ID", "JigsawContact"),
+        _clean_status(),
+        reference("IndividualId", "Individual ID", "Individual", "Individual",
+                  describe_flags=_NOT_PERMISSIONABLE),
         external_id(),
-    ]
+    ]  # fmt: skip
     return ObjectDef(
         "Contact", "003", standard_object_fields("Contact", body, tail=tail), "Contact", "Contacts"
     )
@@ -169,7 +239,7 @@ def opportunity() -> ObjectDef:
         picklist("ForecastCategoryName", "Forecast Category",
                  ("Omitted", "Pipeline", "Best Case", "Commit", "Closed")),
     ]  # fmt: skip
-    tail = [external_id()]
+    tail = [*_viewed(), external_id()]
     fields = standard_object_fields("Opportunity", body, tail=tail)
     return ObjectDef("Opportunity", "006", fields, "Opportunity", "Opportunities")
 
@@ -183,11 +253,7 @@ def lead() -> ObjectDef:
         _person_name(),
         text("Title", "Title", 128),
         text("Company", "Company", 255, nillable=False),
-        textarea("Street", "Street"),
-        text("City", "City", 40),
-        text("State", "State/Province", 80),
-        text("PostalCode", "Zip/Postal Code", 20),
-        text("Country", "Country", 80),
+        *address(),
         typed("Phone", FieldType.PHONE, "Phone"),
         typed("MobilePhone", FieldType.PHONE, "Mobile Phone"),
         typed("Email", FieldType.EMAIL, "Email", id_lookup=True),
@@ -207,9 +273,8 @@ def lead() -> ObjectDef:
                   createable=False, updateable=False),
         boolean("IsUnreadByOwner", "Unread By Owner"),
     ]  # fmt: skip
-    return ObjectDef(
-        "Lead", "00Q", standard_object_fields("Lead", body, tail=[external_id()]), "Lead", "Leads"
-    )
+    fields = standard_object_fields("Lead", body, tail=[*_viewed(), _photo_url(), external_id()])
+    return ObjectDef("Lead", "00Q", fields, "Lead", "Leads")
 
 
 def case() -> ObjectDef:
@@ -236,7 +301,7 @@ def case() -> ObjectDef:
         typed("ClosedDate", FieldType.DATETIME, "Closed Date", createable=False, updateable=False),
         boolean("IsEscalated", "Escalated"),
     ]  # fmt: skip
-    return ObjectDef("Case", "500", standard_object_fields("Case", body), "Case", "Cases")
+    return ObjectDef("Case", "500", standard_object_fields("Case", body, tail=_viewed()), "Case", "Cases")
 
 
 def user() -> ObjectDef:
@@ -274,8 +339,7 @@ def organization() -> ObjectDef:
     body = [
         text("Name", "Name", 80, nillable=False, name_field=True),
         text("Division", "Division", 80),
-        text("City", "City", 40),
-        text("Country", "Country", 80),
+        *address(),
         typed("Phone", FieldType.PHONE, "Phone"),
         text("PrimaryContact", "Primary Contact", 80),
         text("DefaultLocaleSidKey", "Locale", 40),

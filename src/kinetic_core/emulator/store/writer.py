@@ -61,23 +61,29 @@ class Pending:
             self.error = error
 
 
+def _as_given(value: Any) -> Any:
+    return value
+
+
 class ObjectPlan:
     """Per-object precomputation: converters, defaults, required fields, SQL texts."""
 
     def __init__(self, schema: Schema, obj: ObjectDef) -> None:
         self.schema = schema
         self.obj = obj
-        self.columns = [f.column for f in obj.fields]
-        self.by_column = {f.column: f for f in obj.fields}
+        stored = obj.stored_fields
+        self.columns = [f.column for f in stored]
+        self.by_column = {f.column: f for f in stored}
+        # Compound fields are read-only views: kept here (unconverted) so a write names them as denied.
         self.json_conv: dict[str, tuple[FieldDef, Callable[[Any], Any]]] = {
-            f.column: (f, json_converter(f)) for f in obj.fields
+            f.column: (f, _as_given if f.is_compound else json_converter(f)) for f in obj.fields
         }
         self.csv_conv: dict[str, tuple[FieldDef, Callable[[Any], Any]]] = {
-            f.column: (f, csv_converter(f)) for f in obj.fields
+            f.column: (f, _as_given if f.is_compound else csv_converter(f)) for f in obj.fields
         }
         self.defaults = [
             (f.column, f.default_value if f.type is not FieldType.BOOLEAN else int(bool(f.default_value)))
-            for f in obj.fields
+            for f in stored
             if f.defaulted_on_create and f.default_value is not None
         ]
         managed = {"id", "ownerid", *(a.lower() for a in AUDIT_FIELDS)}
