@@ -53,6 +53,65 @@ class Aggregate:
     pos: Pos
 
 
+class Func(StrEnum):
+    """The SOQL functions other than aggregates (upper-case names; SOQL spells some in camel case)."""
+
+    TOLABEL = "TOLABEL"
+    FORMAT = "FORMAT"
+    CONVERTCURRENCY = "CONVERTCURRENCY"
+    CONVERTTIMEZONE = "CONVERTTIMEZONE"
+    GROUPING = "GROUPING"
+    CALENDAR_MONTH = "CALENDAR_MONTH"
+    CALENDAR_QUARTER = "CALENDAR_QUARTER"
+    CALENDAR_YEAR = "CALENDAR_YEAR"
+    DAY_IN_MONTH = "DAY_IN_MONTH"
+    DAY_IN_WEEK = "DAY_IN_WEEK"
+    DAY_IN_YEAR = "DAY_IN_YEAR"
+    DAY_ONLY = "DAY_ONLY"
+    FISCAL_MONTH = "FISCAL_MONTH"
+    FISCAL_QUARTER = "FISCAL_QUARTER"
+    FISCAL_YEAR = "FISCAL_YEAR"
+    HOUR_IN_DAY = "HOUR_IN_DAY"
+    WEEK_IN_MONTH = "WEEK_IN_MONTH"
+    WEEK_IN_YEAR = "WEEK_IN_YEAR"
+    DISTANCE = "DISTANCE"
+    GEOLOCATION = "GEOLOCATION"
+
+
+DATE_FUNCS = frozenset(
+    {
+        Func.CALENDAR_MONTH,
+        Func.CALENDAR_QUARTER,
+        Func.CALENDAR_YEAR,
+        Func.DAY_IN_MONTH,
+        Func.DAY_IN_WEEK,
+        Func.DAY_IN_YEAR,
+        Func.DAY_ONLY,
+        Func.FISCAL_MONTH,
+        Func.FISCAL_QUARTER,
+        Func.FISCAL_YEAR,
+        Func.HOUR_IN_DAY,
+        Func.WEEK_IN_MONTH,
+        Func.WEEK_IN_YEAR,
+    }
+)
+"""Functions over a date or datetime field that answer a number (a date for ``DAY_ONLY``)."""
+
+
+@dataclass(frozen=True)
+class FuncCall:
+    """``toLabel(Status)``, ``CALENDAR_YEAR(CreatedDate)``, ``FORMAT(MIN(CloseDate))`` ...
+
+    ``name`` is the spelling as written (error messages echo it); ``args`` are field paths,
+    aggregates, nested calls or literals.
+    """
+
+    func: Func
+    name: str
+    args: tuple[FuncArg, ...]
+    pos: Pos
+
+
 @dataclass(frozen=True)
 class SelectField:
     path: FieldPath
@@ -62,6 +121,12 @@ class SelectField:
 @dataclass(frozen=True)
 class SelectAggregate:
     agg: Aggregate
+    alias: str | None = None
+
+
+@dataclass(frozen=True)
+class SelectFunc:
+    call: FuncCall
     alias: str | None = None
 
 
@@ -89,7 +154,9 @@ class SelectTypeof:
     pos: Pos
 
 
-SelectItem: TypeAlias = SelectField | SelectAggregate | SelectFields | SelectSubquery | SelectTypeof
+SelectItem: TypeAlias = (
+    SelectField | SelectAggregate | SelectFunc | SelectFields | SelectSubquery | SelectTypeof
+)
 
 
 # ---- literal values -------------------------------------------------------------------------------------
@@ -163,7 +230,9 @@ class CompareOp(StrEnum):
     LIKE = "LIKE"
 
 
-Operand: TypeAlias = FieldPath | Aggregate
+Operand: TypeAlias = FieldPath | Aggregate | FuncCall
+FuncArg: TypeAlias = FieldPath | Aggregate | FuncCall | StringLit | NumberLit
+GroupItem: TypeAlias = FieldPath | FuncCall
 
 
 @dataclass(frozen=True)
@@ -235,7 +304,8 @@ class Query:
     sobject_pos: Pos
     alias: str | None = None
     where: Condition | None = None
-    group_by: tuple[FieldPath, ...] = ()
+    group_by: tuple[GroupItem, ...] = ()
+    group_kind: str | None = None  # None (plain GROUP BY), "ROLLUP" or "CUBE"
     having: Condition | None = None
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None

@@ -75,6 +75,8 @@ def plan_bulk(soql: str, schema: Schema, planner: Callable[[str], QueryPlan]) ->
     plan = planner(soql)
     if Feature.COMPOUND in plan.features:
         raise m.bulk_compound()
+    if Feature.FUNCTION in plan.features:
+        raise m.bulk_unsupported(m.BULK_FUNCTIONS)
     return BulkQueryPlan(soql, obj.name, plan)
 
 

@@ -16,6 +16,7 @@ from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef
 
 from . import ast as a
 from . import messages as m
+from .functions import FunctionCompiler
 from .parser import unescape
 from .scope import DateBound, Resolved, Scope, Sql
 
@@ -91,15 +92,28 @@ class ConditionCompiler:
                 raise m.malformed(self.soql, operand.pos, "Aggregate functions are only allowed in HAVING")
             sql, kind, display = self.aggregate_sql(operand)
             return Target(sql, display, kind, False)
-        res = self.scope.resolve(operand)
-        if res.field.is_compound:
-            raise m.compound_field(self.soql, operand.pos, res.field.name, "filtered")
+        if isinstance(operand, a.FuncCall):
+            expr = FunctionCompiler(self.soql, self.scope, self._resolve).compile(operand, "where")
+            if self.group_keys is not None and expr.key not in self.group_keys:
+                raise m.malformed(
+                    self.soql, operand.pos, f"Field must be grouped or aggregated: {expr.display}"
+                )
+            if expr.resolved is not None:
+                self.used_keys.add(expr.resolved.key)
+            return Target(expr.sql, expr.display, expr.type, expr.nocase, expr.field)
+        res = self._resolve(operand, "filtered")
         if self.group_keys is not None and res.dotted.lower() not in self.group_keys:
             raise m.malformed(
                 self.soql, operand.pos, f"Field must be grouped or aggregated: {res.field.name}"
             )
         self.used_keys.add(res.key)
         return self._field_target(res)
+
+    def _resolve(self, path: a.FieldPath, use: str) -> Resolved:
+        res = self.scope.resolve(path)
+        if res.field.is_compound:
+            raise m.compound_field(self.soql, path.pos, res.field.name, use)
+        return res
 
     @staticmethod
     def _field_target(res: Resolved) -> Target:

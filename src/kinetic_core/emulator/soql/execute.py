@@ -165,20 +165,62 @@ def _fill(
             rec[node.key] = children.get(node.key, {}).get(row[1])
 
 
+def _grouping_sets_sql(plan: AggregatePlan, where: str) -> str:
+    """``GROUP BY ROLLUP/CUBE`` as a UNION ALL of one GROUP BY per grouping set (SQLite has neither).
+
+    Rows come out hierarchically: each group item ascending with its subtotal rows (null there) after
+    the detail rows, the grand total last. An ORDER BY of the query may only name selected columns.
+    """
+    assert plan.group_sets is not None
+    parts = []
+    for kept in plan.group_sets:
+        cols = []
+        for i, col in enumerate(plan.columns):
+            if col.grouping is not None:
+                text = "0" if col.grouping in kept else "1"
+            elif col.group is not None and col.group not in kept:
+                text = "NULL"
+            else:
+                text = col.sql
+            cols.append(f"{text} AS c{i}")
+        marks = [f"{1 if g in kept else 0} AS k{g}" for g in range(len(plan.group_exprs))]
+        sql = f"SELECT {', '.join(cols + marks)} FROM {plan.from_sql} WHERE {where}"
+        if kept:
+            sql += " GROUP BY " + ", ".join(plan.group_exprs[g] for g in kept)
+        if plan.having is not None:
+            sql += f" HAVING {plan.having.text}"
+        parts.append(sql)
+    order = plan.order_sql or ", ".join(
+        f"k{g} = 0, c{i}" for g in range(len(plan.group_exprs)) for i, col in enumerate(plan.columns)
+        if col.group == g
+    )  # fmt: skip
+    names = ", ".join(f"c{i}" for i in range(len(plan.columns)))
+    union = " UNION ALL ".join(parts)
+    return f"SELECT {names} FROM ({union})" + (f" ORDER BY {order}" if order else "")
+
+
 def run_aggregate(
     conn: sqlite3.Connection, plan: AggregatePlan, now: datetime, *, include_deleted: bool
 ) -> tuple[int, list[dict[str, Any]]]:
     """Execute an aggregate plan: (totalSize, AggregateResult records); ``COUNT()`` returns no records."""
     where = where_sql(plan.filter, plan.not_deleted, include_deleted)
-    sql = f"SELECT {plan.select_sql} FROM {plan.from_sql} WHERE {where.text}"
-    params: list[Any] = list(where.bind(now))
-    if plan.group_sql:
-        sql += f" GROUP BY {plan.group_sql}"
-    if plan.having is not None:
-        sql += f" HAVING {plan.having.text}"
-        params.extend(plan.having.bind(now))
-    if plan.order_sql:
-        sql += f" ORDER BY {plan.order_sql}"
+    params: list[Any] = []
+    if plan.group_sets is not None:
+        sql = _grouping_sets_sql(plan, where.text)
+        for _ in plan.group_sets:
+            params.extend(where.bind(now))
+            if plan.having is not None:
+                params.extend(plan.having.bind(now))
+    else:
+        sql = f"SELECT {plan.select_sql} FROM {plan.from_sql} WHERE {where.text}"
+        params.extend(where.bind(now))
+        if plan.group_sql:
+            sql += f" GROUP BY {plan.group_sql}"
+        if plan.having is not None:
+            sql += f" HAVING {plan.having.text}"
+            params.extend(plan.having.bind(now))
+        if plan.order_sql:
+            sql += f" ORDER BY {plan.order_sql}"
     sql += " LIMIT ? OFFSET ?"
     params.extend(_limit_params(plan.limit, plan.offset))
     if plan.count_only:

@@ -30,6 +30,7 @@ _for_o: for_clause |
 select_list: select_item ("," select_item)*
 ?select_item: field_path alias?                    -> sel_field
             | aggregate alias?                     -> sel_agg
+            | func_call alias?                     -> sel_func
             | FIELDS "(" NAME ")"                  -> sel_fields
             | "(" query ")"                        -> sel_sub
             | TYPEOF NAME typeof_when+ typeof_else? _END  -> sel_typeof
@@ -39,12 +40,20 @@ typeof_else: _ELSE field_path ("," field_path)*
 alias: NAME
 field_path: NAME ("." NAME)*
 aggregate: AGG_FUNC "(" field_path? ")"
+func_call: FUNC "(" (func_arg ("," func_arg)*)? ")"
+?func_arg: field_path
+         | aggregate
+         | func_call
+         | STRING                                   -> string
+         | NUMBER                                   -> number
 
 using_scope: _USING _SCOPE NAME
 where: _WHERE condition
 with_clause: _WITH NAME
 having: _HAVING condition
-group_by: _GROUP _BY field_path ("," field_path)*
+group_by: _GROUP _BY group_item ("," group_item)*
+        | _GROUP _BY GROUP_SET "(" group_item ("," group_item)* ")"
+?group_item: field_path | func_call
 order_by: _ORDER _BY order_item ("," order_item)*
 order_item: operand direction? nulls?
 direction: ASC | DESC
@@ -68,7 +77,7 @@ for_clause: _FOR NAME
           | operand _NOT IN "(" query ")"           -> not_in_query
           | operand INCLUDES "(" value_list ")"     -> includes
           | operand EXCLUDES "(" value_list ")"     -> excludes
-?operand: field_path | aggregate
+?operand: field_path | aggregate | func_call
 value_list: value ("," value)*
 ?value: STRING                                      -> string
       | NUMBER                                      -> number
@@ -111,6 +120,10 @@ TRUE.1: /true(?![a-z0-9_])/i
 FALSE.1: /false(?![a-z0-9_])/i
 NULL.1: /null(?![a-z0-9_])/i
 FIELDS.1: /fields(?=\s*\()/i
+FUNC.1: /(tolabel|format|convertcurrency|converttimezone|grouping|distance|geolocation)(?=\s*\()/i
+      | /(calendar_month|calendar_quarter|calendar_year|day_in_month|day_in_week|day_in_year)(?=\s*\()/i
+      | /(day_only|fiscal_month|fiscal_quarter|fiscal_year|hour_in_day|week_in_month|week_in_year)(?=\s*\()/i
+GROUP_SET.1: /(rollup|cube)(?=\s*\()/i
 TYPEOF.1: /typeof(?![a-z0-9_])/i
 _WHEN.1: /when(?![a-z0-9_])/i
 _THEN.1: /then(?![a-z0-9_])/i

@@ -59,6 +59,11 @@ def unexpected_token(soql: str, pos: Pos, token: str) -> ApiError:
     return malformed(soql, pos, f"unexpected token: '{token}'")
 
 
+def not_supported(soql: str, pos: Pos, what: str) -> ApiError:
+    """A SOQL feature Salesforce has and this emulator does not. [I]"""
+    return malformed(soql, pos, f"{what} is not supported by this emulator")
+
+
 def no_such_column(soql: str, pos: Pos, column: str, entity: str) -> ApiError:
     """INVALID_FIELD for an unknown field. [R]"""
     text = f"No such column '{column}' on entity '{entity}'. {_CUSTOM_FIELD_HINT}"
@@ -158,3 +163,4 @@ BULK_GROUP_BY = "GROUP BY is not supported in Bulk Query"
 BULK_OFFSET = "OFFSET is not supported in Bulk Query"
 BULK_TYPEOF = "TYPEOF is not supported in Bulk Query"
 BULK_FIELDS = "FIELDS() is not supported in Bulk Query"
+BULK_FUNCTIONS = "toLabel(), FORMAT() and convertCurrency() in Bulk Query are not supported by this emulator"

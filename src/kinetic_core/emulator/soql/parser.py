@@ -105,6 +105,7 @@ class _Builder:
             alias=self._alias(fields.get("alias")),
             where=self.condition(self._only(fields["where"])) if "where" in fields else None,
             group_by=self._group_by(fields.get("group_by")),
+            group_kind=self._group_kind(fields.get("group_by")),
             having=self.condition(self._only(fields["having"])) if "having" in fields else None,
             order_by=self._order_by(fields.get("order_by")),
             limit=self._int_clause(fields.get("limit")),
@@ -142,11 +143,22 @@ class _Builder:
             raise unexpected_token(self.soql, _pos(tok), text)
         return int(text)
 
-    def _group_by(self, clause: object) -> tuple[a.FieldPath, ...]:
+    def _group_by(self, clause: object) -> tuple[a.GroupItem, ...]:
         if clause is None:
             return ()
         assert isinstance(clause, Tree)
-        return tuple(self.field_path(p) for p in clause.children if isinstance(p, Tree))
+        out: list[a.GroupItem] = []
+        for p in clause.children:
+            if isinstance(p, Tree):
+                out.append(self.func_call(p) if p.data == "func_call" else self.field_path(p))
+        return tuple(out)
+
+    def _group_kind(self, clause: object) -> str | None:
+        if clause is None:
+            return None
+        assert isinstance(clause, Tree)
+        kind = next((t for t in clause.children if isinstance(t, Token) and t.type == "GROUP_SET"), None)
+        return None if kind is None else str(kind).upper()
 
     def _order_by(self, clause: object) -> tuple[a.OrderItem, ...]:
         if clause is None:
@@ -179,6 +191,9 @@ class _Builder:
         if kind == "sel_agg":
             agg = self.aggregate(kids[0])
             return a.SelectAggregate(agg, self._alias(kids[1]) if len(kids) > 1 else None)
+        if kind == "sel_func":
+            call = self.func_call(kids[0])
+            return a.SelectFunc(call, self._alias(kids[1]) if len(kids) > 1 else None)
         if kind == "sel_fields":
             scope_tok = kids[1]
             assert isinstance(scope_tok, Token)
@@ -214,7 +229,24 @@ class _Builder:
         assert isinstance(node, Tree)
         if node.data == "aggregate":
             return self.aggregate(node)
+        if node.data == "func_call":
+            return self.func_call(node)
         return self.field_path(node)
+
+    def func_call(self, node: Tree[Token] | Token) -> a.FuncCall:
+        assert isinstance(node, Tree)
+        name_tok = node.children[0]
+        assert isinstance(name_tok, Token)
+        args: list[a.FuncArg] = []
+        for child in node.children[1:]:
+            assert isinstance(child, Tree)
+            if child.data in ("string", "number"):
+                lit = self.value(child)
+                assert isinstance(lit, a.StringLit | a.NumberLit)
+                args.append(lit)
+            else:
+                args.append(self.operand(child))
+        return a.FuncCall(a.Func(str(name_tok).upper()), str(name_tok), tuple(args), _pos(name_tok))
 
     # ---- conditions -------------------------------------------------------------------------------------
 

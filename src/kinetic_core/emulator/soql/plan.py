@@ -117,6 +117,33 @@ class ChildPlan:
 
 
 @dataclass(frozen=True)
+class AggColumn:
+    """One column of an aggregate SELECT: ``group`` is the GROUP BY item it shows (null on the
+    ROLLUP/CUBE subtotal rows that leave that item out); ``grouping`` marks ``GROUPING(item)``."""
+
+    sql: str
+    group: int | None = None
+    grouping: int | None = None
+
+
+def grouping_sets(kind: str | None, count: int) -> tuple[tuple[int, ...], ...] | None:
+    """The grouping sets of ``GROUP BY ROLLUP(...)`` / ``CUBE(...)`` over ``count`` items (None: plain).
+
+    Example:
+        >>> grouping_sets("ROLLUP", 2)
+        ((0, 1), (0,), ())
+        >>> grouping_sets("CUBE", 2)
+        ((0, 1), (0,), (1,), ())
+    """
+    if kind is None:
+        return None
+    if kind == "ROLLUP":
+        return tuple(tuple(range(n)) for n in range(count, -1, -1))
+    sets = [tuple(i for i in range(count) if mask & (1 << (count - 1 - i))) for mask in range(2**count)]
+    return tuple(sorted(sets, key=lambda s: (-len(s), s)))
+
+
+@dataclass(frozen=True)
 class AggregatePlan:
     """A GROUP BY / aggregate SELECT (or ``COUNT()``), executed in one statement."""
 
@@ -132,6 +159,9 @@ class AggregatePlan:
     offset: int | None
     nodes: tuple[Leaf, ...]
     count_only: bool
+    group_sets: tuple[tuple[int, ...], ...] | None = None
+    group_exprs: tuple[str, ...] = ()
+    columns: tuple[AggColumn, ...] = ()
 
 
 class Feature(StrEnum):
@@ -144,6 +174,7 @@ class Feature(StrEnum):
     TYPEOF = "typeof"
     FIELDS = "fields"
     COMPOUND = "compound"
+    FUNCTION = "function"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from kinetic_core.emulator.store.values import to_json
 from . import ast as a
 from . import messages as m
 from .conditions import ConditionCompiler
+from .functions import Expr, FunctionCompiler, contains_aggregate
 from .plan import (
+    AggColumn,
     AggregatePlan,
     Child,
     ChildPlan,
@@ -27,6 +29,7 @@ from .plan import (
     Parent,
     QueryPlan,
     RecordPlan,
+    grouping_sets,
 )
 from .scope import Resolved, Scope, Sql, q
 
@@ -117,7 +120,7 @@ class _Planner:
         is_aggregate = (
             bool(query.group_by)
             or query.having is not None
-            or any(isinstance(s, a.SelectAggregate) for s in query.select)
+            or any(isinstance(s, a.SelectAggregate) or _aggregate_call(s) for s in query.select)
         )
         if is_aggregate:
             agg, columns = self.aggregate(query, obj)
@@ -141,6 +144,10 @@ class _Planner:
             raise m.compound_field(self.soql, path.pos, res.field.name, use)
         return res
 
+    def functions(self, scope: Scope, aggregates: bool = False) -> FunctionCompiler:
+        agg = partial(self.aggregate_sql, scope) if aggregates else None
+        return FunctionCompiler(self.soql, scope, partial(self._resolve, scope), agg)
+
     # ---- record queries ---------------------------------------------------------------------------------
 
     def records(
@@ -153,8 +160,8 @@ class _Planner:
         csv: list[CsvColumn] = []
         infos: list[ColumnInfo] = []
 
-        def add_field(res: Resolved, pos: a.Pos) -> None:
-            dotted = res.dotted
+        def add_field(res: Resolved, pos: a.Pos, expr: Expr | None = None, alias: str | None = None) -> None:
+            dotted = res.dotted if alias is None else alias
             if dotted.lower() in seen:
                 raise m.malformed(self.soql, pos, f"duplicate field selected: {dotted}")
             seen.add(dotted.lower())
@@ -177,6 +184,12 @@ class _Planner:
                     parts.append((key, len(columns) + 1, json_converter(part)))
                 holder.append(Compound(res.field.name, tuple(parts)))
                 return
+            if expr is not None:  # toLabel(), FORMAT(), convertCurrency() over this field
+                self.features.add(Feature.FUNCTION)
+                columns.append(expr.sql)
+                conv = expr.conv if expr.conv is not None else json_converter(res.field)
+                holder.append(Leaf(alias or res.field.name, len(columns) + 1, conv))
+                return
             columns.append(res.sql)
             index = len(columns) + 1
             holder.append(Leaf(res.field.name, index, json_converter(res.field)))
@@ -189,6 +202,10 @@ class _Planner:
                         self.soql, item.path.pos, "Only aggregate expressions use field aliasing"
                     )
                 add_field(scope.resolve(item.path), item.path.pos)
+            elif isinstance(item, a.SelectFunc):
+                expr = self.functions(scope).compile(item.call, "select")
+                assert expr.resolved is not None
+                add_field(expr.resolved, item.call.pos, expr, item.alias)
             elif isinstance(item, a.SelectFields):
                 self.features.add(Feature.FIELDS)
                 if item.scope is not a.FieldsScope.STANDARD and (
@@ -245,6 +262,11 @@ class _Planner:
     def order_item(self, item: a.OrderItem, scope: Scope, used: set[tuple[str, ...]]) -> str:
         if isinstance(item.expr, a.Aggregate):
             raise m.malformed(self.soql, item.expr.pos, "Ordering by an aggregate requires GROUP BY")
+        if isinstance(item.expr, a.FuncCall):
+            expr = self.functions(scope).compile(item.expr, "order")
+            if expr.resolved is not None:
+                used.add(expr.resolved.key)
+            return _order_text(expr.sql, expr.nocase, item)
         res = self._resolve(scope, item.expr, "sorted")
         used.add(res.key)
         return _order_text(res.sql, res.nocase, item)
@@ -255,7 +277,7 @@ class _Planner:
         child_obj = self.schema.get(rel.child_object) if rel else None
         if rel is None or child_obj is None:
             raise m.bad_child_relationship(self.soql, sub.sobject_pos, sub.sobject)
-        if sub.group_by or any(isinstance(s, a.SelectAggregate) for s in sub.select):
+        if sub.group_by or any(isinstance(s, a.SelectAggregate) or _aggregate_call(s) for s in sub.select):
             raise m.malformed(self.soql, sub.pos, "Aggregate functions are not supported in subqueries")
         self._check_common(sub)
         scope = self.new_scope(child_obj, sub.alias)
@@ -270,45 +292,91 @@ class _Planner:
 
     def aggregate(self, query: a.Query, obj: ObjectDef) -> tuple[AggregatePlan, tuple[ColumnInfo, ...]]:
         scope = self.new_scope(obj, query.alias)
+        funcs = self.functions(scope, aggregates=True)
+        group_sql: list[str] = []
         group_exprs: list[str] = []
-        group_keys: set[str] = set()
-        for path in query.group_by:
-            res = self._resolve(scope, path, "grouped")
-            group_exprs.append(res.sql + (" COLLATE NOCASE" if res.nocase else ""))
-            group_keys.add(res.dotted.lower())
+        group_keys: dict[str, int] = {}
+        for group in query.group_by:
+            if isinstance(group, a.FuncCall):
+                expr = funcs.compile(group, "group")
+                sql, nocase, key = expr.sql, expr.nocase, expr.key
+            else:
+                res = self._resolve(scope, group, "grouped")
+                sql, nocase, key = res.sql, res.nocase, res.dotted.lower()
+            group_keys[key] = len(group_sql)
+            group_sql.append(sql)
+            group_exprs.append(sql + (" COLLATE NOCASE" if nocase else ""))
         count_only = any(isinstance(s, a.SelectAggregate) and s.agg.arg is None for s in query.select)
         if count_only and len(query.select) > 1:
             bad = next(s for s in query.select if isinstance(s, a.SelectAggregate) and s.agg.arg is None)
             assert isinstance(bad, a.SelectAggregate)
             raise m.malformed(self.soql, bad.agg.pos, "COUNT() must be the only element in the SELECT list")
         self.features.add(Feature.AGGREGATE)
-        columns: list[str] = []
+        columns: list[AggColumn] = []
         nodes: list[Leaf] = []
         infos: list[ColumnInfo] = []
         expr_n = 0
+
+        def expr_key(alias: str | None) -> str:
+            nonlocal expr_n
+            if alias:
+                return alias
+            expr_n += 1
+            return f"expr{expr_n - 1}"
+
+        def grouped(key: str, shown: str, pos: a.Pos) -> int:
+            if key not in group_keys:
+                raise m.malformed(self.soql, pos, f"Field must be grouped or aggregated: {shown}")
+            return group_keys[key]
+
         for item in query.select:
             if isinstance(item, a.SelectField):
                 res = scope.resolve(item.path)
-                if res.dotted.lower() not in group_keys:
-                    raise m.malformed(
-                        self.soql, item.path.pos, f"Field must be grouped or aggregated: {res.field.name}"
-                    )
+                index = grouped(res.dotted.lower(), res.field.name, item.path.pos)
                 key = item.alias or res.field.name
-                columns.append(res.sql)
+                columns.append(AggColumn(res.sql, group=index))
                 nodes.append(Leaf(key, len(columns) - 1, json_converter(res.field)))
                 infos.append(ColumnInfo(key, res.field.name, res.field, aggregate=False))
             elif isinstance(item, a.SelectAggregate):
                 sql, kind, display = self.aggregate_sql(scope, item.agg)
-                if item.agg.arg is None:
-                    key = "expr0"
-                elif item.alias:
-                    key = item.alias
-                else:
-                    key = f"expr{expr_n}"
-                    expr_n += 1
-                columns.append(sql)
+                key = "expr0" if item.agg.arg is None else expr_key(item.alias)
+                columns.append(AggColumn(sql))
                 nodes.append(Leaf(key, len(columns) - 1, self._agg_converter(scope, item.agg, kind)))
                 infos.append(ColumnInfo(key, display, None, aggregate=True, number=kind in _NUMERIC))
+            elif isinstance(item, a.SelectFunc) and item.call.func is a.Func.GROUPING:
+                if query.group_kind is None:
+                    raise m.malformed(
+                        self.soql,
+                        item.call.pos,
+                        "GROUPING() is only valid with GROUP BY ROLLUP or GROUP BY CUBE",
+                    )
+                arg = item.call.args[0] if len(item.call.args) == 1 else None
+                if not isinstance(arg, a.FieldPath):
+                    raise m.malformed(self.soql, item.call.pos, "GROUPING() takes one grouped field")
+                res = self._resolve(scope, arg, "grouped")
+                index = grouped(res.dotted.lower(), res.field.name, arg.pos)
+                key = expr_key(item.alias)
+                columns.append(AggColumn("0", grouping=index))
+                nodes.append(Leaf(key, len(columns) - 1, _to_int))
+                infos.append(
+                    ColumnInfo(key, f"GROUPING({res.field.name})", None, aggregate=True, number=True)
+                )
+            elif isinstance(item, a.SelectFunc):
+                self.features.add(Feature.FUNCTION)
+                expr = funcs.compile(item.call, "select")
+                if expr.aggregate:
+                    key, index_of = expr_key(item.alias), None
+                elif item.call.func in a.DATE_FUNCS:
+                    index_of = grouped(expr.key, expr.display, item.call.pos)
+                    key = expr_key(item.alias)
+                else:  # toLabel(), FORMAT(), convertCurrency() of a grouped field
+                    assert expr.resolved is not None
+                    res = expr.resolved
+                    index_of = grouped(res.dotted.lower(), res.field.name, item.call.pos)
+                    key = item.alias or res.field.name
+                columns.append(AggColumn(expr.sql, group=index_of))
+                nodes.append(Leaf(key, len(columns) - 1, expr.conv))
+                infos.append(ColumnInfo(key, expr.display, expr.field, aggregate=expr.aggregate))
             else:
                 pos = item.pos if not isinstance(item, a.SelectAggregate) else item.agg.pos
                 raise m.malformed(self.soql, pos, "This SELECT item is not allowed in an aggregate query")
@@ -325,7 +393,7 @@ class _Planner:
         plan = AggregatePlan(
             obj=obj,
             from_sql=scope.from_sql(),
-            select_sql=", ".join(columns) if columns else "COUNT(*)",
+            select_sql=", ".join(c.sql for c in columns) if columns else "COUNT(*)",
             filter=where,
             not_deleted=scope.not_deleted(),
             group_sql=", ".join(group_exprs),
@@ -335,6 +403,9 @@ class _Planner:
             offset=query.offset,
             nodes=tuple(nodes),
             count_only=count_only,
+            group_sets=grouping_sets(query.group_kind, len(group_exprs)),
+            group_exprs=tuple(group_exprs),
+            columns=tuple(columns),
         )
         return plan, tuple(infos)
 
@@ -382,12 +453,27 @@ class _Planner:
         if isinstance(item.expr, a.Aggregate):
             sql, _, _ = self.aggregate_sql(scope, item.expr)
             return _order_text(sql, False, item)
+        if isinstance(item.expr, a.FuncCall):
+            expr = self.functions(scope, aggregates=True).compile(item.expr, "order")
+            if not expr.aggregate and expr.key not in group_keys:
+                raise m.malformed(
+                    self.soql, item.expr.pos, f"Field must be grouped or aggregated: {expr.display}"
+                )
+            return _order_text(expr.sql, expr.nocase, item)
         res = self._resolve(scope, item.expr, "sorted")
         if res.dotted.lower() not in group_keys:
             raise m.malformed(
                 self.soql, item.expr.pos, f"Field must be grouped or aggregated: {res.field.name}"
             )
         return _order_text(res.sql, res.nocase, item)
+
+
+def _aggregate_call(item: a.SelectItem) -> bool:
+    """A SELECT item that makes the query an aggregate one: a date function, GROUPING() or FORMAT(MIN(x))."""
+    if not isinstance(item, a.SelectFunc):
+        return False
+    call = item.call
+    return call.func in a.DATE_FUNCS or call.func is a.Func.GROUPING or contains_aggregate(call)
 
 
 def _order_text(sql: str, nocase: bool, item: a.OrderItem) -> str:
