@@ -13,7 +13,7 @@
     ├── ApiError                         a non-2xx answer (status, error_code, message, fields, method, url)
     │   ├── MultipleRecordsError         300: several records match an external id (urls)
     │   ├── NotFoundError                NOT_FOUND
-    │   ├── MalformedQueryError          MALFORMED_QUERY
+    │   ├── MalformedQueryError          MALFORMED_QUERY, MALFORMED_SEARCH
     │   ├── InvalidFieldError            INVALID_FIELD, INVALID_FIELD_FOR_INSERT_UPDATE
     │   ├── InvalidTypeError             INVALID_TYPE
     │   ├── RequiredFieldMissingError    REQUIRED_FIELD_MISSING
@@ -205,7 +205,7 @@ class NotFoundError(ApiError):
 
 
 class MalformedQueryError(ApiError):
-    """MALFORMED_QUERY: the SOQL text does not parse."""
+    """MALFORMED_QUERY / MALFORMED_SEARCH: the SOQL or SOSL text does not parse."""
 
 
 class InvalidFieldError(ApiError):
@@ -329,6 +329,7 @@ class ResultsNotSavedError(KineticError):
 ERROR_CLASSES: Mapping[str, type[ApiError]] = {
     "NOT_FOUND": NotFoundError,
     "MALFORMED_QUERY": MalformedQueryError,
+    "MALFORMED_SEARCH": MalformedQueryError,
     "INVALID_FIELD": InvalidFieldError,
     "INVALID_FIELD_FOR_INSERT_UPDATE": InvalidFieldError,
     "INVALID_TYPE": InvalidTypeError,

@@ -149,6 +149,17 @@ def test_bulk2_load_and_query(http_org: OrgHandle, js_env: dict[str, str]) -> No
     assert out["afterDelete"] == 0
 
 
+def test_sosl_search(http_org: OrgHandle, js_env: dict[str, str]) -> None:
+    out = node_ok("search.mjs", http_org, env=js_env)
+    kinds = sorted((r["type"], r["Name"] or r["LastName"]) for r in out["found"])
+    assert [k for k, _ in kinds] == ["Account", "Contact"]
+    assert kinds[0][1].endswith(" Industries")
+    assert kinds[1][1].endswith("son")
+    assert out["accountId"] in out["byPhone"]
+    assert out["refused"]["errorCode"] == "MALFORMED_SEARCH"
+    assert "enclosed in braces" in out["refused"]["message"]
+
+
 def test_error_names(http_org: OrgHandle, js_env: dict[str, str]) -> None:
     out = node_ok("errors.mjs", http_org, env=js_env)
     assert out["notFound"]["errorCode"] == "NOT_FOUND"

@@ -437,3 +437,27 @@ def test_bulk_import_resumed_by_job_id_with_pipes_and_crlf(
     assert sorted(tuple(r) for r in back[1:]) == sorted(
         (f"CLI Pipe {i}", f'a, b and "c" {i}') for i in range(300)
     )
+
+
+def test_data_search_finds_records_by_sosl(sf_org: OrgHandle, sf_home: Path, tmp_path: Path) -> None:
+    for values in ("Name='Zyxwidget Labs' Phone='(650) 555-0123'", "Name='Other Labs'"):
+        sf(
+            ["data", "create", "record", "--sobject", "Account", "--values", values],
+            sf_org,
+            sf_home,
+            tmp_path,
+        )
+    sf(["data", "create", "record", "--sobject", "Contact", "--values", "LastName=Zyxwidgetson"],
+       sf_org, sf_home, tmp_path)  # fmt: skip
+    sosl = "FIND {zyxwidget*} IN NAME FIELDS RETURNING Account(Name, Phone ORDER BY Name), Contact(LastName)"
+    result = sf(["data", "search", "--query", sosl], sf_org, sf_home, tmp_path)
+    records = result["searchRecords"]
+    assert [r["attributes"]["type"] for r in records] == ["Account", "Contact"]
+    assert records[0]["Name"] == "Zyxwidget Labs"
+    assert records[0]["Phone"] == "(650) 555-0123"
+    assert records[1]["LastName"] == "Zyxwidgetson"
+    bad = run_sf(
+        ["data", "search", "--query", "FIND zyx", "--target-org", ALIAS], sf_org, sf_home, cwd=tmp_path
+    )
+    assert bad.returncode != 0
+    assert "enclosed in braces" in json.dumps(bad.data)

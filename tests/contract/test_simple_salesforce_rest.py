@@ -376,3 +376,40 @@ def test_deleted_and_updated_windows(sf: Salesforce) -> None:
     updated = sf.Account.updated(start, end)
     assert kept in updated["ids"]
     assert gone not in updated["ids"]
+
+
+def test_search_and_quick_search(sf: Salesforce) -> None:
+    tag = "Srch" + uuid.uuid4().hex[:8]
+    account = sf.Account.create({"Name": f"{tag} Holdings", "Phone": "(212) 555-0142"})
+    sf.Contact.create({"LastName": f"{tag}sen", "Email": f"{tag.lower()}@example.org"})
+    found = sf.search(f"FIND {{{tag}*}} IN NAME FIELDS RETURNING Account(Id, Name), Contact(LastName)")
+    records = found["searchRecords"]
+    assert sorted(r["attributes"]["type"] for r in records) == ["Account", "Contact"]
+    assert {r.get("Name") or r.get("LastName") for r in records} == {f"{tag} Holdings", f"{tag}sen"}
+    quick = sf.quick_search(f"{tag.lower()}@example.org")  # FIND {...} over every searchable object
+    assert [r["attributes"]["type"] for r in quick["searchRecords"]] == ["Contact"]
+    by_phone = sf.search("FIND {2125550142} IN PHONE FIELDS RETURNING Account(Id)")
+    assert account["id"] in [r["Id"] for r in by_phone["searchRecords"]]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.search("FIND nobraces")
+    assert exc.value.content[0]["errorCode"] == "MALFORMED_SEARCH"
+
+
+def test_compound_address_fields(sf: Salesforce) -> None:
+    created = sf.Account.create(
+        {"Name": "Compound " + uuid.uuid4().hex[:6], "BillingCity": "Lyon", "BillingLatitude": 45.764}
+    )
+    record = sf.Account.get(created["id"])
+    assert record["BillingAddress"] == {
+        "city": "Lyon", "country": None, "geocodeAccuracy": None, "latitude": 45.764, "longitude": None,
+        "postalCode": None, "state": None, "street": None,
+    }  # fmt: skip
+    assert record["ShippingAddress"] is None
+    rows = sf.query(f"SELECT BillingAddress, ShippingCity FROM Account WHERE Id = '{created['id']}'")
+    assert rows["records"][0]["BillingAddress"]["city"] == "Lyon"
+    fields = {f["name"]: f for f in sf.Account.describe()["fields"]}
+    assert fields["BillingAddress"]["type"] == "address"
+    assert fields["BillingCity"]["compoundFieldName"] == "BillingAddress"
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Account.update(created["id"], {"BillingAddress": {"city": "Nice"}})
+    assert exc.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"

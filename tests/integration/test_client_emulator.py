@@ -137,6 +137,22 @@ def test_query_errors(client: SalesforceClient) -> None:
         client.query("SELECT Id FROM Foo__x")
 
 
+def test_search(client: SalesforceClient) -> None:
+    acme = client.create("Account", {"Name": "Acme Rockets", "BillingCity": "Phoenix"})
+    client.create("Contact", {"LastName": "Coyote", "Email": "wile@acme.example"})
+    found = client.search("FIND {acme*} RETURNING Account(Name, BillingAddress), Contact(Email)")
+    assert [(r["attributes"]["type"], r.get("Name") or r.get("Email")) for r in found] == [
+        ("Account", "Acme Rockets"),
+        ("Contact", "wile@acme.example"),
+    ]
+    assert found[0]["BillingAddress"]["city"] == "Phoenix"
+    assert client.search("FIND {nothing-here}") == []
+    assert [r["Id"] for r in client.search("FIND {rockets} RETURNING Account")] == [acme]
+    with pytest.raises(MalformedQueryError) as exc:
+        client.search("FIND acme")
+    assert exc.value.error_code == "MALFORMED_SEARCH"
+
+
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_composite_batches(client: SalesforceClient, local_org: LocalOrg, concurrency: int) -> None:
     rows = [{"Name": f"C{i}", "External_Id__c": f"C{i}"} for i in range(401)]

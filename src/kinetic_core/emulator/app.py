@@ -85,6 +85,8 @@ def route_kind(path: str) -> str:
         return f"bulk_{parts[5]}" if len(parts) > 5 and parts[5] in ("ingest", "query") else "bulk"
     if seg in ("query", "queryAll"):
         return "query"
+    if seg in ("search", "parameterizedSearch"):
+        return "search"
     if seg in ("sobjects", "composite", "limits"):
         return seg
     return "other"

@@ -294,6 +294,19 @@ class SalesforceClient:
         resp = self._session.request("GET", "query", params={"q": text}, retry=True)
         return int(resp.json().get("totalSize") or 0)
 
+    # ------------------------------------------------------------------ SOSL
+    def search(self, sosl: str) -> list[dict[str, Any]]:
+        """Run a SOSL search; the matching records (``attributes`` first), at most 2,000.
+
+        Example:
+            >>> client.search("FIND {Acme*} IN NAME FIELDS RETURNING Account(Id, Name)")  # doctest: +SKIP
+            [{'attributes': {'type': 'Account', ...}, 'Id': '001...', 'Name': 'Acme'}]
+        """
+        # A search is a read: safe to repeat.
+        body = self._session.request("GET", "search", params={"q": sosl}, retry=True).json()
+        records = body.get("searchRecords", []) if isinstance(body, dict) else body
+        return [dict(r) for r in records]
+
     def sobject(self, name: str) -> SObject:
         """A helper bound to one object: ``client.sobject("Account").create({...})``."""
         from kinetic_core.rest.sobject import SObject

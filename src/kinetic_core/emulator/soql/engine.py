@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kinetic_core.emulator.store import ids
 
+from . import ast as a
 from . import messages as m
 from .bulk import BulkQueryPlan, csv_rows, plan_bulk
 from .columns import columns_metadata
@@ -27,6 +28,7 @@ from .execute import fetch, fetch_children, render, run_aggregate, snapshot
 from .parser import parse_soql
 from .plan import QueryPlan, RecordPlan
 from .planner import plan_query
+from .search import run_search
 
 if TYPE_CHECKING:
     from kinetic_core.emulator.store.records import Store
@@ -117,7 +119,34 @@ class QueryEngine:
                 self._plans.popitem(last=False)
         return plan
 
+    @property
+    def store(self) -> Store:
+        """The store this engine reads."""
+        return self._store
+
     # ---- REST -------------------------------------------------------------------------------------------
+
+    def run_query(self, text: str, query: a.Query, *, api_version: str = "62.0") -> list[dict[str, Any]]:
+        """Plan and run an already parsed record query (a SOSL RETURNING list); every record, one page.
+
+        ``text`` is the statement errors echo. Raises what :meth:`run` raises for the same query.
+        """
+        plan = plan_query(text, query, self._store.schema)
+        rec = plan.records
+        if rec is None:
+            raise m.malformed(text, query.pos, "Aggregate functions are not allowed here")
+        now = self._clock()
+        with self._store.read() as conn:
+            rowids = snapshot(conn, rec, now, include_deleted=False)
+            return self._page(conn, rec, rowids, now, _url_prefix(api_version), False)
+
+    def search(self, sosl: str, *, api_version: str = "62.0") -> list[dict[str, Any]]:
+        """Run a SOSL statement; the matching records (see :mod:`.search`).
+
+        Example:
+            >>> engine.search("FIND {Acme} RETURNING Account(Name)")  # doctest: +SKIP
+        """
+        return run_search(self, sosl, api_version)
 
     def run(
         self, soql: str, *, include_deleted: bool = False, batch_size: int = 2000, api_version: str = "62.0"
