@@ -284,32 +284,11 @@ def derive(plan: ObjectPlan, values: dict[str, Any], merged: Mapping[str, Any], 
             values["closeddate"] = None
 
 
-def complete_insert(plan: ObjectPlan, pending: Pending, owner_id: str, now: str) -> None:
-    """Apply defaults, derived fields and the required-field check to a row being created."""
-    values = pending.values
-    for column, default in plan.defaults:
-        if column not in values:
-            values[column] = default
-    for column in plan.booleans:
-        if values.get(column) is None:
-            values[column] = 0
-    if plan.has_owner and values.get("ownerid") is None:
-        values["ownerid"] = owner_id
-    derive(plan, values, values, now)
-    missing = [name for column, name in plan.required_cols if values.get(column) is None]
-    if missing:
-        pending.fail(messages.required_missing(missing))
-
-
 def complete_inserts(plan: ObjectPlan, pendings: list[Pending], owner_id: str, now: str) -> None:
-    """:func:`complete_insert` for every row without an error, with the per-object work hoisted."""
-    if plan.derives:
-        for p in pendings:
-            if p.error is None:
-                complete_insert(plan, p, owner_id, now)
-        return
+    """Apply defaults, derived fields and the required-field check to every row being created (rows
+    with an error are left alone); the per-object work is hoisted out of the loop."""
     defaults, booleans, required = plan.defaults, plan.booleans, plan.required_cols
-    has_owner = plan.has_owner
+    has_owner, derives = plan.has_owner, plan.derives
     for p in pendings:
         if p.error is not None:
             continue
@@ -322,6 +301,8 @@ def complete_inserts(plan: ObjectPlan, pendings: list[Pending], owner_id: str, n
                 values[column] = 0
         if has_owner and values.get("ownerid") is None:
             values["ownerid"] = owner_id
+        if derives:
+            derive(plan, values, values, now)
         for column, _ in required:
             if values.get(column) is None:
                 p.fail(messages.required_missing([n for c, n in required if values.get(c) is None]))
