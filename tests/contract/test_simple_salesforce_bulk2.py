@@ -161,3 +161,15 @@ def test_job_abort_and_delete(sf: Salesforce, loaded: dict[str, Any]) -> None:
         assert gone.value.content == [
             {"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}
         ]
+
+
+def test_query_refuses_compound_fields_as_salesforce_does(sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        list(sf.bulk2.Contact.query("SELECT Id, MailingAddress FROM Contact", wait=0))
+    error = refused.value.content[0]
+    assert error == {
+        "errorCode": "FUNCTIONALITY_NOT_ENABLED",
+        "message": "Selecting compound data not supported in Bulk Query",
+    }
+    components = "SELECT Id, MailingStreet, MailingCity, MailingLatitude FROM Contact"
+    assert isinstance(list(sf.bulk2.Contact.query(components, wait=0)), list)

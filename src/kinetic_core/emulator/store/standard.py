@@ -1,7 +1,9 @@
 """The standard objects of the emulated org, modelled on a real Developer Edition describe.
 
-Account, Contact, Opportunity, Lead and Case carry the everyday business fields (with Salesforce's
-labels, lengths and picklist values) plus the custom ``External_Id__c`` key; User, Organization,
+Account and Contact follow a real org's recorded describe field for field (order, types, lengths,
+flags, compound addresses; ``tests/emulator/test_standard_objects.py`` compares them and lists what
+differs). Opportunity, Lead and Case carry the everyday business fields (with Salesforce's labels,
+lengths and picklist values); all five add the custom ``External_Id__c`` key. User, Organization,
 Profile, PermissionSet and PermissionSetAssignment carry what authentication and permission checks need.
 
 Example:
