@@ -473,3 +473,15 @@ def test_random_requests_answer_bulk_errors_never_500(
         assert message
     for batch in api.org.bulk_v1.list_batches(job) if api.org.bulk_v1 else []:
         assert batch.state.value in ("Completed", "Failed")
+
+
+def test_compound_field_fails_the_query_batch_as_salesforce_does(api: Api) -> None:
+    job_id = api.json_job(operation="query", object="Account", contentType="JSON")
+    batch_id = api.batch(job_id, b"SELECT Id, BillingAddress FROM Account", "application/json")
+    api.process()
+    info = api.call("GET", f"/job/{job_id}/batch/{batch_id}", JSON).json()
+    assert info["state"] == "Failed"
+    assert info["stateMessage"] == (
+        "InvalidBatch : Failed to process query: FUNCTIONALITY_NOT_ENABLED: "
+        "Selecting compound data not supported in Bulk Query"
+    )
