@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,15 +121,24 @@ def test_csv_file_upsert_with_crlf_and_pipe(bulk: BulkClient, tmp_path: Path) ->
     result.close()
 
 
-def test_session_expiry_and_503s_during_a_load(org: LocalOrg, bulk: BulkClient) -> None:
-    faults(org, seed=11, error_rate=0.15, error_status=503, session_ttl_seconds=0.05)
+def test_session_expiry_and_503s_during_a_load(
+    org: LocalOrg, bulk: BulkClient, client: SalesforceClient
+) -> None:
+    # Sessions live 0.5 s: longer than any single call takes on a loaded machine (a session is checked when
+    # the emulator handles the call, so a lifetime shorter than one call would refuse even a session renewed
+    # just before sending). The client's session is already older than that when the load starts, and a
+    # job still running at a status check waits longer than a session lives before the next one.
+    client.limits()
+    faults(org, seed=11, error_rate=0.15, error_status=503, session_ttl_seconds=0.5)
+    time.sleep(0.6)
     rows = [{"Name": f"Faulty {i}"} for i in range(120)]
-    slow = PollPolicy(initial=0.1, maximum=0.2)  # each job outlives the 50 ms session at least once
+    slow = PollPolicy(initial=0.6, maximum=0.8)
     result = bulk.insert("Account", rows, max_records_per_job=30, max_concurrent_jobs=2, poll=slow)
     injected = httpx.get(f"{org.instance_url}/_emulator/faults", timeout=10).json()["injected"]
     faults(org)
     assert injected.get("error", 0) > 0, injected
     assert injected.get("session_expired", 0) > 0, injected
+    assert client.http.refresh_count >= 1
     assert result.total == 120
     assert result.successful + result.failed + result.unprocessed == 120
     assert result.successful == 120

@@ -32,6 +32,7 @@ from kinetic_core.errors import (
 from kinetic_core.http import (
     ApiUsage,
     Failure,
+    HttpSession,
     RetryPolicy,
     Timeouts,
     backoff_delay,
@@ -389,3 +390,66 @@ def test_timeouts_reach_the_pooled_client() -> None:
     with password_session(fake, timeouts=Timeouts(connect=3.0, read=7.0)) as session:
         assert session.http_client.timeout.connect == 3.0
         assert session.http_client.timeout.read == 7.0
+
+
+def test_call_in_flight_while_another_thread_renews_reuses_that_renewal() -> None:
+    """A call sent with the old session, refused after another thread renewed, re-sends with the new one."""
+    fake = FakeSalesforce()
+    renewed_elsewhere = threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if threading.current_thread().name == "slow" and request.url.path.endswith("/limits"):
+            renewed_elsewhere.wait(5)  # the old session is refused only after the other thread renewed
+        return fake.handle(request)
+
+    session = HttpSession(
+        password_session(fake).auth, transport=httpx.MockTransport(handler), sleep=lambda s: None
+    )
+    session.request("GET", "limits")
+    fake.expire_tokens()
+    outcome: list[int] = []
+    slow = threading.Thread(
+        target=lambda: outcome.append(session.request("GET", "limits").status_code), name="slow"
+    )
+    slow.start()
+    assert session.request("GET", "limits").status_code == 200  # this thread renews
+    renewed_elsewhere.set()
+    slow.join(5)
+    session.close()
+    assert outcome == [200]
+    assert session.refresh_count == 1
+    assert fake.tokens_issued == 2
+
+
+def test_session_lifetime_shorter_than_one_call_fails_clearly_after_one_renewal() -> None:
+    """Each call takes 2 s on a fake clock; sessions live 1 s: one renewal, then an error with the timings."""
+    fake = FakeSalesforce()
+    clock = FakeClock()
+    issued: dict[str, float] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth2/token"):
+            resp = fake.handle(request)
+            resp.read()
+            issued[resp.json()["access_token"]] = clock.now
+            return resp
+        clock.now += 2.0  # the call takes 2 s before the server checks the session
+        token = request.headers.get("authorization", "")[len("Bearer ") :]
+        if clock.now - issued.get(token, clock.now) > 1.0:
+            with fake.lock:
+                fake.valid_tokens.discard(token)
+        return fake.handle(request)
+
+    session = HttpSession(
+        password_session(fake).auth,
+        transport=httpx.MockTransport(handler),
+        clock=clock.time,
+        sleep=clock.sleep,
+    )
+    with session, pytest.raises(SessionExpiredError) as caught:
+        session.request("GET", "limits")
+    assert session.refresh_count == 1
+    assert fake.tokens_issued == 2
+    message = str(caught.value)
+    assert "session obtained 0.000 s before this call was sent (its answer took 2.000 s)" in message
+    assert "session lifetime is shorter than one call" in message

@@ -127,11 +127,30 @@ class SchemeTransports(httpx.BaseTransport):
             transport.close()
 
 
+@dataclass(frozen=True)
+class _Held:
+    """The session in use: its token, its generation (1 = first login) and when it was obtained."""
+
+    token: Token
+    generation: int
+    obtained_at: float
+
+
 def _one_shot(content: Content | None) -> bool:
     """True for bodies that cannot be sent twice (iterators/generators)."""
     if content is None or isinstance(content, bytes | bytearray | str):
         return False
     return isinstance(content, Iterator)
+
+
+def _refused_after_renewal(method: str, url: str, age: float, took: float) -> str:
+    """The error for a call refused again with a renewed session, with the timings that explain it."""
+    return (
+        f"session invalid after renewal ({method} {url}): the org refused a session obtained "
+        f"{age:.3f} s before this call was sent (its answer took {took:.3f} s). A renewed session "
+        "that is refused at once means the org's session lifetime is shorter than one call, or that "
+        "the new session is not valid for this API (IP or API restrictions on the user or app)"
+    )
 
 
 class HttpSession:
@@ -180,7 +199,7 @@ class HttpSession:
         self._rng_lock = threading.Lock()
         self._auth_lock = threading.Lock()
         self._usage_lock = threading.Lock()
-        self._state: tuple[Token, int] | None = None
+        self._state: _Held | None = None
         self._api_usage: ApiUsage | None = None
         self.auth_count = 0
         """Tokens obtained from the token endpoint (first login included)."""
@@ -196,7 +215,7 @@ class HttpSession:
     @property
     def token(self) -> Token:
         """The current token, logging in first if needed."""
-        return self._ensure_token()[0]
+        return self._ensure_token().token
 
     @property
     def instance_url(self) -> str:
@@ -228,7 +247,7 @@ class HttpSession:
         return self.data_url(url)
 
     # ------------------------------------------------------------------ tokens
-    def _ensure_token(self) -> tuple[Token, int]:
+    def _ensure_token(self) -> _Held:
         state = self._state
         if state is not None:
             return state
@@ -240,16 +259,16 @@ class HttpSession:
 
     def _obtain_token(self) -> None:
         """Get a token (caller holds ``_auth_lock``)."""
-        generation = self._state[1] if self._state else 0
+        generation = self._state.generation if self._state else 0
         if self._state is None:
             initial = self.auth.initial_token()
             if initial is not None:
-                self._state = (initial, 1)
+                self._state = _Held(initial, 1, self._clock())
                 return
         token = self._post_token(self.auth.token_request(self._clock()))
         self.auth.accept(token)
         self.auth_count += 1
-        self._state = (token, generation + 1)
+        self._state = _Held(token, generation + 1, self._clock())
         logger.info("obtained a session by the %s flow for %s", self.auth.flow, token.instance_url)
 
     def refresh(self, seen_generation: int | None = None) -> None:
@@ -260,7 +279,9 @@ class HttpSession:
             AuthenticationError: the token endpoint refused.
         """
         with self._auth_lock:
-            if seen_generation is not None and self._state is not None and self._state[1] != seen_generation:
+            state = self._state
+            if seen_generation is not None and state is not None and state.generation != seen_generation:
+                logger.debug("session %d already renewed to %d", seen_generation, state.generation)
                 return
             self._obtain_token()
             self.refresh_count += 1
@@ -346,14 +367,15 @@ class HttpSession:
         renewed = False
         while True:
             attempt += 1
-            token, generation = self._ensure_token()
+            held = self._ensure_token()
+            generation = held.generation
             full_url = self.absolute_url(url)
             req = self._client.build_request(
                 method,
                 full_url,
                 params=params,
                 content=body,
-                headers=build_headers(token.access_token, headers, json_body=json is not None),
+                headers=build_headers(held.token.access_token, headers, json_body=json is not None),
             )
             started = self._clock()
             try:
@@ -410,11 +432,19 @@ class HttpSession:
                 resp.close()
             content_bytes = resp.content if resp.is_stream_consumed else b""
             if is_invalid_session(status, content_bytes):
+                age = started - held.obtained_at
+                logger.debug(
+                    "%s %s -> 401 with session %d (obtained %.3f s before sending)",
+                    method,
+                    redact_url(full_url),
+                    generation,
+                    age,
+                )
                 if renewed or one_shot:
                     if not renewed:
                         self.refresh(generation)
                     raise SessionExpiredError(
-                        f"session invalid after renewal ({method} {redact_url(full_url)})"
+                        _refused_after_renewal(method, redact_url(full_url), age, self._clock() - started)
                         if renewed
                         else f"session renewed, but a streamed body cannot be re-sent ({method} "
                         f"{redact_url(full_url)}): send it again"
@@ -466,5 +496,5 @@ class HttpSession:
 
     def __repr__(self) -> str:
         state = self._state
-        where = state[0].instance_url if state else "(not logged in)"
+        where = state.token.instance_url if state else "(not logged in)"
         return f"HttpSession({self.auth.flow}, {where}, v{self.api_version})"
