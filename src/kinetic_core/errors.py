@@ -10,6 +10,11 @@
     ├── AuthenticationError              the token endpoint refused (error, description)
     ├── SessionExpiredError              401 INVALID_SESSION_ID and no way (left) to re-authenticate
     ├── MappingError                     a field transform failed (record index, field)
+    ├── InvalidNameError (ValueError)    an id or API name refused before it became part of a URL path
+    ├── UnsafeUrlError                   a URL taken from an answer leads outside the instance's /services/
+    ├── ResponseLimitError               an answer broke a ``ResponseBounds`` limit (limit, value)
+    ├── QueryPagingError                 query pages that never end: a repeated cursor, an empty page
+    │                                    that is not the last, more records than the query declared
     ├── ApiError                         a non-2xx answer (status, error_code, message, fields, method, url)
     │   ├── MultipleRecordsError         300: several records match an external id (urls)
     │   ├── NotFoundError                NOT_FOUND
@@ -155,6 +160,70 @@ class MappingError(KineticError):
         self.index = index
         self.field = field
         self.reason = reason
+
+
+class InvalidNameError(KineticError, ValueError):
+    """An id, sObject or field name that is not well formed, refused before anything is sent.
+
+    Attributes:
+        what: what the value should have been (``"job id"``, ``"sObject"``, ``"field"``...).
+        value: the value refused.
+    """
+
+    def __init__(self, what: str, value: object, rule: str) -> None:
+        super().__init__(f"not a valid {what}: {value!r} ({rule})")
+        self.what = what
+        self.value = value
+
+
+class UnsafeUrlError(KineticError):
+    """A URL taken from an answer (``nextRecordsUrl``, a locator page...) that leads off the instance.
+
+    The request is never sent: the access token only ever travels to the instance's scheme, host
+    and port, under ``/services/``.
+
+    Attributes:
+        url: the URL refused (shortened for messages).
+        instance_url: the instance it had to stay on.
+    """
+
+    def __init__(self, url: str, instance_url: str, reason: str) -> None:
+        shown = url if len(url) <= 300 else url[:300] + "..."
+        super().__init__(
+            f"refused to follow {shown!r}: {reason}; URLs taken from an answer must stay on "
+            f"{instance_url} under /services/ (the access token is never sent elsewhere)"
+        )
+        self.url = shown
+        self.instance_url = instance_url
+
+
+class ResponseLimitError(KineticError):
+    """An answer broke one of the client's ``ResponseBounds`` (size, compression ratio, time).
+
+    Attributes:
+        limit: the ``ResponseBounds`` field that was exceeded, e.g. ``"max_response_bytes"``.
+        value: its value.
+        url: the URL of the call.
+    """
+
+    def __init__(self, limit: str, value: object, detail: str, *, method: str = "", url: str = "") -> None:
+        where = f" ({method} {url})" if method else ""
+        super().__init__(
+            f"{detail}{where}: over the limit {limit}={value!r}; if the answer is genuine, raise it with "
+            f"SalesforceClient.connect(bounds=ResponseBounds({limit}=...))"
+        )
+        self.limit = limit
+        self.value = value
+        self.url = url
+
+
+class QueryPagingError(KineticError):
+    """The pages of a query (REST or Bulk) do not lead to an end.
+
+    A cursor (``nextRecordsUrl`` or ``Sforce-Locator``) seen before, a page that is not the last
+    but holds no records, or more records than the query declared (``totalSize``, the job's
+    ``numberRecordsProcessed``): following such pages could go on for ever.
+    """
 
 
 class ApiError(KineticError):

@@ -15,6 +15,7 @@ from kinetic_core.bulk import query
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.query import RowCounter, _page_records, export_to_file, iter_records
+from kinetic_core.errors import QueryPagingError
 
 HEADER = b'"Id","Name","Note"\n'
 
@@ -118,7 +119,7 @@ def test_export_refuses_a_repeated_locator(tmp_path: Path) -> None:
             self.requests.append(kwargs.get("params"))
             return httpx.Response(200, headers={"Sforce-Locator": "abc"}, content=HEADER + rows(0, 1))
 
-    with pytest.raises(RuntimeError, match="repeated locator"):
+    with pytest.raises(QueryPagingError, match="a second time"):
         export_to_file(JobsApi(Loop([[b""]])), job(), tmp_path / "out.csv", None)
 
 

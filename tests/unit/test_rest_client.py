@@ -37,10 +37,10 @@ def test_names_cannot_change_the_path() -> None:
         with pytest.raises(ValueError, match="field"):
             client.get("Account", "001", fields=["Name,Id"])
         rid = fake.add("Account", Name="x")
-        with pytest.raises(NotFoundError):
-            client.get("Account", rid + "/../../limits")  # the id is one encoded path segment
+        with pytest.raises(InvalidNameError, match="record id"):
+            client.get("Account", rid + "/../../limits")  # refused before anything is sent
     assert fake.count_calls("GET", r"v62.0/limits$") == 0
-    assert fake.count_calls("GET", "%2F..%2Flimits") == 1
+    assert fake.count_calls("GET", "limits") == 0
 
 
 def test_upsert_created_updated_and_external_id_encoding() -> None:

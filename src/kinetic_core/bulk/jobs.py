@@ -16,13 +16,17 @@ Retry rules (on top of the HTTP layer's own, see ``kinetic_core.http.retry``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from kinetic_core._httpx import httpx
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.errors import ApiError, ServerUnavailableError, TransportError
+from kinetic_core.http.bounds import ResponseBounds, iter_download
+from kinetic_core.http.paging import PageGuard
+from kinetic_core.http.paths import check_id, on_instance
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +86,33 @@ def is_transient(exc: BaseException) -> bool:
 class JobsApi:
     """Bulk API 2.0 resources under ``/services/data/vXX.X/jobs``.
 
+    Every job id is checked (15 or 18 letters and digits) before it becomes part of a URL, so no
+    id can reach another resource (``InvalidNameError``). Downloads are read within the session's
+    ``ResponseBounds`` (``bounds``: taken from ``http`` when it has them).
+
     Example:
         >>> api = JobsApi(client.http)                      # doctest: +SKIP
         >>> info = api.create_ingest("Account", Operation.INSERT)  # doctest: +SKIP
     """
 
-    def __init__(self, http: HttpLike) -> None:
+    def __init__(
+        self,
+        http: HttpLike,
+        *,
+        bounds: ResponseBounds | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
         self.http = http
+        self.bounds: ResponseBounds = bounds or getattr(http, "bounds", None) or ResponseBounds()
+        self.monotonic: Callable[[], float] = monotonic or getattr(http, "monotonic", None) or time.monotonic
 
-    def _url(self, kind: JobKind, *parts: str) -> str:
-        suffix = "/".join(("jobs", kind.value, *parts))
-        return self.http.data_url(suffix)
+    def _url(self, kind: JobKind, job_id: str | None = None, *parts: str) -> str:
+        ids = () if job_id is None else (check_id(job_id, "job id"),)
+        return self.http.data_url("/".join(("jobs", kind.value, *ids, *parts)))
+
+    def chunks(self, response: httpx.Response, url: str, *, limit: int | None = None) -> Iterator[bytes]:
+        """The decoded chunks of a streamed download, within ``bounds`` (see ``iter_download``)."""
+        return iter_download(response, self.bounds, clock=self.monotonic, url=url, limit=limit)
 
     def create_ingest(
         self,
@@ -190,19 +210,23 @@ class JobsApi:
         return self.get_job(job_id, JobKind.QUERY)
 
     def list_jobs(self, kind: JobKind = JobKind.INGEST, **filters: Any) -> Iterator[JobInfo]:
-        """Every job of ``kind``, following ``nextRecordsUrl``."""
+        """Every job of ``kind``, following ``nextRecordsUrl`` (only on the instance, never in a loop)."""
         url: str | None = self._url(kind)
         params: dict[str, Any] | None = {k: v for k, v in filters.items() if v is not None} or None
-        base = self.http.data_url("")
+        instance = self.http.data_url("").split("/services/", 1)[0]
+        guard = PageGuard(f"{kind.value} job list", None)
         while url:
             body = self.http.request("GET", url, params=params).json()
             params = None
-            for record in body.get("records", []):
+            records = body.get("records") or []
+            for record in records:
                 yield JobInfo.from_api(record, kind)
             nxt = body.get("nextRecordsUrl")
-            if body.get("done", True) or not nxt:
+            last = bool(body.get("done", True)) or not nxt
+            guard.page(len(records), last=last)
+            if last:
                 break
-            url = _absolute(base, nxt)
+            url = on_instance(instance, guard.cursor(str(nxt)))
 
     def download(
         self, url: str, target: Path, *, params: Mapping[str, Any] | None = None, attempts: int = 3
@@ -213,7 +237,7 @@ class JobsApi:
                 response = self.http.request("GET", url, params=params, stream=True)
                 try:
                     with target.open("wb") as out:
-                        for block in response.iter_bytes():
+                        for block in self.chunks(response, url):
                             out.write(block)
                     return dict(response.headers)
                 finally:
@@ -231,10 +255,3 @@ class JobsApi:
     def query_results_url(self, job_id: str) -> str:
         """URL of a query job's result pages."""
         return self._url(JobKind.QUERY, job_id, "results")
-
-
-def _absolute(base: str, path: str) -> str:
-    if path.startswith(("http://", "https://")):
-        return path
-    root = base.split("/services/", 1)[0]
-    return root.rstrip("/") + "/" + path.lstrip("/")

@@ -4,8 +4,11 @@ For records, each page is downloaded whole first (in memory up to 16 MiB, else t
 temporary file), so a page cut off midway is requested again by the same locator and a
 slow consumer never holds a connection open; then it is parsed one row at a time. For a
 file export, pages are appended to the caller's file as bytes arrive. Paging stops only when
-``Sforce-Locator`` is the literal ``null`` (or absent); a locator that repeats is an
-error rather than an endless loop.
+``Sforce-Locator`` is the literal ``null`` (or absent). Pages must lead to an end
+(``QueryPagingError``, see ``kinetic_core.http.paging``): a locator that repeats, a page with no
+records that is not the last, or more records than the job's ``numberRecordsProcessed``. Each
+page is read within the session's ``ResponseBounds`` (``max_download_bytes`` in memory, on disk
+or in the export; the inflation ratio; the progress rule).
 
 Records are dicts of column name -> string, with relationship columns kept dotted
 (``Account.Name``). Bulk CSV cannot tell null from empty text, and Salesforce stores
@@ -32,6 +35,7 @@ from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
 from kinetic_core.csvread import read_rows
 from kinetic_core.errors import BulkJobError, BulkTimeoutError, TransportError
+from kinetic_core.http.paging import PageGuard
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +108,11 @@ def _page_meta(headers: Mapping[str, str]) -> tuple[int | None, str | None]:
     return count, nxt
 
 
-class _Locators:
-    """Follows ``Sforce-Locator`` values; a locator that repeats is an error, not an endless loop."""
-
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        self.seen: set[str] = set()
-
-    def check(self, locator: str) -> str:
-        if locator in self.seen:
-            raise RuntimeError(f"query job {self.job_id}: the server repeated locator {locator!r}")
-        self.seen.add(locator)
-        return locator
+def page_guard(job: JobInfo) -> PageGuard:
+    """The paging checks of a query job: its ``numberRecordsProcessed`` is the declared total."""
+    declared = (job.raw or {}).get("numberRecordsProcessed")
+    total = int(declared) if isinstance(declared, int | float) and not isinstance(declared, bool) else None
+    return PageGuard(f"query job {job.id}", total)
 
 
 PAGE_IN_MEMORY = 16 * 1024 * 1024
@@ -134,20 +131,27 @@ def _fetch_page(
     spill: Callable[[], Path],
     *,
     attempts: int = 3,
-) -> tuple[PageData, Mapping[str, str]]:
+) -> tuple[PageData, Mapping[str, str], int]:
     """Download one page whole: in memory up to :data:`PAGE_IN_MEMORY`, else into the file ``spill()``.
 
-    A page cut off midway is requested again by the same locator, up to ``attempts`` times.
+    Returns the page, its headers and its records counted (-1 when ``Sforce-NumberOfRecords``
+    gives the number). A page cut off midway is requested again by the same locator, up to
+    ``attempts`` times; a page past ``max_download_bytes`` is an error, never retried.
     """
     for attempt in range(1, attempts + 1):
         held: list[bytes] = []
         size = 0
         out: BinaryIO | None = None
         path: Path | None = None
+        counter: RowCounter | None = None
         try:
             response = api.http.request("GET", url, params=params, stream=True)
             try:
-                for block in response.iter_bytes():
+                if _page_meta(response.headers)[0] is None:
+                    counter = RowCounter()
+                for block in api.chunks(response, url):
+                    if counter is not None:
+                        counter.feed(block)
                     if out is None:
                         held.append(block)
                         size += len(block)
@@ -164,11 +168,18 @@ def _fetch_page(
                 if out is not None:
                     out.close()
         except (httpx.TransportError, TransportError) as exc:
+            if path is not None:
+                path.unlink(missing_ok=True)
             if attempt == attempts:
                 raise
             logger.warning("query page of %s cut off (%s); requesting it again", url, exc)
             continue
-        return (path if path is not None else b"".join(held)), headers
+        except BaseException:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise
+        counted = -1 if counter is None else max(0, counter.records() - 1)
+        return (path if path is not None else b"".join(held)), headers, counted
     raise AssertionError("unreachable")
 
 
@@ -181,7 +192,7 @@ def iter_pages(
     such page when None, removed at the end) and deleted once the next page is asked for.
     """
     url = api.query_results_url(job.id)
-    locators = _Locators(job.id)
+    guard = page_guard(job)
     locator: str | None = None
     page = 0
     made: Path | None = None
@@ -195,15 +206,23 @@ def iter_pages(
     try:
         while True:
             page += 1
-            data, headers = _fetch_page(api, url, _page_params(locator, max_records), spill)
+            data, headers, counted = _fetch_page(api, url, _page_params(locator, max_records), spill)
             count, nxt = _page_meta(headers)
+            try:
+                guard.page(count if count is not None else counted, last=nxt is None)
+                if nxt is not None:
+                    guard.cursor(nxt)
+            except BaseException:
+                if isinstance(data, Path):
+                    data.unlink(missing_ok=True)
+                raise
             yield data, count
             if isinstance(data, Path):
                 data.unlink(missing_ok=True)
             del data
             if nxt is None:
                 return
-            locator = locators.check(nxt)
+            locator = nxt
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
@@ -325,7 +344,7 @@ def _stream_page(
                     counter = RowCounter()  # no Sforce-NumberOfRecords: count while copying
                 lead = b""
                 skipping = True
-                for block in response.iter_bytes():
+                for block in api.chunks(response, url):
                     if skipping:
                         lead += block
                         if first:
@@ -370,7 +389,7 @@ def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | Non
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     url = api.query_results_url(job.id)
-    locators = _Locators(job.id)
+    guard = page_guard(job)
     locator: str | None = None
     rows = pages = 0
     with out.open("wb") as sink:
@@ -381,10 +400,12 @@ def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | Non
             )
             pages += 1
             count, nxt = _page_meta(headers)
-            rows += count if count is not None else counted
+            page_rows = count if count is not None else counted
+            rows += page_rows
+            guard.page(page_rows, last=nxt is None)
             if nxt is None:
                 break
-            locator = locators.check(nxt)
+            locator = guard.cursor(nxt)
         written = sink.tell()
     return QueryExport(out, rows, job.id, pages, written)
 

@@ -34,8 +34,8 @@ from kinetic_core.composite.results import (
     parse_save_results,
 )
 from kinetic_core.errors import ApiError, RequestLimitExceeded, TransportError
+from kinetic_core.http.paths import check_name
 from kinetic_core.http.session import HttpSession
-from kinetic_core.rest.client import check_name
 
 logger = logging.getLogger(__name__)
 

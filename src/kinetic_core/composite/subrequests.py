@@ -21,8 +21,8 @@ from typing import Any
 
 from kinetic_core.composite.results import ErrorDetail
 from kinetic_core.errors import ApiError
+from kinetic_core.http.paths import check_name
 from kinetic_core.http.session import HttpSession
-from kinetic_core.rest.client import check_name
 
 MAX_STEPS = 25
 """Steps per composite or batch request."""

@@ -14,7 +14,8 @@ from typing import Any
 
 from kinetic_core._httpx import httpx
 from kinetic_core.auth.base import Authenticator, Token, TokenRequest, parse_token_response
-from kinetic_core.errors import SessionExpiredError, TransportError
+from kinetic_core.errors import ResponseLimitError, SessionExpiredError, TransportError
+from kinetic_core.http.bounds import ResponseBounds, check_encoding, read_whole
 from kinetic_core.http.limits import ApiUsage, parse_limit_info
 from kinetic_core.http.parse import (
     build_headers,
@@ -24,6 +25,7 @@ from kinetic_core.http.parse import (
     is_invalid_session,
     redact_url,
 )
+from kinetic_core.http.paths import check_url, on_instance
 from kinetic_core.http.retry import (
     Failure,
     RetryPolicy,
@@ -164,7 +166,9 @@ class HttpSession:
         verify: TLS verification: bool, CA bundle path or SSL context.
         timeouts: connect/read/write/pool timeouts.
         retry: the base retry policy; each call decides idempotency (see ``kinetic_core.http.retry``).
+        bounds: limits on every answer (size, compression ratio, deadline; see ``ResponseBounds``).
         clock: epoch seconds (JWT ``exp``, timings). sleep: waits between tries. rng: backoff jitter.
+        monotonic: seconds for deadlines and download progress.
 
     Example:
         >>> from kinetic_core.auth import StaticTokenAuth
@@ -184,15 +188,19 @@ class HttpSession:
         verify: bool | str | Path | ssl.SSLContext = True,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
+        bounds: ResponseBounds | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.auth = auth
         self.api_version = api_version.lstrip("vV")
         self._owns_client = http_client is None
         self._client = http_client or build_http_client(verify=verify, timeouts=timeouts, transport=transport)
         self.retry_policy = retry or RetryPolicy()
+        self.bounds = bounds or ResponseBounds()
+        self.monotonic = monotonic
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -245,6 +253,30 @@ class HttpSession:
         if url.startswith("/"):
             return self.instance_url + url
         return self.data_url(url)
+
+    def answer_url(self, url: str) -> str:
+        """A URL taken from an answer (``nextRecordsUrl``...), resolved against the instance URL.
+
+        Raises:
+            UnsafeUrlError: it leads off the instance's scheme, host and port, or out of ``/services/``.
+
+        Example:
+            >>> from kinetic_core.auth import StaticTokenAuth
+            >>> HttpSession(StaticTokenAuth("https://x", "t")).answer_url("/services/data/v62.0/query/01g-2")
+            'https://x/services/data/v62.0/query/01g-2'
+        """
+        return on_instance(self.instance_url, url)
+
+    def _timeout(self) -> httpx.Timeout:
+        """The client's timeouts, each read waiting at most the request deadline."""
+        base = self._client.timeout
+        cap = self.bounds.request_deadline
+        return httpx.Timeout(
+            connect=base.connect,
+            read=min(base.read, cap) if base.read is not None else cap,
+            write=base.write,
+            pool=base.pool,
+        )
 
     # ------------------------------------------------------------------ tokens
     def _ensure_token(self) -> _Held:
@@ -365,17 +397,27 @@ class HttpSession:
             policy = RetryPolicy.never()
         attempt = 0
         renewed = False
+        bounds = self.bounds
         while True:
             attempt += 1
             held = self._ensure_token()
             generation = held.generation
             full_url = self.absolute_url(url)
+            # The one check every call passes: the token goes to the instance, under /services/.
+            check_url(held.token.instance_url, full_url)
+            # An upload's deadline starts once its body is sent (a large file may rightly take long).
+            sent = [self.monotonic()]
+            extensions: dict[str, Any] = {}
+            if isinstance(body, Iterable) and not isinstance(body, bytes | bytearray | str):
+                extensions["trace"] = self._body_sent_hook(sent)
             req = self._client.build_request(
                 method,
                 full_url,
                 params=params,
                 content=body,
                 headers=build_headers(held.token.access_token, headers, json_body=json is not None),
+                timeout=self._timeout(),
+                extensions=extensions or None,
             )
             started = self._clock()
             try:
@@ -405,11 +447,13 @@ class HttpSession:
                 status,
                 (self._clock() - started) * 1000,
             )
+            deadline = sent[0] + bounds.request_deadline
             if 200 <= status < 300:
                 if stream:
+                    check_encoding(resp, method, redact_url(full_url))
                     return resp
                 try:
-                    resp.read()
+                    self._read(resp, deadline, method, full_url)
                 except httpx.TransportError as exc:
                     resp.close()
                     failure = classify_exception(exc)
@@ -425,12 +469,15 @@ class HttpSession:
                     ) from None
                 return resp
             try:
-                resp.read()
+                self._read(resp, deadline, method, full_url)
             except httpx.TransportError:
                 pass
             finally:
                 resp.close()
-            content_bytes = resp.content if resp.is_stream_consumed else b""
+            try:
+                content_bytes = resp.content
+            except httpx.ResponseNotRead:  # cut off while reading the error body
+                content_bytes = b""
             if is_invalid_session(status, content_bytes):
                 age = started - held.obtained_at
                 logger.debug(
@@ -476,6 +523,30 @@ class HttpSession:
             raise error_from_response(
                 status, content_bytes, resp.headers.get("content-type", ""), method, full_url, self.api_usage
             )
+
+    def _body_sent_hook(self, sent: list[float]) -> Callable[[str, Mapping[str, Any]], None]:
+        monotonic = self.monotonic
+
+        def hook(event: str, info: Mapping[str, Any]) -> None:
+            if event == "http11.send_request_body.complete":
+                sent[0] = monotonic()
+
+        return hook
+
+    def _read(self, resp: httpx.Response, deadline: float, method: str, url: str) -> None:
+        """Read an answer whole within the bounds (``resp.content`` is then set, as ``read()`` does)."""
+        if self.monotonic() > deadline:
+            resp.close()
+            raise ResponseLimitError(
+                "request_deadline",
+                self.bounds.request_deadline,
+                f"no answer within {self.bounds.request_deadline:g} s",
+                method=method,
+                url=redact_url(url),
+            )
+        resp._content = read_whole(
+            resp, self.bounds, deadline=deadline, clock=self.monotonic, method=method, url=redact_url(url)
+        )
 
     def get_json(self, url: str, *, params: Mapping[str, Any] | None = None) -> Any:
         """GET and decode JSON (safe to repeat)."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from kinetic_core.http.limits import ApiUsage
+from kinetic_core.http.paths import check_id, check_name, path_value
 from kinetic_core.http.session import HttpSession
 from kinetic_core.rest.query import QueryResult, query_headers
 from kinetic_core.rest.soql import soql as build_soql
@@ -22,22 +21,6 @@ if TYPE_CHECKING:
     from kinetic_core.rest.sobject import SObject
 
 logger = logging.getLogger(__name__)
-
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-
-
-def check_name(name: str, what: str = "sObject") -> str:
-    """Validate an API name used in a URL path (so it cannot change the path)."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"not a valid {what} name: {name!r}")
-    return name
-
-
-def _path_value(value: str, what: str = "record id") -> str:
-    """One URL path segment; an empty or None value is refused before anything is sent."""
-    if value is None or not str(value).strip():
-        raise ValueError(f"a {what} is required (got {value!r})")
-    return quote(str(value), safe="")
 
 
 @dataclass(frozen=True)
@@ -87,7 +70,9 @@ class SalesforceClient:
             org: a profile of ``orgs.toml``, ``"local"``, or None (environment / ``.env``, else local).
             **overrides: any ``OrgConfig`` setting (``username=...``, ``api_version=...``), plus session
                 options: ``transport``, ``timeouts``, ``connect_timeout``, ``read_timeout``, ``retry``,
-                ``clock``, ``sleep``, ``rng``, and ``environ``/``cwd``/``home`` for the configuration lookup.
+                ``bounds`` (a ``ResponseBounds``: size, compression and time limits on every answer),
+                ``clock``, ``sleep``, ``rng``, ``monotonic``, and ``environ``/``cwd``/``home`` for the
+                configuration lookup.
 
         Example:
             >>> client = SalesforceClient.connect(org="prod")  # doctest: +SKIP
@@ -158,7 +143,7 @@ class SalesforceClient:
         params = {"fields": ",".join(check_name(f, "field") for f in fields)} if fields else None
         # GET is a read: safe to repeat.
         resp = self._session.request(
-            "GET", f"sobjects/{check_name(sobject)}/{_path_value(record_id)}", params=params, retry=True
+            "GET", f"sobjects/{check_name(sobject)}/{check_id(record_id)}", params=params, retry=True
         )
         result: dict[str, Any] = resp.json()
         return result
@@ -172,7 +157,7 @@ class SalesforceClient:
         body = {k: v for k, v in data.items() if k not in ("Id", "attributes")}
         # PATCH by id sets the same values again when repeated: idempotent.
         self._session.request(
-            "PATCH", f"sobjects/{check_name(sobject)}/{_path_value(record_id)}", json=body, retry=True
+            "PATCH", f"sobjects/{check_name(sobject)}/{check_id(record_id)}", json=body, retry=True
         )
 
     def upsert(
@@ -191,7 +176,7 @@ class SalesforceClient:
         if external_id_field in body and str(body.pop(external_id_field)) != str(external_id):
             raise ValueError(f"{external_id_field} in data differs from the external id {external_id!r}")
         field = check_name(external_id_field, "field")
-        path = f"sobjects/{check_name(sobject)}/{field}/{_path_value(external_id, f'{field} value')}"
+        path = f"sobjects/{check_name(sobject)}/{field}/{path_value(external_id, f'{field} value')}"
         # Upsert by external id is idempotent: a repeat finds the record the first try created and
         # updates it with the same values (it would then report created=False).
         resp = self._session.request("PATCH", path, json=body, retry=True)
@@ -209,9 +194,7 @@ class SalesforceClient:
             >>> client.delete("Account", "001...")  # doctest: +SKIP
         """
         # DELETE is idempotent; a repeat after a lost answer reports ENTITY_IS_DELETED / NOT_FOUND.
-        self._session.request(
-            "DELETE", f"sobjects/{check_name(sobject)}/{_path_value(record_id)}", retry=True
-        )
+        self._session.request("DELETE", f"sobjects/{check_name(sobject)}/{check_id(record_id)}", retry=True)
 
     # ------------------------------------------------------------------ metadata
     def describe(self, sobject: str) -> dict[str, Any]:
@@ -227,7 +210,7 @@ class SalesforceClient:
         if cached is not None:
             return cached
         result: dict[str, Any] = self._session.request(
-            "GET", f"sobjects/{sobject}/describe", retry=True
+            "GET", f"sobjects/{check_name(sobject)}/describe", retry=True
         ).json()
         with self._cache_lock:
             self._describe_cache[key] = result

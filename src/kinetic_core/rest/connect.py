@@ -27,6 +27,8 @@ SESSION_OPTIONS = frozenset(
         "clock",
         "sleep",
         "rng",
+        "monotonic",
+        "bounds",
         "http_client",
     }
 )
@@ -56,7 +58,8 @@ def connect_client(cls: type[C], org: str | None, overrides: Mapping[str, Any]) 
                 connect=float(options.get("connect_timeout") or defaults.connect),
                 read=float(options.get("read_timeout") or defaults.read),
             )
-        extra: dict[str, Any] = {k: options[k] for k in ("clock", "sleep", "rng", "retry") if k in options}
+        passed = ("clock", "sleep", "rng", "retry", "monotonic", "bounds")
+        extra: dict[str, Any] = {k: options[k] for k in passed if k in options}
         session = HttpSession(
             config.authenticator(),
             api_version=config.api_version,

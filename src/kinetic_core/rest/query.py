@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kinetic_core.http.paging import PageGuard
 from kinetic_core.http.session import HttpSession
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ class QueryResult(Iterator[dict[str, Any]]):
     The first page is fetched when the query is issued (so errors surface at the call); each later page
     only when iteration reaches it. Iterate once.
 
+    Each ``nextRecordsUrl`` must stay on the instance, under ``/services/`` (``UnsafeUrlError``
+    otherwise), and the pages must lead to an end (``QueryPagingError``): no URL twice, no empty
+    page before the last, never more records than the declared ``totalSize``.
+
     Attributes:
         total_size: ``totalSize`` of the whole query.
         pages_fetched: pages requested so far.
@@ -40,7 +45,9 @@ class QueryResult(Iterator[dict[str, Any]]):
     ) -> None:
         self._session = session
         self._headers = query_headers(batch_size)
-        self.total_size = int(first_page.get("totalSize") or 0)
+        declared = first_page.get("totalSize")
+        self.total_size = int(declared or 0)
+        self._guard = PageGuard("query", int(declared) if isinstance(declared, int) else None)
         self.pages_fetched = 1
         self._load(first_page)
 
@@ -50,7 +57,10 @@ class QueryResult(Iterator[dict[str, Any]]):
         self._pos = 0
         self.done = bool(page.get("done", True))
         next_url = page.get("nextRecordsUrl")
-        self._next_url: str | None = str(next_url) if next_url and not self.done else None
+        self._next_url: str | None = None
+        if next_url and not self.done:
+            self._next_url = self._session.answer_url(self._guard.cursor(str(next_url)))
+        self._guard.page(len(self._page), last=self._next_url is None)
 
     def __iter__(self) -> QueryResult:
         return self
