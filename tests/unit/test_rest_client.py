@@ -7,7 +7,12 @@ import pytest
 from test_http_fakes import FakeSalesforce, Fault, fake_client
 
 from kinetic_core import SalesforceClient, flatten
-from kinetic_core.errors import MultipleRecordsError, NotFoundError, RequiredFieldMissingError
+from kinetic_core.errors import (
+    InvalidNameError,
+    MultipleRecordsError,
+    NotFoundError,
+    RequiredFieldMissingError,
+)
 from kinetic_core.rest import UpsertResult
 
 

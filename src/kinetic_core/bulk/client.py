@@ -24,6 +24,7 @@ from kinetic_core.bulk.models import (
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
 from kinetic_core.bulk.query import QueryExport, export_to_file, iter_records, run_query_job, to_dataframe
 from kinetic_core.errors import BulkTimeoutError
+from kinetic_core.http.paths import check_id
 
 if TYPE_CHECKING:
     from kinetic_core.bulk.manifest import ManifestStore
@@ -126,7 +127,7 @@ class BulkClient:
             True
         """
         store = self.manifests
-        return store.forget(job_id) if store is not None else False
+        return store.forget(check_id(job_id, "job id")) if store is not None else False
 
     # -- ingest ------------------------------------------------------------------------------
     def _load(
@@ -410,6 +411,7 @@ class BulkClient:
             >>> client.bulk.wait("7505g00000AbCdE").state  # doctest: +SKIP
             <JobState.JOB_COMPLETE: 'JobComplete'>
         """
+        check_id(job_id, "job id")
         store = self.manifests
         kind = JobKind.INGEST if store is not None and store.read(job_id) else self.api.find_job(job_id).kind
         emit = Emitter(on_event)
@@ -451,6 +453,7 @@ class BulkClient:
         from kinetic_core.bulk.resume import fetch_resumed_results
         from kinetic_core.runfiles import check_writable
 
+        check_id(job_id, "job id")
         target = check_writable(Path(results_dir)) if results_dir is not None else None
         store = self.manifests
         manifest = store.read(job_id) if store is not None else None

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+from kinetic_core.http.bounds import ResponseBounds
 from kinetic_core.http.limits import ApiUsage, parse_limit_info
 from kinetic_core.http.retry import Failure, RetryDecision, RetryPolicy, backoff_delay, decide
 from kinetic_core.http.session import HttpSession, Timeouts, build_http_client
@@ -16,6 +17,7 @@ __all__ = [
     "ApiUsage",
     "Failure",
     "HttpSession",
+    "ResponseBounds",
     "RetryDecision",
     "RetryPolicy",
     "Timeouts",
