@@ -113,9 +113,22 @@ def on_instance(instance_url: str, url: str) -> str:
         raise UnsafeUrlError(text, instance_url, "it is empty")
     if "\\" in text or any(ord(c) < 0x21 for c in text):
         raise UnsafeUrlError(text, instance_url, "it holds a backslash, a space or a control character")
-    resolved = urljoin(instance_url.rstrip("/") + "/", text)
+    _no_dot_segments(instance_url, text, text, decoded=True)
+    resolved = urljoin(instance_url.rstrip("/") + "/", text)  # (urljoin drops dot segments)
     check_url(instance_url, resolved, shown=text)
     return resolved
+
+
+def _no_dot_segments(instance_url: str, url: str, shown: str, *, decoded: bool = False) -> None:
+    """Refuse ``.``/``..`` path segments (also percent-encoded ones when ``decoded``).
+
+    A literal one would be resolved away before sending and change the target. An encoded one
+    (``%2E%2E``) is sent as it is: the quoted form of an external id value made of dots, which
+    is data; in a URL taken from an answer it is refused too.
+    """
+    parts = urlsplit(url).path.split("/")
+    if any((unquote(part) if decoded else part) in (".", "..") for part in parts):
+        raise UnsafeUrlError(shown, instance_url, "its path holds a '.' or '..' segment")
 
 
 def check_url(instance_url: str, url: str, *, shown: str | None = None) -> None:
@@ -134,8 +147,7 @@ def check_url(instance_url: str, url: str, *, shown: str | None = None) -> None:
         raise UnsafeUrlError(name, instance_url, f"it leads to {target.scheme}://{target.netloc.decode()}")
     if target.userinfo:
         raise UnsafeUrlError(name, instance_url, "it carries user information")
+    _no_dot_segments(instance_url, url, name)
     raw_path = urlsplit(url).path
-    if any(unquote(part) in (".", "..") for part in raw_path.split("/")):
-        raise UnsafeUrlError(name, instance_url, "its path holds a '.' or '..' segment")
     if not (raw_path + "/").startswith(SERVICES) or not (target.path + "/").startswith(SERVICES):
         raise UnsafeUrlError(name, instance_url, "its path is not under /services/")
