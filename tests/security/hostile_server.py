@@ -9,6 +9,7 @@ so a second instance on another port (a different origin) shows whether a token 
 from __future__ import annotations
 
 import json
+import socket
 import struct
 import threading
 import time
@@ -44,6 +45,13 @@ def gzip_bomb(mebibytes: int) -> bytes:
     )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer is the point of these scenarios: nothing to report."""
+
+
 class HostileServer:
     """Serve hostile answers on ``url`` (a thread); ``mode`` and the fields below steer them."""
 
@@ -62,7 +70,7 @@ class HostileServer:
         """(method, path, Authorization) of every request."""
         self._lock = threading.Lock()
         self._counter = 0
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -90,6 +98,10 @@ class HostileServer:
 def _handler_for(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

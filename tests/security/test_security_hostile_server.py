@@ -322,3 +322,17 @@ def test_the_bounds_are_settable_through_connect(hostile: HostileServer, tmp_pat
         assert client.http.bounds is bounds
         with pytest.raises(ResponseLimitError, match="max_response_bytes=1048576"):
             client.query("SELECT Id FROM Account")
+
+
+@pytest.mark.slow
+def test_memory_and_time_against_every_hostile_answer_at_the_default_bounds(bomb: bytes) -> None:
+    """Each scenario in a fresh client process: a Kinetic error, bounded memory and time."""
+    from hostile_measure import SCENARIOS, measure
+
+    for scenario in SCENARIOS:
+        figures = measure(scenario, bomb)
+        print(figures)
+        error = str(figures["error"])
+        assert error.startswith(("ResponseLimitError", "QueryPagingError")), figures
+        assert figures["peak_rss_mb"] < 400, figures
+        assert figures["seconds"] < 90, figures
