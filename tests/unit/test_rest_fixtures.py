@@ -15,6 +15,7 @@ from kinetic_core.auth import StaticTokenAuth, parse_token_response
 from kinetic_core.composite.results import parse_save_results
 from kinetic_core.errors import ApiError, AuthenticationError, MultipleRecordsError, SessionExpiredError
 from kinetic_core.http.parse import is_invalid_session
+from kinetic_core.http.paths import RECORD_ID
 from kinetic_core.rest import QueryResult
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "salesforce-responses"
@@ -84,10 +85,11 @@ def exercise(client: SalesforceClient, method: str, path: str, body: Any) -> Any
         return client.describe(parts[1])
     if len(parts) == 2 and parts[0] == "sobjects" and method == "POST":
         return client.create(parts[1], body or {})
-    if len(parts) == 3 and parts[0] == "sobjects" and method == "GET":
+    if len(parts) == 3 and parts[0] == "sobjects" and method == "GET" and RECORD_ID.fullmatch(parts[2]):
+        # (stubs with made-up ids such as "1234" are refused by client.get before sending: they go raw)
         fields = query.get("fields", [""])[0].split(",") if "fields" in query else None
         return client.get(parts[1], parts[2], fields=fields)
-    if len(parts) == 3 and parts[0] == "sobjects" and method == "DELETE":
+    if len(parts) == 3 and parts[0] == "sobjects" and method == "DELETE" and RECORD_ID.fullmatch(parts[2]):
         return client.delete(parts[1], parts[2])
     if len(parts) == 4 and parts[0] == "sobjects" and method == "PATCH":
         return client.upsert(
