@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import enum
 import heapq
-import itertools
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.bulk.codec import encode_record
-from kinetic_core.bulk.csvfile import iter_rows, sniff
 from kinetic_core.bulk.models import Operation
 from kinetic_core.bulk.results import BulkResult, RowResult
 from kinetic_core.errors import ApiError, KineticError, RequestLimitExceeded, TransportError
+from kinetic_core.loadinput import KeptBack, OneShot, as_records, measure
+from kinetic_core.normalise import INVALID_ROW
 from kinetic_core.runfiles import check_writable
 
 logger = logging.getLogger(__name__)
@@ -187,14 +186,23 @@ class LoadResult:
     job_ids: tuple[str, ...] = ()
     bulk: BulkResult | None = None
     _outcomes: list[RowOutcome] = field(default_factory=list, repr=False)
+    _numbers: list[int] | None = field(default=None, repr=False)
+    _rejected: list[RowOutcome] = field(default_factory=list, repr=False)
+
+    @property
+    def renumbered(self) -> bool:
+        """True when the API saw fewer rows than the input had (unreadable rows were kept back), so
+        ``bulk`` numbers its rows among those sent; iterate this result for the input's numbers."""
+        return self._numbers is not None
 
     def __iter__(self) -> Iterator[RowOutcome]:
         if self.bulk is None:
             yield from self._outcomes
             return
         streams = [self.bulk.successful_rows(), self.bulk.failed_rows(), self.bulk.unprocessed_rows()]
-        for row in heapq.merge(*streams, key=lambda r: r.row_number or 0):
-            yield _from_bulk(row)
+        numbers = self._numbers
+        sent = (_from_bulk(row, numbers) for row in heapq.merge(*streams, key=lambda r: r.row_number or 0))
+        yield from heapq.merge(sent, self._rejected, key=lambda o: o.row_number)
 
     @property
     def outcomes(self) -> list[RowOutcome]:
@@ -211,9 +219,12 @@ class LoadResult:
             self.bulk.close()
 
 
-def _from_bulk(row: RowResult) -> RowOutcome:
+def _from_bulk(row: RowResult, numbers: list[int] | None = None) -> RowOutcome:
+    number = row.row_number or 0
+    if numbers is not None and 0 < number <= len(numbers):
+        number = numbers[number - 1]
     return RowOutcome(
-        row_number=row.row_number or 0,
+        row_number=number,
         status=row.status.value,
         id=row.id,
         created=bool(row.created),
@@ -221,46 +232,6 @@ def _from_bulk(row: RowResult) -> RowOutcome:
         error_message=row.error_message,
         error_fields=row.error_fields,
     )
-
-
-# ---------------------------------------------------------------------------------------------- input
-def _dataframe(obj: Any) -> bool:
-    module = type(obj).__module__ or ""
-    return module.startswith(("pandas", "polars")) and hasattr(obj, "columns")
-
-
-def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn relationship columns (``Account.External_Id__c``) into the nested form REST expects."""
-    out: dict[str, Any] = {}
-    for name, value in flat.items():
-        rel, dot, field = name.partition(".")
-        if dot and rel and field:
-            parent = out.setdefault(rel, {})
-            if isinstance(parent, dict):
-                parent[field] = value
-                continue
-        out[name] = value
-    return out
-
-
-def _csv_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a CSV file as dicts: empty cell -> key absent, ``#N/A`` -> None, dotted columns nested."""
-    layout = sniff(path)
-    for _raw, cells in iter_rows(layout):
-        yield _nest(
-            {
-                name: (None if value == "#N/A" else value)
-                for name, value in zip(layout.header, cells, strict=False)
-                if value != ""
-            }
-        )
-
-
-def _frame_records(frame: Any) -> Iterator[dict[str, Any]]:
-    """DataFrame rows as dicts: None/NaN cells mean null, as they do for Bulk loads."""
-    rows = frame.to_dict("records") if hasattr(frame, "to_dict") else frame.to_dicts()
-    for row in rows:
-        yield _nest({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
 
 
 def bulk_batches_left(client: Any) -> int | None:
@@ -273,13 +244,38 @@ def bulk_batches_left(client: Any) -> int | None:
         return None
 
 
-def _count_file_rows(path: Path, limit: int) -> int:
-    count = 0
-    for _ in iter_rows(sniff(path)):
-        count += 1
-        if count >= limit:
-            break
-    return count
+@dataclass
+class _Renumber:
+    """Input rows kept back before the API (unreadable CSV rows): the numbers of the rows sent, and
+    the outcomes of the rows kept back."""
+
+    numbers: list[int]
+    rejected: list[RowOutcome]
+
+    @classmethod
+    def of(cls, kept: KeptBack | None) -> _Renumber | None:
+        if kept is None:
+            return None
+        rejected = [
+            RowOutcome(n, "failed", None, False, INVALID_ROW, message) for n, message in kept.rejected
+        ]
+        return cls(kept.numbers, rejected)
+
+    def apply(self, outcomes: list[RowOutcome]) -> list[RowOutcome]:
+        fixed = [_renumbered(o, self.numbers[o.row_number - 1]) for o in outcomes]
+        return sorted(fixed + self.rejected, key=lambda o: o.row_number)
+
+
+def _renumbered(outcome: RowOutcome, number: int) -> RowOutcome:
+    return RowOutcome(
+        number,
+        outcome.status,
+        outcome.id,
+        outcome.created,
+        outcome.error_code,
+        outcome.error_message,
+        outcome.error_fields,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- load
@@ -320,13 +316,14 @@ def load(
     if opts.get("results_dir") is not None:
         check_writable(Path(opts["results_dir"]))  # before the first record is sent, whatever the API
     chosen = Strategy(strategy)
-    count, size, source = _measure(records, t)
+    count, size, source, kept = measure(records, t.bulk_min_records)
+    renumber = _Renumber.of(kept)
     if chosen is Strategy.AUTO:
         usage = getattr(client, "api_usage", None)
         remaining = usage.remaining if usage is not None else None
         batches_left = bulk_batches_left(client) if count >= t.bulk_min_records else None
         decision = decide(count, size, remaining, batches_left, t)
-        if count >= t.bulk_min_records and not isinstance(source, Sequence):
+        if isinstance(source, OneShot):
             # counting stopped at the threshold: the input has at least that many records
             decision = Decision(decision.strategy, f"at least {decision.reason}")
         if op is Operation.HARD_DELETE and decision.strategy is not Strategy.BULK:
@@ -334,8 +331,12 @@ def load(
     else:
         decision = Decision(chosen, f"strategy={chosen.value} requested")
     if decision.strategy is Strategy.BULK:
+        if renumber is not None and "results_dir" in opts:
+            # the jobs number the rows sent; the caller writes files from this result's outcomes
+            logger.info("some input rows were kept back: no Bulk result files are written")
+            opts = {k: v for k, v in opts.items() if k != "results_dir"}
         try:
-            return _run_bulk(client, sobject, source, op, external_id_field, decision, opts)
+            result = _run_bulk(client, sobject, source, op, external_id_field, decision, opts)
         except ApiError as exc:
             # An explicit strategy="bulk" is honoured: only "auto" may switch API behind the caller.
             if (
@@ -345,75 +346,27 @@ def load(
             ):
                 raise
             logger.warning("Bulk API unavailable (%s); falling back to Composite", exc.error_code)
-            if isinstance(source, _OneShot) and source.consumed:
+            if isinstance(source, OneShot) and source.consumed:
                 raise
             decision = Decision(
                 Strategy.COMPOSITE,
                 f"{decision.reason}; Bulk unavailable ({exc.error_code}): Composite instead",
             )
-    rows = _as_records(source)
+        else:
+            if renumber is not None:
+                result._numbers = renumber.numbers
+                result._rejected = renumber.rejected
+                result.total += len(renumber.rejected)
+                result.failed += len(renumber.rejected)
+            return result
+    rows = as_records(source)
     if decision.strategy is Strategy.REST:
         outcomes = _run_rest(client, sobject, rows, op, external_id_field)
     else:
         outcomes = _run_composite(client, sobject, rows, op, external_id_field)
+    if renumber is not None:
+        outcomes = renumber.apply(outcomes)
     return _summarise(decision, outcomes)
-
-
-class _OneShot:
-    """A one-shot iterator: the materialised head plus the rest, consumable once."""
-
-    def __init__(self, head: list[Any], rest: Iterator[Any]) -> None:
-        self._items = itertools.chain(head, rest)
-        self.consumed = False
-
-    def __iter__(self) -> _OneShot:
-        return self
-
-    def __next__(self) -> Any:
-        self.consumed = True
-        return next(self._items)
-
-
-def _measure(records: Any, t: Thresholds) -> tuple[int, int, Any]:
-    """(record count, encoded bytes estimate, re-usable source)."""
-    if isinstance(records, str | Path):
-        path = Path(records)
-        size = path.stat().st_size
-        count = t.bulk_min_records if size >= t.bulk_min_bytes else _count_file_rows(path, t.bulk_min_records)
-        return count, size, path
-    if _dataframe(records):
-        return len(records), 0, records
-    if isinstance(records, Sequence):
-        head = list(records[: t.bulk_min_records])
-        return len(records), _encoded_size(head), records
-    if iter(records) is not records:  # re-iterable (a set, a dict view...): count on a first pass
-        return _measure_iterable(records, t)
-    head = list(itertools.islice(records, t.bulk_min_records))
-    if len(head) < t.bulk_min_records:
-        return len(head), _encoded_size(head), head
-    return t.bulk_min_records, _encoded_size(head), _OneShot(head, records)
-
-
-def _measure_iterable(records: Iterable[Any], t: Thresholds) -> tuple[int, int, Any]:
-    count = sum(1 for _ in itertools.islice(records, t.bulk_min_records))
-    head = list(itertools.islice(records, min(count, 200)))
-    return count, _encoded_size(head), records
-
-
-def _encoded_size(head: Sequence[Any]) -> int:
-    total = 0
-    for item in head:
-        if isinstance(item, Mapping):
-            total += sum(len(v) + 1 for v in encode_record(item).values()) + 1
-    return total
-
-
-def _as_records(source: Any) -> list[Any]:
-    if isinstance(source, Path):
-        return list(_csv_records(source))
-    if _dataframe(source):
-        return list(_frame_records(source))
-    return list(source)
 
 
 def _run_bulk(
@@ -426,7 +379,7 @@ def _run_bulk(
     opts: Mapping[str, Any],
 ) -> LoadResult:
     bulk = client.bulk
-    if isinstance(source, _OneShot):
+    if isinstance(source, OneShot):
         # probe first: a refused Bulk must not consume a one-shot input
         probe = bulk.create_job(sobject, op, external_id_field=external_id_field)
         try:

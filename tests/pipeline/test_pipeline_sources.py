@@ -86,15 +86,16 @@ def test_header_checks(tmp_path: Path, header: str, message: str) -> None:
         CsvSource(path, required_columns=("email",) if header == "Name,City" else ())
 
 
-def test_row_with_too_many_cells_is_reported_not_dropped(tmp_path: Path) -> None:
+def test_rows_of_the_wrong_width_are_reported_not_dropped(tmp_path: Path) -> None:
     path = tmp_path / "wide.csv"
-    path.write_text("A,B\n1,2\n1,2,3\n4,5,\n", encoding="utf-8")
+    path.write_text('A,B\n1,2\n1,2,3\n4,5,\n6\n7,"8\n', encoding="utf-8")
     rows = _rows(CsvSource(path))
     assert rows[0] == (1, {"A": "1", "B": "2"}, None)
-    assert rows[1][0] == 2
-    assert rows[1][1] is None
-    assert "3 cells" in str(rows[1][2])
-    assert rows[2] == (3, {"A": "4", "B": "5"}, None)  # a trailing empty cell is harmless
+    assert [(n, cells) for n, cells, _ in rows[1:]] == [(2, None), (3, None), (4, None), (5, None)]
+    assert rows[1][2] == "row 2: the row has 3 cell(s), the header has 2 column(s)"
+    assert "the row has 3 cell(s)" in str(rows[2][2])  # a trailing delimiter is a cell, as for a Bulk job
+    assert "the row has 1 cell(s)" in str(rows[3][2])
+    assert "never closed" in str(rows[4][2])
 
 
 def test_missing_file_and_delimiter_helpers(tmp_path: Path) -> None:

@@ -56,10 +56,15 @@ def test_encode_value_formats(value: object, expected: str) -> None:
     assert encode_value(value) == expected
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), Decimal("NaN")])
-def test_non_finite_numbers_are_refused(bad: object) -> None:
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), Decimal("Infinity")])
+def test_infinities_are_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="non-finite"):
         encode_value(bad)
+
+
+@pytest.mark.parametrize("missing", [float("nan"), Decimal("NaN"), None])
+def test_not_a_number_is_null_as_in_every_api(missing: object) -> None:
+    assert encode_value(missing) == "#N/A"
 
 
 def test_bytes_are_refused() -> None:

@@ -1,8 +1,9 @@
 """CSV encoding of records for Bulk API 2.0 ingest.
 
-Value rules (the Salesforce formats, see ``salesforce-api.md`` E.9):
+Value rules (the Salesforce formats, see ``salesforce-api.md`` E.9; defined once, for every API, in
+:mod:`kinetic_core.normalise`):
 
-* ``None`` -> ``#N/A`` (sets the field to null); a key that is absent from a
+* ``None`` (and NaN, NaT, NA) -> ``#N/A`` (sets the field to null); a key that is absent from a
   record -> an empty cell (field left unchanged). An empty string is also an
   empty cell: Bulk API 2.0 cannot express "set to empty string".
 * ``True``/``False`` -> ``true``/``false``.
@@ -10,7 +11,7 @@ Value rules (the Salesforce formats, see ``salesforce-api.md`` E.9):
   Aware datetimes are converted to UTC; **naive datetimes are taken as UTC**.
   ``time`` -> ``HH:MM:SS.fffZ``.
 * ``Decimal`` -> plain notation (no exponent); ``int`` as is; ``float`` by
-  ``repr`` (NaN and infinities are refused).
+  ``repr`` (NaN is null; infinities are refused).
 * Nested mappings become dotted columns: ``{"Account": {"External_Id__c": "A1"}}``
   -> column ``Account.External_Id__c``. ``attributes`` keys (REST record
   metadata) are dropped.
@@ -23,60 +24,20 @@ quotes, delimiters and line endings included.
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
+from kinetic_core.normalise import NULL_TEXT, salesforce_text
 
-NULL_CELL = "#N/A"
+NULL_CELL = NULL_TEXT
 
 
-def encode_value(value: Any) -> str:
-    """Encode one Python value as the text of a Bulk CSV cell (before quoting).
-
-    Example:
-        >>> encode_value(None), encode_value(True), encode_value(dt.date(2024, 2, 29))
-        ('#N/A', 'true', '2024-02-29')
-    """
-    if value is None:
-        return NULL_CELL
-    if isinstance(value, enum.Enum):
-        return encode_value(value.value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        stamp: str = value.strftime("%Y-%m-%dT%H:%M:%S.")
-        return f"{stamp}{value.microsecond // 1000:03d}Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot encode non-finite Decimal {value!r}")
-        return format(value, "f")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot encode non-finite float {value!r}")
-        return repr(value)
-    if isinstance(value, bytes | bytearray):
-        raise TypeError("binary values cannot be loaded through Bulk API 2.0 CSV")
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return encode_value(item())  # numpy scalar -> Python value
-    return str(value)
+encode_value = salesforce_text
+"""Encode one Python value as the text of a Bulk CSV cell (before quoting); the rules are those of
+:mod:`kinetic_core.normalise`, shared with the REST and Composite paths."""
 
 
 def flatten_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

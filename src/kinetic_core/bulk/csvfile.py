@@ -117,9 +117,20 @@ def sniff(
         ending = LineEnding.CRLF if raw_header.endswith(b"\r\n") else LineEnding.LF
     else:
         ending = LineEnding.parse(line_ending)
-    header = tuple(next(csv.reader([text], delimiter=delim.char)))
-    header_bytes = _strip_eol(raw_header) + ending.chars.encode()
+    raw_names = next(csv.reader([text], delimiter=delim.char))
+    header = tuple(name.strip() for name in raw_names)
+    header_line = _strip_eol(raw_header)
+    if list(header) != raw_names:
+        # spaces around a name are not part of it (kinetic_core.normalise): the header is re-written
+        header_line = delim.char.join(_quoted(name, delim.char) for name in header).encode("utf-8")
+    header_bytes = header_line + ending.chars.encode()
     return CsvLayout(file_path, delim, ending, header, header_bytes, offset + len(raw_header))
+
+
+def _quoted(name: str, delimiter: str) -> str:
+    if any(c in name for c in (delimiter, '"', "\r", "\n")):
+        return '"' + name.replace('"', '""') + '"'
+    return name
 
 
 def iter_rows(layout: CsvLayout) -> Iterator[tuple[bytes, list[str]]]:

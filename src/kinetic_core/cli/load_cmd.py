@@ -25,8 +25,7 @@ import typer
 from rich.table import Table
 
 from kinetic_core import router
-from kinetic_core.bulk.csvfile import iter_rows, sniff
-from kinetic_core.bulk.models import Operation
+from kinetic_core.bulk.models import JobState, Operation
 from kinetic_core.bulk.results import format_sf_error
 from kinetic_core.cli.common import (
     ExitCode,
@@ -42,8 +41,9 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.progress import LoadProgress
+from kinetic_core.cli.retry import find_descriptor, retry_input, write_descriptor
 from kinetic_core.errors import ResultsNotSavedError
-from kinetic_core.pipeline.sources import router_input
+from kinetic_core.loadinput import read_csv
 from kinetic_core.router import LoadResult, RowOutcome
 from kinetic_core.runfiles import create_exclusive, new_run_id
 
@@ -52,18 +52,20 @@ SHOWN_FAILURES = 10
 
 
 def count_rows(path: Path) -> int:
-    """Data rows of a CSV file (streamed)."""
-    return sum(1 for _ in iter_rows(sniff(path)))
+    """Data rows of a CSV file (streamed), unreadable ones included."""
+    return sum(1 for _ in read_csv(path)[1])
 
 
 def write_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
-    """Write the three result files of a REST/Composite load (Bulk loads write their own).
+    """Write the three result files of a REST/Composite load, or of a load whose unreadable rows were
+    kept back (a plain Bulk load writes its own). The columns are the file's, as the load read them
+    (:mod:`kinetic_core.normalise`: names trimmed, the columns of earlier result files left out).
 
     Never overwrites: see :func:`kinetic_core.runfiles.create_exclusive`. Files begun are removed
     when writing fails.
     """
-    layout = sniff(source)
-    columns = list(layout.header)
+    header, rows = read_csv(source)
+    columns = list(header.names)
     directory.mkdir(parents=True, exist_ok=True)
     opened = create_exclusive(directory, name, ("success", "failed", "unprocessed"))
     handles = {label: handle for label, (_path, handle) in opened.items()}
@@ -74,7 +76,9 @@ def write_result_files(result: LoadResult, source: Path, directory: Path, name: 
         writers["unprocessed"].writerow([*columns, "kc__RowNumber"])
         outcomes = iter(result)
         pending: RowOutcome | None = next(outcomes, None)
-        for number, (_raw, cells) in enumerate(iter_rows(layout), 1):
+        for row in rows:
+            number = row.number
+            cells = [row.cells[i] if i < len(row.cells) else "" for i in header.keep]
             while pending is not None and pending.row_number < number:
                 pending = next(outcomes, None)
             if pending is None or pending.row_number != number:
@@ -124,6 +128,16 @@ def save_result_files(result: LoadResult, source: Path, directory: Path, name: s
     ) from error
 
 
+def failed_jobs(result: LoadResult) -> list[dict[str, str]]:
+    """The Bulk jobs of a load that failed (or were aborted) as a whole: the command then exits 4."""
+    jobs = result.bulk.jobs if result.bulk is not None else ()
+    return [
+        {"id": job.id, "state": job.state.value, "error": job.error_message or ""}
+        for job in jobs
+        if job.state in (JobState.FAILED, JobState.ABORTED)
+    ]
+
+
 def _failures_table(result: LoadResult) -> Table:
     table = Table("row", "status", "error", "message", title="first failures")
     shown = 0
@@ -141,8 +155,13 @@ def _failures_table(result: LoadResult) -> Table:
 
 @handle_errors
 def load(
-    sobject: Annotated[str, typer.Argument(help="Object API name, e.g. Contact.")],
-    file: Annotated[Path, typer.Argument(help="CSV file (any Bulk delimiter, UTF-8, BOM allowed).")],
+    sobject: Annotated[
+        str | None, typer.Argument(help="Object API name, e.g. Contact.", show_default=False)
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="CSV file (any Bulk delimiter, UTF-8, BOM allowed).", show_default=False),
+    ] = None,
     operation: Annotated[
         str, typer.Option("--operation", "-p", help=f"One of {', '.join(OPERATIONS)}.")
     ] = "insert",
@@ -150,10 +169,21 @@ def load(
     strategy: Annotated[
         router.Strategy, typer.Option("--strategy", help="API to use (auto lets the router decide).")
     ] = router.Strategy.AUTO,
-    results_dir: Annotated[Path, typer.Option("--results-dir", help="Where result files go.")] = Path("."),
+    results_dir: Annotated[
+        Path | None, typer.Option("--results-dir", help="Where result files go (default: .).")
+    ] = None,
     wait: Annotated[
         float | None,
         typer.Option("--wait", "-w", help="Minutes to wait for Bulk jobs (then print their ids)."),
+    ] = None,
+    retry: Annotated[
+        Path | None,
+        typer.Option(
+            "--retry",
+            help="Load again the failed and unprocessed rows of the last load whose results are in this"
+            " directory (same object, operation and external id).",
+            show_default=False,
+        ),
     ] = None,
     org: OrgOption = None,
     json_output: JsonOption = False,
@@ -162,7 +192,28 @@ def load(
 
     Example:
         $ kinetic load Contact contacts.csv --operation upsert --external-id External_Id__c
+        $ kinetic load --retry results
     """
+    if retry is not None:
+        if sobject is not None or file is not None:
+            raise fail(
+                "--retry takes no OBJECT or FILE: they come from the earlier run", json_output=json_output
+            )
+        run = find_descriptor(retry)
+        file, count = retry_input(run)
+        sobject, operation, external_id = run.object, run.operation, run.external_id
+        results_dir = results_dir or run.path.parent
+        stderr().print(
+            f"retrying {count:,} row(s) of {run.path.name}: {operation} {sobject} from {file}", markup=False
+        )
+        if count == 0:
+            stderr().print("nothing to retry: that load has no failed or unprocessed rows", markup=False)
+            if json_output:
+                emit_json({"object": sobject, "operation": operation, "total": 0, "retry_of": str(run.path)})
+            return
+    if sobject is None or file is None:
+        raise fail("give OBJECT and FILE (or --retry RESULTS_DIR)", json_output=json_output)
+    results_dir = results_dir or Path(".")
     if operation.lower() not in OPERATIONS and operation not in ("hard_delete", "hardDelete"):
         raise fail(f"--operation must be one of {', '.join(OPERATIONS)}", json_output=json_output)
     op = Operation.parse(operation)
@@ -181,7 +232,7 @@ def load(
             result = router.load(
                 client,
                 sobject,
-                router_input(file, strategy.value, total),
+                file,
                 operation=op.value,
                 strategy=strategy,
                 external_id_field=external_id,
@@ -189,9 +240,10 @@ def load(
                 timeout=timeout,
                 on_event=progress.on_event,
             )
+    broken = failed_jobs(result)
     try:
         files: dict[str, Any]
-        if result.bulk is not None:
+        if result.bulk is not None and not result.renumbered:
             files = dict(result.bulk.files)
         else:
             files = save_result_files(result, file, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
@@ -205,8 +257,16 @@ def load(
             "failed": result.failed,
             "unprocessed": result.unprocessed,
             "job_ids": list(result.job_ids),
+            "failed_jobs": broken,
             "files": {k: str(v) for k, v in files.items()},
         }
+        try:
+            descriptor = write_descriptor(summary, file, external_id)
+        except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
+            stderr().print(f"warning: no run descriptor for --retry: {exc}", markup=False)
+            descriptor = None
+        if descriptor is not None:
+            summary["run"] = str(descriptor)
         if json_output:
             emit_json(summary)
         else:
@@ -231,5 +291,9 @@ def load(
                 stdout().print(_failures_table(result))
     finally:
         result.close()
+    for job in broken:
+        stderr().print(f"error: bulk job {job['id']} {job['state']}: {job['error']}", markup=False)
+    if broken:
+        raise typer.Exit(int(ExitCode.API))
     if result.failed or result.unprocessed:
         raise typer.Exit(int(ExitCode.ROWS_FAILED))

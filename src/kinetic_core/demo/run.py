@@ -15,7 +15,6 @@ from typing import Any
 from kinetic_core import router
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.demo.data import DemoFiles, generate
-from kinetic_core.pipeline.sources import router_input
 
 EXPORT_SOQL = (
     "SELECT Id, FirstName, LastName, Email, Title, Account.Name, Account.External_Id__c FROM Contact"
@@ -108,7 +107,7 @@ def _load(
     result = router.load(
         client,
         sobject,
-        router_input(path, "auto", rows),
+        path,
         operation="insert",
         on_event=on_event,
         poll=DEMO_POLL,

@@ -1,8 +1,10 @@
 """Reading CSV files for a pipeline: encoding detection, BOM, delimiter sniffing, a header check.
 
 The file is streamed (``csv.reader`` over a text stream), never loaded whole. Row numbers are 1-based
-data rows: the first row after the header is row 1 and blank lines are not counted. An empty cell is
-an absent key (the field is left unchanged); a ``#N/A`` cell is ``None`` (the field is cleared).
+data rows: the first row after the header is row 1 and blank lines are not counted. Header names and
+cells follow :mod:`kinetic_core.normalise`, as for every load: an empty cell is an absent key (the
+field is left unchanged), a ``#N/A`` cell is ``None`` (the field is cleared), a row with a different
+number of cells than the header, or a quote never closed, is an unreadable row.
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kinetic_core.bulk.csvfile import likeliest_delimiter
-from kinetic_core.csvread import read_rows
 from kinetic_core.errors import ConfigError
+from kinetic_core.normalise import Header, clean_header, csv_rows
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|", "^", "`")
-NULL_CELL = "#N/A"
 
 
 class SourceError(ConfigError):
@@ -64,17 +65,18 @@ def sniff_delimiter(header_line: str) -> str:
     return likeliest_delimiter(header_line, DELIMITERS)
 
 
-def check_header(header: list[str], required: tuple[str, ...], where: str) -> list[str]:
+def check_header(header: list[str], required: tuple[str, ...], where: str) -> Header:
     """Validate a header: no empty or duplicate names, the required columns present.
 
-    Returns the names with surrounding spaces removed.
+    Returns the :class:`~kinetic_core.normalise.Header`: names trimmed, result-file columns left out.
     """
-    names = [h.strip() for h in header]
-    if not names or all(not n for n in names):
+    if not header or all(not n.strip() for n in header):
         raise SourceError(f"{where}: the CSV file has no header row")
-    for position, name in enumerate(names, 1):
+    cleaned = clean_header(header, where)
+    names = list(cleaned.names)
+    for position, name in zip(cleaned.keep, names, strict=True):
         if not name:
-            raise SourceError(f"{where}: header column {position} has no name")
+            raise SourceError(f"{where}: header column {position + 1} has no name")
     seen: dict[str, str] = {}
     for name in names:
         if name.lower() in seen:
@@ -83,7 +85,7 @@ def check_header(header: list[str], required: tuple[str, ...], where: str) -> li
     missing = [c for c in required if c.lower() not in seen]
     if missing:
         raise SourceError(f"{where}: required column(s) missing from the header: {', '.join(missing)}")
-    return names
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class CsvLayout:
     encoding: str
     delimiter: str
     columns: tuple[str, ...]
+    header: Header | None = None
 
 
 def inspect_csv(
@@ -125,8 +128,8 @@ def inspect_csv(
     if len(delim) != 1:
         raise SourceError(f"{path}: the delimiter must be one character (got {delim!r})")
     header = next(csv.reader([first], delimiter=delim), [])
-    columns = check_header(header, required, str(path))
-    return CsvLayout(path, enc, delim, tuple(columns))
+    cleaned = check_header(header, required, str(path))
+    return CsvLayout(path, enc, delim, cleaned.names, cleaned)
 
 
 @dataclass(frozen=True)
@@ -161,29 +164,22 @@ def _decoded_lines(path: Path, encoding: str) -> Generator[str, None, None]:
 def iter_csv(layout: CsvLayout) -> Iterator[RawRow]:
     """Stream the data rows of a CSV file as dicts (see the module docstring for cell rules).
 
-    A row with more non-empty cells than the header has columns comes out with an ``error``.
+    A row that cannot be read (:func:`kinetic_core.normalise.csv_rows`) comes out with an ``error``.
 
     Raises:
         SourceError: the file stops decoding in the detected encoding.
     """
-    width = len(layout.columns)
+    header = layout.header or clean_header(list(layout.columns))
     number = 0
     lines = _decoded_lines(layout.path, layout.encoding)
     try:
-        reader = read_rows(lines, layout.delimiter)
-        next(reader, None)
-        for cells in reader:
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            number += 1
-            if len(cells) > width and any(c.strip() for c in cells[width:]):
-                yield RawRow(number, None, f"row has {len(cells)} cells, the header has {width} columns")
-                continue
-            record: dict[str, str | None] = {}
-            for name, value in zip(layout.columns, cells, strict=False):
-                if value != "":
-                    record[name] = None if value == NULL_CELL else value
-            yield RawRow(number, record)
+        next(lines, None)  # the header line (a header with a quoted line break is not supported)
+        for row in csv_rows(lines, layout.delimiter, header):
+            number = row.number
+            if isinstance(row.record, str):
+                yield RawRow(row.number, None, f"row {row.number}: {row.record}")
+            else:
+                yield RawRow(row.number, row.record)
     except UnicodeDecodeError as exc:
         raise SourceError(
             f"{layout.path}: data row {number + 1} is not valid {layout.encoding} ({exc.reason}); "

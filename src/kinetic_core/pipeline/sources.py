@@ -3,9 +3,11 @@
 Every source streams :class:`~kinetic_core.pipeline.csvsource.RawRow` items: a 1-based row number and
 a dict (or the reason the row is unusable). Nothing is read whole into memory.
 
-Nulls: CSV cells follow the Bulk convention (empty = leave unchanged, ``#N/A`` = clear). For sources
-with real nulls (JSON ``null``, SQL ``NULL``, DataFrame NaN/None) ``nulls="absent"`` (the default)
-drops the key, so the field is left unchanged; ``nulls="null"`` keeps ``None``, which clears it.
+Values follow :mod:`kinetic_core.normalise`, the one set of rules of every load: CSV cells follow the
+Bulk convention (empty = leave unchanged, ``#N/A`` = clear), column names are trimmed and the columns
+our result files add (``sf__*``, ``kc__*``) are left out. For sources with real nulls (JSON ``null``,
+SQL ``NULL``, DataFrame NaN/NaT/None) ``nulls="absent"`` (the default) drops the key, so the field is
+left unchanged; ``nulls="null"`` keeps ``None``, which clears it.
 
 A resumed run reads its source again from the start and skips the rows already done, so the source
 must give the same rows in the same order (for SQL: use ``ORDER BY``).
@@ -16,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from kinetic_core.normalise import clean_columns, is_missing, python_value
 from kinetic_core.pipeline.config import SourceConfig
 from kinetic_core.pipeline.csvsource import CsvLayout, RawRow, SourceError, inspect_csv, iter_csv
 
@@ -44,24 +46,6 @@ class Source(Protocol):
         ...
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return type(value).__name__ in ("NaTType", "NAType")
-
-
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    if callable(item) and type(value).__module__.startswith("numpy"):
-        return item()
-    to_py = getattr(value, "to_pydatetime", None)
-    if callable(to_py):
-        return to_py()
-    return value
-
-
 def clean_record(record: Mapping[str, Any], nulls: str = "absent") -> dict[str, Any]:
     """Apply the null rule to one record and turn numpy/pandas scalars into Python values.
 
@@ -71,11 +55,11 @@ def clean_record(record: Mapping[str, Any], nulls: str = "absent") -> dict[str, 
     """
     out: dict[str, Any] = {}
     for key, value in record.items():
-        if _missing(value):
+        if is_missing(value):
             if nulls == "null":
                 out[str(key)] = None
             continue
-        out[str(key)] = _plain(value)
+        out[str(key)] = python_value(value)
     return out
 
 
@@ -191,17 +175,20 @@ class DataFrameSource:
     def __init__(self, frame: Any, *, nulls: str = "absent") -> None:
         self.frame = frame
         self.nulls = nulls
-        self.columns: tuple[str, ...] | None = tuple(str(c) for c in frame.columns)
+        self.header = clean_columns(frame.columns)
+        self.columns: tuple[str, ...] | None = self.header.names
         self.flavour = "polars" if type(frame).__module__.startswith("polars") else "pandas"
 
     def rows(self) -> Iterator[RawRow]:
-        names = list(self.columns or ())
-        if self.flavour == "polars":
-            for number, row in enumerate(self.frame.iter_rows(named=True), 1):
-                yield RawRow(number, clean_record(row, self.nulls))
-            return
-        for number, values in enumerate(self.frame.itertuples(index=False, name=None), 1):
-            yield RawRow(number, clean_record(dict(zip(names, values, strict=False)), self.nulls))
+        names, keep = self.header.names, self.header.keep
+        rows = (
+            self.frame.iter_rows()
+            if self.flavour == "polars"
+            else self.frame.itertuples(index=False, name=None)
+        )
+        for number, values in enumerate(rows, 1):
+            record = {name: values[position] for name, position in zip(names, keep, strict=True)}
+            yield RawRow(number, clean_record(record, self.nulls))
 
     def identity(self) -> dict[str, Any]:
         return {"type": self.flavour, "columns": list(self.columns or ()), "rows": len(self.frame)}
@@ -279,24 +266,6 @@ def nest_dotted(record: Mapping[str, Any]) -> dict[str, Any]:
             node = child
         node[parts[-1]] = value
     return out
-
-
-def router_input(path: Path, strategy: str, count: int, thresholds: Any = None) -> Any:
-    """What to give ``router.load`` for a CSV file: the path itself when the load goes Bulk (the file
-    is streamed as it is), else its rows as dicts with relationship columns nested.
-
-    The router sends a CSV file's dotted relationship columns flat on the REST/Composite path, which
-    Salesforce refuses; nesting them here works around that.
-    """
-    from kinetic_core import router
-
-    chosen = strategy
-    if strategy == "auto":
-        size = path.stat().st_size
-        chosen = router.decide(count, size, None, None, thresholds).strategy.value
-    if chosen == "bulk":
-        return path
-    return [nest_dotted(raw.cells or {}) for raw in CsvSource(path).rows()]
 
 
 def source_from_config(config: SourceConfig) -> Source:

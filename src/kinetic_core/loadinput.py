@@ -1,0 +1,193 @@
+"""The input of a load, read once for every API: CSV files, DataFrames, iterables of records.
+
+:func:`measure` counts the input for the router's decision and gives back a source that can be read
+again; :func:`as_records` turns it into the records the REST and Composite paths send. Both follow
+:mod:`kinetic_core.normalise`, so a Bulk job and a REST call read the same input the same way: a CSV
+file whose rows all read is streamed to Bulk as it is; a file with unreadable rows (a wrong number of
+cells, an unbalanced quote) or with the columns of our result files is read into records, its
+unreadable rows kept back (:class:`KeptBack`) and reported as failed rows, whatever the API.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kinetic_core.bulk.codec import encode_record
+from kinetic_core.bulk.csvfile import sniff
+from kinetic_core.normalise import CsvRow, Header, clean_columns, clean_header, csv_rows, load_record
+
+logger = logging.getLogger(__name__)
+
+
+def is_dataframe(obj: Any) -> bool:
+    module = type(obj).__module__ or ""
+    return module.startswith(("pandas", "polars")) and hasattr(obj, "columns")
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn relationship columns (``Account.External_Id__c``) into the nested form REST expects."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        rel, dot, field = name.partition(".")
+        if dot and rel and field:
+            parent = out.setdefault(rel, {})
+            if isinstance(parent, dict):
+                parent[field] = value
+                continue
+        out[name] = value
+    return out
+
+
+def read_csv(path: Path, *, log: bool = False, records: bool = True) -> tuple[Header, Iterator[CsvRow]]:
+    """The header and data rows of a CSV file, read as a Bulk job reads it (UTF-8, a BOM, any Bulk
+    delimiter), with the rules of :mod:`kinetic_core.normalise` (shared by every API).
+
+    Raises:
+        ValueError: a line that is not valid UTF-8 (named by its line number).
+    """
+    layout = sniff(path)
+    header = clean_header(list(layout.header), str(path) if log else None)
+
+    def lines() -> Iterator[str]:
+        with path.open("rb") as handle:
+            handle.seek(layout.data_offset)
+            for lineno, raw in enumerate(handle, 2):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ValueError(f"{path}: line {lineno} is not valid UTF-8 ({exc.reason})") from None
+
+    return header, csv_rows(lines(), layout.delimiter.char, header, records=records)
+
+
+def frame_columns(frame: Any) -> Any:
+    """The frame with its columns trimmed and our result files' columns left out (a copy if needed)."""
+    header = clean_columns(frame.columns)
+    labels = list(frame.columns)
+    if header.names == tuple(labels) and not header.dropped:
+        return frame
+    kept = [labels[i] for i in header.keep]
+    if type(frame).__module__.startswith("polars"):
+        return frame.select(kept).rename(dict(zip(kept, header.names, strict=True)))
+    out = frame[kept].copy()
+    out.columns = list(header.names)
+    return out
+
+
+def frame_records(frame: Any) -> Iterator[dict[str, Any]]:
+    """DataFrame rows as records (:func:`kinetic_core.normalise.load_record`), dotted columns nested."""
+    rows = frame.to_dict("records") if hasattr(frame, "to_dict") else frame.to_dicts()
+    for row in rows:
+        yield nest(load_record(row))
+
+
+@dataclass(frozen=True)
+class KeptBack:
+    """Input rows kept back before the API.
+
+    Attributes:
+        numbers: the input row number of each record sent, in order.
+        rejected: ``(row number, reason)`` of each row kept back.
+    """
+
+    numbers: list[int]
+    rejected: list[tuple[int, str]]
+
+
+def scan_file(path: Path) -> tuple[int, list[dict[str, Any]] | None, KeptBack | None]:
+    """Read a CSV file through once: (rows, records, rows kept back).
+
+    A file whose rows all read and whose header needs no column left out is sent as it is
+    (``records`` None: a Bulk load streams the file). Otherwise the readable rows become records and
+    the others are kept back, whatever the API.
+    """
+    header, rows = read_csv(path, log=True, records=False)
+    count = 0
+    bad: list[tuple[int, str]] = []
+    for row in rows:
+        count += 1
+        if row.error is not None:
+            bad.append((row.number, f"row {row.number}: {row.error}"))
+    if not bad and not header.changed:
+        return count, None, None
+    if bad:
+        logger.warning("%s: %d row(s) cannot be read; they are reported as failed", path, len(bad))
+    records: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    for row in read_csv(path)[1]:
+        if isinstance(row.record, dict):
+            records.append(row.record)
+            numbers.append(row.number)
+    return count, records, KeptBack(numbers, bad)
+
+
+class OneShot:
+    """A one-shot iterator: the materialised head plus the rest, consumable once."""
+
+    def __init__(self, head: list[Any], rest: Iterator[Any]) -> None:
+        self._items = itertools.chain(head, rest)
+        self.consumed = False
+
+    def __iter__(self) -> OneShot:
+        return self
+
+    def __next__(self) -> Any:
+        self.consumed = True
+        return next(self._items)
+
+
+def measure(records: Any, limit: int) -> tuple[int, int, Any, KeptBack | None]:
+    """(record count, encoded bytes estimate, re-usable source, rows kept back); a one-shot iterator
+    is counted up to ``limit`` records (the rest is streamed)."""
+    if isinstance(records, str | Path):
+        path = Path(records)
+        count, parsed, kept = scan_file(path)
+        if parsed is None:
+            return count, path.stat().st_size, path, None
+        return len(parsed), path.stat().st_size, parsed, kept
+    if is_dataframe(records):
+        return len(records), 0, frame_columns(records), None
+    return (*_measure_records(records, limit), None)
+
+
+def _measure_records(records: Any, limit: int) -> tuple[int, int, Any]:
+    """(record count, encoded bytes estimate, re-usable source) of dicts or ids."""
+    if isinstance(records, Sequence):
+        head = list(records[:limit])
+        return len(records), _encoded_size(head), records
+    if iter(records) is not records:  # re-iterable (a set, a dict view...): count on a first pass
+        return _measure_iterable(records, limit)
+    head = list(itertools.islice(records, limit))
+    if len(head) < limit:
+        return len(head), _encoded_size(head), head
+    return limit, _encoded_size(head), OneShot(head, records)
+
+
+def _measure_iterable(records: Iterable[Any], limit: int) -> tuple[int, int, Any]:
+    count = sum(1 for _ in itertools.islice(records, limit))
+    head = list(itertools.islice(records, min(count, 200)))
+    return count, _encoded_size(head), records
+
+
+def _encoded_size(head: Sequence[Any]) -> int:
+    total = 0
+    for item in head:
+        if isinstance(item, Mapping):
+            total += sum(len(v) + 1 for v in encode_record(item).values()) + 1
+    return total
+
+
+def as_records(source: Any) -> list[Any]:
+    """The records the REST and Composite paths send (:func:`kinetic_core.normalise.load_record`,
+    relationship columns nested), as a Bulk job would read the same input."""
+    if isinstance(source, Path):
+        rows = read_csv(source)[1]
+        return [nest(load_record(row.record)) for row in rows if isinstance(row.record, dict)]
+    if is_dataframe(source):
+        return list(frame_records(source))
+    return [nest(load_record(row)) if isinstance(row, Mapping) else row for row in source]
