@@ -44,7 +44,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
-import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,6 +59,7 @@ from kinetic_core.bulk.codec import NULL_CELL, RowEncoder, encode_record, encode
 from kinetic_core.bulk.csvfile import CsvLayout, sniff
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
 from kinetic_core.csvread import read_rows
+from kinetic_core.normalise import is_missing
 
 FLUSH_ROWS = 4096
 """Rows encoded in memory between two writes to the spool file."""
@@ -114,19 +114,8 @@ def _dataframe_kind(obj: Any) -> str | None:
     return None
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    # pandas NaT / NA and numpy NaN without importing them
-    name = type(value).__name__
-    if name in ("NaTType", "NAType"):
-        return True
-    try:
-        return bool(value != value)
-    except (TypeError, ValueError):
-        return False
+_is_missing = is_missing
+"""None, NaN, NaT, NA: null (the one rule of :mod:`kinetic_core.normalise`)."""
 
 
 def _as_record(item: Any, number: int) -> Mapping[str, Any]:
