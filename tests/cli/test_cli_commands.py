@@ -112,6 +112,7 @@ def test_load_bulk_result_files_and_exit_code(home: Path, tmp_path: Path) -> Non
     job = summary["job_ids"][0]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         f"{job}-failed-records.csv",
+        f"{job}-run.json",  # the run descriptor, for load --retry
         f"{job}-success-records.csv",
         f"{job}-unprocessed-records.csv",
     ]
@@ -126,10 +127,11 @@ def test_load_bulk_result_files_and_exit_code(home: Path, tmp_path: Path) -> Non
     assert code == 1
     assert "composite" in out
     names = sorted(p.name for p in (tmp_path / "out2").iterdir())
-    assert len(names) == 3
+    assert len(names) == 4
     assert names[0].startswith("Account-upsert-")
-    assert names[2].endswith("-unprocessed-records.csv")
-    with (tmp_path / "out2" / names[1]).open(encoding="utf-8") as handle:
+    assert names[1].endswith("-run.json")
+    assert names[3].endswith("-unprocessed-records.csv")
+    with (tmp_path / "out2" / names[2]).open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 49
     assert rows[0]["sf__Created"] == "false"  # updated, not created, by the upsert

@@ -71,7 +71,9 @@ def test_six_quick_loads_into_one_results_dir_keep_six_result_sets(home: Path, t
     assert {s["strategy"] for s in summaries} == {"rest"}
     paths = [Path(s["files"][label]) for s in summaries for label in ("success", "failed", "unprocessed")]
     assert len(set(paths)) == 18
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+    runs = [Path(s["run"]) for s in summaries]  # one run descriptor each (for load --retry)
+    assert len(set(runs)) == 6
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths + runs)
     ids = []
     for run, summary in enumerate(summaries):
         with Path(summary["files"]["success"]).open(encoding="utf-8") as handle:
