@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kinetic_core.emulator.faults import FaultConfig, Faults
+from kinetic_core.emulator.private import private_dir
 from kinetic_core.emulator.store.custom import build_schema
 from kinetic_core.emulator.store.records import Store
 from kinetic_core.emulator.tls import JwtCredentials, ensure_jwt_credentials, load_certificate_public_key
@@ -137,7 +138,7 @@ class Org:
         self.clock = clock
         self.rng = rng or random.Random()
         self.base_url = f"{'https' if settings.tls else 'http'}://{settings.host}:{settings.port}"
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         self.jwt: JwtCredentials = ensure_jwt_credentials(settings.data_dir)
         self._trusted: list[Any] = [load_certificate_public_key(self.jwt.certificate.read_bytes())]
         schema = build_schema(settings.schema_file)

@@ -36,6 +36,7 @@ import uvicorn
 
 from kinetic_core.emulator.app import create_app
 from kinetic_core.emulator.org import Org, OrgSettings
+from kinetic_core.emulator.private import write_private
 from kinetic_core.emulator.tls import ensure_server_tls
 from kinetic_core.lockfile import LockFile, LockHeld
 
@@ -98,10 +99,7 @@ def describe_org(org: Org, ca_cert: Path | None) -> EmulatorInfo:
 def write_emulator_json(info: EmulatorInfo) -> Path:
     """Write ``emulator.json`` atomically into the data dir."""
     path = info.data_dir / EMULATOR_JSON
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info.to_json(), indent=2), encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_private(path, json.dumps(info.to_json(), indent=2).encode("utf-8"))
     return path
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from kinetic_core.emulator.private import private_dir, write_private
 
 _KEY_SIZE = 2048
 _VALIDITY = dt.timedelta(days=3650)
@@ -59,10 +60,8 @@ def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    private_dir(path.parent)
+    write_private(path, data)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -100,7 +99,7 @@ def ensure_jwt_credentials(data_dir: Path, *, now: dt.datetime | None = None) ->
         .sign(key, hashes.SHA256())
     )
     _write_private(creds.private_key, _key_pem(key))
-    creds.certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(creds.certificate, cert.public_bytes(serialization.Encoding.PEM))
     return creds
 
 
@@ -170,9 +169,9 @@ def ensure_server_tls(
         .sign(ca_key, hashes.SHA256())
     )
     _write_private(folder / "ca-key.pem", _key_pem(ca_key))
-    files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
     _write_private(files.key, _key_pem(server_key))
-    files.cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(files.cert, server_cert.public_bytes(serialization.Encoding.PEM))
     return files
 
 

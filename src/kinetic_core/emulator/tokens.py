@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kinetic_core.emulator.private import private_file
+
 _DDL = """
 CREATE TABLE IF NOT EXISTS access_tokens (
     token TEXT PRIMARY KEY,
@@ -84,6 +86,7 @@ class TokenStore:
         self._token_bytes = token_bytes
         self._lock = threading.RLock()
         self._cache: dict[str, Session] = {}
+        private_file(path)  # live tokens: 0600, and SQLite gives -wal/-shm the same mode
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_DDL)

@@ -36,6 +36,7 @@ from kinetic_core.emulator.bulk.repo import JobRepo
 from kinetic_core.emulator.bulk.uploads import UploadWriter
 from kinetic_core.emulator.bulk.worker import Worker
 from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.private import private_dir
 from kinetic_core.emulator.store.ids import is_well_formed, to18
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class BulkEngine:
         self.query_page_size = query_page_size
         self.clock = clock
         self.data_dir = data_dir if data_dir is not None else _default_data_dir(store)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         self.repo = JobRepo(store)
         self.lock = threading.RLock()
         self.workloads: list[Callable[[], int]] = []

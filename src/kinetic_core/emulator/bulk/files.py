@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from kinetic_core.emulator.bulk.models import ResultKind
+from kinetic_core.emulator.private import private_dir, private_opener
 
 BATCH_KINDS = ("ok", "fail")
 
@@ -42,7 +43,7 @@ class JobFiles:
         self.dir = root / "jobs" / job_id
 
     def ensure(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -76,7 +77,8 @@ class JobFiles:
         """Write a batch's result records to temp files (committed later by :meth:`commit_batch`)."""
         self.ensure()
         for kind, records in (("ok", ok), ("fail", fail)):
-            with self.batch(number, kind, temp=True).open("w", encoding="utf-8") as fh:
+            path = self.batch(number, kind, temp=True)
+            with open(path, "w", encoding="utf-8", opener=private_opener) as fh:
                 fh.write(json.dumps(records, ensure_ascii=False))
 
     def commit_batch(self, number: int) -> None:
@@ -124,7 +126,7 @@ class JobFiles:
         self.ensure()
         target = self.result(kind)
         tmp = target.with_suffix(".csv.tmp")
-        with tmp.open("w", encoding="utf-8", newline="") as out:
+        with open(tmp, "w", encoding="utf-8", newline="", opener=private_opener) as out:
             if header is not None:
                 out.write(header + line_ending)
             if batch_kind is not None:
@@ -140,7 +142,7 @@ class JobFiles:
 
     def _shuffled(self, sources: list[Path], out: IO[str], line_ending: str, rng: random.Random) -> None:
         buckets = [self.dir / f"shuffle-{i}.tmp" for i in range(max(1, len(sources)))]
-        handles = [p.open("w", encoding="utf-8") for p in buckets]
+        handles = [open(p, "w", encoding="utf-8", opener=private_opener) for p in buckets]  # noqa: SIM115
         try:
             for path in sources:
                 for record in _load_records(path):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from kinetic_core.emulator.bulk.csvio import encode_quoted
 from kinetic_core.emulator.bulk.files import JobFiles, iter_file
 from kinetic_core.emulator.bulk.models import client_input
+from kinetic_core.emulator.private import private_opener
 
 
 def encode_locator(offset: int) -> str:
@@ -52,11 +53,15 @@ def materialize(
     """Write the result file and index; ``on_chunk(rows_so_far)`` returning False stops (None returned)."""
     files.ensure()
     head = files.dir / "query.head"
-    head.write_bytes((encode_quoted(header, delimiter) + line_ending).encode("utf-8"))
+    with open(head, "wb", opener=private_opener) as out:
+        out.write((encode_quoted(header, delimiter) + line_ending).encode("utf-8"))
     offsets = array("Q")
     pos = 0
     count = 0
-    with files.query_data.open("wb") as data, files.query_index.open("wb") as index:
+    with (
+        open(files.query_data, "wb", opener=private_opener) as data,
+        open(files.query_index, "wb", opener=private_opener) as index,
+    ):
         buf: list[bytes] = []
         for row in rows:
             line = (encode_quoted(row, delimiter) + line_ending).encode("utf-8")

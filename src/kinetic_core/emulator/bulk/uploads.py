@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO
 
 from kinetic_core.emulator.bulk.models import client_input
+from kinetic_core.emulator.private import private_opener
 
 
 def base64_size(raw_bytes: int) -> int:
@@ -37,7 +38,7 @@ class UploadWriter:
         self._already = already
         self._cap = cap
         self._on_commit = on_commit
-        self._fh: IO[bytes] | None = path.open("wb")
+        self._fh: IO[bytes] | None = open(path, "wb", opener=private_opener)  # noqa: SIM115
         self._done = False
 
     def write(self, data: bytes) -> None:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
+from kinetic_core.emulator.private import private_dir, private_file
 from kinetic_core.emulator.store.fieldkit import AUDIT_FIELDS
 from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef, Schema
 
@@ -82,7 +83,8 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (or create) the store file in WAL mode, autocommit (transactions are explicit savepoints)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    private_file(path)  # before SQLite opens it: its -wal/-shm files copy this mode
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, cached_statements=512)
     register_functions(conn)
     conn.execute("PRAGMA journal_mode=WAL")
