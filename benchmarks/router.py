@@ -47,6 +47,7 @@ def serve(data_dir: str) -> None:
             "client_id": org.client_id,
             "client_secret": org.client_secret,
             "api_version": org.api_version,
+            "admin_token": org.admin_token,
         }
         print(json.dumps(info), flush=True)
         sys.stdin.read()
@@ -115,7 +116,9 @@ def main() -> None:
             assert proc.stdout is not None
             info = json.loads(proc.stdout.readline())
             response = httpx.post(
-                f"{info['instance_url']}/_emulator/faults", json={"latency_ms": args.latency_ms}
+                f"{info['instance_url']}/_emulator/faults",
+                json={"latency_ms": args.latency_ms},
+                headers={"X-Kinetic-Admin-Token": info["admin_token"]},
             )
             response.raise_for_status()
             client = connect(info)

@@ -40,7 +40,9 @@ def instance_netloc(org: OrgHandle) -> str:
 
 
 def configure_faults(session: requests.Session, org: OrgHandle, config: dict[str, Any]) -> None:
-    resp = session.post(f"{org.instance_url}/_emulator/faults", json=config, timeout=10)
+    resp = session.post(
+        f"{org.instance_url}/_emulator/faults", json=config, headers=org.local_org.admin_headers, timeout=10
+    )
     assert resp.status_code in (200, 204), resp.text
 
 

@@ -51,7 +51,7 @@ def test_faults_config_round_trip_and_validation(emulator_api: EmulatorApi) -> N
     assert emulator_api.local.admin("faults")["config"]["latency_ms"] == 5
     url = f"{emulator_api.local.instance_url}/_emulator/faults"
     for bad in ({"error_rate": 2}, {"error_status": 404}, {"nope": 1}, {"latency_ms": "x"}, [1]):
-        response = httpx.post(url, json=bad)
+        response = httpx.post(url, json=bad, headers=emulator_api.local.admin_headers)
         assert response.status_code == 400, bad
         assert response.json()[0]["errorCode"] in ("INVALID_FIELD", "JSON_PARSER_ERROR")
 

@@ -47,6 +47,37 @@ def _assertion(org: LocalOrg, key: Any = None, **claims: Any) -> str:
     return jwt.encode(payload, signing_key, algorithm="RS256")
 
 
+CALLBACK = "http://localhost:1717/OauthRedirect"
+
+
+def _authorization_code(org: LocalOrg, scope: str = "api refresh_token") -> dict[str, Any]:
+    """The web-server flow: authorize (auto-approved), then exchange the code."""
+    with httpx.Client(base_url=org.login_url, timeout=30) as http:
+        redirect = http.get(
+            "/services/oauth2/authorize",
+            params={
+                "response_type": "code",
+                "client_id": org.client_id,
+                "redirect_uri": CALLBACK,
+                "scope": scope,
+            },
+        )
+        assert redirect.status_code == 302, redirect.text
+        code = httpx.URL(redirect.headers["location"]).params["code"]
+        token = http.post(
+            "/services/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": org.client_id,
+                "redirect_uri": CALLBACK,
+            },
+        )
+    assert token.status_code == 200, token.text
+    body: dict[str, Any] = token.json()
+    return body
+
+
 def _error(response: httpx.Response) -> tuple[int, str, str]:
     body = response.json()
     return response.status_code, body["error"], body["error_description"]
@@ -100,9 +131,10 @@ def test_password_flow_errors(
 def test_refresh_token_flow_survives_restart_and_revocation(tmp_path: Path) -> None:
     data_dir = tmp_path / "org"
     with LocalOrg(data_dir=data_dir) as org:
-        first = _password(org, scope="api refresh_token").json()
+        first = _authorization_code(org)
         assert "refresh_token" in first
         assert "refresh_token" not in _password(org).json()
+        assert "refresh_token" not in _password(org, scope="api refresh_token").json()
         access = first["access_token"]
     with LocalOrg(data_dir=data_dir) as org:  # new process state, same files
         limits = httpx.get(
@@ -224,7 +256,7 @@ def test_authorization_code_flow(local_org: LocalOrg) -> None:
             params={
                 "response_type": "code",
                 "client_id": local_org.client_id,
-                "redirect_uri": "http://localhost:1717/cb",
+                "redirect_uri": CALLBACK,
                 "state": "xyz",
             },
         )
@@ -232,16 +264,16 @@ def test_authorization_code_flow(local_org: LocalOrg) -> None:
         location = httpx.URL(redirect.headers["location"])
         assert location.params["state"] == "xyz"
         code = location.params["code"]
-        token = http.post(
-            "/services/oauth2/token",
-            data={"grant_type": "authorization_code", "code": code, "client_id": local_org.client_id},
-        )
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": local_org.client_id,
+            "redirect_uri": CALLBACK,
+        }
+        token = http.post("/services/oauth2/token", data=exchange)
         assert token.status_code == 200
         assert "refresh_token" in token.json()
-        reused = http.post(
-            "/services/oauth2/token",
-            data={"grant_type": "authorization_code", "code": code, "client_id": local_org.client_id},
-        )
+        reused = http.post("/services/oauth2/token", data=exchange)
         assert reused.status_code == 400
 
 

@@ -133,9 +133,20 @@ class Runner:
         password = {**base, "grant_type": "password", "username": o.username, "password": o.password}
         if fixture["response"]["status"] == 200:
             if "refresh" in self.name:
-                first = self.http.post(
-                    "/services/oauth2/token", data={**password, "scope": "api refresh_token"}
+                # Only the web-server (authorization code) flow issues refresh tokens.
+                callback = "http://localhost:1717/OauthRedirect"
+                approved = self.http.get(
+                    "/services/oauth2/authorize",
+                    params={"response_type": "code", "client_id": o.client_id, "redirect_uri": callback},
                 )
+                code = httpx.URL(approved.headers["location"]).params["code"]
+                exchange = {
+                    **base,
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": callback,
+                }
+                first = self.http.post("/services/oauth2/token", data=exchange)
                 refresh = {
                     **base,
                     "grant_type": "refresh_token",

@@ -44,7 +44,9 @@ def bulk(client: SalesforceClient) -> BulkClient:
 
 
 def faults(org: LocalOrg, **config: Any) -> None:
-    response = httpx.post(f"{org.instance_url}/_emulator/faults", json=config, timeout=10)
+    response = httpx.post(
+        f"{org.instance_url}/_emulator/faults", json=config, headers=org.admin_headers, timeout=10
+    )
     assert response.status_code == 200, response.text
 
 
@@ -134,7 +136,7 @@ def test_session_expiry_and_503s_during_a_load(
     rows = [{"Name": f"Faulty {i}"} for i in range(120)]
     slow = PollPolicy(initial=0.6, maximum=0.8)
     result = bulk.insert("Account", rows, max_records_per_job=30, max_concurrent_jobs=2, poll=slow)
-    injected = httpx.get(f"{org.instance_url}/_emulator/faults", timeout=10).json()["injected"]
+    injected = org.admin("faults")["injected"]
     faults(org)
     assert injected.get("error", 0) > 0, injected
     assert injected.get("session_expired", 0) > 0, injected

@@ -17,7 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from kinetic_core import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
+from kinetic_core.errors import AuthenticationError
 
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -74,6 +76,13 @@ ASSERTIONS: dict[str, Callable[[LocalOrg], str]] = {
     "wrong-audience": lambda o: _sign(o, _claims(o, aud="https://evil.example.com")),
     "unknown-user": lambda o: _sign(o, _claims(o, sub="nobody@kinetic.local")),
     "not-a-jwt": lambda o: "garbage",
+    "exp-nan": lambda o: _sign(o, _claims(o, exp="NaN")),
+    "exp-infinity": lambda o: _sign(o, _claims(o, exp="Infinity")),
+    "exp-minus-infinity-string": lambda o: _sign(o, _claims(o, exp="-Infinity")),
+    "exp-ten-years-ahead": lambda o: _sign(o, _claims(o, exp=int(time.time()) + 10 * 365 * 86400)),
+    "exp-an-hour-ahead-in-milliseconds": lambda o: _sign(o, _claims(o, exp=int(time.time() + 3600) * 1000)),
+    "nbf-in-the-future": lambda o: _sign(o, _claims(o, nbf=int(time.time()) + 3600)),
+    "nbf-nan": lambda o: _sign(o, _claims(o, nbf="NaN")),
 }
 
 
@@ -139,3 +148,168 @@ def test_revoked_and_forged_access_tokens_are_refused(oauth_org: LocalOrg) -> No
     httpx.post(f"{oauth_org.login_url}/services/oauth2/revoke", data={"token": token}, timeout=10)
     again = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert again.status_code == 401
+
+
+def test_sfdx_style_millisecond_exp_and_a_past_nbf_are_accepted(oauth_org: LocalOrg) -> None:
+    now = time.time()
+    for claims in (
+        _claims(oauth_org, exp=int(now * 1000) + 300),  # sfdx-core: Date.now() + 300
+        _claims(oauth_org, exp=str(int(now) + 180), nbf=int(now) - 10),  # simple-salesforce: a string
+    ):
+        response = _token(oauth_org, {"grant_type": GRANT, "assertion": _sign(oauth_org, claims)})
+        assert response.status_code == 200, (claims, response.text)
+
+
+def _oauth_requests(org: LocalOrg) -> int:
+    return int(org.admin("stats")["requests"].get("oauth", 0))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("password", "kinétic", "invalid_grant"),
+        ("password", "пароль-\u2603", "invalid_grant"),
+        ("client_secret", "sécret", "invalid_client"),
+        ("client_secret", "\U0001f511", "invalid_client"),
+    ],
+)
+def test_non_ascii_credentials_are_a_400_not_a_500(
+    oauth_org: LocalOrg, field: str, value: str, error: str
+) -> None:
+    form = {
+        "grant_type": "password",
+        "client_id": oauth_org.client_id,
+        "client_secret": oauth_org.client_secret,
+        "username": oauth_org.username,
+        "password": oauth_org.password,
+        field: value,
+    }
+    response = _token(oauth_org, form)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == error
+
+
+def test_the_client_does_not_retry_a_refused_login(oauth_org: LocalOrg, tmp_path: Path) -> None:
+    before = _oauth_requests(oauth_org)
+    with (
+        pytest.raises(AuthenticationError) as info,
+        SalesforceClient.connect(
+            login_url=oauth_org.login_url,
+            client_id=oauth_org.client_id,
+            client_secret="sécret",
+            username=oauth_org.username,
+            password="kinétic",
+            environ={},
+            cwd=tmp_path,
+            home=tmp_path / "home",
+            sleep=lambda s: None,
+        ) as client,
+    ):
+        client.limits()
+    assert (info.value.error, info.value.status) in (("invalid_grant", 400), ("invalid_client", 400))
+    assert _oauth_requests(oauth_org) - before == 1
+
+
+CALLBACK = "http://localhost:1717/OauthRedirect"
+
+
+def _authorize(org: LocalOrg, redirect_uri: str, scope: str = "api refresh_token") -> httpx.Response:
+    params = {
+        "response_type": "code",
+        "client_id": org.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+    }
+    return httpx.get(f"{org.login_url}/services/oauth2/authorize", params=params, timeout=10)
+
+
+def _exchange(org: LocalOrg, code: str, redirect_uri: str = CALLBACK) -> httpx.Response:
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": org.client_id,
+        "client_secret": org.client_secret,
+        "redirect_uri": redirect_uri,
+    }
+    return _token(org, form)
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example.com/steal",
+        "http://localhost:1717/OauthRedirect/../../steal",
+        "http://localhost:1717/OauthRedirect?next=https://evil.example.com",
+        "http://localhost:1718/OauthRedirect",
+        "",
+    ],
+)
+def test_authorize_only_redirects_to_the_connected_apps_callback(
+    oauth_org: LocalOrg, redirect_uri: str
+) -> None:
+    response = _authorize(oauth_org, redirect_uri)
+    assert response.status_code == 400, response.headers
+    assert "location" not in response.headers
+    assert response.json()["error"] == "redirect_uri_mismatch"
+
+
+def test_the_callback_url_is_settable_and_must_be_repeated_at_the_exchange(tmp_path: Path) -> None:
+    mine = "https://app.example.com/oauth/done"
+    with LocalOrg(data_dir=tmp_path / "org", callback_urls=(mine,)) as org:
+        assert _authorize(org, CALLBACK).status_code == 400
+        approved = _authorize(org, mine)
+        assert approved.status_code == 302
+        assert approved.headers["location"].startswith(mine + "?code=")
+        code = httpx.URL(approved.headers["location"]).params["code"]
+        refused = _exchange(org, code, redirect_uri="https://evil.example.com/steal")
+        assert refused.status_code == 400
+        assert refused.json()["error"] == "invalid_grant"
+
+
+def test_the_password_flow_never_issues_a_refresh_token(oauth_org: LocalOrg) -> None:
+    for scope in ("api refresh_token", "full", "api offline_access"):
+        form = {
+            "grant_type": "password",
+            "client_id": oauth_org.client_id,
+            "client_secret": oauth_org.client_secret,
+            "username": oauth_org.username,
+            "password": oauth_org.password,
+            "scope": scope,
+        }
+        response = _token(oauth_org, form)
+        assert response.status_code == 200
+        assert "refresh_token" not in response.json()
+
+
+def test_revoking_a_refresh_token_revokes_the_access_tokens_minted_from_it(oauth_org: LocalOrg) -> None:
+    code = httpx.URL(_authorize(oauth_org, CALLBACK).headers["location"]).params["code"]
+    first = _exchange(oauth_org, code).json()
+    refresh = first["refresh_token"]
+    grant = {"grant_type": "refresh_token", "client_id": oauth_org.client_id, "refresh_token": refresh}
+    minted = [first["access_token"], _token(oauth_org, grant).json()["access_token"]]
+    unrelated = oauth_org.token()
+    url = f"{oauth_org.instance_url}/services/data/v{oauth_org.api_version}/limits"
+
+    def status(token: str) -> int:
+        return httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+
+    assert [status(t) for t in minted] == [200, 200]
+    revoked = httpx.post(f"{oauth_org.login_url}/services/oauth2/revoke", data={"token": refresh}, timeout=10)
+    assert revoked.status_code == 200
+    assert [status(t) for t in minted] == [401, 401]
+    assert status(unrelated) == 200
+    assert _token(oauth_org, grant).json()["error"] == "invalid_grant"
+
+
+def test_revocation_cascades_after_a_restart(tmp_path: Path) -> None:
+    with LocalOrg(data_dir=tmp_path / "org") as org:
+        code = httpx.URL(_authorize(org, CALLBACK).headers["location"]).params["code"]
+        first = _exchange(org, code).json()
+    with LocalOrg(data_dir=tmp_path / "org") as org:  # tokens come back from auth.sqlite
+        url = f"{org.instance_url}/services/data/v{org.api_version}/limits"
+        headers = {"Authorization": f"Bearer {first['access_token']}"}
+        assert httpx.get(url, headers=headers, timeout=10).status_code == 200
+        httpx.post(
+            f"{org.login_url}/services/oauth2/revoke", data={"token": first["refresh_token"]}, timeout=10
+        )
+        assert httpx.get(url, headers=headers, timeout=10).status_code == 401

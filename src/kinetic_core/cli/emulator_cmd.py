@@ -38,6 +38,14 @@ def start(
     token_ttl: Annotated[
         float, typer.Option("--token-ttl", help="Access token lifetime in seconds.")
     ] = 7200.0,
+    callback_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--callback-url",
+            help="The connected app's OAuth callback URL (repeatable); /services/oauth2/authorize "
+            "redirects only to these. Default: http://localhost:1717/OauthRedirect.",
+        ),
+    ] = None,
 ) -> None:
     """Start the emulator in the foreground; prints its URL and writes DATA_DIR/emulator.json.
 
@@ -60,12 +68,13 @@ def start(
         bulk_job_delay_seconds=bulk_job_delay,
         shuffle_results=shuffle_results,
         token_ttl_seconds=token_ttl,
+        callback_urls=tuple(callback_url) if callback_url else OrgSettings.callback_urls,
     )
 
     def announce(url: str) -> None:
         typer.echo(url)
         sys.stdout.flush()
-        typer.echo(f"emulator data dir: {settings.data_dir} (credentials in emulator.json)", err=True)
+        typer.echo(f"emulator data dir: {settings.data_dir} (credentials and admin token in emulator.json)", err=True)
 
     try:
         serve_foreground(settings, announce=announce)

@@ -1,6 +1,7 @@
 """The ASGI app of one emulated org: routes, error rendering and the request middleware.
 
-The middleware does, in order: path normalisation (``//`` collapsed, trailing ``/``
+The middleware does, in order: the ``Host`` check (``emulator/hostcheck.py``: a request for
+another name, as DNS rebinding sends, answers 421), path normalisation (``//`` collapsed, trailing ``/``
 dropped), the ``_HttpMethod`` override, request statistics, fault injection (only on
 ``/services``), API version checks, request-body decompression and size limit, session
 resolution, API request counting (403 ``REQUEST_LIMIT_EXCEEDED`` once exhausted), the
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultKind, fault_error
 from kinetic_core.emulator.headers import CanonicalHeaders
+from kinetic_core.emulator.hostcheck import HostPolicy
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
 from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, replication, rest, soap
 from kinetic_core.emulator.routes.common import SESSION_STATE_KEY, dumps, error_response, session_or_none
@@ -124,10 +126,24 @@ class KineticMiddleware:
         self.app = app
         self.org = org
         self.sleep = sleep
+        self._hosts: tuple[str, HostPolicy] | None = None
+
+    def _host_policy(self) -> HostPolicy:
+        """The accepted ``Host`` values, for the URL the org advertises now (set once the port is bound)."""
+        url = self.org.base_url
+        if self._hosts is None or self._hosts[0] != url:
+            self._hosts = (url, HostPolicy(url, self.org.settings.host))
+        return self._hosts[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        host = next((v for k, v in scope.get("headers", []) if k == b"host"), None)
+        if not self._host_policy().allows(None if host is None else host.decode("latin-1")):
+            message = "This server only answers requests addressed to its own host and port"
+            refused = ApiError(421, "MISDIRECTED_REQUEST", message)
+            await _send_response(error_response(refused), scope, receive, send)
             return
         scope = dict(scope)
         path = normalise_path(scope["path"])

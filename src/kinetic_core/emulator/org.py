@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 import time
 from collections import Counter
@@ -68,6 +69,11 @@ class OrgSettings:
     shuffle_results: bool = False
     query_page_size: int = 50_000
     org_name: str = "Kinetic Local"
+    # The connected app's callback URLs: /services/oauth2/authorize redirects to these only (exact match).
+    # [I] The default is the Salesforce CLI's web-login callback.
+    callback_urls: tuple[str, ...] = ("http://localhost:1717/OauthRedirect",)
+    # The secret every /_emulator request must carry (X-Kinetic-Admin-Token); None: a random one per start.
+    admin_token: str | None = None
 
 
 @dataclass
@@ -118,6 +124,7 @@ class Org:
         clock: current time (UTC).
         sleep: blocking sleep used by the bulk engine.
         rng: randomness for query locators and shuffling.
+        token_bytes: the source of the admin token when the settings name none.
 
     Example:
         >>> org = Org(OrgSettings(data_dir=tmp_path))  # doctest: +SKIP
@@ -133,8 +140,10 @@ class Org:
         clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        token_bytes: Callable[[int], str] = secrets.token_urlsafe,
     ) -> None:
         self.settings = settings
+        self.admin_token = settings.admin_token or token_bytes(32)
         self.clock = clock
         self.rng = rng or random.Random()
         self.base_url = f"{'https' if settings.tls else 'http'}://{settings.host}:{settings.port}"

@@ -37,6 +37,7 @@ import uvicorn
 from kinetic_core.emulator.app import create_app
 from kinetic_core.emulator.org import Org, OrgSettings
 from kinetic_core.emulator.private import write_private
+from kinetic_core.emulator.routes.admin import ADMIN_TOKEN_HEADER
 from kinetic_core.emulator.tls import ensure_server_tls
 from kinetic_core.lockfile import LockFile, LockHeld
 
@@ -65,6 +66,7 @@ class EmulatorInfo:
     security_token: str
     client_id: str
     client_secret: str
+    admin_token: str
     jwt_private_key: Path
     jwt_certificate: Path
     ca_cert: Path | None
@@ -87,6 +89,7 @@ def describe_org(org: Org, ca_cert: Path | None) -> EmulatorInfo:
         security_token=s.security_token,
         client_id=s.client_id,
         client_secret=s.client_secret,
+        admin_token=org.admin_token,
         jwt_private_key=org.jwt.private_key,
         jwt_certificate=org.jwt.certificate,
         ca_cert=ca_cert,
@@ -390,6 +393,16 @@ class LocalOrg:
         return self._settings.api_version
 
     @property
+    def admin_token(self) -> str:
+        """The secret of the admin API (sent as the ``X-Kinetic-Admin-Token`` header)."""
+        return self._info().admin_token
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The headers an admin API request needs."""
+        return {ADMIN_TOKEN_HEADER: self.admin_token}
+
+    @property
     def data_dir(self) -> Path:
         return self._settings.data_dir
 
@@ -417,7 +430,7 @@ class LocalOrg:
             >>> org.admin("faults", {"error_rate": 0.5, "seed": 3})  # doctest: +SKIP
         """
         url = f"{self.instance_url}/_emulator/{path.lstrip('/')}"
-        with httpx.Client(verify=self.verify(), timeout=30) as client:
+        with httpx.Client(verify=self.verify(), timeout=30, headers=self.admin_headers) as client:
             if json is None and path.strip("/") != "reset":
                 response = client.get(url)
             else:

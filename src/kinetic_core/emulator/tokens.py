@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     username TEXT NOT NULL,
     scope TEXT NOT NULL,
     issued_at REAL NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    refresh_token TEXT
 );
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     token TEXT PRIMARY KEY,
@@ -90,6 +91,13 @@ class TokenStore:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_DDL)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(access_tokens)")}
+        if "refresh_token" not in columns:  # a store written before revocation cascaded
+            self._conn.execute("ALTER TABLE access_tokens ADD COLUMN refresh_token TEXT")
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS access_by_refresh ON access_tokens (refresh_token)"
+            " WHERE refresh_token IS NOT NULL"
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -103,14 +111,23 @@ class TokenStore:
         # Salesforce shape: "<15-char org id>!<opaque>"
         return f"{self._org_id15}!{self._token_bytes(48).replace('-', 'A').replace('_', 'z')}"
 
-    def issue_access(self, user_id: str, username: str, scope: str, *, ttl_seconds: float) -> Session:
-        """A new access token valid for ``ttl_seconds``."""
+    def issue_access(
+        self,
+        user_id: str,
+        username: str,
+        scope: str,
+        *,
+        ttl_seconds: float,
+        refresh_token: str | None = None,
+    ) -> Session:
+        """A new access token valid for ``ttl_seconds``; revoked with ``refresh_token`` when given."""
         now = self._now()
         session = Session(self._new_token(), user_id, username, scope, now, now + ttl_seconds)
         with self._lock:
             self._conn.execute(
-                "INSERT INTO access_tokens VALUES (?,?,?,?,?,?)",
-                (session.token, user_id, username, scope, session.issued_at, session.expires_at),
+                "INSERT INTO access_tokens (token, user_id, username, scope, issued_at, expires_at,"
+                " refresh_token) VALUES (?,?,?,?,?,?,?)",
+                (session.token, user_id, username, scope, now, session.expires_at, refresh_token),
             )
             self._cache[session.token] = session
         return session
@@ -154,7 +171,8 @@ class TokenStore:
         return RefreshGrant(*row) if row else None
 
     def revoke(self, token: str) -> bool:
-        """Revoke an access or refresh token (a refresh token also ends the sessions of its user).
+        """Revoke an access or refresh token; a refresh token takes with it every access token minted
+        with or from it.
 
         Returns:
             True when the token was known.
@@ -164,7 +182,15 @@ class TokenStore:
             cur = self._conn.execute("DELETE FROM access_tokens WHERE token = ?", (token,))
             found = cur.rowcount > 0
             cur = self._conn.execute("DELETE FROM refresh_tokens WHERE token = ?", (token,))
-            return found or cur.rowcount > 0
+            if cur.rowcount == 0:
+                return found
+            minted = self._conn.execute(
+                "SELECT token FROM access_tokens WHERE refresh_token = ?", (token,)
+            ).fetchall()
+            for (access,) in minted:
+                self._cache.pop(access, None)
+            self._conn.execute("DELETE FROM access_tokens WHERE refresh_token = ?", (token,))
+            return True
 
     def expire_all(self) -> None:
         """End every access session (refresh tokens stay valid)."""

@@ -2,7 +2,15 @@
 
 Grant types: JWT bearer, password (with or without security token), refresh_token,
 client_credentials and authorization_code (codes come from the auto-approving
-``/services/oauth2/authorize``). Errors answer ``{"error", "error_description"}``.
+``/services/oauth2/authorize``, which only redirects to one of the connected app's callback URLs,
+``OrgSettings.callback_urls``). Errors answer ``{"error", "error_description"}`` with status 400,
+whatever the input (a non-ASCII password or secret included).
+
+Only the authorization-code flow issues a refresh token (and only for a ``refresh_token``,
+``offline_access`` or ``full`` scope); the access tokens minted with or from a refresh token die with it
+when it is revoked. A JWT assertion must be signed with RS256 by a trusted key, name the connected app,
+a known user and an accepted audience, and have a finite ``exp`` no more than 3 minutes ahead (plus
+the clock skew) and not in the past (minus the skew), and an ``nbf``, when present, not in the future.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -28,6 +37,9 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # [I] Audiences accepted for JWT bearer besides the emulator's own base URL.
 PUBLIC_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 CLOCK_SKEW_SECONDS = 180
+# Salesforce: the assertion's exp must lie within 3 minutes. [I] The same skew is tolerated both ways.
+MAX_ASSERTION_LIFETIME_SECONDS = 180
+REFRESH_SCOPES = frozenset({"refresh_token", "offline_access", "full"})
 DEFAULT_SCOPE = "api web"
 _CODE_TTL_SECONDS = 600.0
 
@@ -82,6 +94,13 @@ async def _form(request: Request) -> dict[str, str]:
     return params
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two texts (any characters: compared as UTF-8 bytes)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def _check_client(org: Org, params: dict[str, str], *, secret_required: bool) -> None:
     client_id = params.get("client_id")
     if not client_id:
@@ -90,7 +109,7 @@ def _check_client(org: Org, params: dict[str, str], *, secret_required: bool) ->
         raise OAuthError("invalid_client_id", "client identifier invalid")
     secret = params.get("client_secret")
     if (secret_required and secret is None) or (
-        secret is not None and not hmac.compare_digest(secret, org.settings.client_secret)
+        secret is not None and not _same(secret, org.settings.client_secret)
     ):
         raise OAuthError("invalid_client", "invalid client credentials")
 
@@ -112,30 +131,28 @@ def _password(org: Org, params: dict[str, str]) -> dict[str, Any]:
     if not username or password is None:
         raise OAuthError("invalid_request", "username and password are required")
     s = org.settings
-    ok = hmac.compare_digest(password, s.password) or hmac.compare_digest(
-        password, s.password + s.security_token
-    )
+    ok = _same(password, s.password) or _same(password, s.password + s.security_token)
     if not ok:
         raise _bad_credentials()
     user_id, name = _user(org, username)
-    return _finish(org, user_id, name, params)
-
-
-def _finish(org: Org, user_id: str, username: str, params: dict[str, str]) -> dict[str, Any]:
-    scope = params.get("scope") or DEFAULT_SCOPE
-    session = _issue(org, user_id, username, scope)
-    refresh = None
-    if "refresh_token" in scope.split() or "full" in scope.split():
-        refresh = org.tokens.issue_refresh(user_id, username, org.settings.client_id, scope)
-    return token_body(org, session, refresh_token=refresh)
+    # The username-password flow never issues a refresh token, whatever the scope asks.
+    return token_body(org, _issue(org, user_id, name, params.get("scope") or DEFAULT_SCOPE))
 
 
 def _refresh(org: Org, params: dict[str, str]) -> dict[str, Any]:
     _check_client(org, params, secret_required=False)
-    grant = org.tokens.refresh_grant(params.get("refresh_token", ""))
+    refresh_token = params.get("refresh_token", "")
+    grant = org.tokens.refresh_grant(refresh_token)
     if grant is None:
         raise OAuthError("invalid_grant", "expired access/refresh token")
-    return token_body(org, _issue(org, grant.user_id, grant.username, grant.scope))
+    session = org.tokens.issue_access(
+        grant.user_id,
+        grant.username,
+        grant.scope,
+        ttl_seconds=org.settings.token_ttl_seconds,
+        refresh_token=refresh_token,
+    )
+    return token_body(org, session)
 
 
 def _client_credentials(org: Org, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -157,14 +174,29 @@ def _audiences(org: Org) -> set[str]:
     return {org.base_url.rstrip("/"), *PUBLIC_AUDIENCES}
 
 
-def _exp_seconds(raw: Any) -> float:
+def _numeric_date(raw: Any) -> float:
+    """A NumericDate claim (number or numeric string) in seconds; NaN, infinities and junk are refused."""
     if isinstance(raw, bool):
         raise OAuthError("invalid_grant", "invalid assertion")
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise OAuthError("invalid_grant", "invalid assertion") from None
+    if not math.isfinite(value):
+        raise OAuthError("invalid_grant", "invalid assertion")
     return value / 1000.0 if value > 1e11 else value  # sfdx-core sends milliseconds
+
+
+def _check_validity(org: Org, claims: dict[str, Any]) -> None:
+    """``exp`` present, not past and at most 3 minutes ahead; ``nbf`` (optional) not in the future."""
+    if "exp" not in claims:
+        raise OAuthError("invalid_grant", "invalid assertion")
+    now = org.clock().timestamp()
+    exp = _numeric_date(claims["exp"])
+    if exp < now - CLOCK_SKEW_SECONDS or exp > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
+        raise OAuthError("invalid_grant", "invalid assertion")
+    if "nbf" in claims and _numeric_date(claims["nbf"]) > now + CLOCK_SKEW_SECONDS:
+        raise OAuthError("invalid_grant", "invalid assertion")
 
 
 def _jwt_bearer(org: Org, params: dict[str, str]) -> dict[str, Any]:
@@ -195,10 +227,7 @@ def _jwt_bearer(org: Org, params: dict[str, str]) -> dict[str, Any]:
     auds = aud if isinstance(aud, list) else [aud]
     if not any(isinstance(a, str) and a.rstrip("/") in _audiences(org) for a in auds):
         raise OAuthError("invalid_grant", "audience is invalid")
-    if "exp" not in claims:
-        raise OAuthError("invalid_grant", "invalid assertion")
-    if _exp_seconds(claims["exp"]) < org.clock().timestamp() - CLOCK_SKEW_SECONDS:
-        raise OAuthError("invalid_grant", "invalid assertion")
+    _check_validity(org, claims)
     subject = claims.get("prn") or claims.get("sub")
     if not isinstance(subject, str) or not org.store.user_by_username(subject):
         raise OAuthError("invalid_grant", "invalid assertion")
@@ -208,13 +237,27 @@ def _jwt_bearer(org: Org, params: dict[str, str]) -> dict[str, Any]:
 
 def _authorization_code(org: Org, request: Request, params: dict[str, str]) -> dict[str, Any]:
     _check_client(org, params, secret_required=False)
-    codes: dict[str, tuple[float, str]] = request.app.state.oauth_codes
+    codes: dict[str, tuple[float, str, str]] = request.app.state.oauth_codes
     entry = codes.pop(params.get("code", ""), None)
     if entry is None or entry[0] < org.clock().timestamp():
         raise OAuthError("invalid_grant", "invalid authorization code")
+    _, scope, redirect_uri = entry
+    if params.get("redirect_uri") != redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri must match configuration")
     admin = org.store.get("User", org.admin_user_id, ["Id", "Username"])
-    scope = entry[1] or "api web refresh_token"
-    return _finish(org, org.admin_user_id, str(admin.get("Username")), {**params, "scope": scope})
+    username = str(admin.get("Username"))
+    scope = scope or "api web refresh_token"
+    refresh = None
+    if REFRESH_SCOPES & set(scope.split()):
+        refresh = org.tokens.issue_refresh(org.admin_user_id, username, org.settings.client_id, scope)
+    session = org.tokens.issue_access(
+        org.admin_user_id,
+        username,
+        scope,
+        ttl_seconds=org.settings.token_ttl_seconds,
+        refresh_token=refresh,
+    )
+    return token_body(org, session, refresh_token=refresh)
 
 
 async def token(request: Request) -> Response:
@@ -254,18 +297,25 @@ async def revoke(request: Request) -> Response:
 
 
 async def authorize(request: Request) -> Response:
-    """``GET /services/oauth2/authorize``: approves at once and redirects with a code."""
+    """``GET /services/oauth2/authorize``: approves at once and redirects with a code.
+
+    The code goes only to one of the connected app's callback URLs (exact match); any other
+    ``redirect_uri`` is answered 400 here, never redirected to.
+    """
     org = get_org(request)
     params = dict(request.query_params)
     if params.get("client_id") != org.settings.client_id:
         return _response(OAuthError("invalid_client_id", "client identifier invalid"))
     redirect_uri = params.get("redirect_uri")
-    if params.get("response_type") != "code" or not redirect_uri:
+    if not redirect_uri or redirect_uri not in org.settings.callback_urls:
+        return _response(OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration"))
+    if params.get("response_type") != "code":
         return _response(OAuthError("unsupported_response_type", "response type not supported"))
     code = secrets.token_urlsafe(24)
     request.app.state.oauth_codes[code] = (
         org.clock().timestamp() + _CODE_TTL_SECONDS,
         params.get("scope", ""),
+        redirect_uri,
     )
     query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
     sep = "&" if "?" in redirect_uri else "?"
