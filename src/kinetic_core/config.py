@@ -1,14 +1,21 @@
 """Org configuration: environment variables, a ``.env`` file, ``~/.kinetic/orgs.toml`` profiles, ``local``.
 
-Resolution (``resolve_org``):
+Resolution (``resolve_org``). An org's settings come from exactly one source, never a mix of two
+(a ``.env`` in the working directory must not be able to send credentials exported in the
+environment to a login URL of its choosing):
 
-* ``org=None``: the ``SF_*`` environment variables, over a ``.env`` file in the working directory
-  (the environment wins); if neither names any credential, the ``default`` profile of ``orgs.toml``
-  if it has one, else the built-in ``local`` org.
+* ``org=None``: keyword arguments that name an org (login URL or any credential); else the ``SF_*``
+  environment variables if any of them names an org; else the ``SF_*`` lines of ``.env`` in the working
+  directory; else the ``default`` profile of ``orgs.toml``; else the built-in ``local`` org (logged at
+  INFO with its data dir). The chosen source must be complete: a partial one (``SF_USERNAME`` without
+  ``SF_PASSWORD``, a login URL alone, a misspelled ``SF_USERNAM``) is a ``ConfigError`` naming the
+  source and what is missing, never a fall-back to the local org.
 * ``org="local"``: the built-in emulator org (see ``kinetic_core.rest.local``).
 * ``org="<name>"``: the ``[orgs.<name>]`` table of ``orgs.toml``. A profile does not read ``SF_*``
   variables (they may belong to another org), except the secrets it names with ``<field>_env`` keys.
-* Keyword overrides win over every source.
+* Keyword arguments that only tune (API version, TLS settings) apply over the chosen source.
+
+``OrgConfig.source`` names the source; the CLI prints it on stderr and every ``ConfigError`` names it.
 
 The flow follows from what is set: private key -> JWT bearer; username + password -> password;
 refresh token -> refresh token; client id + secret alone -> client credentials; instance URL +
@@ -20,10 +27,12 @@ The Kinetic home (``~/.kinetic``) moves with the ``KINETIC_HOME`` environment va
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +48,11 @@ from kinetic_core.auth import (
     StaticTokenAuth,
     Token,
 )
+from kinetic_core.envfile import load_dotenv as load_dotenv
+from kinetic_core.envfile import parse_dotenv as parse_dotenv
 from kinetic_core.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_API_VERSION = "62.0"
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -66,17 +79,10 @@ ENV_VARS: Mapping[str, str] = {
 SECRET_FIELDS = frozenset(
     {"client_secret", "password", "security_token", "private_key", "refresh_token", "access_token"}
 )
-_CREDENTIAL_FIELDS = frozenset(
-    {
-        "client_id",
-        "username",
-        "private_key_path",
-        "private_key",
-        "refresh_token",
-        "instance_url",
-        "access_token",
-    }
-)
+_TUNING_FIELDS = frozenset({"api_version", "ca_bundle", "verify_tls"})
+_ORG_FIELDS = frozenset(ENV_VARS.values()) - _TUNING_FIELDS
+"""Settings that say which org and who: any of them makes a source the org's one source."""
+_ENV_NAME = {field_name: var for var, field_name in ENV_VARS.items()}
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -126,6 +132,43 @@ class OrgConfig:
         if self.instance_url and self.access_token:
             return AuthFlow.STATIC
         return None
+
+    def missing(self) -> list[str]:
+        """The settings this configuration lacks (field names); empty when complete or local.
+
+        Example:
+            >>> OrgConfig(username="me@x.com", client_id="id").missing()
+            ['password']
+        """
+        if self.local:
+            return []
+        flow = self.flow
+        keyed = bool(self.private_key or self.private_key_path)
+        rules = [
+            (bool(self.password) and not self.username, "username"),
+            (bool(self.security_token) and not self.password, "password"),
+            (
+                bool(self.username)
+                and not (self.password or keyed or self.refresh_token or self.access_token),
+                "password",
+            ),
+            (bool(self.access_token) and not self.instance_url, "instance_url"),
+            (bool(self.instance_url) and not self.access_token and flow is None, "access_token"),
+            (bool(self.client_secret) and not self.client_id, "client_id"),
+            (
+                not self.client_id
+                and (
+                    flow in (AuthFlow.JWT, AuthFlow.PASSWORD, AuthFlow.REFRESH_TOKEN)
+                    or (flow is None and bool(self.username or self.password))
+                ),
+                "client_id",
+            ),
+            (flow is AuthFlow.JWT and not self.username, "username"),
+        ]
+        needed = list(dict.fromkeys(name for broken, name in rules if broken))
+        if flow is None and not needed:
+            needed.append("credentials")
+        return needed
 
     @property
     def verify(self) -> bool | str:
@@ -205,65 +248,6 @@ def kinetic_home(environ: Mapping[str, str] | None = None) -> Path:
     return Path(value).expanduser() if value else Path.home() / ".kinetic"
 
 
-def _unquote(raw: str, path: Path, lineno: int) -> str:
-    if raw[:1] in ("'", '"'):
-        quote = raw[0]
-        end = raw.find(quote, 1)
-        if quote == '"':
-            end = 1
-            while end < len(raw) and raw[end] != '"':
-                end += 2 if raw[end] == "\\" else 1
-        if end >= len(raw) or end < 1:
-            raise ConfigError(f"{path}:{lineno}: unterminated quoted value")
-        rest = raw[end + 1 :].strip()
-        if rest and not rest.startswith("#"):
-            raise ConfigError(f"{path}:{lineno}: unexpected text after the quoted value")
-        inner = raw[1:end]
-        if quote == "'":
-            return inner
-        escapes = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
-        return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), "\\" + m.group(1)), inner)
-    value = re.split(r"\s+#", raw, maxsplit=1)[0]
-    return value.strip()
-
-
-def parse_dotenv(text: str, path: Path = Path(".env")) -> dict[str, str]:
-    """Parse ``.env`` text: ``KEY=value`` lines, optional ``export``, ``#`` comments, quoted values.
-
-    Single quotes are literal; double quotes understand ``\\n \\t \\r \\" \\\\``. Any other line is an
-    error naming the file and line (never its value).
-
-    Example:
-        >>> parse_dotenv('export SF_USERNAME=me@x.com  # me\\nSF_PASSWORD="p#w"\\n')
-        {'SF_USERNAME': 'me@x.com', 'SF_PASSWORD': 'p#w'}
-    """
-    values: dict[str, str] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("export "):
-            stripped = stripped[len("export ") :].lstrip()
-        key, sep, raw = stripped.partition("=")
-        key = key.strip()
-        if not sep or not _KEY.fullmatch(key):
-            raise ConfigError(f"{path}:{lineno}: expected KEY=value")
-        values[key] = _unquote(raw.strip(), path, lineno)
-    return values
-
-
-def load_dotenv(directory: Path) -> dict[str, str]:
-    """The variables of ``directory/.env``; empty when there is no such file."""
-    path = directory / ".env"
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_dotenv(text, path)
-
-
 def _coerce(name: str, value: Any, where: str) -> Any:
     if name == "verify_tls":
         if isinstance(value, bool):
@@ -289,6 +273,47 @@ def _coerce(name: str, value: Any, where: str) -> Any:
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(OrgConfig)) - {"name", "source", "local"}
+_CREDENTIALS_HINT = (
+    "credentials (username + password, private_key_path, refresh_token, client_id + client_secret, "
+    "or instance_url + access_token)"
+)
+_CREDENTIALS_ENV_HINT = (
+    "credentials (SF_USERNAME + SF_PASSWORD, SF_PRIVATE_KEY_PATH, SF_REFRESH_TOKEN, SF_CLIENT_ID + "
+    "SF_CLIENT_SECRET, or SF_INSTANCE_URL + SF_ACCESS_TOKEN)"
+)
+
+
+def _describe_missing(config: OrgConfig, env_names: bool) -> str:
+    def one(name: str) -> str:
+        if name == "credentials":
+            return _CREDENTIALS_ENV_HINT if env_names else _CREDENTIALS_HINT
+        return _ENV_NAME.get(name, name) if env_names else name
+
+    return ", ".join(one(n) for n in config.missing())
+
+
+def _complete(config: OrgConfig, *, env_names: bool) -> OrgConfig:
+    """``config`` when it names a usable org; else a ConfigError naming its source and what is missing."""
+    if config.missing():
+        raise ConfigError(
+            f"the org settings from {config.source} are incomplete: missing "
+            f"{_describe_missing(config, env_names)} (settings are never combined from two sources)"
+        )
+    return config
+
+
+def _misspelled(names: Iterable[str]) -> list[str]:
+    """``SF_*`` names one or two letters away from a Kinetic variable, e.g. ``SF_USERNAM``."""
+    found = []
+    for name in sorted(names):
+        if not name.startswith("SF_") or name in ENV_VARS:
+            continue
+        for known in ENV_VARS:
+            close = difflib.SequenceMatcher(None, name, known).ratio() >= 0.8
+            if close and abs(len(name) - len(known)) <= 2:
+                found.append(f"{name} (did you mean {known}?)")
+                break
+    return found
 
 
 def _apply(base: OrgConfig, values: Mapping[str, Any], where: str) -> OrgConfig:
@@ -366,19 +391,46 @@ def resolve_org(
         base = OrgConfig(name=LOCAL_ORG, source="built-in local org", local=True)
         return _apply(base, extra, "overrides")
     if org is not None:
-        return _apply(_profile(org, load_profiles(home), env, home), extra, "overrides")
-    dotenv = load_dotenv(cwd or Path.cwd())
-    merged = {**_from_env(dotenv), **_from_env(env)}
-    if _CREDENTIAL_FIELDS & (set(merged) | {k for k, v in extra.items() if v}):
-        sources = [s for s, d in (("environment", _from_env(env)), (".env", _from_env(dotenv))) if d]
-        base = _apply(OrgConfig(source=" + ".join(sources) or "overrides"), merged, "environment")
-        return _apply(base, extra, "overrides")
+        profile = _apply(_profile(org, load_profiles(home), env, home), extra, "overrides")
+        return _complete(profile, env_names=False)
+    if _ORG_FIELDS & {k for k, v in extra.items() if v not in (None, "")}:
+        return _complete(_apply(OrgConfig(source="the arguments"), extra, "arguments"), env_names=False)
+    dotenv_path = (cwd or Path.cwd()) / ".env"
+    dotenv = load_dotenv(dotenv_path.parent)
+    from_env, from_dotenv = _from_env(env), _from_env(dotenv)
+    candidates = (
+        ("the environment (SF_* variables)", env, from_env),
+        (f"{dotenv_path}", dotenv, from_dotenv),
+    )
+    for label, raw, values in candidates:
+        if not _ORG_FIELDS & set(values):
+            continue
+        typos = _misspelled(raw)
+        if typos:
+            raise ConfigError(f"the org settings from {label} have unknown variables: {', '.join(typos)}")
+        if raw is env and _ORG_FIELDS & set(from_dotenv):
+            logger.warning("%s is ignored: the environment's SF_* variables name the org", dotenv_path)
+        config = _apply(OrgConfig(source=label), values, label)
+        return _complete(_apply(config, extra, "arguments"), env_names=True)
+    typos = _misspelled(env) + _misspelled(dotenv)
+    if typos:
+        raise ConfigError(
+            f"no org is configured, but these look like misspelled settings: {', '.join(typos)} "
+            f"(in the environment or {dotenv_path}); fix or unset them"
+        )
     doc = load_profiles(home)
     default = doc.get("default")
     if isinstance(default, str) and default != LOCAL_ORG:
-        return _apply(_profile(default, doc, env, home), extra, "overrides")
+        return _complete(_apply(_profile(default, doc, env, home), extra, "overrides"), env_names=False)
+    logger.info(
+        "no org configured (no SF_* org settings in the environment or %s, no default profile in %s): "
+        "using the built-in local org, data in %s",
+        dotenv_path,
+        home / "orgs.toml",
+        home / LOCAL_ORG,
+    )
     base = OrgConfig(name=LOCAL_ORG, source="built-in local org", local=True)
-    return _apply(base, {**merged, **extra}, "overrides")
+    return _apply(base, {**from_dotenv, **from_env, **extra}, "overrides")
 
 
 def _toml_value(value: Any) -> str:

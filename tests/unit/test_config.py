@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -56,18 +57,95 @@ def test_load_dotenv_strips_bom_and_absent_is_empty(tmp_path: Path) -> None:
     assert load_dotenv(tmp_path) == {"SF_USERNAME": "a"}
 
 
-def test_env_wins_over_dotenv(tmp_path: Path) -> None:
+def test_the_environment_is_one_source_and_a_dotenv_never_completes_it(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         "SF_USERNAME=from-file\nSF_PASSWORD=pw\nSF_CLIENT_ID=cid\nSF_API_VERSION=v60.0\n"
     )
-    cfg = resolve(tmp_path, {"SF_USERNAME": "from-env"})
-    assert cfg.username == "from-env"
-    assert cfg.password == "pw"
-    assert cfg.api_version == "60.0"
-    assert cfg.flow is AuthFlow.PASSWORD
-    assert "environment" in cfg.source
-    assert ".env" in cfg.source
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, {"SF_USERNAME": "from-env"})
+    message = str(info.value)
+    assert "environment" in message
+    assert "SF_PASSWORD" in message
+    assert "SF_CLIENT_ID" in message
+    full = {"SF_USERNAME": "from-env", "SF_PASSWORD": "pw2", "SF_CLIENT_ID": "c2"}
+    cfg = resolve(tmp_path, full)
+    assert (cfg.username, cfg.password, cfg.client_id, cfg.api_version) == ("from-env", "pw2", "c2", "62.0")
+    assert cfg.source == "the environment (SF_* variables)"
     assert isinstance(cfg.authenticator(), PasswordAuth)
+
+
+def test_a_dotenv_is_used_alone_when_the_environment_names_no_org(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "SF_USERNAME=from-file\nSF_PASSWORD=pw\nSF_CLIENT_ID=cid\nSF_API_VERSION=v60.0\n"
+    )
+    cfg = resolve(tmp_path, {"SF_VERIFY_TLS": "false", "SF_API_VERSION": "59.0"})
+    assert (cfg.username, cfg.api_version, cfg.verify) == ("from-file", "60.0", True)
+    assert cfg.source == str(tmp_path / ".env")
+    assert cfg.flow is AuthFlow.PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({"SF_USERNAME": "u"}, ["SF_PASSWORD"]),
+        ({"SF_PASSWORD": "p", "SF_CLIENT_ID": "c"}, ["SF_USERNAME"]),
+        ({"SF_LOGIN_URL": "https://evil.example.com"}, ["SF_USERNAME + SF_PASSWORD"]),
+        ({"SF_CLIENT_ID": "c"}, ["SF_USERNAME + SF_PASSWORD"]),
+        ({"SF_CLIENT_SECRET": "s"}, ["SF_CLIENT_ID"]),
+        ({"SF_ACCESS_TOKEN": "t"}, ["SF_INSTANCE_URL"]),
+        ({"SF_INSTANCE_URL": "https://a.my.salesforce.com"}, ["SF_ACCESS_TOKEN"]),
+        ({"SF_PRIVATE_KEY_PATH": "/k.pem", "SF_USERNAME": "u"}, ["SF_CLIENT_ID"]),
+        ({"SF_USERNAME": "u", "SF_CLIENT_ID": "c", "SF_CLIENT_SECRET": "s"}, ["SF_PASSWORD"]),
+        ({"SF_SECURITY_TOKEN": "t", "SF_USERNAME": "u", "SF_CLIENT_ID": "c"}, ["SF_PASSWORD"]),
+    ],
+)
+def test_partial_configuration_is_an_error_never_the_local_org(
+    tmp_path: Path, env: dict[str, str], missing: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, env)
+    for name in missing:
+        assert name in str(info.value)
+    assert "environment" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SF_USERNAM": "u", "SF_PASSWORD": "p", "SF_CLIENT_ID": "c"},
+        {"SF_USERNAM": "u", "SF_PASSWROD": "p"},
+        {"SF_CLIENTID": "c", "SF_CLIENT_SECRET": "s"},
+    ],
+)
+def test_misspelled_variables_are_named(tmp_path: Path, env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve(tmp_path, env)
+    assert "did you mean" in str(info.value)
+
+
+def test_other_tools_sf_variables_are_not_misspellings(tmp_path: Path) -> None:
+    env = {"SF_ORG_INSTANCE_URL": "https://x", "SF_ORG_API_VERSION": "60.0", "SF_LOG_LEVEL": "debug"}
+    assert resolve(tmp_path, env).local
+
+
+def test_falling_back_to_the_local_org_is_logged_with_its_data_dir(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kinetic_core.config")
+    assert resolve(tmp_path, {}).local
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(str(tmp_path / "home" / "local") in m for m in said), said
+
+
+def test_arguments_that_name_an_org_are_its_only_source(tmp_path: Path) -> None:
+    env = {"SF_USERNAME": "env-user", "SF_PASSWORD": "env-pw", "SF_CLIENT_ID": "c", "SF_VERIFY_TLS": "false"}
+    cfg = resolve(
+        tmp_path, env, login_url="https://login.salesforce.com", access_token="t", instance_url="https://a"
+    )
+    assert cfg.flow is AuthFlow.STATIC
+    assert (cfg.username, cfg.password, cfg.verify) == (None, None, True)
+    with pytest.raises(ConfigError, match="arguments"):
+        resolve(tmp_path, env, login_url="https://evil.example.com")
 
 
 @pytest.mark.parametrize(
@@ -112,9 +190,8 @@ def test_session_plus_credentials_starts_with_the_session(tmp_path: Path) -> Non
 
 
 def test_missing_pieces_name_the_variables(tmp_path: Path) -> None:
-    cfg = resolve(tmp_path, {"SF_USERNAME": "u", "SF_PASSWORD": "p"})
     with pytest.raises(ConfigError, match="SF_CLIENT_ID"):
-        cfg.authenticator()
+        resolve(tmp_path, {"SF_USERNAME": "u", "SF_PASSWORD": "p"})
     with pytest.raises(ConfigError, match="no usable credentials"):
         OrgConfig(username="u").authenticator()
 

@@ -169,16 +169,17 @@ def handle_errors(func: F) -> F:
 
 
 def describe_target(client: SalesforceClient, org: str | None) -> str:
-    """``org: NAME (where)`` for the stderr announcement."""
+    """``org: NAME (where; settings from SOURCE)`` for the stderr announcement."""
     name = client.org_name or (org or "env")
     where = client.instance_url
-    local = name == "local"
-    if not local:
-        try:
-            local = resolve_org(org).local
-        except ConfigError:
-            local = False
-    return f"org: {name} (local emulator at {where})" if local else f"org: {name} ({where})"
+    try:
+        config = resolve_org(org)
+    except ConfigError:
+        config = None
+    if name == "local" or (config is not None and config.local):
+        return f"org: {name} (local emulator at {where})"
+    source = f"; settings from {config.source}" if config is not None else ""
+    return f"org: {name} ({where}{source})"
 
 
 @contextmanager

@@ -74,7 +74,9 @@ def start(
     def announce(url: str) -> None:
         typer.echo(url)
         sys.stdout.flush()
-        typer.echo(f"emulator data dir: {settings.data_dir} (credentials and admin token in emulator.json)", err=True)
+        typer.echo(
+            f"emulator data dir: {settings.data_dir} (credentials and admin token in emulator.json)", err=True
+        )
 
     try:
         serve_foreground(settings, announce=announce)
