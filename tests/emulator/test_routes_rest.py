@@ -271,7 +271,7 @@ def test_compressed_request_bodies(emulator_api: EmulatorApi) -> None:
 def test_huge_body_is_refused(emulator_api: EmulatorApi) -> None:
     host, port = emulator_api.local.instance_url.removeprefix("http://").split(":")
     request = (
-        f"POST /services/data/v62.0/sobjects/Account HTTP/1.1\r\nHost: {host}\r\n"
+        f"POST /services/data/v62.0/sobjects/Account HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Authorization: Bearer {emulator_api.token}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {60 * 1024 * 1024}\r\nConnection: close\r\n\r\n{{"
     ).encode()

@@ -87,6 +87,16 @@ def likeliest_delimiter(header_line: str, candidates: Sequence[str]) -> str:
     return next(c for c in candidates if counts[c] == best)
 
 
+def _refuse_cr_only(path: Path, header: bytes) -> None:
+    """A carriage return outside quotes in the first record: CR-only (classic Mac) line endings."""
+    cr = header.find(b"\r")
+    if cr >= 0 and header[:cr].count(b'"') % 2 == 0:
+        raise ValueError(
+            f"{path}: the file ends its lines with CR only (classic Mac OS); Salesforce reads LF or CRLF "
+            "line endings: convert the file (for example: tr '\\r' '\\n' < old.csv > new.csv)"
+        )
+
+
 def sniff(
     path: str | Path,
     delimiter: ColumnDelimiter | str | None = None,
@@ -107,6 +117,7 @@ def sniff(
         raw_header = next(_logical_records(iter(handle)), b"")
     if not _strip_eol(raw_header).strip():
         raise ValueError(f"{file_path}: the CSV file has no header row")
+    _refuse_cr_only(file_path, _strip_eol(raw_header))
     text = _strip_eol(raw_header).decode("utf-8")
     if delimiter is None:
         char = likeliest_delimiter(text, [d.char for d in ColumnDelimiter])

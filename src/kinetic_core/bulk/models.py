@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kinetic_core.errors import ApiError
+
 DEFAULT_MAX_BYTES = 100_000_000
 """Raw bytes per job: Salesforce caps an upload at 150 MB after base64 (~100 MB raw)."""
 DEFAULT_MAX_RECORDS = 150_000_000
@@ -182,7 +184,21 @@ class JobInfo:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], kind: JobKind | None = None) -> JobInfo:
-        """Build from a JobInfo JSON body (create, PATCH, GET or list entry)."""
+        """Build from a JobInfo JSON body (create, PATCH, GET or list entry).
+
+        Raises:
+            ApiError: ``UNEXPECTED_RESPONSE`` when the body is not a job (no id, unknown state...).
+        """
+        try:
+            return cls._from_api(data, kind)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            detail = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ApiError(
+                200, "UNEXPECTED_RESPONSE", f"the answer is not a Bulk API 2.0 job ({detail})"
+            ) from None
+
+    @classmethod
+    def _from_api(cls, data: Mapping[str, Any], kind: JobKind | None) -> JobInfo:
         operation = Operation.parse(str(data.get("operation", "insert")))
         if kind is None:
             kind = JobKind.QUERY if operation in (Operation.QUERY, Operation.QUERY_ALL) else JobKind.INGEST

@@ -8,15 +8,21 @@ Exit codes (documented in ``kinetic --help`` and ``docs/cli.md``):
 2     usage error: bad arguments, missing file, bad configuration, an output location that cannot
       be written, or a journal/job that another live run holds (nothing was sent)
 3     authentication error: the org refused the credentials
-4     API error: Salesforce (or the network) refused a call, a job failed, ``--wait`` ran out
+4     API error: Salesforce (or the network) refused a call, a job failed, ``--wait`` ran out, an
+      answer was malformed (not JSON, not of the expected shape), or any other unexpected failure
 ====  ==================================================================
+
+Every exception a command raises ends as one ``error: ...`` line on stderr and one of these codes,
+never a traceback (``-vv`` logs the traceback of unexpected ones at DEBUG).
 """
 
 from __future__ import annotations
 
+import csv
 import enum
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +30,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from kinetic_core.config import resolve_org
 from kinetic_core.errors import (
@@ -70,6 +77,7 @@ JsonOption = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger(__name__)
 
 
 def stderr() -> Console:
@@ -100,7 +108,9 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     """
     if isinstance(exc, AuthenticationError | SessionExpiredError):
         return ExitCode.AUTH
-    if isinstance(exc, ConfigError | ValueError | FileNotFoundError | IsADirectoryError):
+    if isinstance(exc, json.JSONDecodeError):  # an answer that is not JSON: the server's fault
+        return ExitCode.API
+    if isinstance(exc, ConfigError | ValueError | FileNotFoundError | IsADirectoryError | csv.Error):
         return ExitCode.USAGE
     if isinstance(exc, ApiError) and exc.error_code in ("INVALID_SESSION_ID", "INVALID_AUTH_HEADER"):
         return ExitCode.AUTH
@@ -108,10 +118,20 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 
 def one_line(exc: BaseException) -> str:
-    """A single-line message for an exception (no traceback)."""
+    """A single-line message for an exception (no traceback).
+
+    Exceptions outside the project's own tree (a ``KeyError`` from an answer of an unexpected shape, a
+    ``RecursionError``...) are named by type, since their text alone says little.
+    """
     text = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
         text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    elif isinstance(exc, json.JSONDecodeError):
+        text = f"the answer is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    elif isinstance(exc, csv.Error):
+        text = f"unreadable CSV: {text}"
+    elif not isinstance(exc, KineticError | ValueError):
+        text = f"unexpected {type(exc).__name__}: {text}"
     return " ".join(text.split())
 
 
@@ -147,12 +167,14 @@ def handle_errors(func: F) -> F:
         json_output = bool(kwargs.get("json_output"))
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
+        except (typer.Exit, typer.Abort, SystemExit, TyperException):
+            raise  # typer reports its own usage errors (typer.BadParameter: exit 2)
         except KeyboardInterrupt:
             stderr().print("interrupted", markup=False)
             raise typer.Exit(130) from None
-        except (KineticError, ValueError, OSError) as exc:
+        except Exception as exc:  # every failure ends as one line and a documented exit code
+            if not isinstance(exc, KineticError | ValueError | OSError | csv.Error):
+                logger.debug("%s failed", func.__name__, exc_info=True)
             code = exit_code_for(exc)
             stderr().print(f"error: {one_line(exc)}", markup=False)
             if isinstance(exc, BulkTimeoutError) and exc.job_ids:

@@ -10,6 +10,7 @@ import typer
 
 from kinetic_core.emulator.org import OrgSettings
 from kinetic_core.emulator.server import DEFAULT_DATA_DIR, EmulatorRunningError, serve_foreground
+from kinetic_core.emulator.store.custom import SchemaError
 
 emulator_app = typer.Typer(help="Run the local Salesforce org emulator.", no_args_is_help=True)
 
@@ -81,8 +82,11 @@ def start(
     try:
         serve_foreground(settings, announce=announce)
     except EmulatorRunningError as exc:
-        typer.echo(f"cannot start the emulator: {exc}", err=True)
+        typer.echo(f"error: cannot start the emulator: {exc}", err=True)
         raise typer.Exit(2) from None
-    except OSError as exc:
-        typer.echo(f"cannot start the emulator: {exc}", err=True)
+    except SchemaError as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(2) from None
+    except (OSError, OverflowError) as exc:
+        typer.echo(f"error: cannot start the emulator: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None

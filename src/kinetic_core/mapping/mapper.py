@@ -17,6 +17,7 @@ import yaml
 
 from kinetic_core.errors import ConfigError, MappingError
 from kinetic_core.mapping.transforms import Transform, resolve
+from kinetic_core.yamlsafe import load_yaml
 
 
 class _Missing:
@@ -303,7 +304,9 @@ class FieldMapper:
             >>> m.map({"name": " A "})
             {'Name': 'A'}
         """
+        source = "<mapping text>"
         if isinstance(path_or_text, Path) or ("\n" not in path_or_text and Path(path_or_text).is_file()):
+            source = str(path_or_text)
             try:
                 text = Path(path_or_text).read_text(encoding="utf-8")
             except OSError as exc:
@@ -311,7 +314,7 @@ class FieldMapper:
         else:
             text = str(path_or_text)
         try:
-            doc = yaml.safe_load(text)
+            doc = load_yaml(text, source)
         except yaml.YAMLError as exc:
             raise ConfigError(f"invalid mapping YAML: {exc}") from None
         if not isinstance(doc, Mapping):

@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from kinetic_core.errors import ConfigError
+from kinetic_core.yamlsafe import load_yaml
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
 STRATEGIES = ("auto", "rest", "composite", "bulk")
@@ -292,7 +293,7 @@ def load_config(path: str | Path) -> PipelineConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = load_yaml(text, str(file))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: invalid YAML: {exc}") from None
     if not isinstance(doc, Mapping):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import numbers
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -48,12 +49,18 @@ def _datetime(value: dt.datetime) -> str:
     return text + "Z"
 
 
+def _is_numpy_bool(value: Any) -> bool:
+    dtype = getattr(value, "dtype", None)
+    return getattr(dtype, "kind", None) == "b" and getattr(value, "shape", None) == ()
+
+
 def literal(value: Any) -> str:
     """The SOQL literal for a Python value.
 
     Strings are quoted and escaped; ``bool`` -> ``TRUE``/``FALSE``; ``None`` -> ``NULL``; ints, finite
-    floats and decimals as numbers; ``date`` -> ``YYYY-MM-DD``; aware ``datetime`` -> UTC
-    ``YYYY-MM-DDTHH:MM:SSZ``; lists, tuples, sets -> ``(a, b, ...)`` for ``IN``.
+    floats and decimals as numbers (NumPy's scalar ints, floats and bools too); ``date`` ->
+    ``YYYY-MM-DD``; aware ``datetime`` -> UTC ``YYYY-MM-DDTHH:MM:SSZ``; lists, tuples, sets ->
+    ``(a, b, ...)`` for ``IN``.
 
     Raises:
         ValueError: naive datetimes, NaN/infinity, empty or nested collections.
@@ -65,14 +72,15 @@ def literal(value: Any) -> str:
     """
     if value is None:
         return "NULL"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or _is_numpy_bool(value):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
+    if isinstance(value, numbers.Integral):  # int and NumPy's integer scalars
         return str(int(value))
-    if isinstance(value, float):
-        if not math.isfinite(value):
+    if isinstance(value, float | numbers.Real) and not isinstance(value, decimal.Decimal):
+        number = float(value)  # NumPy's float64 is a float whose repr is "np.float64(1.5)"
+        if not math.isfinite(number):
             raise ValueError("SOQL has no literal for NaN or infinity")
-        return repr(value)
+        return repr(number)
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             raise ValueError("SOQL has no literal for NaN or infinity")

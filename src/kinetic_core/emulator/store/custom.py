@@ -50,6 +50,7 @@ import yaml
 from kinetic_core.emulator.store import fieldkit
 from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef, Schema
 from kinetic_core.emulator.store.standard import standard_objects
+from kinetic_core.yamlsafe import load_yaml
 
 
 class SchemaError(ValueError):
@@ -250,7 +251,7 @@ def load_schema_file(path: Path) -> list[ObjectDef]:
     """
     source = str(path)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"), source)
     except OSError as exc:
         raise SchemaError(f"{source}: cannot read schema file: {exc}") from exc
     except yaml.YAMLError as exc:
