@@ -377,7 +377,8 @@ def resolve_org(
     """Resolve the configuration of ``org`` (see the module docstring for the order).
 
     Raises:
-        ConfigError: unknown profile, malformed ``.env``/``orgs.toml``, unknown override.
+        ConfigError: unknown profile, malformed ``.env``/``orgs.toml``, unknown override, or a source
+            that names an org incompletely (the message names the source and what is missing).
 
     Example:
         >>> resolve_org(environ={"SF_INSTANCE_URL": "https://a.my.salesforce.com", "SF_ACCESS_TOKEN": "t"},

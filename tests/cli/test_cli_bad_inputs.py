@@ -137,6 +137,12 @@ CASES: dict[str, Case] = {
     "jobs-results-a-url": Case(("jobs", "results", "https://evil.example.com/x"), frozenset({2, 4})),
     "jobs-wait-negative": Case(("jobs", "wait", JOB_ID, "--wait", "-1"), 2),
     "org-remove-unknown": Case(("org", "remove", "nope"), frozenset({0, 2})),
+    "org-list-corrupt-profiles": Case(
+        ("org", "list"), 2, env={"KINETIC_HOME": "badhome"}, files={"badhome/orgs.toml": "[orgs\n"}
+    ),
+    "sync-missing-source": Case(("sync", "p.yaml"), frozenset({1, 2}), {"p.yaml": GOOD_PIPELINE}),
+    "doctor-malformed-json": Case(("doctor",), frozenset({1, 4}), answer=b"{"),
+    "describe-a-list": Case(("describe", "Account"), 4, answer=b"[]"),
     "org-login-unknown-flow": Case(("org", "login", "x", "--flow", "magic", "--no-check"), 2),
     "partial-environment": Case(
         ("limits",), 2, env={"SF_USERNAME": "u", "SF_PASSWORD": "p"}, says="SF_CLIENT_ID"

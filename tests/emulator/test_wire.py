@@ -66,9 +66,10 @@ class _Wire:
         return status, headers, body
 
 
-def _raw_get(path: str, token: str | None = None, extra: str = "") -> bytes:
+def _raw_get(where: tuple[str, int], path: str, token: str | None = None, extra: str = "") -> bytes:
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}{extra}\r\n".encode()
+    host, port = where  # the emulator answers only requests addressed to its own host and port
+    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}{extra}\r\n".encode()
 
 
 def test_canonical_header_name_spellings() -> None:
@@ -93,11 +94,12 @@ def test_raw_response_heads_use_salesforce_header_names(emulator_api: EmulatorAp
     while emulator_api.get(f"jobs/query/{job_id}").json()["state"] != "JobComplete":
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    where = _address(emulator_api.local)
     requests_to_send = [
-        _raw_get("/services/data", None),
-        _raw_get("/services/data/v62.0/limits", token, "Accept-Encoding: gzip\r\n"),
-        _raw_get(f"/services/data/v62.0/jobs/query/{job_id}/results?maxRecords=2", token),
-        _raw_get("/services/data/v62.0/sobjects/Account/001000000000000AAA", token),
+        _raw_get(where, "/services/data", None),
+        _raw_get(where, "/services/data/v62.0/limits", token, "Accept-Encoding: gzip\r\n"),
+        _raw_get(where, f"/services/data/v62.0/jobs/query/{job_id}/results?maxRecords=2", token),
+        _raw_get(where, "/services/data/v62.0/sobjects/Account/001000000000000AAA", token),
     ]
     with socket.create_connection(_address(org), timeout=10) as sock:
         wire = _Wire(sock)
@@ -140,10 +142,10 @@ def test_idle_connection_is_reused_after_a_client_poll_interval(local_org: Local
     """simple-salesforce's bulk2 waits 5 s between polls on a kept-alive connection: it must still be open."""
     with socket.create_connection(_address(local_org), timeout=10) as sock:
         wire = _Wire(sock)
-        first, _, _ = wire.exchange(_raw_get("/services/data", None))
+        first, _, _ = wire.exchange(_raw_get(_address(local_org), "/services/data", None))
         assert first == b"HTTP/1.1 200 OK"
         time.sleep(6.0)  # longer than uvicorn's default keep-alive of 5 s
-        second, headers, _ = wire.exchange(_raw_get("/services/data", None))
+        second, headers, _ = wire.exchange(_raw_get(_address(local_org), "/services/data", None))
         assert second == b"HTTP/1.1 200 OK"
         assert (b"Connection", b"close") not in headers
 
