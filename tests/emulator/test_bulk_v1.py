@@ -101,7 +101,7 @@ class Api:
 def api(tmp_path: Path) -> Iterator[Api]:
     org = Org(OrgSettings(data_dir=tmp_path), sleep=lambda _s: None)
     try:
-        with TestClient(create_app(org)) as client:
+        with TestClient(create_app(org), base_url=org.base_url) as client:
             yield Api(org, client)
     finally:
         org.close()

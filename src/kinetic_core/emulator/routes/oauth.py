@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kinetic_core.emulator.credentials import password_matches
 from kinetic_core.emulator.org import Org
 from kinetic_core.emulator.routes.common import bearer_token, get_org, json_response
 from kinetic_core.emulator.tokens import Session
@@ -130,9 +131,7 @@ def _password(org: Org, params: dict[str, str]) -> dict[str, Any]:
     username, password = params.get("username"), params.get("password")
     if not username or password is None:
         raise OAuthError("invalid_request", "username and password are required")
-    s = org.settings
-    ok = _same(password, s.password) or _same(password, s.password + s.security_token)
-    if not ok:
+    if not password_matches(org, password):
         raise _bad_credentials()
     user_id, name = _user(org, username)
     # The username-password flow never issues a refresh token, whatever the scope asks.
