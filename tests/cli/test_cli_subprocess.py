@@ -50,3 +50,22 @@ def test_exit_codes_of_the_script(home: Path) -> None:
     assert json.loads(api.stdout)["error"]["exit_code"] == 4
     assert api.stderr.count("error:") == 1
     assert "Traceback" not in api.stderr
+
+
+def test_count_query_prints_the_count_in_every_format(home: Path) -> None:
+    with SalesforceClient.connect("local", home=home) as client:
+        client.create_batch("Contact", [{"LastName": f"Ng {n}"} for n in range(3)])
+    soql = "SELECT COUNT() FROM Contact"
+    table = _run(home, "query", soql)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.strip() == "Total number of records retrieved: 3."
+    csv_out = _run(home, "query", soql, "--format", "csv")
+    assert csv_out.stdout.splitlines() == ["totalSize", "3"]
+    assert "Total number of records retrieved: 3." in csv_out.stderr
+    for args in (("--json",), ("--format", "json")):
+        as_json = _run(home, "query", soql, *args)
+        assert json.loads(as_json.stdout) == {"totalSize": 3, "done": True, "records": []}
+    ordinary = _run(home, "query", "SELECT LastName FROM Contact ORDER BY LastName", "--json")
+    assert json.loads(ordinary.stdout) == [{"LastName": f"Ng {n}"} for n in range(3)]
+    listed = _run(home, "query", "SELECT LastName FROM Contact")
+    assert listed.stdout.rstrip().endswith("Total number of records retrieved: 3.")

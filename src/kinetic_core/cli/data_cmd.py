@@ -6,6 +6,7 @@ import csv
 import enum
 import itertools
 import json
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -76,6 +77,36 @@ def _write_csv(records: Iterator[dict[str, Any]]) -> int:
     return count
 
 
+_COUNT_QUERY = re.compile(r"^\s*SELECT\s+COUNT\s*\(\s*\)\s+FROM\s", re.IGNORECASE)
+"""``SELECT COUNT() FROM ...``: the answer is ``totalSize`` alone, with no records."""
+
+
+def is_count_query(soql: str) -> bool:
+    """Whether ``soql`` selects ``COUNT()`` alone, whose only result is the total size.
+
+    Example:
+        >>> is_count_query("select count() from Contact"), is_count_query("SELECT COUNT(Id) FROM Contact")
+        (True, False)
+    """
+    return bool(_COUNT_QUERY.match(soql))
+
+
+def retrieved_line(count: int) -> str:
+    """The closing line of ``kinetic query``, worded as ``sf data query`` words it."""
+    return f"Total number of records retrieved: {count:,}."
+
+
+def _print_count(total: int, output_format: QueryFormat, json_output: bool) -> None:
+    if json_output or output_format is QueryFormat.JSON:
+        emit_json({"totalSize": total, "done": True, "records": []})
+        return
+    if output_format is QueryFormat.CSV:
+        sys.stdout.write(f"totalSize\n{total}\n")
+        stderr().print(retrieved_line(total), markup=False)
+        return
+    stdout().print(retrieved_line(total), markup=False)
+
+
 @handle_errors
 def query(
     soql: Annotated[str, typer.Argument(help="The SOQL query.")],
@@ -90,11 +121,17 @@ def query(
 ) -> None:
     """Run a SOQL query (REST, every page) and print the records.
 
+    A COUNT() query prints its count: a line in the table format, a totalSize column in CSV, and
+    {"totalSize": N, "done": true, "records": []} in JSON.
+
     Example:
         $ kinetic query "SELECT Id, Name FROM Account LIMIT 5" --format csv
     """
     with connected(org) as client:
         result = client.query(soql, include_deleted=include_deleted)
+        if is_count_query(soql):
+            _print_count(result.total_size, output_format, json_output)
+            return
         records = (dict(r) for r in result)
         if json_output or output_format is QueryFormat.JSON:
             sys.stdout.write("[")
@@ -104,14 +141,14 @@ def query(
             return
         if output_format is QueryFormat.CSV:
             count = _write_csv(records)
-            stderr().print(f"{count} record(s)", markup=False)
+            stderr().print(retrieved_line(count), markup=False)
             return
         flat = [flatten(r) for r in records]
         table = Table(*_columns(flat)) if flat else Table("(no records)")
         for record in flat:
             table.add_row(*(cell_text(record.get(c)) for c in _columns(flat)))
         stdout().print(table)
-        stderr().print(f"{len(flat)} record(s)", markup=False)
+        stdout().print(retrieved_line(len(flat)), markup=False)
 
 
 @handle_errors
