@@ -350,12 +350,14 @@ class BulkTimeoutError(KineticError):
 
     Attributes:
         job_ids: every job still unfinished; pass them to ``client.bulk.wait`` to resume.
+        reason: what timed out, without the job ids and the resume advice.
     """
 
     def __init__(self, job_ids: Sequence[str], message: str = "timed out waiting for bulk jobs") -> None:
         ids = list(job_ids)
         super().__init__(f"{message}: {', '.join(ids)} (still running on the server; resume with wait())")
         self.job_ids = ids
+        self.reason = message
 
 
 class ResultsNotSavedError(KineticError):

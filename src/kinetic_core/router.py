@@ -110,34 +110,42 @@ def decide(
     )
     if record_count <= 0:
         return Decision(Strategy.REST, "no records: nothing to send")
+    records = _plural(record_count, "record")
     if record_count >= t.bulk_min_records or encoded_bytes >= t.bulk_min_bytes:
-        size = (
-            f"{record_count} records >= {t.bulk_min_records}"
+        size, threshold = (
+            (records, f"{t.bulk_min_records:,} records")
             if record_count >= t.bulk_min_records
-            else f"{encoded_bytes} bytes >= {t.bulk_min_bytes}"
+            else (f"{encoded_bytes:,} bytes of CSV", f"{t.bulk_min_bytes:,} bytes")
         )
         if bulk_ok:
-            return Decision(Strategy.BULK, f"{size}: Bulk API 2.0")
+            return Decision(Strategy.BULK, f"{size}: Bulk API 2.0, used from {threshold}")
         return Decision(
             Strategy.COMPOSITE,
-            f"{size}, but only {bulk_batches_remaining} Bulk batches left (need {batches_needed}"
-            f" + {t.bulk_batch_reserve} reserve): Composite",
+            f"{size} would go to Bulk API 2.0, but only {bulk_batches_remaining:,} Bulk batches "
+            f"are left today ({batches_needed:,} needed, {t.bulk_batch_reserve:,} kept in reserve): "
+            "Composite",
         )
     if record_count <= t.rest_max_records:
         return Decision(
-            Strategy.REST, f"{record_count} record(s) <= {t.rest_max_records}: one REST call each"
+            Strategy.REST, f"{records}: one REST call per record (up to {t.rest_max_records:,} records)"
         )
     low_api = api_remaining is not None and api_remaining - composite_calls < t.api_reserve
     if low_api and bulk_ok and api_remaining is not None and api_remaining >= bulk_calls:
         return Decision(
             Strategy.BULK,
-            f"{composite_calls} Composite calls would cut into the {t.api_reserve}-call reserve"
-            f" ({api_remaining} left): Bulk API 2.0",
+            f"{records}: Composite would take {_plural(composite_calls, 'call')} and cut into the "
+            f"{t.api_reserve:,}-call reserve ({api_remaining:,} calls left today): Bulk API 2.0",
         )
     return Decision(
         Strategy.COMPOSITE,
-        f"{record_count} records < {t.bulk_min_records}: Composite in {composite_calls} call(s) of 200",
+        f"{records}: Composite, {_plural(composite_calls, 'call')} of up to 200 records "
+        f"(Bulk from {t.bulk_min_records:,} records)",
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    """``1 record``, ``30,000 records``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 # ---------------------------------------------------------------------------------------------- results

@@ -51,7 +51,11 @@ def test_default_thresholds() -> None:
 
 
 def test_decide_reason_mentions_the_numbers() -> None:
-    assert "2000" in decide(2_000, 0, None, None, T).reason
+    assert decide(2_000, 0, None, None, T).reason == "2,000 records: Bulk API 2.0, used from 2,000 records"
+    assert decide(500, 0, None, None, T).reason == (
+        "500 records: Composite, 3 calls of up to 200 records (Bulk from 2,000 records)"
+    )
+    assert decide(1, 0, None, None, T).reason == "1 record: one REST call per record (up to 3 records)"
     assert "Bulk batches" in decide(50_000, 0, None, 12, T).reason
 
 

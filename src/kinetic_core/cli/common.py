@@ -24,8 +24,9 @@ import functools
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -57,10 +58,59 @@ class ExitCode(enum.IntEnum):
     API = 4
 
 
+def exit_codes_help(
+    *,
+    failed: str | None = None,
+    usage: bool = True,
+    auth: bool = False,
+    api: bool = False,
+    wait: bool = False,
+) -> str:
+    """The exit codes one command can return, for its help epilog.
+
+    Args:
+        failed: what exit code 1 means for this command (None: it never returns 1).
+        usage: exit code 2 (bad arguments; every command parses arguments, so on by default).
+        auth: exit code 3 (the command logs in to an org).
+        api: exit code 4 (the command calls the org's API).
+        wait: the command has --wait, whose running out is exit code 4.
+
+    Example:
+        >>> exit_codes_help(auth=True, api=True)
+        'Exit codes: 0 success; 2 usage error; 3 authentication error; 4 API error.'
+    """
+    parts = ["0 success"]
+    if failed:
+        parts.append(f"1 {failed}")
+    if usage:
+        parts.append("2 usage error")
+    if auth:
+        parts.append("3 authentication error")
+    if api or wait:
+        parts.append("4 API error" + (", or --wait ran out (the jobs go on)" if wait else ""))
+    return "Exit codes: " + "; ".join(parts) + "."
+
+
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 some rows failed; 2 usage error; 3 authentication error; "
-    "4 API error (including a --wait that ran out)."
+    "4 API error (including a --wait that ran out). Each command's help lists the ones it can return."
 )
+ORG_EXIT_CODES = exit_codes_help(auth=True, api=True)
+"""The exit codes of a command that reads from an org."""
+
+
+def resume_hint(job_ids: Sequence[str], out: Path | None = None) -> str:
+    """The one wording for how to pick up Bulk jobs after --wait ran out (``out``: an export's file).
+
+    Example:
+        >>> resume_hint(["750A"])
+        'the job goes on in Salesforce; resume with: kinetic jobs wait 750A, then kinetic jobs results 750A'
+    """
+    target = f" --out {out}" if out is not None else ""
+    waits = "; ".join(f"kinetic jobs wait {j}, then kinetic jobs results {j}{target}" for j in job_ids)
+    noun = "the job goes on" if len(job_ids) == 1 else "the jobs go on"
+    return f"{noun} in Salesforce; resume with: {waits}"
+
 
 OrgOption = Annotated[
     str | None,
@@ -135,13 +185,14 @@ def one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def error_payload(exc: BaseException, code: ExitCode) -> dict[str, Any]:
-    """The ``--json`` form of an error."""
+def error_payload(exc: BaseException, code: ExitCode, out: Path | None = None) -> dict[str, Any]:
+    """The ``--json`` form of an error (``out``: the file of an export that timed out)."""
     body: dict[str, Any] = {"type": type(exc).__name__, "message": one_line(exc), "exit_code": int(code)}
     if isinstance(exc, ApiError):
         body["errorCode"] = exc.error_code
     if isinstance(exc, BulkTimeoutError):
         body["job_ids"] = list(exc.job_ids)
+        body["resume"] = resume_hint(exc.job_ids, out)
     if isinstance(exc, ResultsNotSavedError):
         body.update(job_ids=list(exc.job_ids), counts=dict(exc.counts), next_step=exc.next_step)
     if isinstance(exc, RunLockedError):
@@ -176,15 +227,14 @@ def handle_errors(func: F) -> F:
             if not isinstance(exc, KineticError | ValueError | OSError | csv.Error):
                 logger.debug("%s failed", func.__name__, exc_info=True)
             code = exit_code_for(exc)
-            stderr().print(f"error: {one_line(exc)}", markup=False)
+            out = kwargs.get("out") if isinstance(kwargs.get("out"), Path) else None
             if isinstance(exc, BulkTimeoutError) and exc.job_ids:
-                first = exc.job_ids[0]
-                stderr().print(
-                    f"resume with: kinetic jobs wait {first}  then  kinetic jobs results {first}",
-                    markup=False,
-                )
+                stderr().print(f"error: {exc.reason}: {', '.join(exc.job_ids)}", markup=False)
+                stderr().print(resume_hint(exc.job_ids, out), markup=False)
+            else:
+                stderr().print(f"error: {one_line(exc)}", markup=False)
             if json_output:
-                emit_json(error_payload(exc, code))
+                emit_json(error_payload(exc, code, out))
             raise typer.Exit(int(code)) from None
 
     return wrapper  # type: ignore[return-value]

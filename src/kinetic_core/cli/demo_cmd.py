@@ -89,8 +89,8 @@ def demo(
 ) -> None:
     """Generate Accounts and Contacts, load them through the router, show failures, export them back.
 
-    Runs on a fresh embedded org in a temporary directory (or ``--data-dir``); ``--org local`` uses the
-    local org under ~/.kinetic/local instead. It never touches a real org.
+    Runs on a fresh embedded org in a temporary directory (or --data-dir); --org local uses the
+    local org under KINETIC_HOME/local instead. It never touches a real org.
 
     Example:
         $ kinetic demo

@@ -3,11 +3,13 @@
 Checks: connectivity and TLS, authentication, API version, the token's scopes, the user's API Enabled,
 Bulk API Hard Delete, View All Data and Modify All Data permissions (from the user's Profile and every
 assigned PermissionSet, read with SOQL), and the remaining daily limits. Each check passes or fails
-with what to change in Salesforce Setup.
+with what to change in Salesforce Setup. Plain HTTP to this machine (a local emulator) is a note,
+not a failure.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,22 +42,49 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    note: bool = False
+    """A passing check worth reading (plain HTTP to a local emulator, say)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+        return {"check": self.name, "ok": self.ok, "note": self.note, "detail": self.detail, "fix": self.fix}
+
+    @property
+    def label(self) -> str:
+        """PASS, NOTE or FAIL, with rich colour markup."""
+        return "[red]FAIL[/]" if not self.ok else "[yellow]NOTE[/]" if self.note else "[green]PASS[/]"
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (where only a local emulator answers plain HTTP).
+
+    Example:
+        >>> is_loopback("http://127.0.0.1:8555"), is_loopback("http://acme.my.salesforce.com")
+        (True, False)
+    """
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _transport_check(url: str, local: bool) -> Check:
+    name = "connectivity and TLS"
+    if url.startswith("https://"):
+        return Check(name, True, f"{url} reachable over TLS, certificate verified")
+    if local or is_loopback(url):
+        return Check(
+            name,
+            True,
+            f"{url} reachable over plain HTTP: a local emulator on this machine (a Salesforce org "
+            "is always https)",
+            note=True,
+        )
+    return Check(name, False, f"{url} reachable (plain HTTP)", "use an https:// login and instance URL")
 
 
 def _connect_checks(client: SalesforceClient, local: bool) -> list[Check]:
-    url = client.instance_url
-    checks = [
-        Check(
-            "connectivity and TLS",
-            url.startswith("https://") or local,
-            f"{url} reachable"
-            + (" over TLS, certificate verified" if url.startswith("https://") else " (plain HTTP)"),
-            "" if url.startswith("https://") or local else "use an https:// login and instance URL",
-        )
-    ]
+    checks = [_transport_check(client.instance_url, local)]
     token = client.http.token
     checks.append(
         Check("authentication", True, f"{client.http.auth.flow} flow, user id {token.user_id or '?'}")
@@ -208,7 +237,7 @@ def run_checks(org: str | None) -> list[Check]:
 def doctor(org: OrgOption = None, json_output: JsonOption = False) -> None:
     """Check the org before a bulk load: connectivity, auth, version, scopes, permissions, limits.
 
-    Exits 0 when every check passes, 1 when some fail, 3 when the login is refused.
+    Each check is PASS, NOTE (passes, worth knowing) or FAIL with what to change in Setup.
 
     Example:
         $ kinetic doctor --org prod
@@ -219,7 +248,7 @@ def doctor(org: OrgOption = None, json_output: JsonOption = False) -> None:
     else:
         table = Table("", "check", "detail", "what to change")
         for c in checks:
-            table.add_row("[green]PASS[/]" if c.ok else "[red]FAIL[/]", c.name, c.detail, c.fix)
+            table.add_row(c.label, c.name, c.detail, c.fix)
         stdout().print(table)
     if any(c.name == "authentication" and not c.ok for c in checks):
         raise typer.Exit(int(ExitCode.AUTH))

@@ -13,12 +13,13 @@ from rich.table import Table
 from kinetic_core.bulk.models import JobInfo, JobKind, JobState
 from kinetic_core.bulk.query import export_to_file
 from kinetic_core.cli.common import (
-    EXIT_CODES_HELP,
+    ORG_EXIT_CODES,
     ExitCode,
     JsonOption,
     OrgOption,
     connected,
     emit_json,
+    exit_codes_help,
     handle_errors,
     parse_minutes,
     stderr,
@@ -28,9 +29,9 @@ from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.progress import LoadProgress
 
 jobs_app = typer.Typer(
-    help="Bulk API 2.0 jobs: list, inspect, fetch results, abort, wait. " + EXIT_CODES_HELP,
-    no_args_is_help=True,
+    help="Bulk API 2.0 jobs: list, inspect, fetch results, abort, wait.", no_args_is_help=True
 )
+ROWS_FAILED_HELP = "the job has failed or unprocessed rows"
 
 JobId = Annotated[str, typer.Argument(help="Job id (750...).")]
 
@@ -58,7 +59,7 @@ def job_dict(info: JobInfo) -> dict[str, Any]:
     }
 
 
-@jobs_app.command("list")
+@jobs_app.command("list", epilog=ORG_EXIT_CODES)
 @handle_errors
 def list_jobs(
     kind: Annotated[KindChoice, typer.Option(help="ingest, query or all.")] = KindChoice.ALL,
@@ -96,7 +97,7 @@ def list_jobs(
     stdout().print(table)
 
 
-@jobs_app.command("show")
+@jobs_app.command("show", epilog=ORG_EXIT_CODES)
 @handle_errors
 def show(job_id: JobId, org: OrgOption = None, json_output: JsonOption = False) -> None:
     """Show one job (ingest or query).
@@ -116,7 +117,23 @@ def show(job_id: JobId, org: OrgOption = None, json_output: JsonOption = False) 
     stdout().print(table)
 
 
-@jobs_app.command("results")
+def _results_table(summary: dict[str, Any]) -> Table:
+    """A job's results as a two-column table: counts with thousands separators, one file per line."""
+    table = Table("", "", show_header=False, title=f"job {summary['job_id']}")
+    for key, value in summary.items():
+        if key in ("job_id", "job_ids"):
+            continue
+        if key == "files" and isinstance(value, dict):
+            for label, path in value.items():
+                table.add_row(f"{label} rows", str(path))
+        elif isinstance(value, int):
+            table.add_row(key, f"{value:,}")
+        else:
+            table.add_row(key, str(value))
+    return table
+
+
+@jobs_app.command("results", epilog=exit_codes_help(failed=ROWS_FAILED_HELP, auth=True, api=True))
 @handle_errors
 def results(
     job_id: JobId,
@@ -127,7 +144,11 @@ def results(
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Download a finished job's results: ``<id>-success|failed|unprocessed-records.csv``, or a query's CSV.
+    """Download a finished job's results: the three result files of an ingest job, or a query job's CSV.
+
+    An ingest job's rows go to ID-success-records.csv, ID-failed-records.csv and
+    ID-unprocessed-records.csv in --results-dir; a query job's records to --out (default
+    RESULTS_DIR/ID.csv).
 
     Example:
         $ kinetic jobs results 7508c0000000001AAA --results-dir out
@@ -146,13 +167,12 @@ def results(
     if json_output:
         emit_json(summary)
     else:
-        for key, value in summary.items():
-            stderr().print(f"{key}: {value}", markup=False)
+        stdout().print(_results_table(summary))
     if failed:
         raise typer.Exit(int(ExitCode.ROWS_FAILED))
 
 
-@jobs_app.command("abort")
+@jobs_app.command("abort", epilog=ORG_EXIT_CODES)
 @handle_errors
 def abort(job_id: JobId, org: OrgOption = None, json_output: JsonOption = False) -> None:
     """Abort a job.
@@ -169,7 +189,11 @@ def abort(job_id: JobId, org: OrgOption = None, json_output: JsonOption = False)
         stderr().print(f"job {info.id}: {info.state.value}", markup=False)
 
 
-@jobs_app.command("wait")
+@jobs_app.command(
+    "wait",
+    epilog=exit_codes_help(failed="the job finished with failed rows", auth=True, api=True, wait=True)
+    + " A job that failed or was aborted is exit code 4.",
+)
 @handle_errors
 def wait_job(
     job_id: JobId,
@@ -177,7 +201,10 @@ def wait_job(
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Wait for a job to finish (e.g. one left running by a load whose --wait ran out).
+    """Wait for a job to finish, with a progress bar.
+
+    This is how a load or an export whose --wait ran out is picked up again; kinetic jobs results
+    then fetches what the job produced.
 
     Example:
         $ kinetic jobs wait 7508c0000000001AAA --wait 30

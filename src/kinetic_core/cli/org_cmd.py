@@ -15,11 +15,11 @@ import typer
 from rich.table import Table
 
 from kinetic_core.cli.common import (
-    EXIT_CODES_HELP,
     ExitCode,
     JsonOption,
     connected,
     emit_json,
+    exit_codes_help,
     fail,
     handle_errors,
     stderr,
@@ -35,9 +35,7 @@ from kinetic_core.config import (
 )
 from kinetic_core.errors import KineticError
 
-org_app = typer.Typer(
-    help="Manage org profiles (~/.kinetic/orgs.toml). " + EXIT_CODES_HELP, no_args_is_help=True
-)
+org_app = typer.Typer(help="Manage org profiles (~/.kinetic/orgs.toml).", no_args_is_help=True)
 
 FLOWS = ("jwt", "password", "refresh-token", "client-credentials", "token")
 SANDBOX_LOGIN_URL = "https://test.salesforce.com"
@@ -100,7 +98,7 @@ def _secure(path: Path) -> None:
         pass
 
 
-@org_app.command("login")
+@org_app.command("login", epilog=exit_codes_help(auth=True, api=True))
 @handle_errors
 def login(
     name: Annotated[str | None, typer.Argument(help="Profile name (letters, digits, _).")] = None,
@@ -202,7 +200,7 @@ def _flow_of(table: dict[str, Any]) -> str:
         return "?"
 
 
-@org_app.command("list")
+@org_app.command("list", epilog=exit_codes_help())
 @handle_errors
 def list_orgs(
     org: Annotated[
@@ -253,7 +251,7 @@ def list_orgs(
     stdout().print(view)
 
 
-@org_app.command("remove")
+@org_app.command("remove", epilog=exit_codes_help())
 @handle_errors
 def remove(
     name: Annotated[str | None, typer.Argument(help="Profile name.")] = None,
