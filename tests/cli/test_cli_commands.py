@@ -253,6 +253,8 @@ def test_doctor_admin_passes_standard_user_fails(home: Path) -> None:
         assert code == 1
         checks = {c["check"]: c for c in _json(out)["checks"]}  # type: ignore[index]
         assert checks["API Enabled"]["ok"]
+        assert checks["connectivity and TLS"]["ok"]  # plain HTTP to a local emulator is a note
+        assert checks["connectivity and TLS"]["note"]
         for name in ("Bulk API Hard Delete", "View All Data", "Modify All Data"):
             assert not checks[name]["ok"]
             assert "System Permissions" in checks[name]["fix"]
@@ -340,7 +342,22 @@ def test_wait_running_out_prints_the_job_ids(tmp_path: Path, monkeypatch: pytest
         error = _json(out)["error"]  # type: ignore[index]
         job = error["job_ids"][0]
         assert job.startswith("750")
-        assert f"resume with: kinetic jobs wait {job}" in err
+        resume = (
+            "the job goes on in Salesforce; "
+            f"resume with: kinetic jobs wait {job}, then kinetic jobs results {job}"
+        )
+        assert resume in err
+        assert error["resume"] == resume
+        assert "wait()" not in err  # the library's advice is not the command line's
+        code, out, err = invoke(
+            "export", "SELECT Id FROM Account", "--out", "a.csv", "--wait", "0.002", "--json"
+        )
+        assert code == 4
+        export_job = _json(out)["error"]["job_ids"][0]  # type: ignore[index]
+        assert (
+            f"resume with: kinetic jobs wait {export_job}, then kinetic jobs results {export_job} --out a.csv"
+            in err
+        )
         code, out, _ = invoke("jobs", "abort", job, "--json")
         assert code == 0
         assert _json(out)["state"] == "Aborted"  # type: ignore[index]

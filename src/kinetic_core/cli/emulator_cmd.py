@@ -60,14 +60,18 @@ def _data_dir(value: Path | None) -> Path:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (signal 0 probes without signalling)."""
+    """Whether process ``pid`` runs (signal 0 probes without signalling; a zombie has exited)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc (macOS): the signal probe has to do
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 def find_running(data_dir: Path) -> Running | None:

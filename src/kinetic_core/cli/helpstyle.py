@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 from typer import _click as click
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 NO_REWRAP = "\b"
 """click's marker: the paragraph that follows this line is printed as written."""
@@ -45,24 +45,35 @@ def first_sentence(text: str) -> str:
     return first
 
 
-class KineticCommand(TyperCommand):
-    """A typer command whose examples keep their lines and whose short help is a whole sentence."""
+class _HelpStyle:
+    """Examples keep their lines; the short help is a whole sentence (mixed into typer's classes)."""
+
+    help: str | None
+    short_help: str | None
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         if self.help:
             saved = self.help
             self.help = keep_example_lines(saved)
             try:
-                super().format_help_text(ctx, formatter)
+                super().format_help_text(ctx, formatter)  # type: ignore[misc]
             finally:
                 self.help = saved
         else:
-            super().format_help_text(ctx, formatter)
+            super().format_help_text(ctx, formatter)  # type: ignore[misc]
 
     def get_short_help_str(self, limit: int = 45) -> str:
         if self.short_help:
             return inspect.cleandoc(self.short_help).strip()
         return first_sentence(self.help or "")
+
+
+class KineticCommand(_HelpStyle, TyperCommand):
+    """A typer command with the house help style."""
+
+
+class KineticGroup(_HelpStyle, TyperGroup):
+    """A typer group with the house help style."""
 
 
 def style_commands(app: typer.Typer) -> None:
@@ -71,6 +82,8 @@ def style_commands(app: typer.Typer) -> None:
         if info.cls is None or info.cls is TyperCommand:
             info.cls = KineticCommand
     for group in app.registered_groups:
+        if not isinstance(group.cls, type) or group.cls is TyperGroup:  # unset: a default placeholder
+            group.cls = KineticGroup
         if group.typer_instance is not None:
             style_commands(group.typer_instance)
 
