@@ -67,7 +67,7 @@ def _render(summary: DemoSummary, kept: bool) -> None:
             message = f.message if len(f.message) <= 90 else f.message[:60] + "..." + f.message[-25:]
             failures.add_row(f.object, str(f.row_number), f.error_code, message)
         out.print(failures)
-    counts = ", ".join(f"{code} x{n}" for code, n in summary.failure_counts.items())
+    counts = ", ".join(f"{code} x{n:,}" for code, n in summary.failure_counts.items())
     console = stderr()
     console.print(f"failures by error: {counts or 'none'}", markup=False)
     where = summary.export_file if kept else f"{summary.export_file} (temporary; use --data-dir to keep it)"
