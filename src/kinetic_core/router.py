@@ -22,12 +22,13 @@ import heapq
 import logging
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kinetic_core.bulk.models import Operation
 from kinetic_core.bulk.results import BulkResult, RowResult
+from kinetic_core.bulk.sources import frame_index_labels
 from kinetic_core.errors import ApiError, KineticError, RequestLimitExceeded, TransportError
 from kinetic_core.loadinput import KeptBack, OneShot, as_records, measure
 from kinetic_core.normalise import INVALID_ROW
@@ -158,6 +159,8 @@ class RowOutcome:
         status: ``success``, ``failed`` or ``unprocessed``.
         id: record id when known. created: inserted (not updated).
         error_code / error_message / error_fields: why it failed.
+        index_label: the row's label in a pandas DataFrame input whose index is not the default
+            ``RangeIndex`` (``row_number`` stays the 1-based position); else None.
     """
 
     row_number: int
@@ -167,6 +170,7 @@ class RowOutcome:
     error_code: str | None = None
     error_message: str | None = None
     error_fields: tuple[str, ...] = ()
+    index_label: Any = None
 
     @property
     def success(self) -> bool:
@@ -239,6 +243,7 @@ def _from_bulk(row: RowResult, numbers: list[int] | None = None) -> RowOutcome:
         error_code=row.error_code,
         error_message=row.error_message,
         error_fields=row.error_fields,
+        index_label=row.index_label,
     )
 
 
@@ -361,6 +366,8 @@ def load(
                 f"{decision.reason}; Bulk unavailable ({exc.error_code}): Composite instead",
             )
         else:
+            if result.bulk is not None:
+                result.bulk.index_labels = frame_index_labels(records)  # the frame itself was not sent
             if renumber is not None:
                 result._numbers = renumber.numbers
                 result._rejected = renumber.rejected
@@ -374,6 +381,9 @@ def load(
         outcomes = _run_composite(client, sobject, rows, op, external_id_field)
     if renumber is not None:
         outcomes = renumber.apply(outcomes)
+    labels = frame_index_labels(records)
+    if labels is not None:
+        outcomes = [replace(o, index_label=labels[o.row_number - 1]) for o in outcomes]
     return _summarise(decision, outcomes)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from kinetic_core import SalesforceClient
 
@@ -69,3 +72,44 @@ def test_count_query_prints_the_count_in_every_format(home: Path) -> None:
     assert json.loads(ordinary.stdout) == [{"LastName": f"Ng {n}"} for n in range(3)]
     listed = _run(home, "query", "SELECT LastName FROM Contact")
     assert listed.stdout.rstrip().endswith("Total number of records retrieved: 3.")
+
+
+def test_export_parquet_writes_typed_columns(home: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    with SalesforceClient.connect("local", home=home) as client:
+        account = client.create("Account", {"Name": "Acme", "NumberOfEmployees": 120})
+        client.create(
+            "Contact",
+            {"LastName": "Ng", "AccountId": account, "Birthdate": "1990-05-01", "HasOptedOutOfEmail": True},
+        )
+        client.create("Contact", {"LastName": "Ortiz"})
+    soql = (
+        "SELECT Id, LastName, Birthdate, HasOptedOutOfEmail, CreatedDate, Account.NumberOfEmployees "
+        "FROM Contact ORDER BY LastName"
+    )
+    result = _run(home, "export", soql, "--out", "contacts.parquet", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["format"]) == (2, "parquet")
+    table = pq.read_table(home.parent / "contacts.parquet")
+    types = {field.name: str(field.type) for field in table.schema}
+    assert types == {
+        "Id": "string",
+        "LastName": "string",
+        "Birthdate": "date32[day]",
+        "HasOptedOutOfEmail": "bool",
+        "CreatedDate": "timestamp[ms, tz=UTC]",
+        "Account.NumberOfEmployees": "int64",
+    }
+    ng, ortiz = table.to_pylist()
+    assert (ng["Birthdate"], ng["HasOptedOutOfEmail"], ng["Account.NumberOfEmployees"]) == (
+        dt.date(1990, 5, 1),
+        True,
+        120,
+    )
+    assert (ortiz["Birthdate"], ortiz["Account.NumberOfEmployees"]) == (None, None)
+    assert ng["CreatedDate"].tzinfo is not None
+    as_csv = _run(home, "export", soql, "--out", "contacts.csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert "(csv, job 750" in as_csv.stderr
+    assert (home.parent / "contacts.csv").read_text(encoding="utf-8").startswith('"Id","LastName"')

@@ -312,12 +312,12 @@ def test_query_to_dataframes() -> None:
     pd = pytest.importorskip("pandas")
     pl = pytest.importorskip("polars")
     bulk, _ = make(_query_http(85))
-    frame = bulk.query("SELECT Id FROM Contact", as_dataframe=True)
+    frame = bulk.query("SELECT Id FROM Contact", as_dataframe=True, typed=False)
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == 85
     assert frame["Account.Name"].isna().all()
     bulk2, _ = make(_query_http(85))
-    pframe = bulk2.query_all("SELECT Id FROM Contact", as_dataframe="polars")
+    pframe = bulk2.query_all("SELECT Id FROM Contact", as_dataframe="polars", typed=False)
     assert isinstance(pframe, pl.DataFrame)
     assert pframe.height == 85
     assert [http_body["operation"] for http_body in [j.body for j in bulk2.api.http.jobs.values()]] == [  # type: ignore[attr-defined]

@@ -10,6 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kinetic_core.bulk.events import BulkEvent, Emitter, JobStateChanged
+from kinetic_core.bulk.frames import (
+    column_kinds,
+    query_object,
+    require_frame_library,
+    type_pandas,
+    type_polars,
+)
 from kinetic_core.bulk.jobs import HttpLike, JobsApi
 from kinetic_core.bulk.models import (
     DEFAULT_MAX_BYTES,
@@ -150,6 +157,7 @@ class BulkClient:
         assignment_rule_id: str | None = None,
     ) -> BulkResult:
         from kinetic_core.bulk.ingest import IngestLoad, LoadOptions
+        from kinetic_core.bulk.sources import frame_index_labels
         from kinetic_core.runfiles import check_writable
 
         if results_dir is not None:  # before anything is sent: a load must not end unable to say what it did
@@ -171,7 +179,9 @@ class BulkClient:
             assignment_rule_id=assignment_rule_id,
             manifests=self.manifests,
         )
-        return IngestLoad(self.api, options, clock=self.clock, sleep=self.sleep).run(records)
+        result = IngestLoad(self.api, options, clock=self.clock, sleep=self.sleep).run(records)
+        result.index_labels = frame_index_labels(records)
+        return result
 
     def insert(self, sobject: str, records: Records, **options: Any) -> BulkResult:
         """Insert records with one or more Bulk API 2.0 jobs.
@@ -248,7 +258,12 @@ class BulkClient:
         line_ending: LineEnding | str,
         timeout: float | None,
         on_event: Callable[[BulkEvent], None] | None,
+        typed: bool = True,
     ) -> Any:
+        flavour = None
+        if as_dataframe and out is None:
+            flavour = as_dataframe if isinstance(as_dataframe, str) else "pandas"
+            require_frame_library(flavour)  # before any job starts
         job = run_query_job(
             self.api,
             soql,
@@ -263,10 +278,19 @@ class BulkClient:
         )
         if out is not None:
             return export_to_file(self.api, job, Path(out), max_records)
-        if as_dataframe:
-            flavour = as_dataframe if isinstance(as_dataframe, str) else "pandas"
-            return to_dataframe(self.api, job, flavour, max_records)
+        if flavour is not None:
+            frame = to_dataframe(self.api, job, flavour, max_records)
+            if not typed or not len(frame.columns):
+                return frame
+            kinds = column_kinds(query_object(soql), [str(c) for c in frame.columns], self.describe)
+            return type_polars(frame, kinds) if flavour == "polars" else type_pandas(frame, kinds)
         return iter_records(self.api, job, max_records)
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """``GET .../sobjects/NAME/describe`` (types the columns of ``as_dataframe`` results)."""
+        url = self.http.data_url(f"sobjects/{sobject}/describe")
+        body: dict[str, Any] = self.http.request("GET", url, retry=True).json()
+        return body
 
     def query(
         self,
@@ -279,6 +303,7 @@ class BulkClient:
         line_ending: LineEnding | str = LineEnding.LF,
         timeout: float | None = None,
         on_event: Callable[[BulkEvent], None] | None = None,
+        typed: bool = True,
     ) -> Any:
         """Run a Bulk API 2.0 query; the job is created and awaited before this returns.
 
@@ -286,7 +311,11 @@ class BulkClient:
             soql: the query.
             out: write the CSV (header once) to this path and return a ``QueryExport``.
             max_records: page size sent as ``maxRecords`` (None: the server's default).
-            as_dataframe: ``True``/``"pandas"`` or ``"polars"``: return a DataFrame of strings.
+            as_dataframe: ``True``/``"pandas"`` or ``"polars"``: return a DataFrame, its columns typed
+                from describe (numbers, booleans, dates, UTC datetimes; see
+                :mod:`kinetic_core.bulk.frames`). Without the library installed this raises
+                ``ImportError`` before any job starts.
+            typed: ``False`` keeps every DataFrame column as text (no describe call).
             column_delimiter / line_ending: the dialect of the result CSV.
             timeout: seconds to wait for the job (``BulkTimeoutError`` names it).
             on_event: progress callback.
@@ -308,6 +337,7 @@ class BulkClient:
             line_ending,
             timeout,
             on_event,
+            typed,
         )
 
     def query_all(
@@ -321,6 +351,7 @@ class BulkClient:
         line_ending: LineEnding | str = LineEnding.LF,
         timeout: float | None = None,
         on_event: Callable[[BulkEvent], None] | None = None,
+        typed: bool = True,
     ) -> Any:
         """Like :meth:`query` with ``queryAll`` (deleted and archived records included).
 
@@ -337,6 +368,7 @@ class BulkClient:
             line_ending,
             timeout,
             on_event,
+            typed,
         )
 
     # -- low level ---------------------------------------------------------------------------

@@ -422,7 +422,9 @@ def to_dataframe(api: JobsApi, job: JobInfo, flavour: str, max_records: int | No
 
             if export.bytes == 0:
                 return pl.DataFrame()
-            return pl.read_csv(path, separator=sep, infer_schema=False)
+            frame = pl.read_csv(path, separator=sep, infer_schema=False)
+            # Bulk CSV quotes every value, so an empty cell reads as "": make it null, as in pandas
+            return frame.with_columns(pl.all().replace("", None))
         import pandas as pd
 
         if export.bytes == 0:

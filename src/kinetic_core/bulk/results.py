@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from kinetic_core.bulk.codec import pack_cells, packed_key, unpack_cells
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
@@ -103,6 +104,9 @@ class RowResult:
             unprocessed rows the job's error (``JOB_FAILED``, ``JOB_ABORTED``, ``NOT_IN_RESULTS``...).
         job_id: the job that carried the row.
         record: the row's original columns as echoed by Salesforce (strings).
+        index_label: for a pandas DataFrame input whose index is not the default ``RangeIndex``
+            (0, 1, 2...), the row's index label (``frame.loc[label]`` finds it); else None.
+            ``row_number`` stays the 1-based position either way, so counts and files agree.
     """
 
     status: RowStatus
@@ -114,6 +118,7 @@ class RowResult:
     error_fields: tuple[str, ...]
     job_id: str | None
     record: Mapping[str, str]
+    index_label: Any = None
 
 
 def read_result_file(
@@ -234,6 +239,8 @@ class BulkResult:
         self._mapped = mapped
         self._mapper = mapper
         self._map_lock = threading.Lock()
+        self.index_labels: Sequence[Any] | None = None
+        """The input DataFrame's index labels by position (None: not a frame, or a default index)."""
         self._state = {"read": mapper is None or release_unread}
         self._finalizer = weakref.finalize(self, _cleanup, str(workdir), self._state, release, unlock)
 
@@ -286,7 +293,9 @@ class BulkResult:
         ):
             cells = unpack_cells(data) if data else []
             record = dict(zip(self.columns, cells, strict=False))
+            labels = self.index_labels
             yield RowResult(
+                index_label=labels[row - 1] if labels is not None and row and row <= len(labels) else None,
                 status=status,
                 row_number=row,
                 id=sf_id,

@@ -418,3 +418,22 @@ def _arrow_cell_text(pa: Any, column: Any) -> Any:
     if types.is_null(kind):
         return column.cast(pa.string())
     return column
+
+
+def frame_index_labels(records: Any) -> list[Any] | None:
+    """A pandas DataFrame's index labels when its index is not the default ``RangeIndex(0, n, 1)``.
+
+    polars frames (no index), other inputs and default indexes give None: there the 1-based row
+    number says it all.
+
+    Example:
+        >>> import pandas as pd  # doctest: +SKIP
+        >>> frame_index_labels(pd.DataFrame({"Name": ["a", "b"]}, index=[10, 20]))  # doctest: +SKIP
+        [10, 20]
+    """
+    if _dataframe_kind(records) != "pandas":
+        return None
+    index = records.index
+    if type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1:
+        return None
+    return [label.item() if hasattr(label, "item") else label for label in index]

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import csv
 import enum
+import importlib.util
 import itertools
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from kinetic_core.bulk.frames import ColumnKind, column_kinds, csv_to_parquet, query_object
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.cli.common import (
     JsonOption,
     OrgOption,
     connected,
     emit_json,
+    fail,
     handle_errors,
     parse_minutes,
     stderr,
@@ -151,42 +155,88 @@ def query(
         stdout().print(retrieved_line(len(flat)), markup=False)
 
 
+class ExportFormat(enum.StrEnum):
+    """File formats of ``kinetic export``."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+def _export_format(chosen: ExportFormat | None, out: Path) -> ExportFormat:
+    if chosen is not None:
+        return chosen
+    return ExportFormat.PARQUET if out.suffix.lower() == ".parquet" else ExportFormat.CSV
+
+
+def _to_parquet(client: Any, soql: str, csv_path: Path, out: Path) -> int:
+    def kinds_for(header: Sequence[str]) -> Mapping[str, ColumnKind]:
+        return column_kinds(query_object(soql), header, client.describe)
+
+    return csv_to_parquet(csv_path, out, kinds_for)
+
+
 @handle_errors
 def export(
     soql: Annotated[str, typer.Argument(help="The SOQL query (Bulk API 2.0 query).")],
-    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write (CSV, or Parquet with --format parquet).")
+    ],
     include_deleted: Annotated[
         bool, typer.Option("--all", help="Include deleted and archived records.")
     ] = False,
+    output_format: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv (as Salesforce sends it) or parquet (columns typed from describe; needs pyarrow). "
+            "Default: parquet when --out ends in .parquet, else csv.",
+            show_default=False,
+        ),
+    ] = None,
     wait: Annotated[float | None, typer.Option("--wait", help="Minutes to wait for the job.")] = None,
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Export query results to a CSV file with a Bulk API 2.0 query, streamed to disk.
+    """Export query results to a file with a Bulk API 2.0 query, streamed to disk.
+
+    CSV is written as Salesforce sends it. Parquet columns get their types from describe: numbers,
+    booleans, dates and UTC timestamps (the CSV is streamed to a temporary file first).
 
     Example:
         $ kinetic export "SELECT Id, Email FROM Contact" --out contacts.csv
+        $ kinetic export "SELECT Id, Birthdate, CreatedDate FROM Contact" --out contacts.parquet
     """
     timeout = parse_minutes(wait)
-    with connected(org) as client:
+    fmt = _export_format(output_format, out)
+    if fmt is ExportFormat.PARQUET and importlib.util.find_spec("pyarrow") is None:
+        raise fail(
+            "--format parquet needs pyarrow: pip install 'kinetic-core[arrow]'", json_output=json_output
+        )
+    with connected(org) as client, tempfile.TemporaryDirectory(prefix="kinetic-export-") as scratch:
         bulk = client.bulk
         bulk.poll = FAST_POLL
+        target = out if fmt is ExportFormat.CSV else Path(scratch) / "export.csv"
         with LoadProgress(stderr(), "export", enabled=not json_output) as progress:
             method = bulk.query_all if include_deleted else bulk.query
-            export_info = method(soql, out=out, timeout=timeout, on_event=progress.on_event)
+            export_info = method(soql, out=target, timeout=timeout, on_event=progress.on_event)
+        if fmt is ExportFormat.PARQUET:
+            _to_parquet(client, soql, target, out)
+    size = out.stat().st_size
     summary = {
         "job_id": export_info.job_id,
         "rows": export_info.rows,
-        "bytes": export_info.bytes,
+        "bytes": size,
         "pages": export_info.pages,
-        "path": str(export_info.path),
+        "path": str(out),
+        "format": fmt.value,
     }
     if json_output:
         emit_json(summary)
     else:
         stderr().print(
-            f"wrote {export_info.rows:,} row(s), {export_info.bytes:,} bytes to {export_info.path} "
-            f"(job {export_info.job_id})",
+            f"wrote {export_info.rows:,} row(s), {size:,} bytes to {out} "
+            f"({fmt.value}, job {export_info.job_id})",
             markup=False,
         )
 
