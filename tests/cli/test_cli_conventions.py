@@ -174,6 +174,18 @@ def test_emulator_status_stop_and_a_second_start(
     assert f"no emulator is running in {data_dir}" in nothing.stderr
 
 
+def test_emulator_stop_never_signals_a_program_hosting_an_in_process_emulator(home: Path) -> None:
+    # The home fixture runs the local org inside this test process: stopping it by signal would kill
+    # the program that hosts it, so the command refuses and the emulator keeps answering.
+    data_dir = home / "local"
+    assert json.loads((data_dir / "emulator.json").read_text(encoding="utf-8"))["standalone"] is False
+    stop = _run(home, "emulator", "stop", "--data-dir", str(data_dir))
+    assert stop.returncode == 1
+    assert f"runs inside another program (pid {os.getpid()})" in stop.stderr
+    with SalesforceClient.connect("local", home=home) as client:
+        assert client.count("Account") >= 0
+
+
 def test_doctor_notes_plain_http_to_a_local_emulator(home: Path) -> None:
     local = json.loads((home / "local" / "emulator.json").read_text(encoding="utf-8"))
     env = {

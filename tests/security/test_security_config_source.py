@@ -151,3 +151,11 @@ def test_the_cli_names_the_source_and_refuses_a_partial_one(canary_org: LocalOrg
     assert "environment" in partial.stderr
     assert "SF_CLIENT_ID" in partial.stderr
     assert not (tmp_path / "home" / "local").exists()
+
+
+def test_the_cli_says_once_that_a_dotenv_is_ignored(canary_org: LocalOrg, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SF_LOGIN_URL=https://elsewhere.example.com\n", encoding="utf-8")
+    ok = _kinetic(tmp_path / "home", tmp_path, _exported(canary_org), "limits", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr.count("is ignored: the environment's SF_* variables name the org") == 1, ok.stderr
+    assert "settings from the environment (SF_* variables)" in ok.stderr

@@ -33,7 +33,6 @@ import typer
 from rich.console import Console
 from typer.exceptions import TyperException
 
-from kinetic_core.config import resolve_org
 from kinetic_core.errors import (
     ApiError,
     AuthenticationError,
@@ -244,13 +243,9 @@ def describe_target(client: SalesforceClient, org: str | None) -> str:
     """``org: NAME (where; settings from SOURCE)`` for the stderr announcement."""
     name = client.org_name or (org or "env")
     where = client.instance_url
-    try:
-        config = resolve_org(org)
-    except ConfigError:
-        config = None
-    if name == "local" or (config is not None and config.local):
+    if name == "local" or client.org_local:
         return f"org: {name} (local emulator at {where})"
-    source = f"; settings from {config.source}" if config is not None else ""
+    source = f"; settings from {client.org_source}" if client.org_source else ""
     return f"org: {name} ({where}{source})"
 
 

@@ -48,6 +48,9 @@ class Running:
     pid: int
     data_dir: Path
     started: dt.datetime
+    standalone: bool = True
+    """False when the emulator runs inside another program (a ``LocalOrg``): stopping it would stop
+    that program, so ``emulator stop`` refuses."""
 
     def uptime(self, now: dt.datetime) -> str:
         seconds = max(0, int((now - self.started).total_seconds()))
@@ -87,7 +90,8 @@ def find_running(data_dir: Path) -> Running | None:
     pid = info.get("pid")
     if not isinstance(pid, int) or pid <= 0 or not pid_alive(pid):
         return None
-    return Running(str(info.get("instance_url") or ""), pid, data_dir, started)
+    standalone = info.get("standalone") is not False
+    return Running(str(info.get("instance_url") or ""), pid, data_dir, started, standalone)
 
 
 @emulator_app.command(
@@ -215,6 +219,16 @@ def stop(data_dir: DataDirOption = None, json_output: JsonOption = False) -> Non
         else:
             typer.echo(f"no emulator is running in {directory}", err=True)
         return
+    if not running.standalone:
+        message = (
+            f"the emulator in {directory} runs inside another program (pid {running.pid}); "
+            "stop it from that program (LocalOrg.stop()), not with a signal"
+        )
+        if json_output:
+            emit_json({"running": True, "stopped": False, "pid": running.pid, "error": message})
+        else:
+            typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1)
     try:
         os.kill(running.pid, signal.SIGTERM)
     except ProcessLookupError:

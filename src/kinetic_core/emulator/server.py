@@ -15,6 +15,7 @@ files: two servers would hand out the same record ids. A lock left by a killed s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -36,7 +37,7 @@ import uvicorn
 
 from kinetic_core.emulator.app import create_app
 from kinetic_core.emulator.org import Org, OrgSettings
-from kinetic_core.emulator.private import write_private
+from kinetic_core.emulator.private import private_dir, write_private
 from kinetic_core.emulator.routes.admin import ADMIN_TOKEN_HEADER
 from kinetic_core.emulator.tls import ensure_server_tls
 from kinetic_core.lockfile import LockFile, LockHeld
@@ -73,6 +74,9 @@ class EmulatorInfo:
     api_version: str
     data_dir: Path
     pid: int
+    standalone: bool = False
+    """True when the process exists only to serve the emulator (``kinetic emulator start``), so
+    stopping the emulator may stop the process; False inside a host program (a ``LocalOrg``)."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -138,6 +142,7 @@ class EmulatorRunningError(RuntimeError):
 
 def lock_data_dir(data_dir: Path) -> LockFile:
     """Take the data dir's ``emulator.lock`` for this server, or raise :class:`EmulatorRunningError`."""
+    private_dir(data_dir)  # made 0700 before the lock file appears in it
     lock = LockFile(data_dir / EMULATOR_LOCK, "kinetic emulator")
     try:
         lock.acquire()
@@ -464,6 +469,7 @@ def serve_foreground(settings: OrgSettings, *, announce: Any = print) -> None:
     prepared = _Prepared(settings, log_config=uvicorn.config.LOGGING_CONFIG)
     try:
         prepared.org.start()
+        prepared.info = dataclasses.replace(prepared.info, standalone=True)
         write_emulator_json(prepared.info)
         announce(prepared.info.instance_url)
         prepared.server.run(sockets=[prepared.sock])

@@ -51,11 +51,21 @@ class SalesforceClient:
     """
 
     def __init__(
-        self, session: HttpSession, *, closers: Sequence[Callable[[], None]] = (), org_name: str = ""
+        self,
+        session: HttpSession,
+        *,
+        closers: Sequence[Callable[[], None]] = (),
+        org_name: str = "",
+        org_source: str = "",
+        org_local: bool = False,
     ) -> None:
         self._session = session
         self._closers = list(closers)
         self.org_name = org_name
+        self.org_source = org_source
+        """Where the org's settings came from (one source: environment, ``.env``, profile...)."""
+        self.org_local = org_local
+        """True when the org is the built-in local emulator."""
         self._describe_cache: dict[str, dict[str, Any]] = {}
         self._cache_lock = threading.Lock()
         self._bulk: Any = None

@@ -74,4 +74,6 @@ def connect_client(cls: type[C], org: str | None, overrides: Mapping[str, Any]) 
             closer()
         raise
     logger.info("org %s: %s (%s flow)", config.name, config.source, session.auth.flow)
-    return cls(session, closers=closers, org_name=config.name)
+    return cls(
+        session, closers=closers, org_name=config.name, org_source=config.source, org_local=config.local
+    )
