@@ -25,6 +25,7 @@ from kinetic_core.config import kinetic_home
 from kinetic_core.emulator.org import OrgSettings
 from kinetic_core.emulator.server import EMULATOR_JSON, EmulatorRunningError, serve_foreground
 from kinetic_core.emulator.store.custom import SchemaError
+from kinetic_core.rest.local import pid_alive
 
 emulator_app = typer.Typer(help="Run the local Salesforce org emulator.", no_args_is_help=True)
 
@@ -60,21 +61,6 @@ class Running:
 
 def _data_dir(value: Path | None) -> Path:
     return (value or kinetic_home() / "local").expanduser()
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (signal 0 probes without signalling; a zombie has exited)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return True  # no /proc (macOS): the signal probe has to do
-    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 def find_running(data_dir: Path) -> Running | None:

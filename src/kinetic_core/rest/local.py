@@ -38,16 +38,25 @@ def read_emulator_file(data_dir: Path) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return True  # no pid recorded: let the HTTP probe decide
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (signal 0 probes without signalling; a zombie has exited)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc (macOS): the signal probe has to do
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True  # no pid recorded: let the HTTP probe decide
+    return pid_alive(pid)
 
 
 def _instance_of(info: Mapping[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from kinetic_core.emulator.bulk.models import Operation
+from kinetic_core.emulator.bulk.models import Operation, format_datetime
 from kinetic_core.emulator.store.ids import make_id
 
 MAX_BATCH_RECORDS = 10_000
@@ -80,12 +80,6 @@ def xml_datetime(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def json_datetime(value: datetime) -> str:
-    """``2015-12-15T21:41:45.000+0000`` (JSON bodies)."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-
-
 @dataclass(frozen=True)
 class V1Job:
     """A Bulk API 1.0 job with the counters of its batches."""
@@ -111,7 +105,7 @@ class V1Job:
 
     def info(self, json_dates: bool) -> list[tuple[str, Any]]:
         """JobInfo fields in the order Salesforce sends them."""
-        when = json_datetime if json_dates else xml_datetime
+        when = format_datetime if json_dates else xml_datetime
         counts = self.batches or {}
         fields: list[tuple[str, Any]] = [
             ("id", self.id),
@@ -168,7 +162,7 @@ class V1Batch:
 
     def info(self, json_dates: bool) -> list[tuple[str, Any]]:
         """BatchInfo fields in the order Salesforce sends them."""
-        when = json_datetime if json_dates else xml_datetime
+        when = format_datetime if json_dates else xml_datetime
         fields: list[tuple[str, Any]] = [
             ("id", self.id),
             ("jobId", self.job_id),
