@@ -65,7 +65,7 @@ def connect(info: dict[str, str]) -> Any:
 
 
 def time_load(client: Any, n: int, strategy: str) -> tuple[float, str, str]:
-    from kinetic_core.router import load
+    from kinetic_core.load import load
 
     records = ({"LastName": f"Bench {strategy} {i}"} for i in range(n))
     started = time.perf_counter()
@@ -151,7 +151,7 @@ def main() -> None:
             if proc.stdin is not None:
                 proc.stdin.close()
             proc.wait(timeout=60)
-    from kinetic_core.router import Thresholds
+    from kinetic_core.load import Thresholds
 
     t = Thresholds()
     lines = [

@@ -12,7 +12,7 @@ import tempfile
 
 from kinetic_core import SalesforceClient
 from kinetic_core.bulk import PollPolicy
-from kinetic_core.router import Thresholds, decide
+from kinetic_core.load import Thresholds, decide
 
 
 def contacts(count: int, prefix: str) -> list[dict[str, object]]:

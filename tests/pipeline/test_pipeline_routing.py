@@ -15,9 +15,9 @@ import pytest
 from kinetic_core import SalesforceClient
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.emulator.server import LocalOrg
+from kinetic_core.load import Thresholds
 from kinetic_core.pipeline import SyncPipeline
 from kinetic_core.pipeline.routing import SAMPLE_BYTES, file_size
-from kinetic_core.router import Thresholds
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
 

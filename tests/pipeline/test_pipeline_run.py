@@ -13,8 +13,8 @@ import pytest
 from kinetic_core import FieldMapper, SalesforceClient
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.errors import ConfigError
+from kinetic_core.load import Thresholds
 from kinetic_core.pipeline import BatchSummary, RecordError, SyncPipeline
-from kinetic_core.router import Thresholds
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
 

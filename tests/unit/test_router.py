@@ -12,7 +12,7 @@ from test_bulk_fakes import FakeBulkHttp, FakeClock
 from kinetic_core.bulk import BulkClient
 from kinetic_core.composite.results import ErrorDetail, RecordResult
 from kinetic_core.errors import ApiError
-from kinetic_core.router import Decision, Strategy, Thresholds, decide, load
+from kinetic_core.load import Decision, Strategy, Thresholds, decide, load
 
 T = Thresholds(rest_max_records=3, bulk_min_records=2_000, bulk_min_bytes=20_000_000, api_reserve=500)
 

@@ -1,0 +1,28 @@
+"""The smart router: one call loads records through REST, Composite or Bulk API 2.0.
+
+* :mod:`~kinetic_core.load.inputs` counts the input (what it is comes from :mod:`kinetic_core.inputs`,
+  the adapter shared with Bulk jobs and pipelines);
+* :mod:`~kinetic_core.load.decide` chooses the API, pure (no I/O);
+* :mod:`~kinetic_core.load.run` sends the records and
+* :mod:`~kinetic_core.load.result` gives one outcome per input row, the same shape for every API.
+
+Example:
+    >>> from kinetic_core.load import load
+    >>> result = load(client, "Contact", [{"LastName": "Ng"}])  # doctest: +SKIP
+    >>> result.strategy, result.reason                          # doctest: +SKIP
+"""
+
+from kinetic_core.load.decide import Decision, Strategy, Thresholds, decide
+from kinetic_core.load.result import LoadResult, RowOutcome
+from kinetic_core.load.run import bulk_batches_left, load
+
+__all__ = [
+    "Decision",
+    "LoadResult",
+    "RowOutcome",
+    "Strategy",
+    "Thresholds",
+    "bulk_batches_left",
+    "decide",
+    "load",
+]
