@@ -25,10 +25,12 @@ from kinetic_core.auth.flows import (
     StaticTokenAuth,
     jwt_audience,
 )
+from kinetic_core.auth.provider import Held, TokenProvider
 
 __all__ = [
     "AuthFlow",
     "Authenticator",
+    "Held",
     "ClientCredentialsAuth",
     "JwtBearerAuth",
     "PasswordAuth",
@@ -36,6 +38,7 @@ __all__ = [
     "SeededAuth",
     "StaticTokenAuth",
     "Token",
+    "TokenProvider",
     "TokenRequest",
     "jwt_audience",
     "parse_token_response",
