@@ -30,8 +30,8 @@ from kinetic_core.auth.provider import Held, TokenProvider
 __all__ = [
     "AuthFlow",
     "Authenticator",
-    "Held",
     "ClientCredentialsAuth",
+    "Held",
     "JwtBearerAuth",
     "PasswordAuth",
     "RefreshTokenAuth",
