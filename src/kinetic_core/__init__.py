@@ -28,6 +28,7 @@ if _TYPE_CHECKING:
         Token,
     )
     from kinetic_core.bulk import BulkClient, BulkResult
+    from kinetic_core.client import SalesforceClient, SObject
     from kinetic_core.composite import ErrorDetail, RecordResult
     from kinetic_core.config import OrgConfig, resolve_org
     from kinetic_core.errors import (
@@ -65,7 +66,7 @@ if _TYPE_CHECKING:
     from kinetic_core.mapping import FieldMapper, FieldRule, Issue
     from kinetic_core.pipeline import RunReport, SyncPipeline
     from kinetic_core.records import flatten
-    from kinetic_core.rest import QueryResult, SalesforceClient, SObject, UpsertResult, soql
+    from kinetic_core.rest import QueryResult, UpsertResult, soql
 
 __version__ = "3.0.0.dev0"
 
@@ -114,8 +115,8 @@ _LAZY = {
     "RetryPolicy": "kinetic_core.http",
     "RunLockedError": "kinetic_core.errors",
     "RunReport": "kinetic_core.pipeline",
-    "SObject": "kinetic_core.rest",
-    "SalesforceClient": "kinetic_core.rest",
+    "SObject": "kinetic_core.client",
+    "SalesforceClient": "kinetic_core.client",
     "ServerUnavailableError": "kinetic_core.errors",
     "SessionExpiredError": "kinetic_core.errors",
     "StaticTokenAuth": "kinetic_core.auth",

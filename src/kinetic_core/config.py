@@ -10,7 +10,7 @@ environment to a login URL of its choosing):
   INFO with its data dir). The chosen source must be complete: a partial one (``SF_USERNAME`` without
   ``SF_PASSWORD``, a login URL alone, a misspelled ``SF_USERNAM``) is a ``ConfigError`` naming the
   source and what is missing, never a fall-back to the local org.
-* ``org="local"``: the built-in emulator org (see ``kinetic_core.rest.local``).
+* ``org="local"``: the built-in emulator org (see ``kinetic_core.localorg``).
 * ``org="<name>"``: the ``[orgs.<name>]`` table of ``orgs.toml``. A profile does not read ``SF_*``
   variables (they may belong to another org), except the secrets it names with ``<field>_env`` keys.
 * Keyword arguments that only tune (API version, TLS settings) apply over the chosen source.

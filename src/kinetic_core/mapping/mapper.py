@@ -17,6 +17,7 @@ import yaml
 
 from kinetic_core.errors import ConfigError, MappingError
 from kinetic_core.mapping.transforms import Transform, resolve
+from kinetic_core.mapping.validate import Issue, validate_mapping
 from kinetic_core.yamlsafe import load_yaml
 
 
@@ -269,10 +270,8 @@ class FieldMapper:
         """Map a list; the first failure raises ``MappingError`` (nothing is dropped)."""
         return list(self.map_many(records))
 
-    def validate(self, describe: Mapping[str, Any], operation: str = "insert") -> list[Any]:
+    def validate(self, describe: Mapping[str, Any], operation: str = "insert") -> list[Issue]:
         """Check the targets against an object's describe; see ``kinetic_core.mapping.validate``."""
-        from kinetic_core.mapping.validate import validate_mapping
-
         return validate_mapping(self, describe, operation)
 
     # ------------------------------------------------------------------ loading
