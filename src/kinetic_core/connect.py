@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.config import OrgConfig, kinetic_home, resolve_org
+from kinetic_core.config import OrgConfig, resolve_org
+from kinetic_core.home import kinetic_home
 from kinetic_core.http.session import HttpSession, Timeouts
 from kinetic_core.localorg import local_config
 

@@ -90,13 +90,6 @@ class FieldRule:
     compute: Callable[[Mapping[str, Any]], Any] | None = None
     when: Condition | None = None
 
-    @property
-    def fills_always(self) -> bool:
-        """True when every record gets a value (constant, default or computed, unconditionally)."""
-        return self.when is None and (
-            self.constant is not MISSING or self.default is not MISSING or self.compute is not None
-        )
-
     def value(self, record: Mapping[str, Any]) -> tuple[bool, Any]:
         """``(present, value)`` for one source record."""
         if self.when is not None and not self.when(record):
