@@ -104,6 +104,7 @@ class ObjectPlan:
         self.select_sql = f"SELECT {', '.join(quote(c) for c in self.columns)} FROM {table}"
         self.has_owner = "ownerid" in self.by_column
         self.derives = obj.name.lower() in _DERIVING_OBJECTS
+        self.derives_name = obj.name.lower() in _PERSON_NAME_OBJECTS
         self.not_null_cols = [(f.column, f.name) for f in obj.fields if not f.nillable]
 
     def insert_sql(self, columns: tuple[str, ...]) -> str:
@@ -261,7 +262,8 @@ def parse_row(
 # ------------------------------------------------------------------------------------ defaults, derived
 
 
-def _person_name(first: Any, last: Any) -> str | None:
+def person_name(first: Any, last: Any) -> str | None:
+    """The derived ``Name`` of a person record: first and last name, whichever are set."""
     name = " ".join(str(p) for p in (first, last) if p)
     return name or None
 
@@ -270,7 +272,7 @@ def derive(plan: ObjectPlan, values: dict[str, Any], merged: Mapping[str, Any], 
     """Set read-only fields computed from others (Name, IsClosed, IsWon, ClosedDate)."""
     name = plan.obj.name.lower()
     if name in _PERSON_NAME_OBJECTS and ("firstname" in values or "lastname" in values):
-        values["name"] = _person_name(merged.get("firstname"), merged.get("lastname"))
+        values["name"] = person_name(merged.get("firstname"), merged.get("lastname"))
     elif name == "opportunity" and "stagename" in values:
         stage = merged.get("stagename")
         values["isclosed"] = int(stage in ("Closed Won", "Closed Lost"))
