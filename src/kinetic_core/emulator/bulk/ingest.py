@@ -17,6 +17,7 @@ from kinetic_core.emulator.bulk.csvio import (
 from kinetic_core.emulator.bulk.models import BulkLimits, Job, Operation
 from kinetic_core.emulator.bulk.ports import RowOutcomeLike, StoreLike
 from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.store.columnar import HeaderRows
 
 
 @dataclass
@@ -89,13 +90,13 @@ class BatchApplier:
     def apply(self, records: Sequence[Record]) -> BatchOutput:
         """Apply the batch; row problems become failed records, never exceptions."""
         errors: dict[int, ApiError] = {}
-        pending: list[_Pending] = []
+        indexes: list[int] = []
         all_cells: list[list[str]] = []
-        keys, id_index, width = self._plan.keys, self._plan.id_index, self._width
+        width = self._width
         lim = self._limits
         quick = width <= lim.max_fields_per_record
         quick_chars = min(lim.max_field_chars, lim.max_record_chars)
-        add_cells, add_pending = all_cells.append, pending.append
+        add_cells, add_index = all_cells.append, indexes.append
         for i, record in enumerate(records):
             if (
                 quick
@@ -112,15 +113,8 @@ class BatchApplier:
                     errors[i] = problem
                     continue
             add_cells(cells)
-            add_pending(
-                _Pending(
-                    i,
-                    cells,
-                    dict(zip(keys, cells, strict=False)),
-                    cells[id_index] if id_index is not None else "",
-                )
-            )
-        outcomes = self._dispatch(pending, errors)
+            add_index(i)
+        outcomes = self._dispatch(indexes, all_cells, errors)
         out = BatchOutput()
         ok, fail = out.ok.append, out.fail.append
         d = self._delim
@@ -181,10 +175,29 @@ class BatchApplier:
             )
         return None
 
-    def _dispatch(self, pending: list[_Pending], errors: dict[int, ApiError]) -> dict[int, RowOutcomeLike]:
+    def _dispatch(
+        self, indexes: list[int], all_cells: list[list[str]], errors: dict[int, ApiError]
+    ) -> dict[int, RowOutcomeLike]:
         job, store, sobject = self._job, self._store, self._job.object
         op = job.operation
         outcomes: dict[int, RowOutcomeLike] = {}
+        if op is Operation.INSERT:
+            # One header for the whole batch: the store reads it column by column.
+            batch = HeaderRows(tuple(self._plan.keys), [all_cells[i] for i in indexes])
+            if indexes:
+                done = store.insert_many(sobject, batch, user_id=self._user_id)
+                outcomes.update(zip(indexes, done, strict=True))
+            return outcomes
+        keys, id_index = self._plan.keys, self._plan.id_index
+        pending = [
+            _Pending(
+                i,
+                all_cells[i],
+                dict(zip(keys, all_cells[i], strict=True)),
+                all_cells[i][id_index] if id_index is not None else "",
+            )
+            for i in indexes
+        ]
 
         def run(items: list[_Pending], call: Any) -> None:
             if items:
@@ -195,9 +208,7 @@ class BatchApplier:
             errors[item.index] = _row_error("MISSING_ARGUMENT", f"{what} not specified in {verb} call")
 
         rows = _rows_of
-        if op is Operation.INSERT:
-            run(pending, lambda it: store.insert_many(sobject, rows(it), user_id=self._user_id))
-        elif op is Operation.UPDATE:
+        if op is Operation.UPDATE:
             ready = [p for p in pending if p.record_id]
             for p in pending:
                 if not p.record_id:

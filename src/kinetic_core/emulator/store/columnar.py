@@ -20,9 +20,9 @@ Example:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import messages
@@ -47,13 +47,67 @@ class _Skip:
 _SKIP: Any = _Skip()
 
 
+class HeaderRows(Sequence[Mapping[str, Any]]):
+    """Rows of one CSV batch held as one header and lists of cells (each as wide as the header).
+
+    A sequence of mappings like any other batch; the column path reads whole columns without building
+    a dict per row, and a row's dict is built only when the row parser asks for it.
+
+    Example:
+        >>> rows = HeaderRows(("Name", "Phone"), [["A", ""], ["B", "1"]])
+        >>> rows[1], rows.column(0)
+        ({'Name': 'B', 'Phone': '1'}, ['A', 'B'])
+    """
+
+    def __init__(self, keys: tuple[str, ...], cells: list[list[str]]) -> None:
+        self.keys = keys
+        self.cells = cells
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> Mapping[str, Any] | Sequence[Mapping[str, Any]]:
+        if isinstance(index, slice):
+            return HeaderRows(self.keys, self.cells[index])
+        return dict(zip(self.keys, self.cells[index], strict=True))
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        keys = self.keys
+        return (dict(zip(keys, row, strict=True)) for row in self.cells)
+
+    def column(self, index: int) -> list[str]:
+        return [row[index] for row in self.cells]
+
+
+def _column(rows: Sequence[Mapping[str, Any]], key: str, index: int) -> list[Any]:
+    if isinstance(rows, HeaderRows):
+        return rows.column(index)
+    return [row[key] for row in rows]
+
+
 def same_header(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...] | None:
     """The keys shared by every row, in the same order; None when any row differs (``rows`` non-empty)."""
+    if isinstance(rows, HeaderRows):
+        return rows.keys
     keys = tuple(rows[0])
     for row in rows:
         if len(row) != len(keys) or tuple(row) != keys:
             return None
     return keys
+
+
+def _plain_within(cells: list[Any], limit: int) -> bool:
+    """Whether every cell is text without NUL and within ``limit`` characters (0: no limit)."""
+    try:
+        return (not limit or max(map(len, cells)) <= limit) and "\x00" not in "\x01".join(cells)
+    except TypeError:  # a None cell (rows given as mappings): cell by cell
+        return False
 
 
 def _convert_column(
@@ -70,16 +124,17 @@ def _convert_column(
     ``typed_errors`` turns a converter's ``INVALID_FIELD`` into the CSV type error naming the column
     (what the row parser does for plain fields; relationship values keep the converter's error).
     """
-    if "" not in cells and NULL_MARKER not in cells:
-        limit = plain_text_limit(fdef)
-        if limit is not None:
-            if (not limit or max(map(len, cells)) <= limit) and "\x00" not in "\x01".join(cells):
+    limit = plain_text_limit(fdef)
+    if limit is not None:
+        if _plain_within(cells, limit):  # the converter would give back every non-empty cell as it is
+            if "" not in cells and NULL_MARKER not in cells:
                 return cells
-        else:
-            try:
-                return list(map(conv, cells))
-            except ApiError:
-                pass  # redo cell by cell to place each error on its row
+            return [_SKIP if c == "" else None if c == NULL_MARKER else c for c in cells]
+    else:
+        try:
+            return [_SKIP if c == "" else None if c == NULL_MARKER else conv(c) for c in cells]
+        except ApiError:
+            pass  # redo cell by cell to place each error on its row
     out: list[Any] = []
     append = out.append
     for i, raw in enumerate(cells):
@@ -164,7 +219,7 @@ def _add_relationship(
     ref, target, key_field = resolved
     if out.claims(ref.column):
         return False  # two columns setting one lookup: their order matters, row by row keeps it
-    cells = [row[key] for row in rows]
+    cells = _column(rows, key, col)
     values = _convert_column(cells, csv_converter(key_field), key_field, col, out.errors, typed_errors=False)
     if key_field.name == "Id":
         out.add(ref.column, values)
@@ -191,14 +246,14 @@ def convert_columns(parser: RowParser, rows: Sequence[Mapping[str, Any]]) -> Col
                 return None  # unknown column: row by row keeps the exact semantics
             out.has_id = True
             if parser.insert:
-                for i, row in enumerate(rows):
-                    if row[key] not in (None, "", UNCHANGED) and i not in errors:
+                for i, cell in enumerate(_column(rows, key, col)):
+                    if cell not in (None, "", UNCHANGED) and i not in errors:
                         errors[i] = messages.id_on_insert()
             continue
         column, conv, fdef, allowed = entry
         if out.claims(column):
             return None
-        values = _convert_column([row[key] for row in rows], conv, fdef, col, errors)
+        values = _convert_column(_column(rows, key, col), conv, fdef, col, errors)
         if not allowed:
             for i, value in enumerate(values):
                 if value is not _SKIP and i not in errors:
@@ -346,7 +401,12 @@ def _derive_names(cols: dict[str, Any], count: int) -> None:
         return
     firsts = first if isinstance(first, list) else [first] * count
     lasts = last if isinstance(last, list) else [last] * count
-    cols["name"] = [person_name(f, n) for f, n in zip(firsts, lasts, strict=True)]
+    if all(v is None or isinstance(v, str) for v in (first, last) if not isinstance(v, list)):
+        # Text fields hold strings (or null): person_name() spelled out without a call per row.
+        pairs = zip(firsts, lasts, strict=True)
+        cols["name"] = [f"{f} {n}" if f and n else (f or n or None) for f, n in pairs]
+    else:
+        cols["name"] = [person_name(f, n) for f, n in zip(firsts, lasts, strict=True)]
 
 
 def _missing_required(plan: ObjectPlan, cols: dict[str, Any]) -> bool:
