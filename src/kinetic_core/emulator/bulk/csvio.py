@@ -203,10 +203,6 @@ def _resolve_column(schema: Schema, obj: ObjectDef, col: str) -> str:
 _SPECIAL = {d: re.compile("[" + re.escape(d) + '"\r\n]') for d in (",", ";", "|", "\t", "^", "`")}
 
 
-def needs_quotes(value: str, delimiter: str) -> bool:
-    return delimiter in value or '"' in value or "\n" in value or "\r" in value
-
-
 def encode_minimal(cells: list[str], delimiter: str) -> str:
     """Join cells, quoting only those that need it (``""`` escapes).
 

@@ -9,7 +9,7 @@ Example:
     >>> from kinetic_core.emulator.store.custom import build_schema
     >>> schema = build_schema()
     >>> plan = ObjectPlan(schema, schema.get("Account"))
-    >>> parse_row(plan, {"Name": "Acme"}, "csv", insert=True).values
+    >>> RowParser(plan, "csv", insert=True).parse({"Name": "Acme"}).values
     {'name': 'Acme'}
 """
 
@@ -250,13 +250,6 @@ class RowParser:
         except ApiError as exc:
             pending.error = exc
         return pending
-
-
-def parse_row(
-    plan: ObjectPlan, row: Mapping[str, Any], source: str, *, insert: bool, index: int = 0
-) -> Pending:
-    """Convert one API row (JSON values or CSV text) to stored values; errors land in ``Pending.error``."""
-    return RowParser(plan, source, insert=insert).parse(row, index)
 
 
 # ------------------------------------------------------------------------------------ defaults, derived
