@@ -164,7 +164,9 @@ def _targets(engine: QueryEngine, sosl: str, search: Search) -> Iterator[tuple[O
         yield found, item
 
 
-def run_search(engine: QueryEngine, sosl: str, api_version: str) -> list[dict[str, Any]]:
+def run_search(
+    engine: QueryEngine, sosl: str, api_version: str, *, user_id: str | None = None
+) -> list[dict[str, Any]]:
     """The records a SOSL statement finds, rendered as SOQL renders them (``attributes`` first).
 
     Raises:
