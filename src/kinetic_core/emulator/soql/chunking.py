@@ -14,11 +14,13 @@ so a range of ``chunkSize`` Ids is also at most ``chunkSize`` records.
 from __future__ import annotations
 
 import re
+import sqlite3
 import string
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 from kinetic_core.emulator.store.ids import is_well_formed, make_id, to18
-from kinetic_core.emulator.store.records import Store
 from kinetic_core.emulator.store.schema import ObjectDef
 
 from . import ast as a
@@ -37,6 +39,12 @@ CHUNKABLE_STANDARD = frozenset(
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
+
+
+class Readable(Protocol):
+    """What chunking needs of the store: a read connection."""
+
+    def read(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 class ChunkingError(ValueError):
@@ -119,7 +127,7 @@ def _check_shape(query: a.Query) -> None:
         raise ChunkingError(f"PK chunking supports no clause other than WHERE; this query has {used[0]}")
 
 
-def chunk_queries(store: Store, obj: ObjectDef, soql: str, settings: ChunkSettings) -> list[str]:
+def chunk_queries(store: Readable, obj: ObjectDef, soql: str, settings: ChunkSettings) -> list[str]:
     """The chunk queries of ``soql`` (one per range of ``chunk_size`` Ids), in Id order.
 
     Raises:
