@@ -16,8 +16,8 @@ import pytest
 
 from kinetic_core.emulator import LocalOrg
 from kinetic_core.emulator.app import normalise_path
-from kinetic_core.emulator.urls import url_table
 from kinetic_core.emulator.server import EmulatorRunningError
+from kinetic_core.emulator.urls import url_table
 
 
 def test_local_org_writes_and_removes_emulator_json(tmp_path: Path) -> None:

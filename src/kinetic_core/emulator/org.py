@@ -6,7 +6,6 @@ wraps one in an ASGI app. Several orgs can live in one process (no globals).
 
 from __future__ import annotations
 
-import logging
 import random
 import secrets
 import threading
@@ -28,8 +27,6 @@ from kinetic_core.emulator.store.custom import build_schema
 from kinetic_core.emulator.store.records import Store
 from kinetic_core.emulator.tls import JwtCredentials, ensure_jwt_credentials, load_certificate_public_key
 from kinetic_core.emulator.tokens import TokenStore
-
-logger = logging.getLogger(__name__)
 
 # [I] Versions this emulator lists and accepts; contiguous so that string-max picks the newest.
 MIN_API_VERSION = 31

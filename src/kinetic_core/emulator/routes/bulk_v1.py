@@ -66,10 +66,7 @@ def error_response(request: Request, err: V1Error) -> Response:
 
 
 def _service(request: Request) -> BulkV1:
-    service = getattr(get_org(request), "bulk_v1", None)
-    if service is None:
-        raise V1Error(400, "FeatureNotEnabled", "Bulk API 1.0 is not available in this emulator")
-    return service  # type: ignore[no-any-return]
+    return get_org(request).bulk_v1
 
 
 def _check(request: Request) -> tuple[BulkV1, Session, str]:
