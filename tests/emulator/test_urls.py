@@ -8,15 +8,17 @@ import ast
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from conftest import EmulatorApi
 from kinetic_core.emulator import service
 from kinetic_core.emulator.routing import Endpoint, Sub
 from kinetic_core.emulator.urls import url_table
+
+if TYPE_CHECKING:
+    from conftest import EmulatorApi
 
 UNROUTED = "not supported by this emulator"
 
