@@ -247,7 +247,7 @@ def decide(
     Example:
         >>> decide(2, 100, None, None).strategy, decide(500, 0, None, None).strategy
         (<Strategy.COMPOSITE: 'composite'>, <Strategy.COMPOSITE: 'composite'>)
-        >>> decide(100_000, 0, None, None).reason.split(",")[0]
+        >>> decide(100_000, 0, None, None).reason.split(", predicted")[0]
         '100,000 records: Bulk API 2.0'
     """
     t = thresholds or Thresholds()

@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from kinetic_core.errors import KineticError
 from kinetic_core.load.decide import CostModel, Strategy, poll_wait, predict
 
@@ -31,8 +33,13 @@ logger = logging.getLogger(__name__)
 
 KEEP = 64
 """Answers remembered per client."""
-PAYLOAD_PATHS = ("/composite/", "/batches", "/jobs/ingest/")
-"""Paths whose time depends on the records they carry (not counted as plain call latency)."""
+PAYLOAD_PATHS = ("/composite/", "/batches", "/oauth2/")
+"""Paths not counted as plain call latency: those whose time depends on the records they carry,
+logins (the org's password and signature checks), and the result files of Bulk jobs
+(:data:`RESULT_FILES`)."""
+RESULT_FILES = ("successfulResults", "failedResults", "unprocessedrecords")
+PENDING_LIMIT = 1_000
+"""Requests timed but never answered (a dropped connection) that are remembered at most."""
 BULK_SAMPLE_RECORDS = 2_000
 """Bulk loads smaller than this say little of the per-record cost (the fixed costs dominate)."""
 LATENCY_BOUNDS = (0.001, 2.0)
@@ -62,6 +69,8 @@ class CallTimer:
     def on_request(self, request: Any) -> None:
         """httpx request hook."""
         with self._lock:
+            if len(self._started) >= PENDING_LIMIT:
+                self._started.clear()  # requests that never got an answer
             self._started[id(request)] = self._clock()
 
     def on_response(self, response: Any) -> None:
@@ -72,7 +81,9 @@ class CallTimer:
             if started is None:
                 return
             path = str(request.url.path)
-            if not any(part in path for part in PAYLOAD_PATHS) or request.method == "GET":
+            if not any(part in path for part in PAYLOAD_PATHS) and not path.rstrip("/").endswith(
+                RESULT_FILES
+            ):
                 self._plain.append(self._clock() - started)
 
     def note_load(self, strategy: Strategy, seconds: float, records: int, *, jobs: int = 1) -> None:
@@ -124,9 +135,9 @@ class CallTimer:
         has no httpx pool to hook into (a test double, another transport)."""
         session = getattr(client, "http", None)
         pool = getattr(session, "http_client", None)
-        hooks = getattr(pool, "event_hooks", None)
-        if pool is None or not isinstance(hooks, dict):
+        if not isinstance(pool, httpx.Client):  # an asyncio pool needs coroutine hooks
             return None
+        hooks = pool.event_hooks
         for hook in hooks.get("response", []):
             owner = getattr(hook, "__self__", None)
             if isinstance(owner, CallTimer):
