@@ -39,6 +39,7 @@ from kinetic_core.cli.common import (
     stdout,
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
+from kinetic_core.cli.loadcheck import check_load
 from kinetic_core.cli.progress import LoadProgress
 from kinetic_core.cli.retry import find_descriptor, retry_input, write_descriptor
 from kinetic_core.errors import ResultsNotSavedError
@@ -185,6 +186,14 @@ def load(
             show_default=False,
         ),
     ] = None,
+    no_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-check",
+            help="Send without first checking the object, columns, operation and external id against"
+            " describe.",
+        ),
+    ] = False,
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -223,6 +232,9 @@ def load(
         raise fail(f"file not found: {file}", json_output=json_output)
     timeout = parse_minutes(wait)
     with connected(org) as client:
+        if not no_check:
+            header, _rows = read_csv(file)
+            sobject = check_load(client.describe, client.list_objects, sobject, header.names, op, external_id)
         total = count_rows(file)
         client.bulk.poll = FAST_POLL
         with LoadProgress(
