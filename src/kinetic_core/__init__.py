@@ -61,11 +61,11 @@ if _TYPE_CHECKING:
         UnsafeUrlError,
     )
     from kinetic_core.http import ApiUsage, HttpSession, ResponseBounds, RetryPolicy, Timeouts
+    from kinetic_core.load import LoadResult, Strategy, Thresholds
     from kinetic_core.mapping import FieldMapper, FieldRule, Issue
     from kinetic_core.pipeline import RunReport, SyncPipeline
     from kinetic_core.records import flatten
     from kinetic_core.rest import QueryResult, SalesforceClient, SObject, UpsertResult, soql
-    from kinetic_core.router import LoadResult, Strategy, Thresholds
 
 __version__ = "3.0.0.dev0"
 
@@ -93,7 +93,7 @@ _LAZY = {
     "Issue": "kinetic_core.mapping",
     "JwtBearerAuth": "kinetic_core.auth",
     "KineticError": "kinetic_core.errors",
-    "LoadResult": "kinetic_core.router",
+    "LoadResult": "kinetic_core.load",
     "MalformedIdError": "kinetic_core.errors",
     "MalformedQueryError": "kinetic_core.errors",
     "MappingError": "kinetic_core.errors",
@@ -119,9 +119,9 @@ _LAZY = {
     "ServerUnavailableError": "kinetic_core.errors",
     "SessionExpiredError": "kinetic_core.errors",
     "StaticTokenAuth": "kinetic_core.auth",
-    "Strategy": "kinetic_core.router",
+    "Strategy": "kinetic_core.load",
     "SyncPipeline": "kinetic_core.pipeline",
-    "Thresholds": "kinetic_core.router",
+    "Thresholds": "kinetic_core.load",
     "Timeouts": "kinetic_core.http",
     "Token": "kinetic_core.auth",
     "TransportError": "kinetic_core.errors",

@@ -71,7 +71,10 @@ def test_a_corrected_failed_records_file_loads_again(home: Path, strategy: str) 
 def test_a_job_that_fails_whole_exits_4_and_its_unprocessed_file_loads_again(home: Path) -> None:
     source = home.parent / "accounts.csv"
     source.write_text("Name,Nickname__c\nAcme,A\nGlobex,G\n", encoding="utf-8")
-    first = _run(home, "load", "Account", str(source), "--strategy", "bulk", "--results-dir", "out", "--json")
+    args = ("load", "Account", str(source), "--strategy", "bulk", "--results-dir", "out", "--json")
+    checked = _run(home, *args)
+    assert checked.returncode == 2  # the check stops it first; --no-check sends it
+    first = _run(home, *args, "--no-check")
     assert first.returncode == 4, first.stderr  # docs/cli.md: a Bulk job failed
     summary = json.loads(first.stdout)
     assert summary["unprocessed"] == 2

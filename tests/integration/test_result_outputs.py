@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from kinetic_core import router
 from kinetic_core.auth.flows import PasswordAuth
 from kinetic_core.bulk import BulkClient, PollPolicy, RowStatus
 from kinetic_core.bulk.events import BulkEvent, JobCreated
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import OutputNotWritableError, ResultsNotSavedError, RunLockedError
 from kinetic_core.http.session import HttpSession
+from kinetic_core.load import load as load_records
 from kinetic_core.rest.client import SalesforceClient
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
@@ -52,7 +52,7 @@ def test_router_checks_the_results_dir_first_for_every_strategy(
     results = tmp_path / "results"
     results.write_text("", encoding="utf-8")
     with pytest.raises(OutputNotWritableError, match="nothing was sent"):
-        router.load(client, "Account", _rows(5), strategy=strategy, results_dir=results)
+        load_records(client, "Account", _rows(5), strategy=strategy, results_dir=results)
     assert client.count("Account") == 0
 
 

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from kinetic_core import SalesforceClient
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.emulator.server import LocalOrg
-from kinetic_core.normalise import salesforce_text
+from kinetic_core.inputs.normalise import salesforce_text
 from kinetic_core.pipeline import SyncPipeline
 
 SCHEMA = """

@@ -14,10 +14,10 @@ import pytest
 from kinetic_core import FieldMapper, SalesforceClient
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.emulator.server import LocalOrg
+from kinetic_core.load import Thresholds
 from kinetic_core.pipeline import SyncPipeline, recover
 from kinetic_core.pipeline.indoubt import MAX_QUERY_BYTES, MAX_SOQL_CHARS, KeyField, key_field, lookup_chunks
 from kinetic_core.pipeline.runner import Item
-from kinetic_core.router import Thresholds
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
 

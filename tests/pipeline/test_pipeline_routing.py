@@ -15,9 +15,9 @@ import pytest
 from kinetic_core import SalesforceClient
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.emulator.server import LocalOrg
+from kinetic_core.load import Thresholds
 from kinetic_core.pipeline import SyncPipeline
 from kinetic_core.pipeline.routing import SAMPLE_BYTES, file_size
-from kinetic_core.router import Thresholds
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
 
@@ -77,7 +77,7 @@ def test_a_100k_row_pipeline_at_default_settings_runs_bulk(
 
 @pytest.mark.parametrize(
     ("count", "strategy", "batches"),
-    [(2, "rest", 1), (450, "composite", 3)],
+    [(2, "composite", 1), (450, "composite", 3)],  # one Composite call beats two REST calls
 )
 def test_small_pipelines_stay_rest_or_composite(
     org: LocalOrg, sf: SalesforceClient, tmp_path: Path, count: int, strategy: str, batches: int

@@ -125,7 +125,7 @@ def test_package_imports_stay_lazy() -> None:
         "assert not heavy & set(sys.modules), heavy & set(sys.modules)\n"
         "from kinetic_core.bulk import BulkClient\n"
         "never = {'pandas', 'polars', 'pyarrow', 'yaml', 'kinetic_core.pipeline', 'kinetic_core.cli',\n"
-        "         'kinetic_core.composite', 'kinetic_core.mapping', 'kinetic_core.router'}\n"
+        "         'kinetic_core.composite', 'kinetic_core.mapping', 'kinetic_core.load'}\n"
         "assert not never & set(sys.modules), never & set(sys.modules)\n"
         "assert kinetic_core.BulkClient is BulkClient and kinetic_core.bulk.BulkClient is BulkClient\n"
     )

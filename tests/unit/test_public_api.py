@@ -12,11 +12,11 @@ import kinetic_core
 OPTIONAL_MODULES = {
     "BulkClient": "kinetic_core.bulk",
     "BulkResult": "kinetic_core.bulk",
-    "LoadResult": "kinetic_core.router",
+    "LoadResult": "kinetic_core.load",
     "RunReport": "kinetic_core.pipeline",
-    "Strategy": "kinetic_core.router",
+    "Strategy": "kinetic_core.load",
     "SyncPipeline": "kinetic_core.pipeline",
-    "Thresholds": "kinetic_core.router",
+    "Thresholds": "kinetic_core.load",
 }
 
 

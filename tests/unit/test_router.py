@@ -12,7 +12,7 @@ from test_bulk_fakes import FakeBulkHttp, FakeClock
 from kinetic_core.bulk import BulkClient
 from kinetic_core.composite.results import ErrorDetail, RecordResult
 from kinetic_core.errors import ApiError
-from kinetic_core.router import Decision, Strategy, Thresholds, decide, load
+from kinetic_core.load import Decision, Strategy, Thresholds, decide, load
 
 T = Thresholds(rest_max_records=3, bulk_min_records=2_000, bulk_min_bytes=20_000_000, api_reserve=500)
 
@@ -43,11 +43,11 @@ def test_decide_table(
     assert decision.reason
 
 
-def test_default_thresholds() -> None:
-    assert decide(24_999, 0, None, None).strategy is Strategy.COMPOSITE
-    assert decide(25_000, 0, None, None).strategy is Strategy.BULK
-    # a synchronous load that would eat into the API reserve goes Bulk whatever the count
-    assert decide(24_999, 0, 500, None).strategy is Strategy.BULK
+def test_default_reserve() -> None:
+    # with no switch point set the cost model decides; a synchronous load that would eat into the
+    # API reserve still goes Bulk whatever the count
+    assert decide(1_000, 0, None, None).strategy is Strategy.COMPOSITE
+    assert decide(1_000, 0, 504, None).strategy is Strategy.BULK
 
 
 def test_decide_reason_mentions_the_numbers() -> None:

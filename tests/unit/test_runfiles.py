@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from kinetic_core.errors import OutputNotWritableError, ResultsNotSavedError, RunLockedError
+from kinetic_core.load import LoadResult, RowOutcome, Strategy
 from kinetic_core.lockfile import Holder, LockFile, LockHeld, read_holder
-from kinetic_core.router import LoadResult, RowOutcome, Strategy
 from kinetic_core.runfiles import check_writable, create_exclusive, new_run_id, run_lock
 
 

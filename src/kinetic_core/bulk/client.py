@@ -157,7 +157,7 @@ class BulkClient:
         assignment_rule_id: str | None = None,
     ) -> BulkResult:
         from kinetic_core.bulk.ingest import IngestLoad, LoadOptions
-        from kinetic_core.bulk.sources import frame_index_labels
+        from kinetic_core.inputs import frame_index_labels
         from kinetic_core.runfiles import check_writable
 
         if results_dir is not None:  # before anything is sent: a load must not end unable to say what it did

@@ -1,7 +1,7 @@
 """CSV encoding of records for Bulk API 2.0 ingest.
 
 Value rules (the Salesforce formats, see ``salesforce-api.md`` E.9; defined once, for every API, in
-:mod:`kinetic_core.normalise`):
+:mod:`kinetic_core.inputs.normalise`):
 
 * ``None`` (and NaN, NaT, NA) -> ``#N/A`` (sets the field to null); a key that is absent from a
   record -> an empty cell (field left unchanged). An empty string is also an
@@ -30,14 +30,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
-from kinetic_core.normalise import NULL_TEXT, salesforce_text
+from kinetic_core.inputs.normalise import NULL_TEXT, salesforce_text
 
 NULL_CELL = NULL_TEXT
 
 
 encode_value = salesforce_text
 """Encode one Python value as the text of a Bulk CSV cell (before quoting); the rules are those of
-:mod:`kinetic_core.normalise`, shared with the REST and Composite paths."""
+:mod:`kinetic_core.inputs.normalise`, shared with the REST and Composite paths."""
 
 
 def flatten_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

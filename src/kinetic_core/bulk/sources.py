@@ -4,7 +4,10 @@ Accepted inputs:
 
 * a CSV file (``str`` or ``Path``): sent as is, never re-encoded (see :mod:`.csvfile`);
   its header is the column list;
-* a pandas or polars DataFrame: its columns; a null cell (None, NaN, NaT, NA) means
+* an open file object holding CSV (text or bytes): copied once to the job's work directory, then
+  read as a CSV file;
+* a pandas or polars DataFrame, or a pyarrow Table (:func:`kinetic_core.inputs.frame_kind`, the
+  one detector): its columns; a null cell (None, NaN, NaT, NA) means
   *null* and is sent as ``#N/A``, like a ``None`` value in a dict (an empty string
   stays an empty cell, i.e. *leave the field unchanged*);
 * an iterable of dicts (or of id strings, read as ``{"Id": ...}``, handy for deletes).
@@ -59,7 +62,15 @@ from kinetic_core.bulk.codec import NULL_CELL, RowEncoder, encode_record, encode
 from kinetic_core.bulk.csvfile import CsvLayout, sniff
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
 from kinetic_core.csvread import read_rows
-from kinetic_core.normalise import is_missing
+from kinetic_core.inputs.adapter import (
+    InputKind,
+    frame_column_names,
+    frame_kind,
+    frame_rows,
+    input_kind,
+    spool_file_object,
+)
+from kinetic_core.inputs.normalise import is_missing
 
 FLUSH_ROWS = 4096
 """Rows encoded in memory between two writes to the spool file."""
@@ -105,17 +116,8 @@ class PreparedInput:
             closer()
 
 
-def _dataframe_kind(obj: Any) -> str | None:
-    module = type(obj).__module__ or ""
-    if module.startswith("pandas") and hasattr(obj, "itertuples"):
-        return "pandas"
-    if module.startswith("polars") and hasattr(obj, "iter_rows"):
-        return "polars"
-    return None
-
-
 _is_missing = is_missing
-"""None, NaN, NaT, NA: null (the one rule of :mod:`kinetic_core.normalise`)."""
+"""None, NaN, NaT, NA: null (the one rule of :mod:`kinetic_core.inputs.normalise`)."""
 
 
 def _as_record(item: Any, number: int) -> Mapping[str, Any]:
@@ -237,23 +239,26 @@ def prepare_input(
         >>> prep.columns                                                        # doctest: +SKIP
         ('Name', 'Phone')
     """
-    if isinstance(records, str | Path):
+    kind = input_kind(records)
+    if kind in (InputKind.CSV_PATH, InputKind.FILE_OBJECT):
         if columns is not None:
             raise ValueError("columns= cannot be combined with a CSV file: the file's header is used")
+        if kind is InputKind.FILE_OBJECT:
+            records = spool_file_object(records, workdir / "input.csv")
         layout = sniff(records, delimiter, line_ending)
-        return PreparedInput(layout.header, layout, is_file=True)
+        return PreparedInput(layout.header, layout, is_file=kind is InputKind.CSV_PATH)
     delim = ColumnDelimiter.parse(delimiter) if delimiter is not None else ColumnDelimiter.COMMA
     ending = LineEnding.parse(line_ending) if line_ending is not None else LineEnding.LF
     encoder = RowEncoder(delim, ending)
     spool = workdir / "records.csv"
-    kind = _dataframe_kind(records)
-    if kind is not None:
-        cols = [str(c) for c in records.columns]
-        written = _write_frame_arrow(records, kind, spool, encoder)
+    flavour = frame_kind(records)
+    if flavour is not None:
+        cols = frame_column_names(records)
+        written = _write_frame_arrow(records, flavour, spool, encoder)
         if written is None:
             writer = _SpoolWriter(spool, encoder)
             try:
-                written = _write_frame(records, kind, writer)
+                written = _write_frame(records, writer)
             finally:
                 writer.close()
         header = encoder.encode(cols) if cols else b""
@@ -262,8 +267,6 @@ def prepare_input(
         )
     writer = _SpoolWriter(spool, encoder)
     try:
-        if isinstance(records, Mapping):
-            raise TypeError("pass an iterable of records, not a single dict")
         if columns is not None:
             cols = list(columns)
             written, narrow = _write_records(records, writer, cols, declared=True)
@@ -288,8 +291,8 @@ def _union_of_keys(records: Iterable[Any]) -> list[str]:
     return list(seen)
 
 
-def _write_frame(frame: Any, kind: str, writer: _SpoolWriter) -> int:
-    iterator = frame.itertuples(index=False, name=None) if kind == "pandas" else frame.iter_rows()
+def _write_frame(frame: Any, writer: _SpoolWriter) -> int:
+    iterator = frame_rows(frame)
     written = 0
     while batch := list(islice(iterator, FLUSH_ROWS)):
         writer.write_rows([[NULL_CELL if _is_missing(v) else encode_value(v) for v in row] for row in batch])
@@ -311,12 +314,17 @@ def _write_frame_arrow(frame: Any, kind: str, path: Path, encoder: RowEncoder) -
     import pyarrow.csv as pacsv
 
     try:
-        table = frame.to_arrow() if kind == "polars" else pa.Table.from_pandas(frame, preserve_index=False)
+        if kind == "arrow":
+            table = frame
+        elif kind == "polars":
+            table = frame.to_arrow()
+        else:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError):
         return None
     if not all(_arrow_supported(pa, field.type) for field in table.schema):
         return None
-    table = table.rename_columns([str(c) for c in frame.columns])
+    table = table.rename_columns(frame_column_names(frame))
     style = "needed" if _needs_quotes(pa, table, encoder) else "none"
     options = pacsv.WriteOptions(
         include_header=False,
@@ -418,22 +426,3 @@ def _arrow_cell_text(pa: Any, column: Any) -> Any:
     if types.is_null(kind):
         return column.cast(pa.string())
     return column
-
-
-def frame_index_labels(records: Any) -> list[Any] | None:
-    """A pandas DataFrame's index labels when its index is not the default ``RangeIndex(0, n, 1)``.
-
-    polars frames (no index), other inputs and default indexes give None: there the 1-based row
-    number says it all.
-
-    Example:
-        >>> import pandas as pd  # doctest: +SKIP
-        >>> frame_index_labels(pd.DataFrame({"Name": ["a", "b"]}, index=[10, 20]))  # doctest: +SKIP
-        [10, 20]
-    """
-    if _dataframe_kind(records) != "pandas":
-        return None
-    index = records.index
-    if type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1:
-        return None
-    return [label.item() if hasattr(label, "item") else label for label in index]

@@ -198,6 +198,9 @@ def error_payload(exc: BaseException, code: ExitCode, out: Path | None = None) -
         body["holder"] = {"pid": exc.pid, "host": exc.host, "started": exc.started}
     if isinstance(exc, RunLockedError | OutputNotWritableError | ResultsNotSavedError) and exc.path:
         body["path"] = str(exc.path)
+    problems = getattr(exc, "problems", None)
+    if isinstance(problems, list):
+        body["problems"] = [str(p) for p in problems]
     return {"error": body}
 
 
@@ -232,6 +235,8 @@ def handle_errors(func: F) -> F:
                 stderr().print(resume_hint(exc.job_ids, out), markup=False)
             else:
                 stderr().print(f"error: {one_line(exc)}", markup=False)
+            for problem in getattr(exc, "problems", None) or ():  # a check that found several things
+                stderr().print(f"  - {problem}", markup=False)
             if json_output:
                 emit_json(error_payload(exc, code, out))
             raise typer.Exit(int(code)) from None

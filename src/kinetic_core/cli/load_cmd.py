@@ -24,7 +24,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kinetic_core import router
 from kinetic_core.bulk.models import JobState, Operation
 from kinetic_core.bulk.results import format_sf_error
 from kinetic_core.cli.common import (
@@ -40,11 +39,13 @@ from kinetic_core.cli.common import (
     stdout,
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
+from kinetic_core.cli.loadcheck import check_load
 from kinetic_core.cli.progress import LoadProgress
 from kinetic_core.cli.retry import find_descriptor, retry_input, write_descriptor
 from kinetic_core.errors import ResultsNotSavedError
-from kinetic_core.loadinput import read_csv
-from kinetic_core.router import LoadResult, RowOutcome
+from kinetic_core.load import LoadResult, RowOutcome, Strategy
+from kinetic_core.load import load as load_records
+from kinetic_core.load.inputs import read_csv
 from kinetic_core.runfiles import create_exclusive, new_run_id
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hard-delete")
@@ -59,7 +60,7 @@ def count_rows(path: Path) -> int:
 def write_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
     """Write the three result files of a REST/Composite load, or of a load whose unreadable rows were
     kept back (a plain Bulk load writes its own). The columns are the file's, as the load read them
-    (:mod:`kinetic_core.normalise`: names trimmed, the columns of earlier result files left out).
+    (:mod:`kinetic_core.inputs.normalise`: names trimmed, the columns of earlier result files left out).
 
     Never overwrites: see :func:`kinetic_core.runfiles.create_exclusive`. Files begun are removed
     when writing fails.
@@ -167,8 +168,8 @@ def load(
     ] = "insert",
     external_id: Annotated[str | None, typer.Option("--external-id", "-i", help="Upsert key field.")] = None,
     strategy: Annotated[
-        router.Strategy, typer.Option("--strategy", help="API to use (auto lets the router decide).")
-    ] = router.Strategy.AUTO,
+        Strategy, typer.Option("--strategy", help="API to use (auto lets the router decide).")
+    ] = Strategy.AUTO,
     results_dir: Annotated[
         Path | None, typer.Option("--results-dir", help="Where result files go (default: .).")
     ] = None,
@@ -185,6 +186,14 @@ def load(
             show_default=False,
         ),
     ] = None,
+    no_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-check",
+            help="Send without first checking the object, columns, operation and external id against"
+            " describe.",
+        ),
+    ] = False,
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -223,13 +232,16 @@ def load(
         raise fail(f"file not found: {file}", json_output=json_output)
     timeout = parse_minutes(wait)
     with connected(org) as client:
+        if not no_check:
+            header, _rows = read_csv(file)
+            sobject = check_load(client.describe, client.list_objects, sobject, header.names, op, external_id)
         total = count_rows(file)
         client.bulk.poll = FAST_POLL
         with LoadProgress(
             stderr(), f"{op.value} {sobject}", total=total, enabled=not json_output
         ) as progress:
             progress.rows_read(total)
-            result = router.load(
+            result = load_records(
                 client,
                 sobject,
                 file,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kinetic_core.errors import ConfigError
-from kinetic_core.normalise import is_result_column
+from kinetic_core.inputs.normalise import is_result_column
 
 DESCRIPTOR_VERSION = 1
 DESCRIPTOR_SUFFIX = "-run.json"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kinetic_core import router
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.demo.data import DemoFiles, generate
+from kinetic_core.load import load as load_records
 
 EXPORT_SOQL = (
     "SELECT Id, FirstName, LastName, Email, Title, Account.Name, Account.External_Id__c FROM Contact"
@@ -104,7 +104,7 @@ def _load(
     clock: Callable[[], float],
 ) -> None:
     started = clock()
-    result = router.load(
+    result = load_records(
         client,
         sobject,
         path,

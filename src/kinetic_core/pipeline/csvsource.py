@@ -2,7 +2,7 @@
 
 The file is streamed (``csv.reader`` over a text stream), never loaded whole. Row numbers are 1-based
 data rows: the first row after the header is row 1 and blank lines are not counted. Header names and
-cells follow :mod:`kinetic_core.normalise`, as for every load: an empty cell is an absent key (the
+cells follow :mod:`kinetic_core.inputs.normalise`, as for every load: an empty cell is an absent key (the
 field is left unchanged), a ``#N/A`` cell is ``None`` (the field is cleared), a row with a different
 number of cells than the header, or a quote never closed, is an unreadable row.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kinetic_core.bulk.csvfile import likeliest_delimiter
 from kinetic_core.errors import ConfigError
-from kinetic_core.normalise import Header, clean_header, csv_rows
+from kinetic_core.inputs.normalise import Header, clean_header, csv_rows
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|", "^", "`")
@@ -68,7 +68,7 @@ def sniff_delimiter(header_line: str) -> str:
 def check_header(header: list[str], required: tuple[str, ...], where: str) -> Header:
     """Validate a header: no empty or duplicate names, the required columns present.
 
-    Returns the :class:`~kinetic_core.normalise.Header`: names trimmed, result-file columns left out.
+    Returns the :class:`~kinetic_core.inputs.normalise.Header`: names trimmed, result-file columns left out.
     """
     if not header or all(not n.strip() for n in header):
         raise SourceError(f"{where}: the CSV file has no header row")
@@ -164,7 +164,7 @@ def _decoded_lines(path: Path, encoding: str) -> Generator[str, None, None]:
 def iter_csv(layout: CsvLayout) -> Iterator[RawRow]:
     """Stream the data rows of a CSV file as dicts (see the module docstring for cell rules).
 
-    A row that cannot be read (:func:`kinetic_core.normalise.csv_rows`) comes out with an ``error``.
+    A row that cannot be read (:func:`kinetic_core.inputs.normalise.csv_rows`) comes out with an ``error``.
 
     Raises:
         SourceError: the file stops decoding in the detected encoding.

@@ -26,12 +26,12 @@ from kinetic_core.bulk.codec import cells_for, encode_record, row_key
 from kinetic_core.bulk.models import JobState, Operation
 from kinetic_core.bulk.results import RowResult
 from kinetic_core.errors import ApiError, NotFoundError
+from kinetic_core.load import RowOutcome, Strategy
 from kinetic_core.pipeline.csvsource import RawRow
 from kinetic_core.pipeline.indoubt import settle_inserts
 from kinetic_core.pipeline.journal import BatchRecord
 from kinetic_core.pipeline.report import BatchSummary
 from kinetic_core.pipeline.runner import BatchRunner, Item, Outcomes, in_doubt
-from kinetic_core.router import RowOutcome, Strategy
 
 logger = logging.getLogger(__name__)
 

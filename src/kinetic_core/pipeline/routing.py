@@ -1,6 +1,6 @@
 """Choosing the API of a pipeline run once, on the whole source.
 
-The router's cost model (:func:`kinetic_core.router.decide`) needs the size of the load. A pipeline
+The router's cost model (:func:`kinetic_core.decide`) needs the size of the load. A pipeline
 sends its source a window at a time, but the choice is made for the whole source, before the first
 window, so that a 100,000-row file goes Bulk even though each window holds 10,000 rows:
 
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kinetic_core import router
+from kinetic_core.load import CostModel, Decision, Thresholds, decide
+from kinetic_core.load.observe import org_view
 from kinetic_core.pipeline.csvsource import RawRow
 
 SAMPLE_BYTES = 1024 * 1024
@@ -148,16 +149,23 @@ def peek(rows: Iterator[RawRow], limit: int) -> tuple[SourceSize, Iterator[RawRo
     return SourceSize(len(head), size, basis), itertools.chain(head, rows)
 
 
-def choose(client: Any, size: SourceSize, thresholds: router.Thresholds | None) -> router.Decision:
-    """The router's decision for a source of ``size`` (one ``limits`` call when Bulk is likely).
+def choose(
+    client: Any, size: SourceSize, thresholds: Thresholds | None, model: CostModel | None = None
+) -> Decision:
+    """The router's decision for a source of ``size`` (at most one ``limits`` call).
 
     Example:
         >>> choose(client, SourceSize(100_000, 0, "100,000 rows"), None).strategy  # doctest: +SKIP
         <Strategy.BULK: 'bulk'>
     """
-    t = thresholds or router.Thresholds()
-    usage = getattr(client, "api_usage", None)
-    remaining = usage.remaining if usage is not None else None
-    batches_left = router.bulk_batches_left(client) if size.rows >= t.bulk_min_records else None
-    decision = router.decide(size.rows, size.encoded_bytes, remaining, batches_left, t)
-    return router.Decision(decision.strategy, f"{decision.reason} (source: {size.basis})")
+    view = org_view(client, size.rows, size.encoded_bytes, model or CostModel())
+    decision = decide(
+        size.rows,
+        size.encoded_bytes,
+        view.api_remaining,
+        view.bulk_batches_remaining,
+        thresholds,
+        view.model,
+        observed=view.observed,
+    )
+    return Decision(decision.strategy, f"{decision.reason} (source: {size.basis})", decision.predicted)

@@ -7,16 +7,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kinetic_core import router
 from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, RowsUploaded
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.errors import ApiError, MappingError, TransportError
+from kinetic_core.inputs import nest
+from kinetic_core.load import RowOutcome, Strategy, Thresholds
+from kinetic_core.load import load as load_records
 from kinetic_core.mapping import FieldMapper
 from kinetic_core.pipeline.csvsource import RawRow
 from kinetic_core.pipeline.journal import BatchCounts, FailureRow, Journal
 from kinetic_core.pipeline.report import BatchSummary, RecordError
-from kinetic_core.pipeline.sources import nest_dotted
-from kinetic_core.router import RowOutcome, Strategy
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class BatchRunner:
         journal: Journal | None,
         callbacks: Callbacks,
         bulk_options: Mapping[str, Any],
-        thresholds: router.Thresholds | None,
+        thresholds: Thresholds | None,
         checkpoint: Callable[[str], None] | None,
     ) -> None:
         self.client = client
@@ -105,7 +105,7 @@ class BatchRunner:
             return FailureRow(raw.number, "failed", INVALID_ROW, raw.error or "unreadable row")
         source = dict(raw.cells)
         try:
-            record = self.mapper.map(source, raw.number) if self.mapper is not None else nest_dotted(source)
+            record = self.mapper.map(source, raw.number) if self.mapper is not None else nest(source)
         except MappingError as exc:
             return FailureRow(raw.number, "failed", MAPPING_ERROR, str(exc), (), source)
         key = None
@@ -160,7 +160,7 @@ class BatchRunner:
         opts: dict[str, Any] = {}
         if strategy == Strategy.BULK:
             opts = {**self.bulk_options, "on_event": self._listener(batch_no)}
-        result = router.load(
+        result = load_records(
             self.client,
             self.sobject,
             [item.record for item in items],

@@ -3,7 +3,7 @@
 Every source streams :class:`~kinetic_core.pipeline.csvsource.RawRow` items: a 1-based row number and
 a dict (or the reason the row is unusable). Nothing is read whole into memory.
 
-Values follow :mod:`kinetic_core.normalise`, the one set of rules of every load: CSV cells follow the
+Values follow :mod:`kinetic_core.inputs.normalise`, the one set of rules of every load: CSV cells follow the
 Bulk convention (empty = leave unchanged, ``#N/A`` = clear), column names are trimmed and the columns
 our result files add (``sf__*``, ``kc__*``) are left out. For sources with real nulls (JSON ``null``,
 SQL ``NULL``, DataFrame NaN/NaT/None) ``nulls="absent"`` (the default) drops the key, so the field is
@@ -22,7 +22,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from kinetic_core.normalise import clean_columns, is_missing, python_value
+from kinetic_core.inputs import (
+    InputKind,
+    frame_column_names,
+    frame_kind,
+    frame_length,
+    frame_rows,
+    input_kind,
+)
+from kinetic_core.inputs.normalise import clean_columns, is_missing, python_value
 from kinetic_core.pipeline.config import SourceConfig
 from kinetic_core.pipeline.csvsource import CsvLayout, RawRow, SourceError, inspect_csv, iter_csv
 
@@ -163,38 +171,29 @@ class IterableSource:
         return f"{type(self.records).__name__} of records"
 
 
-def is_dataframe(obj: Any) -> bool:
-    """True for a pandas or polars DataFrame (without importing either)."""
-    module = type(obj).__module__ or ""
-    return module.startswith(("pandas", "polars")) and hasattr(obj, "columns")
-
-
 class DataFrameSource:
-    """A pandas or polars DataFrame, read row by row."""
+    """A pandas or polars DataFrame or a pyarrow Table, read row by row."""
 
     def __init__(self, frame: Any, *, nulls: str = "absent") -> None:
         self.frame = frame
         self.nulls = nulls
-        self.header = clean_columns(frame.columns)
+        self.header = clean_columns(frame_column_names(frame))
         self.columns: tuple[str, ...] | None = self.header.names
-        self.flavour = "polars" if type(frame).__module__.startswith("polars") else "pandas"
+        self.flavour = frame_kind(frame) or "pandas"
 
     def rows(self) -> Iterator[RawRow]:
         names, keep = self.header.names, self.header.keep
-        rows = (
-            self.frame.iter_rows()
-            if self.flavour == "polars"
-            else self.frame.itertuples(index=False, name=None)
-        )
-        for number, values in enumerate(rows, 1):
+        for number, values in enumerate(frame_rows(self.frame), 1):
             record = {name: values[position] for name, position in zip(names, keep, strict=True)}
             yield RawRow(number, clean_record(record, self.nulls))
 
     def identity(self) -> dict[str, Any]:
-        return {"type": self.flavour, "columns": list(self.columns or ()), "rows": len(self.frame)}
+        return {"type": self.flavour, "columns": list(self.columns or ()), "rows": frame_length(self.frame)}
 
     def describe(self) -> str:
-        return f"{self.flavour} DataFrame ({len(self.frame)} rows, {len(self.columns or ())} columns)"
+        rows, columns = frame_length(self.frame), len(self.columns or ())
+        what = "table" if self.flavour == "arrow" else "DataFrame"
+        return f"{self.flavour} {what} ({rows} rows, {columns} columns)"
 
 
 class SqlSource:
@@ -244,30 +243,6 @@ class SqlSource:
         return f"SQL query on {self._safe_url()}"
 
 
-def nest_dotted(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn ``Account.External_Id__c`` keys into nested relationship values (what REST/Composite need).
-
-    Example:
-        >>> nest_dotted({"LastName": "Ng", "Account.External_Id__c": "A1"})
-        {'LastName': 'Ng', 'Account': {'External_Id__c': 'A1'}}
-    """
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if "." not in key:
-            out[key] = value
-            continue
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
-        node[parts[-1]] = value
-    return out
-
-
 def source_from_config(config: SourceConfig) -> Source:
     """Open the source a ``SourceConfig`` describes (the header is checked now)."""
     if config.type == "csv":
@@ -295,16 +270,17 @@ def open_source(obj: Any) -> Source:
     """
     if isinstance(obj, SourceConfig):
         return source_from_config(obj)
-    if isinstance(obj, str | Path):
+    if hasattr(obj, "rows") and hasattr(obj, "identity"):
+        source: Source = obj
+        return source
+    kind = input_kind(obj)
+    if kind is InputKind.CSV_PATH:
         path = Path(obj)
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             return JsonLinesSource(path)
         return CsvSource(path)
-    if is_dataframe(obj):
+    if kind is InputKind.FRAME:
         return DataFrameSource(obj)
-    if hasattr(obj, "rows") and hasattr(obj, "identity"):
-        source: Source = obj
-        return source
-    if isinstance(obj, Iterable) and not isinstance(obj, Mapping | bytes):
-        return IterableSource(obj)
-    raise TypeError(f"cannot read records from {type(obj).__name__}")
+    if kind is InputKind.FILE_OBJECT:
+        raise TypeError("a pipeline reads its source again to resume: pass the file's path, not an open file")
+    return IterableSource(obj)

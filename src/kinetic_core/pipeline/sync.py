@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kinetic_core import router
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.errors import ConfigError, ResultsNotSavedError
+from kinetic_core.load import Decision, Strategy, Thresholds, count_limit
 from kinetic_core.mapping import FieldMapper
 from kinetic_core.pipeline.config import OPERATIONS, STRATEGIES, PipelineConfig, load_config
 from kinetic_core.pipeline.csvsource import RawRow
@@ -22,7 +22,6 @@ from kinetic_core.pipeline.report import BatchSummary, RecordError, RunReport, w
 from kinetic_core.pipeline.routing import choose, peek, source_size
 from kinetic_core.pipeline.runner import BatchRunner, Callbacks, Prepared, default_bulk_options
 from kinetic_core.pipeline.sources import Source, open_source
-from kinetic_core.router import Strategy
 from kinetic_core.runfiles import check_writable
 
 logger = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ class SyncPipeline:
         on_batch_complete: Callable[[BatchSummary], None] | None = None,
         on_event: Callable[[Any], None] | None = None,
         poll: PollPolicy | None = None,
-        thresholds: router.Thresholds | None = None,
+        thresholds: Thresholds | None = None,
         checkpoint: Callable[[str], None] | None = None,
         sample: int = 100,
         mapping_document: Mapping[str, Any] | None = None,
@@ -178,17 +177,17 @@ class SyncPipeline:
             "mapping": digest[:24],
         }
 
-    def decide(self, source: Source, rows: Iterator[RawRow] | None = None) -> tuple[router.Decision, Any]:
+    def decide(self, source: Source, rows: Iterator[RawRow] | None = None) -> tuple[Decision, Any]:
         """The API for the whole run (see :mod:`kinetic_core.pipeline.routing`).
 
         Returns the decision and the rows to read (``rows`` given back, with any rows read ahead to
         size a source whose size is not known otherwise).
         """
         if self.strategy != Strategy.AUTO:
-            return router.Decision(Strategy(self.strategy), f"strategy={self.strategy} requested"), rows
+            return Decision(Strategy(self.strategy), f"strategy={self.strategy} requested"), rows
         size = source_size(source)
         if size is None:
-            limit = (self.thresholds or router.Thresholds()).bulk_min_records
+            limit = count_limit(self.thresholds)
             size, rows = peek(rows if rows is not None else source.rows(), limit)
         return choose(self.client, size, self.thresholds), rows
 

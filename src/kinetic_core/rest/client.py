@@ -437,12 +437,12 @@ class SalesforceClient:
     def load(
         self, sobject: str, records: Any, operation: str = "insert", strategy: str = "auto", **kwargs: Any
     ) -> Any:
-        """Load records through the cheapest API (``kinetic_core.router.load``).
+        """Load records through the cheapest API (``kinetic_core.load.load``).
 
         Example:
             >>> client.load("Contact", "contacts.csv", operation="upsert")  # doctest: +SKIP
         """
-        router = importlib.import_module("kinetic_core.router")
+        router = importlib.import_module("kinetic_core.load")
         return router.load(self, sobject, records, operation=operation, strategy=strategy, **kwargs)
 
     def smart_insert(self, sobject: str, records: Any, **kwargs: Any) -> Any:

@@ -1,8 +1,10 @@
-"""The input of a load, read once for every API: CSV files, DataFrames, iterables of records.
+"""Measuring a load's input for the router, read once for every API: CSV files, frames, records.
+
+What an input is comes from the one adapter, :mod:`kinetic_core.inputs`; this module counts it.
 
 :func:`measure` counts the input for the router's decision and gives back a source that can be read
 again; :func:`as_records` turns it into the records the REST and Composite paths send. Both follow
-:mod:`kinetic_core.normalise`, so a Bulk job and a REST call read the same input the same way: a CSV
+:mod:`kinetic_core.inputs.normalise`, so a Bulk job and a REST call read the same input the same way: a CSV
 file whose rows all read is streamed to Bulk as it is; a file with unreadable rows (a wrong number of
 cells, an unbalanced quote) or with the columns of our result files is read into records, its
 unreadable rows kept back (:class:`KeptBack`) and reported as failed rows, whatever the API.
@@ -19,33 +21,22 @@ from typing import Any
 
 from kinetic_core.bulk.codec import encode_record
 from kinetic_core.bulk.csvfile import sniff
-from kinetic_core.normalise import CsvRow, Header, clean_columns, clean_header, csv_rows, load_record
+from kinetic_core.inputs.adapter import (
+    InputKind,
+    frame_columns,
+    frame_length,
+    frame_records,
+    input_kind,
+    nest,
+)
+from kinetic_core.inputs.normalise import CsvRow, Header, clean_header, csv_rows, load_record
 
 logger = logging.getLogger(__name__)
 
 
-def is_dataframe(obj: Any) -> bool:
-    module = type(obj).__module__ or ""
-    return module.startswith(("pandas", "polars")) and hasattr(obj, "columns")
-
-
-def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn relationship columns (``Account.External_Id__c``) into the nested form REST expects."""
-    out: dict[str, Any] = {}
-    for name, value in flat.items():
-        rel, dot, field = name.partition(".")
-        if dot and rel and field:
-            parent = out.setdefault(rel, {})
-            if isinstance(parent, dict):
-                parent[field] = value
-                continue
-        out[name] = value
-    return out
-
-
 def read_csv(path: Path, *, log: bool = False, records: bool = True) -> tuple[Header, Iterator[CsvRow]]:
     """The header and data rows of a CSV file, read as a Bulk job reads it (UTF-8, a BOM, any Bulk
-    delimiter), with the rules of :mod:`kinetic_core.normalise` (shared by every API).
+    delimiter), with the rules of :mod:`kinetic_core.inputs.normalise` (shared by every API).
 
     Raises:
         ValueError: a line that is not valid UTF-8 (named by its line number).
@@ -63,27 +54,6 @@ def read_csv(path: Path, *, log: bool = False, records: bool = True) -> tuple[He
                     raise ValueError(f"{path}: line {lineno} is not valid UTF-8 ({exc.reason})") from None
 
     return header, csv_rows(lines(), layout.delimiter.char, header, records=records)
-
-
-def frame_columns(frame: Any) -> Any:
-    """The frame with its columns trimmed and our result files' columns left out (a copy if needed)."""
-    header = clean_columns(frame.columns)
-    labels = list(frame.columns)
-    if header.names == tuple(labels) and not header.dropped:
-        return frame
-    kept = [labels[i] for i in header.keep]
-    if type(frame).__module__.startswith("polars"):
-        return frame.select(kept).rename(dict(zip(kept, header.names, strict=True)))
-    out = frame[kept].copy()
-    out.columns = list(header.names)
-    return out
-
-
-def frame_records(frame: Any) -> Iterator[dict[str, Any]]:
-    """DataFrame rows as records (:func:`kinetic_core.normalise.load_record`), dotted columns nested."""
-    rows = frame.to_dict("records") if hasattr(frame, "to_dict") else frame.to_dicts()
-    for row in rows:
-        yield nest(load_record(row))
 
 
 @dataclass(frozen=True)
@@ -144,14 +114,17 @@ class OneShot:
 def measure(records: Any, limit: int) -> tuple[int, int, Any, KeptBack | None]:
     """(record count, encoded bytes estimate, re-usable source, rows kept back); a one-shot iterator
     is counted up to ``limit`` records (the rest is streamed)."""
-    if isinstance(records, str | Path):
+    kind = input_kind(records)
+    if kind is InputKind.FILE_OBJECT:
+        raise TypeError("spool a file object first (kinetic_core.inputs.spool_file_object)")
+    if kind is InputKind.CSV_PATH:
         path = Path(records)
         count, parsed, kept = scan_file(path)
         if parsed is None:
             return count, path.stat().st_size, path, None
         return len(parsed), path.stat().st_size, parsed, kept
-    if is_dataframe(records):
-        return len(records), 0, frame_columns(records), None
+    if kind is InputKind.FRAME:
+        return frame_length(records), 0, frame_columns(records), None
     return (*_measure_records(records, limit), None)
 
 
@@ -183,11 +156,11 @@ def _encoded_size(head: Sequence[Any]) -> int:
 
 
 def as_records(source: Any) -> list[Any]:
-    """The records the REST and Composite paths send (:func:`kinetic_core.normalise.load_record`,
+    """The records the REST and Composite paths send (:func:`kinetic_core.inputs.normalise.load_record`,
     relationship columns nested), as a Bulk job would read the same input."""
     if isinstance(source, Path):
         rows = read_csv(source)[1]
         return [nest(load_record(row.record)) for row in rows if isinstance(row.record, dict)]
-    if is_dataframe(source):
+    if input_kind(source) is InputKind.FRAME:
         return list(frame_records(source))
     return [nest(load_record(row)) if isinstance(row, Mapping) else row for row in source]
