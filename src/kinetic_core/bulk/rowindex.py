@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -224,16 +224,24 @@ class RowIndex:
 
 
 def add_input_range(
-    index: RowIndex, part: int, layout: CsvLayout, start: int, end: int, first_row: int
+    index: RowIndex,
+    part: int,
+    layout: CsvLayout,
+    start: int,
+    end: int,
+    first_row: int,
+    skip: Set[int] = frozenset(),
 ) -> int:
     """Parse the rows uploaded as ``part`` (bytes ``start``..``end`` of the input) into ``index``.
 
-    Returns the number of rows recorded; they are numbered from ``first_row``.
+    Returns the number of rows read; they are numbered from ``first_row``. Rows numbered in
+    ``skip`` (already matched elsewhere) are left out.
     """
     batch: list[tuple[int, bytes, int]] = []
     row = first_row
     for cells in parse_range(layout, start, end):
-        batch.append((part, row_key(cells), row))
+        if row not in skip:
+            batch.append((part, row_key(cells), row))
         row += 1
         if len(batch) >= 10_000:
             index.add_many(batch)
