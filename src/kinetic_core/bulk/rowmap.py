@@ -47,7 +47,7 @@ from kinetic_core.bulk.rowmerge import (
 )
 from kinetic_core.csvread import read_rows
 
-__all__ = ["RESULT_FILES", "JobPart", "RowMap", "RowMapper", "totals_from_jobs"]
+__all__ = ["JobPart", "RowMap", "totals_from_jobs"]
 
 
 @dataclass(frozen=True)
@@ -339,7 +339,3 @@ class RowMap:
         """The outcomes of one kind, in input order (file order for results without their input)."""
         for part in self._parts:
             yield from part.rows(kind, self._lock)
-
-
-RowMapper = RowMap
-"""The former name."""
