@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kinetic_core.bulk.models import JobInfo
@@ -82,6 +82,21 @@ class PollPolicy:
     def slack(self, waited: float) -> float:
         """How late a job that ends now may be seen ended: ``max(tolerance, ratio * waited)``."""
         return max(float(self.tolerance), float(self.tolerance_ratio) * waited)
+
+    def delays(self) -> Iterator[float]:
+        """The endless sequence of waits for a job that shows no progress (no prediction possible):
+        what :func:`wait_for_job` does for a query job, or an ingest job whose size is unknown.
+
+        Example:
+            >>> from itertools import islice
+            >>> [round(d, 2) for d in islice(PollPolicy().delays(), 13)][-3:]
+            [1.0, 1.1, 1.21]
+        """
+        waited = 0.0
+        while True:
+            wait = self.next_wait(waited=waited, processed=0, total=None)
+            yield wait
+            waited += wait
 
     def next_wait(
         self,
