@@ -1,12 +1,20 @@
 """OAuth 2.0 token endpoint and revocation (``/services/oauth2/...``).
 
 Grant types: JWT bearer, password (with or without security token), refresh_token,
-client_credentials and authorization_code (codes come from the auto-approving
-``/services/oauth2/authorize``, which only redirects to one of the connected app's callback URLs,
-``OrgSettings.callback_urls``). Errors answer ``{"error", "error_description"}`` with status 400,
-whatever the input (a non-ASCII password or secret included).
+client_credentials, authorization_code (the web server flow, with PKCE) and device (the device flow, in
+``oauth_device``). Errors answer ``{"error", "error_description"}`` with status 400, whatever the input
+(a non-ASCII password or secret included).
 
-Only the authorization-code flow issues a refresh token (and only for a ``refresh_token``,
+Web server flow: ``GET /services/oauth2/authorize`` answers a login-and-approve page (an HTML form a
+test can submit without a browser); ``POST`` of that form with the org's username and password and
+``action=approve`` redirects to the callback with ``code`` and ``state``, ``action=deny`` with
+``error=access_denied``. It only ever redirects to one of the connected app's callback URLs
+(``OrgSettings.callback_urls``, exact match). PKCE: a ``code_challenge`` (base64url SHA-256 of the
+verifier) given at authorize must be answered by its ``code_verifier`` at the token endpoint: a missing
+verifier is ``invalid_grant``, a wrong one ``invalid_request`` (Salesforce help, "OAuth 2.0 Web Server
+Flow"). A code is single-use and lives 10 minutes.
+
+Only the authorization-code and device flows issue a refresh token (and only for a ``refresh_token``,
 ``offline_access`` or ``full`` scope); the access tokens minted with or from a refresh token die with it
 when it is revoked. A JWT assertion must be signed with RS256 by a trusted key, name the connected app,
 a known user and an accepted audience, and have a finite ``exp`` no more than 3 minutes ahead (plus
@@ -21,6 +29,7 @@ import hashlib
 import hmac
 import math
 import secrets
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -31,6 +40,7 @@ from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.credentials import password_matches
 from kinetic_core.emulator.org import Org
+from kinetic_core.emulator.routes import oauth_device
 from kinetic_core.emulator.routes.common import bearer_token, get_org, json_response
 from kinetic_core.emulator.tokens import Session
 
@@ -43,6 +53,28 @@ MAX_ASSERTION_LIFETIME_SECONDS = 180
 REFRESH_SCOPES = frozenset({"refresh_token", "offline_access", "full"})
 DEFAULT_SCOPE = "api web"
 _CODE_TTL_SECONDS = 600.0
+# The authorize parameters the login page carries through its form.
+_AUTHORIZE_FIELDS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
+
+
+@dataclass(frozen=True)
+class CodeGrant:
+    """An issued authorization code: who approved it, for what, and the PKCE challenge to answer."""
+
+    expires_at: float
+    scope: str
+    redirect_uri: str
+    user_id: str
+    username: str
+    code_challenge: str | None = None
 
 
 class OAuthError(Exception):
@@ -234,29 +266,38 @@ def _jwt_bearer(org: Org, params: dict[str, str]) -> dict[str, Any]:
     return token_body(org, _issue(org, user_id, name, params.get("scope") or DEFAULT_SCOPE))
 
 
-def _authorization_code(org: Org, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    _check_client(org, params, secret_required=False)
-    codes: dict[str, tuple[float, str, str]] = request.app.state.oauth_codes
-    entry = codes.pop(params.get("code", ""), None)
-    if entry is None or entry[0] < org.clock().timestamp():
-        raise OAuthError("invalid_grant", "invalid authorization code")
-    _, scope, redirect_uri = entry
-    if params.get("redirect_uri") != redirect_uri:
-        raise OAuthError("invalid_grant", "redirect_uri must match configuration")
-    admin = org.store.get("User", org.admin_user_id, ["Id", "Username"])
-    username = str(admin.get("Username"))
-    scope = scope or "api web refresh_token"
+def pkce_challenge(verifier: str) -> str:
+    """The S256 code challenge of a PKCE verifier: base64url(SHA-256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def issue_for_user(org: Org, user_id: str, username: str, scope: str) -> dict[str, Any]:
+    """The token body for an approved interactive grant; a refresh token when the scope asks for one."""
     refresh = None
     if REFRESH_SCOPES & set(scope.split()):
-        refresh = org.tokens.issue_refresh(org.admin_user_id, username, org.settings.client_id, scope)
+        refresh = org.tokens.issue_refresh(user_id, username, org.settings.client_id, scope)
     session = org.tokens.issue_access(
-        org.admin_user_id,
-        username,
-        scope,
-        ttl_seconds=org.settings.token_ttl_seconds,
-        refresh_token=refresh,
+        user_id, username, scope, ttl_seconds=org.settings.token_ttl_seconds, refresh_token=refresh
     )
     return token_body(org, session, refresh_token=refresh)
+
+
+def _authorization_code(org: Org, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    _check_client(org, params, secret_required=False)
+    codes: dict[str, CodeGrant] = request.app.state.oauth_codes
+    grant = codes.pop(params.get("code", ""), None)
+    if grant is None or grant.expires_at < org.clock().timestamp():
+        raise OAuthError("invalid_grant", "invalid authorization code")
+    if params.get("redirect_uri") != grant.redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri must match configuration")
+    if grant.code_challenge is not None:
+        verifier = params.get("code_verifier")
+        if not verifier:
+            raise OAuthError("invalid_grant", "invalid code verifier")  # [I] wording
+        if not _same(pkce_challenge(verifier), grant.code_challenge):
+            raise OAuthError("invalid_request", "invalid code verifier")  # [I] wording
+    return issue_for_user(org, grant.user_id, grant.username, grant.scope or "api web refresh_token")
 
 
 async def token(request: Request) -> Response:
@@ -275,10 +316,18 @@ async def token(request: Request) -> Response:
             body = _client_credentials(org, request, params)
         elif grant == "authorization_code":
             body = _authorization_code(org, request, params)
+        elif grant == oauth_device.DEVICE_GRANT:
+            _check_client(org, params, secret_required=False)
+            body = issue_for_user(org, *oauth_device.poll(org, request.app.state, params))
+        elif not grant and params.get("response_type") == oauth_device.DEVICE_RESPONSE_TYPE:
+            _check_client(org, params, secret_required=False)
+            body = oauth_device.start(org, request.app.state, params)
         else:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
     except OAuthError as err:
         return _response(err)
+    except oauth_device.DeviceFlowError as err:
+        return _response(OAuthError(err.error, err.description))
     return json_response(body)
 
 
@@ -295,30 +344,62 @@ async def revoke(request: Request) -> Response:
     return Response(b"", status_code=200)
 
 
+def _authorize_problem(org: Org, params: dict[str, str]) -> OAuthError | None:
+    if params.get("client_id") != org.settings.client_id:
+        return OAuthError("invalid_client_id", "client identifier invalid")
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri or redirect_uri not in org.settings.callback_urls:
+        return OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration")
+    if params.get("response_type") != "code":
+        return OAuthError("unsupported_response_type", "response type not supported")
+    if params.get("code_challenge_method", "S256") != "S256":
+        # [I] Salesforce documents only the SHA-256 challenge.
+        return OAuthError("invalid_request", "code_challenge_method must be S256")
+    return None
+
+
+def _redirect(redirect_uri: str, query: dict[str, str]) -> Response:
+    sep = "&" if "?" in redirect_uri else "?"
+    return RedirectResponse(f"{redirect_uri}{sep}{urlencode(query)}", status_code=302)
+
+
 async def authorize(request: Request) -> Response:
-    """``GET /services/oauth2/authorize``: approves at once and redirects with a code.
+    """``/services/oauth2/authorize``: GET answers the login page, POST (the form) approves or denies.
 
     The code goes only to one of the connected app's callback URLs (exact match); any other
     ``redirect_uri`` is answered 400 here, never redirected to.
     """
     org = get_org(request)
-    params = dict(request.query_params)
-    if params.get("client_id") != org.settings.client_id:
-        return _response(OAuthError("invalid_client_id", "client identifier invalid"))
-    redirect_uri = params.get("redirect_uri")
-    if not redirect_uri or redirect_uri not in org.settings.callback_urls:
-        return _response(OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration"))
-    if params.get("response_type") != "code":
-        return _response(OAuthError("unsupported_response_type", "response type not supported"))
+    try:
+        params = await _form(request) if request.method == "POST" else dict(request.query_params)
+    except OAuthError as err:
+        return _response(err)
+    problem = _authorize_problem(org, params)
+    if problem is not None:
+        return _response(problem)
+    hidden = {k: params[k] for k in _AUTHORIZE_FIELDS if k in params}
+    title = f"Log in to {org.settings.org_name} and allow access"
+    if request.method == "GET":
+        return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden)
+    redirect_uri = params["redirect_uri"]
+    state = {"state": params["state"]} if "state" in params else {}
+    if params.get("action") == "deny":
+        denied = {"error": "access_denied", "error_description": "end-user denied authorization"}
+        return _redirect(redirect_uri, {**denied, **state})
+    user = oauth_device.approving_user(org, params)
+    if user is None:
+        wrong = "Wrong username or password."
+        return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden, wrong, 401)
     code = secrets.token_urlsafe(24)
-    request.app.state.oauth_codes[code] = (
-        org.clock().timestamp() + _CODE_TTL_SECONDS,
-        params.get("scope", ""),
-        redirect_uri,
+    request.app.state.oauth_codes[code] = CodeGrant(
+        expires_at=org.clock().timestamp() + _CODE_TTL_SECONDS,
+        scope=params.get("scope", ""),
+        redirect_uri=redirect_uri,
+        user_id=user[0],
+        username=user[1],
+        code_challenge=params.get("code_challenge") or None,
     )
-    query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
-    sep = "&" if "?" in redirect_uri else "?"
-    return RedirectResponse(f"{redirect_uri}{sep}{urlencode(query)}", status_code=302)
+    return _redirect(redirect_uri, {"code": code, **state})
 
 
 def routes() -> list[BaseRoute]:
@@ -326,5 +407,6 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/services/oauth2/token", token, methods=["POST"]),
         Route("/services/oauth2/revoke", revoke, methods=["POST", "GET"]),
-        Route("/services/oauth2/authorize", authorize, methods=["GET"]),
+        Route("/services/oauth2/authorize", authorize, methods=["GET", "POST"]),
+        *oauth_device.routes(),
     ]
