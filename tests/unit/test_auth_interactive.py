@@ -66,9 +66,10 @@ def test_authorize_url_and_code_exchange_carry_the_pkce_pair() -> None:
 
 def test_a_callback_is_accepted_only_with_this_logins_state() -> None:
     assert check_callback({"code": "c1", "state": "mine"}, "mine") == "c1"
-    with pytest.raises(AuthenticationError) as forged:
-        check_callback({"code": "c1", "state": "theirs"}, "mine")
-    assert forged.value.error == "state_mismatch"
+    for state in ("theirs", "", "mïne"):
+        with pytest.raises(AuthenticationError) as forged:
+            check_callback({"code": "c1", "state": state}, "mine")
+        assert forged.value.error == "state_mismatch"
     with pytest.raises(AuthenticationError) as denied:
         check_callback({"error": "access_denied", "error_description": "no", "state": "mine"}, "mine")
     assert denied.value.error == "access_denied"

@@ -152,7 +152,8 @@ def check_callback(params: Mapping[str, str], expected_state: str) -> str:
         >>> check_callback({"code": "aPrx", "state": "s1"}, "s1")
         'aPrx'
     """
-    if not secrets.compare_digest(params.get("state", ""), expected_state):
+    given = params.get("state", "").encode("utf-8", "surrogatepass")
+    if not secrets.compare_digest(given, expected_state.encode("utf-8", "surrogatepass")):
         raise AuthenticationError(
             "state_mismatch", "the callback's state does not match this login: ignored", status=400
         )
