@@ -224,3 +224,17 @@ def test_device_login_polls_until_the_user_approves(setup: tuple[LocalOrg, Path,
     code, out, err = run.finish()
     assert code == 0, err
     _check_saved(home, "tv", "device", out)
+
+
+@pytest.mark.parametrize("name", ["../outside", "local", "1st"])
+def test_a_bad_profile_name_is_refused_before_any_login(setup: tuple[LocalOrg, Path, int], name: str) -> None:
+    org, home, _ = setup
+    run = Kinetic(
+        home, "org", "login", "device", name, "--login-url", org.login_url, "--client-id", org.client_id
+    )
+    code, _, err = run.finish()
+    assert code == 2, err
+    assert f"invalid profile name {name!r}" in err
+    assert "Open " not in err
+    assert not home.exists() or not any(home.rglob("*refresh_token*"))
+    assert not (home.parent / "outside.refresh_token").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import webbrowser
 from collections.abc import Iterator
@@ -35,8 +36,15 @@ from kinetic_core.auth.interactive import (
     parse_device_authorization,
     poll_device,
 )
-from kinetic_core.cli.common import JsonOption, connected, emit_json, fail, handle_errors, stderr
-from kinetic_core.config import DEFAULT_LOGIN_URL, kinetic_home, load_profiles, remove_profile, save_profile
+from kinetic_core.cli.common import ExitCode, JsonOption, connected, emit_json, fail, handle_errors, stderr
+from kinetic_core.config import (
+    DEFAULT_LOGIN_URL,
+    LOCAL_ORG,
+    kinetic_home,
+    load_profiles,
+    remove_profile,
+    save_profile,
+)
 from kinetic_core.errors import AuthenticationError, KineticError, TransportError
 from kinetic_core.http.session import build_http_client
 
@@ -108,10 +116,21 @@ def _sender(ca_bundle: Path | None) -> Iterator[Send]:
         client.close()
 
 
+_PROFILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What ``save_profile`` accepts; checked before the login, since the name also names the secret file."""
+
+
 def _profile_name(name: str | None, org: str | None, command: str, json_output: bool) -> str:
     profile = name or org
     if not profile:
         raise fail(f"give the profile name: kinetic org login {command} NAME ...", json_output=json_output)
+    if not _PROFILE_NAME.fullmatch(profile) or profile == LOCAL_ORG:
+        raise fail(
+            f"invalid profile name {profile!r}: letters, digits and _, "
+            f"not starting with a digit, not {LOCAL_ORG!r}",
+            ExitCode.USAGE,
+            json_output=json_output,
+        )
     return profile
 
 
