@@ -45,7 +45,8 @@ def save_profile(
     """Add or replace the ``[orgs.<name>]`` profile in ``orgs.toml``.
 
     Secret values are refused: store them in environment variables and reference them with
-    ``<field>_env`` keys (e.g. ``password_env = "PROD_PASSWORD"``).
+    ``<field>_env`` keys (e.g. ``password_env = "PROD_PASSWORD"``), or in a file of their own, readable by
+    its owner only, referenced with ``<field>_file`` (what ``kinetic org login web|device`` does).
 
     Example:
         >>> save_profile("prod", {"login_url": "https://login.salesforce.com", "username": "me@x.com",
@@ -54,7 +55,9 @@ def save_profile(
     if not _KEY.fullmatch(name) or name == LOCAL_ORG:
         raise ConfigError(f"invalid profile name {name!r}")
     for key in values:
-        base_key = key[: -len("_env")] if key.endswith("_env") else key
+        base_key = key.removesuffix("_env")
+        if key.endswith("_file") and key.removesuffix("_file") in SECRET_FIELDS:
+            base_key = key.removesuffix("_file")
         if base_key not in FIELD_NAMES:
             raise ConfigError(f"unknown setting {key!r}")
         if key in SECRET_FIELDS:

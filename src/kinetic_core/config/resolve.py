@@ -16,6 +16,7 @@ from kinetic_core.config.org import (
     FIELD_NAMES,
     LOCAL_ORG,
     ORG_FIELDS,
+    SECRET_FIELDS,
     OrgConfig,
 )
 from kinetic_core.config.profiles import load_profiles
@@ -109,6 +110,17 @@ def _from_env(env: Mapping[str, str]) -> dict[str, str]:
     return {ENV_VARS[k]: v for k, v in env.items() if k in ENV_VARS and v != ""}
 
 
+def _read_secret_file(path: Path, where: str) -> str:
+    """A secret kept in its own file (an interactive login's refresh token), surrounding blanks removed."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    if not text:
+        raise ConfigError(f"{where}: {path} is empty")
+    return text
+
+
 def _profile(name: str, doc: Mapping[str, Any], env: Mapping[str, str], home: Path) -> OrgConfig:
     orgs = doc.get("orgs", {})
     table = orgs.get(name) if isinstance(orgs, Mapping) else None
@@ -120,7 +132,9 @@ def _profile(name: str, doc: Mapping[str, Any], env: Mapping[str, str], home: Pa
     where = f"{home / 'orgs.toml'} [orgs.{name}]"
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key.endswith("_env"):
+        if key.endswith("_file") and key[: -len("_file")] in SECRET_FIELDS:
+            values[key[: -len("_file")]] = _read_secret_file(Path(str(value)).expanduser(), f"{where} {key}")
+        elif key.endswith("_env"):
             target = key[: -len("_env")]
             if target not in FIELD_NAMES:
                 raise ConfigError(f"{where}: unknown setting {key!r}")
