@@ -17,7 +17,10 @@ directory that the error names.
 from __future__ import annotations
 
 import csv
+import heapq
 import tempfile
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,16 +144,15 @@ def failed_jobs(result: LoadResult) -> list[dict[str, str]]:
 
 def _failures_table(result: LoadResult) -> Table:
     table = Table("row", "status", "error", "message", title="first failures")
-    shown = 0
-    for outcome in result:
-        if outcome.success:
-            continue
-        table.add_row(
-            str(outcome.row_number), outcome.status, outcome.error_code or "", outcome.error_message or ""
-        )
-        shown += 1
-        if shown >= SHOWN_FAILURES:
-            break
+    failures: Iterator[tuple[int | None, str, str | None, str | None]]
+    if result.bulk is not None and not result.renumbered:  # only the failures: no success row is read
+        bulk = result.bulk
+        rows = heapq.merge(bulk.failed_rows(), bulk.unprocessed_rows(), key=lambda r: r.row_number or 0)
+        failures = ((r.row_number, r.status.value, r.error_code, r.error_message) for r in rows)
+    else:
+        failures = ((o.row_number, o.status, o.error_code, o.error_message) for o in result if not o.success)
+    for number, status, code, message in islice(failures, SHOWN_FAILURES):
+        table.add_row(str(number), status, code or "", message or "")
     return table
 
 
