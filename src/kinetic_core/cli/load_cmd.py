@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -139,18 +140,36 @@ def failed_jobs(result: LoadResult) -> list[dict[str, str]]:
     ]
 
 
-def _failures_table(result: LoadResult) -> Table:
-    table = Table("row", "status", "error", "message", title="first failures")
-    shown = 0
+def failure_digest(result: LoadResult) -> tuple[list[RowOutcome], dict[str, int]]:
+    """The first failed or unprocessed rows (up to ``SHOWN_FAILURES``) and the count of such rows by
+    error code, most frequent first (``UNPROCESSED`` for a row never processed that has no code), in
+    one pass over the outcomes; nothing is read when every row succeeded."""
+    first: list[RowOutcome] = []
+    counts: Counter[str] = Counter()
+    if not (result.failed or result.unprocessed):
+        return first, {}
     for outcome in result:
         if outcome.success:
             continue
+        counts[outcome.error_code or outcome.status.upper()] += 1
+        if len(first) < SHOWN_FAILURES:
+            first.append(outcome)
+    return first, dict(counts.most_common())
+
+
+def _failures_table(first: list[RowOutcome]) -> Table:
+    table = Table("row", "status", "error", "message", title="first failures")
+    for outcome in first:
         table.add_row(
-            str(outcome.row_number), outcome.status, outcome.error_code or "", outcome.error_message or ""
+            f"{outcome.row_number:,}", outcome.status, outcome.error_code or "", outcome.error_message or ""
         )
-        shown += 1
-        if shown >= SHOWN_FAILURES:
-            break
+    return table
+
+
+def _codes_table(counts: dict[str, int]) -> Table:
+    table = Table("error", "rows", title="rows by error")
+    for code, count in counts.items():
+        table.add_row(code, f"{count:,}")
     return table
 
 
@@ -272,6 +291,8 @@ def load(
             "failed_jobs": broken,
             "files": {k: str(v) for k, v in files.items()},
         }
+        first, by_code = failure_digest(result)
+        summary["errors_by_code"] = by_code
         try:
             descriptor = write_descriptor(summary, file, external_id)
         except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
@@ -299,8 +320,9 @@ def load(
                 console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
             for label, path in files.items():
                 console.print(f"{label} rows: {path}", markup=False)
-            if result.failed or result.unprocessed:
-                stdout().print(_failures_table(result))
+            if first:
+                stdout().print(_failures_table(first))
+                stdout().print(_codes_table(by_code))
     finally:
         result.close()
     for job in broken:
