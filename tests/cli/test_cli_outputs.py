@@ -68,7 +68,7 @@ def test_six_quick_loads_into_one_results_dir_keep_six_result_sets(home: Path, t
         code, out, err = invoke("load", "Account", str(source), "--results-dir", "out", "--json")
         assert code == 0, err
         summaries.append(json.loads(out))
-    assert {s["strategy"] for s in summaries} == {"rest"}
+    assert {s["strategy"] for s in summaries} == {"composite"}  # one call beats three
     paths = [Path(s["files"][label]) for s in summaries for label in ("success", "failed", "unprocessed")]
     assert len(set(paths)) == 18
     runs = [Path(s["run"]) for s in summaries]  # one run descriptor each (for load --retry)

@@ -44,7 +44,7 @@ def test_exit_codes_of_the_script(home: Path) -> None:
     result = _run(home, "load", "Contact", str(source), "--results-dir", "res", "--json")
     assert result.returncode == 1  # one row failed
     summary = json.loads(result.stdout)
-    assert (summary["successful"], summary["failed"], summary["strategy"]) == (1, 1, "rest")
+    assert (summary["successful"], summary["failed"], summary["strategy"]) == (1, 1, "composite")
     usage = _run(home, "load", "Contact", "--operation", "merge", str(source))
     assert usage.returncode == 2
     assert "Traceback" not in usage.stderr

@@ -314,3 +314,58 @@ def test_shuffle_results_across_batches(store: Store) -> None:
     assert shuffled(11) == first
     positions = [first.index(n) for n in names[:10]]  # rows of the first batch spread across the file
     assert max(positions) >= 10
+
+
+# --- realistic Contact rows: multi-line quoted values, non-ASCII, lookups, row failures mixed in ---
+
+REALISTIC = (
+    "FirstName,LastName,Email,Title,MailingStreet,Description,Account.External_Id__c\r\n"
+    'Zoë,Müller 1,zoe@example.com,"VP, Sales","12 Rue de l\'Église\r\nBâtiment 3","Met at ""Expo"";\r\n'
+    'prefers email",ACC-1\r\n'
+    "Łukasz,Dvořák 2,,Ingénieur,Main St,,acc-2\r\n"
+    "Søren,Ødegaard 3,not-an-email,,,,ACC-1\r\n"
+    "José,García 4,,,,,NOPE\r\n"
+    ',Ångström 5,,"Head of ""Growth""",,,\r\n'
+    "Mei,,,,,,ACC-2\r\n"
+    "Ana,Kim 7,,,,,#N/A\r\n"
+    'Chloé,Lefèvre 8,,,"Line one\r\nLine two\r\nLine three",x,ACC-2\r\n'
+)
+
+
+@pytest.mark.parametrize("batch_size", [10_000, 3])
+def test_realistic_contacts_store_exact_values_and_row_failures(store: Store, batch_size: int) -> None:
+    """Clean rows and failing rows in the same batches: exact stored values, errors per row, row order."""
+    acc1 = store.insert("Account", {"Name": "One", "External_Id__c": "ACC-1"})
+    acc2 = store.insert("Account", {"Name": "Two", "External_Id__c": "ACC-2"})
+    engine = engine_for(store, limits=BulkLimits(batch_size=batch_size))
+    job_id = run(engine, store, REALISTIC.encode(), object="Contact", lineEnding="CRLF")
+    job = engine.get_job(job_id, JobKind.INGEST)
+    assert job.state is JobState.JOB_COMPLETE
+    assert (job.processed, job.failed) == (8, 3)
+    ok = rows(results(engine, job_id, "successfulResults"))
+    assert [r[2:4] for r in ok[1:]] == [
+        ["Zoë", "Müller 1"], ["Łukasz", "Dvořák 2"], ["", "Ångström 5"], ["Ana", "Kim 7"],
+        ["Chloé", "Lefèvre 8"],
+    ]  # fmt: skip
+    assert all(r[1] == "true" for r in ok[1:])
+    fields = ["FirstName", "LastName", "Name", "Email", "Title", "MailingStreet", "Description", "AccountId"]
+    stored = [store.get("Contact", r[0], fields) for r in ok[1:]]
+    assert [[s[f] for f in fields] for s in stored] == [
+        ["Zoë", "Müller 1", "Zoë Müller 1", "zoe@example.com", "VP, Sales",
+         "12 Rue de l'Église\r\nBâtiment 3", 'Met at "Expo";\r\nprefers email', acc1],
+        ["Łukasz", "Dvořák 2", "Łukasz Dvořák 2", None, "Ingénieur", "Main St", None, acc2],
+        [None, "Ångström 5", "Ångström 5", None, 'Head of "Growth"', None, None, None],
+        ["Ana", "Kim 7", "Ana Kim 7", None, None, None, None, None],
+        ["Chloé", "Lefèvre 8", "Chloé Lefèvre 8", None, None, "Line one\r\nLine two\r\nLine three", "x",
+         acc2],
+    ]  # fmt: skip
+    failed = rows(results(engine, job_id, "failedResults"))
+    assert [r[2:4] for r in failed[1:]] == [["Søren", "Ødegaard 3"], ["José", "García 4"], ["Mei", ""]]
+    assert [r[0] for r in failed[1:]] == ["", "", ""]
+    assert [r[1] for r in failed[1:]] == [
+        "INVALID_EMAIL_ADDRESS:Email: invalid email address: not-an-email:Email --",
+        "INVALID_FIELD:Foreign key external ID: NOPE not found for field External_Id__c in entity Account"
+        ":AccountId --",
+        "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",
+    ]
+    assert store.record_counts()["Contact"] == 5

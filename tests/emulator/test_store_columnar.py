@@ -33,7 +33,20 @@ HEADERS = {
         "External_Id__c",
         "Description",
     ],
-    "Contact": ["LastName", "Email", "Birthdate", "DoNotCall", "AccountId", "Id", "Department"],
+    "Contact": [
+        "LastName",
+        "Email",
+        "Birthdate",
+        "DoNotCall",
+        "AccountId",
+        "Id",
+        "Department",
+        "Account.External_Id__c",
+        "ReportsTo.Email",
+        "Account.Id",
+        "Account:Account.External_Id__c",
+        "Owner.Username",
+    ],
 }
 CELLS = [
     "",
@@ -57,7 +70,7 @@ CELLS = [
 def _snapshot(p: Pending) -> tuple[Any, ...]:
     err = p.error
     shown = None if err is None else (err.status, err.error_code, err.message, err.fields)
-    return (p.index, p.values if err is None else None, shown, p.lookups)
+    return (p.index, p.values if err is None else None, shown, p.lookups if err is None else None)
 
 
 @st.composite
@@ -79,6 +92,10 @@ def test_columnar_parse_matches_row_by_row(batch: tuple[str, list[str], list[lis
     rows = [dict(zip(header, r, strict=True)) for r in cells]
     fast = parse_columns(RowParser(plan, "csv", insert=insert), rows)
     slow = [RowParser(plan, "csv", insert=insert).parse(row, i) for i, row in enumerate(rows)]
+    on_account = [h for h in header if h == "AccountId" or h.split(".")[0].endswith("Account")]
+    if len(on_account) > 1:  # two columns setting one lookup: declined, the row parser keeps their order
+        assert fast is None
+        return
     assert fast is not None
     assert [_snapshot(p) for p in fast] == [_snapshot(p) for p in slow]
 
@@ -87,7 +104,12 @@ def test_columnar_parse_declines_what_it_does_not_handle() -> None:
     obj = SCHEMA.get("Contact")
     assert obj is not None
     parser = RowParser(ObjectPlan(SCHEMA, obj), "csv", insert=True)
-    assert parse_columns(parser, [{"LastName": "A", "Account.External_Id__c": "E1"}]) is None
+    assert parse_columns(parser, [{"LastName": "A", "Nothing.External_Id__c": "E1"}]) is None
+    assert parse_columns(parser, [{"LastName": "A", "Account.Nothing__c": "E1"}]) is None
+    assert parse_columns(parser, [{"LastName": "A", "Account.Name": "E1"}]) is None  # not a key field
+    assert parse_columns(parser, [{"LastName": "A", "User:Account.Id": "E1"}]) is None
+    assert parse_columns(parser, [{"AccountId": "", "Account.External_Id__c": "E1"}]) is None
+    assert parse_columns(parser, [{"Account.External_Id__c": "E1", "Account.Id": ""}]) is None
     assert parse_columns(parser, [{"LastName": "A"}, {"Email": "a@b.co"}]) is None
     assert parse_columns(parser, [{"LastName": "A", "lastname": "B"}]) is None
     assert parse_columns(RowParser(ObjectPlan(SCHEMA, obj), "json", insert=True), [{"LastName": "A"}]) is None
@@ -220,6 +242,7 @@ def test_sqlite_settings_suit_a_local_emulator(store: Store) -> None:
     with store.read() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16_384
 
 
 INSERT_HEADERS = ["Name", "Phone", "AnnualRevenue", "Site", "External_Id__c", "ParentId", "OwnerId", "Rating"]
@@ -283,3 +306,81 @@ def test_clean_insert_takes_the_fast_path(store: Store, monkeypatch: pytest.Monk
     assert [o.error.error_code if o.error else None for o in out] == [None, "REQUIRED_FIELD_MISSING"]
     assert calls == [2]
     assert store.record_counts()["Account"] == 6
+
+
+CONTACT_HEADERS = ["FirstName", "LastName", "Email", "Account.External_Id__c", "Account.Id", "Description"]
+CONTACT_CELLS = ["", "#N/A", "Zoë", "Ødegaard 7", "a@b.co", "E1", "e1", "E2", "E9", "GONE", "line\nbreak"]
+
+
+def _contact_table(store: Store) -> list[tuple[Any, ...]]:
+    with store.read() as conn:
+        return conn.execute("SELECT * FROM sobj_contact ORDER BY id").fetchall()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    header=st.lists(st.sampled_from(CONTACT_HEADERS), min_size=1, max_size=5, unique=True),
+    cells=st.lists(st.lists(st.sampled_from(CONTACT_CELLS), min_size=6, max_size=6), min_size=1, max_size=6),
+)
+def test_contact_fast_path_with_lookups_matches_row_parser(
+    tmp_path_factory: pytest.TempPathFactory, header: list[str], cells: list[list[str]]
+) -> None:
+    """Lookups by external id and derived names: column path, row pipeline and row parser agree."""
+    results = []
+    for mode in ("fast", "pipeline", "rows"):
+        root = tmp_path_factory.mktemp(mode)
+        with Store(root / "org.db", build_schema(), clock=lambda: datetime(2024, 1, 2, tzinfo=UTC)) as s:
+            made = s.insert_many(
+                "Account",
+                [
+                    {"Name": "One", "External_Id__c": "E1"},
+                    {"Name": "Two", "External_Id__c": "E2"},
+                    {"Name": "Gone", "External_Id__c": "GONE"},
+                ],
+            )
+            s.delete_many("Account", [made[2].id or ""])
+            rows = [
+                {
+                    h: (made[0].id or "" if h == "Account.Id" and c == "E1" else c)
+                    for h, c in zip(header, r, strict=False)
+                }
+                for r in cells
+            ]
+            with pytest.MonkeyPatch.context() as mp:
+                if mode != "fast":
+                    mp.setattr(bulkops, "plan_clean_insert", lambda *a, **k: None)
+                if mode == "rows":
+                    mp.setattr(bulkops, "convert_columns", lambda *a, **k: None)
+                out = s.insert_many("Contact", rows)
+            shown = [(o.id, o.created, o.error.error_code if o.error else None, o.error and o.error.message)
+                     for o in out]  # fmt: skip
+            results.append((shown, _contact_table(s)))
+    assert results[0] == results[1] == results[2]
+
+
+def test_contact_batch_with_lookups_takes_the_fast_path(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = bulkops.BulkOps._do_inserts
+
+    def spy(self: Any, plan: Any, pendings: list[Pending], user_id: str, now: str) -> None:
+        calls.append(len(pendings))
+        real(self, plan, pendings, user_id, now)
+
+    store.insert_many("Account", [{"Name": "P", "External_Id__c": "P1"}])
+    monkeypatch.setattr(bulkops.BulkOps, "_do_inserts", spy)
+    rows = [{"FirstName": "Zoë", "LastName": f"L{i}", "Account.External_Id__c": "p1"} for i in range(3)]
+    rows.append({"FirstName": "", "LastName": "Solo", "Account.External_Id__c": ""})
+    out = store.insert_many("Contact", rows)
+    assert all(o.created and o.error is None for o in out)
+    assert calls == []
+    got = [store.get("Contact", o.id or "", ["Name", "AccountId"]) for o in out]
+    parent = store.find_ids("Account", "External_Id__c", "P1")
+    assert [(g["Name"], g["AccountId"]) for g in got] == [
+        ("Zoë L0", parent[0]), ("Zoë L1", parent[0]), ("Zoë L2", parent[0]), ("Solo", None)
+    ]  # fmt: skip
+    rows[1]["Account.External_Id__c"] = "missing"
+    out = store.insert_many("Contact", rows)
+    assert [o.error.error_code if o.error else None for o in out] == [None, "INVALID_FIELD", None, None]
+    assert calls == [4]

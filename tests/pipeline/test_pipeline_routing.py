@@ -77,7 +77,7 @@ def test_a_100k_row_pipeline_at_default_settings_runs_bulk(
 
 @pytest.mark.parametrize(
     ("count", "strategy", "batches"),
-    [(2, "rest", 1), (450, "composite", 3)],
+    [(2, "composite", 1), (450, "composite", 3)],  # one Composite call beats two REST calls
 )
 def test_small_pipelines_stay_rest_or_composite(
     org: LocalOrg, sf: SalesforceClient, tmp_path: Path, count: int, strategy: str, batches: int

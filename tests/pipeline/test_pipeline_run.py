@@ -121,7 +121,10 @@ def test_composite_upsert_then_delete(client: SalesforceClient, tmp_path: Path) 
 
 def test_dataframe_source_rest_and_dry_run_writes_nothing(client: SalesforceClient, tmp_path: Path) -> None:
     frame = pd.DataFrame({"company": ["A", "B"], "ref": ["D1", "D2"], "staff": [1, None]})
-    pipeline = SyncPipeline(client, "Account", mapper=_mapper(), failure_dir=tmp_path / "out" / "f")
+    few = Thresholds(rest_max_records=3)  # the cost model would pick one Composite call for two rows
+    pipeline = SyncPipeline(
+        client, "Account", mapper=_mapper(), failure_dir=tmp_path / "out" / "f", thresholds=few
+    )
     plan = pipeline.dry_run(frame)
     assert plan.ok
     assert plan.rows == 2

@@ -43,11 +43,11 @@ def test_decide_table(
     assert decision.reason
 
 
-def test_default_thresholds() -> None:
-    assert decide(24_999, 0, None, None).strategy is Strategy.COMPOSITE
-    assert decide(25_000, 0, None, None).strategy is Strategy.BULK
-    # a synchronous load that would eat into the API reserve goes Bulk whatever the count
-    assert decide(24_999, 0, 500, None).strategy is Strategy.BULK
+def test_default_reserve() -> None:
+    # with no switch point set the cost model decides; a synchronous load that would eat into the
+    # API reserve still goes Bulk whatever the count
+    assert decide(1_000, 0, None, None).strategy is Strategy.COMPOSITE
+    assert decide(1_000, 0, 504, None).strategy is Strategy.BULK
 
 
 def test_decide_reason_mentions_the_numbers() -> None:

@@ -25,17 +25,20 @@ from kinetic_core.auth.flows import (
     StaticTokenAuth,
     jwt_audience,
 )
+from kinetic_core.auth.provider import Held, TokenProvider
 
 __all__ = [
     "AuthFlow",
     "Authenticator",
     "ClientCredentialsAuth",
+    "Held",
     "JwtBearerAuth",
     "PasswordAuth",
     "RefreshTokenAuth",
     "SeededAuth",
     "StaticTokenAuth",
     "Token",
+    "TokenProvider",
     "TokenRequest",
     "jwt_audience",
     "parse_token_response",

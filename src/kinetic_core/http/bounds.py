@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 from kinetic_core._httpx import httpx
@@ -96,6 +96,105 @@ def _inflation(response: httpx.Response, size: int, bounds: ResponseBounds, meth
         )
 
 
+class WholeMeter:
+    """The checks of an answer read whole, one chunk at a time (shared by the sync and async readers).
+
+    Args:
+        bounds: the limits. deadline: monotonic time by which the last byte must have arrived.
+        clock: monotonic seconds. method, url: name the call in errors.
+    """
+
+    def __init__(
+        self, bounds: ResponseBounds, *, deadline: float, clock: Callable[[], float], method: str, url: str
+    ) -> None:
+        self.bounds = bounds
+        self.deadline = deadline
+        self.clock = clock
+        self.method = method
+        self.url = url
+        self.size = 0
+
+    def check(self, response: httpx.Response, chunk: bytes) -> None:
+        """Count ``chunk``; raise ``ResponseLimitError`` if a bound is broken."""
+        bounds = self.bounds
+        self.size += len(chunk)
+        if self.size > bounds.max_response_bytes:
+            raise ResponseLimitError(
+                "max_response_bytes",
+                bounds.max_response_bytes,
+                f"the answer is larger than {bounds.max_response_bytes} bytes",
+                method=self.method,
+                url=self.url,
+            )
+        if self.size > bounds.inflation_grace_bytes:
+            _inflation(response, self.size, bounds, self.method, self.url)
+        if self.clock() > self.deadline:
+            raise ResponseLimitError(
+                "request_deadline",
+                bounds.request_deadline,
+                f"the answer took longer than {bounds.request_deadline:g} s ({self.size} bytes read)",
+                method=self.method,
+                url=self.url,
+            )
+
+
+class DownloadMeter:
+    """The checks of a streamed download, one chunk at a time (shared by the sync and async readers).
+
+    Checked at each chunk: ``max_download_bytes`` (or ``limit``), the inflation ratio past the
+    grace bytes, and the progress rule (at least ``min_download_rate`` bytes per second over each
+    ``progress_window``). Silence is ended by the read timeout.
+    """
+
+    def __init__(
+        self,
+        bounds: ResponseBounds,
+        *,
+        clock: Callable[[], float],
+        method: str = "GET",
+        url: str = "",
+        limit: int | None = None,
+    ) -> None:
+        self.bounds = bounds
+        self.clock = clock
+        self.method = method
+        self.url = url
+        self.cap = bounds.max_download_bytes if limit is None else limit
+        self.floor = bounds.min_download_rate * bounds.progress_window
+        self.size = 0
+        self.window_start = clock()
+        self.window_size = 0
+
+    def check(self, response: httpx.Response, chunk: bytes) -> None:
+        """Count ``chunk``; raise ``ResponseLimitError`` if a bound is broken."""
+        bounds = self.bounds
+        self.size += len(chunk)
+        if self.size > self.cap:
+            raise ResponseLimitError(
+                "max_download_bytes",
+                self.cap,
+                f"the download is larger than {self.cap} bytes",
+                method=self.method,
+                url=self.url,
+            )
+        if self.size > bounds.inflation_grace_bytes:
+            _inflation(response, self.size, bounds, self.method, self.url)
+        now = self.clock()
+        elapsed = now - self.window_start
+        if elapsed >= bounds.progress_window:
+            moved = self.size - self.window_size
+            if moved < self.floor * elapsed / bounds.progress_window:
+                raise ResponseLimitError(
+                    "min_download_rate",
+                    bounds.min_download_rate,
+                    f"the download moved {moved} bytes in {elapsed:.0f} s",
+                    method=self.method,
+                    url=self.url,
+                )
+            self.window_start = now
+            self.window_size = self.size
+
+
 def read_whole(
     response: httpx.Response,
     bounds: ResponseBounds,
@@ -111,34 +210,36 @@ def read_whole(
         ResponseLimitError: a bound was broken (the response is closed).
     """
     check_encoding(response, method, url)
+    meter = WholeMeter(bounds, deadline=deadline, clock=clock, method=method, url=url)
     held: list[bytes] = []
-    size = 0
-    limit = bounds.max_response_bytes
-    grace = bounds.inflation_grace_bytes
     try:
         for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise ResponseLimitError(
-                    "max_response_bytes",
-                    limit,
-                    f"the answer is larger than {limit} bytes",
-                    method=method,
-                    url=url,
-                )
-            if size > grace:
-                _inflation(response, size, bounds, method, url)
-            if clock() > deadline:
-                raise ResponseLimitError(
-                    "request_deadline",
-                    bounds.request_deadline,
-                    f"the answer took longer than {bounds.request_deadline:g} s ({size} bytes read)",
-                    method=method,
-                    url=url,
-                )
+            meter.check(response, chunk)
             held.append(chunk)
     finally:
         response.close()
+    return b"".join(held)
+
+
+async def aread_whole(
+    response: httpx.Response,
+    bounds: ResponseBounds,
+    *,
+    deadline: float,
+    clock: Callable[[], float],
+    method: str,
+    url: str,
+) -> bytes:
+    """``read_whole`` for a response of an ``httpx.AsyncClient``."""
+    check_encoding(response, method, url)
+    meter = WholeMeter(bounds, deadline=deadline, clock=clock, method=method, url=url)
+    held: list[bytes] = []
+    try:
+        async for chunk in response.aiter_bytes():
+            meter.check(response, chunk)
+            held.append(chunk)
+    finally:
+        await response.aclose()
     return b"".join(held)
 
 
@@ -151,41 +252,30 @@ def iter_download(
     url: str = "",
     limit: int | None = None,
 ) -> Iterator[bytes]:
-    """The decoded chunks of a streamed answer, within the download bounds.
-
-    Checked at each chunk: ``max_download_bytes`` (or ``limit``), the inflation ratio past the
-    grace bytes, and the progress rule (at least ``min_download_rate`` bytes per second over each
-    ``progress_window``). Silence is ended by the read timeout.
+    """The decoded chunks of a streamed answer, within the download bounds (see ``DownloadMeter``).
 
     Raises:
         ResponseLimitError: a bound was broken.
     """
     check_encoding(response, method, url)
-    cap = bounds.max_download_bytes if limit is None else limit
-    grace = bounds.inflation_grace_bytes
-    window = bounds.progress_window
-    floor = bounds.min_download_rate * window
-    size = 0
-    window_start = clock()
-    window_size = 0
+    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
     for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > cap:
-            raise ResponseLimitError(
-                "max_download_bytes", cap, f"the download is larger than {cap} bytes", method=method, url=url
-            )
-        if size > grace:
-            _inflation(response, size, bounds, method, url)
-        now = clock()
-        if now - window_start >= window:
-            if size - window_size < floor * (now - window_start) / window:
-                raise ResponseLimitError(
-                    "min_download_rate",
-                    bounds.min_download_rate,
-                    f"the download moved {size - window_size} bytes in {now - window_start:.0f} s",
-                    method=method,
-                    url=url,
-                )
-            window_start = now
-            window_size = size
+        meter.check(response, chunk)
+        yield chunk
+
+
+async def aiter_download(
+    response: httpx.Response,
+    bounds: ResponseBounds,
+    *,
+    clock: Callable[[], float],
+    method: str = "GET",
+    url: str = "",
+    limit: int | None = None,
+) -> AsyncIterator[bytes]:
+    """``iter_download`` for a response of an ``httpx.AsyncClient``."""
+    check_encoding(response, method, url)
+    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
+    async for chunk in response.aiter_bytes():
+        meter.check(response, chunk)
         yield chunk

@@ -16,27 +16,29 @@ from pathlib import Path
 from typing import Any
 
 from kinetic_core.bulk.models import Operation
+from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.bulk.results import BulkResult
-from kinetic_core.errors import ApiError, KineticError, RequestLimitExceeded, TransportError
+from kinetic_core.errors import ApiError, RequestLimitExceeded, TransportError
 from kinetic_core.inputs import frame_index_labels, is_file_object, spool_file_object
-from kinetic_core.load.decide import Decision, Strategy, Thresholds, decide
+from kinetic_core.load.decide import (
+    CostModel,
+    Decision,
+    Strategy,
+    Thresholds,
+    bulk_jobs,
+    count_limit,
+    decide,
+)
 from kinetic_core.load.inputs import OneShot, as_records, measure
+from kinetic_core.load.observe import CallTimer, default_model, org_view
 from kinetic_core.load.result import LoadResult, Renumber, RowOutcome
 from kinetic_core.runfiles import check_writable
 
 logger = logging.getLogger(__name__)
 
 BULK_UNAVAILABLE = frozenset({"FEATURENOTENABLED", "API_DISABLED_FOR_ORG"})
-
-
-def bulk_batches_left(client: Any) -> int | None:
-    """Remaining ``DailyBulkApiBatches`` of the org, or None when it cannot be read (one API call)."""
-    try:
-        limits = client.limits()
-        return int(limits["DailyBulkApiBatches"]["Remaining"])
-    except (KineticError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        logger.info("daily bulk allowance unknown: %s", exc)
-        return None
+POLL_MAX_SECONDS = 5.0
+"""The longest wait between two status polls of a Bulk job the router runs."""
 
 
 def load(
@@ -48,6 +50,7 @@ def load(
     external_id_field: str | None = None,
     *,
     thresholds: Thresholds | None = None,
+    model: CostModel | None = None,
     **opts: Any,
 ) -> LoadResult:
     """Load records through REST, Composite or Bulk API 2.0 (``strategy="auto"`` decides).
@@ -60,41 +63,66 @@ def load(
         operation: ``insert``, ``update``, ``upsert``, ``delete`` or ``hard_delete`` (Bulk only).
         strategy: ``auto``, ``rest``, ``composite`` or ``bulk``.
         external_id_field: the upsert key.
-        thresholds: override the switch points.
+        thresholds: switch points that override the cost model, and the reserves.
+        model: the org's speeds (:class:`~kinetic_core.load.decide.CostModel`); the per-call
+            latency is observed on the client's session.
         **opts: passed to ``BulkClient`` loads (``results_dir``, ``timeout``, ``on_event``...).
             ``results_dir`` is checked first, for every strategy: ``OutputNotWritableError``
             (nothing sent) when it is a file, read-only or full.
 
     Example:
         >>> result = load(client, "Contact", [{"LastName": "Ng"}])  # doctest: +SKIP
-        >>> result.strategy                                          # doctest: +SKIP
-        <Strategy.REST: 'rest'>
+        >>> result.strategy, result.reason                           # doctest: +SKIP
+        (<Strategy.COMPOSITE: 'composite'>, '1 record: Composite, predicted 0.05 s vs ...')
     """
     if is_file_object(records):
         return _load_file_object(
-            client, sobject, records, operation, strategy, external_id_field, thresholds=thresholds, **opts
+            client,
+            sobject,
+            records,
+            operation,
+            strategy,
+            external_id_field,
+            thresholds=thresholds,
+            model=model,
+            **opts,
         )
-    t = thresholds or Thresholds()
     op = Operation.parse(operation)
     if op is Operation.UPSERT and not external_id_field:
         raise ValueError("upsert needs external_id_field")
     if opts.get("results_dir") is not None:
         check_writable(Path(opts["results_dir"]))  # before the first record is sent, whatever the API
     chosen = Strategy(strategy)
-    count, size, source, kept = measure(records, t.bulk_min_records)
+    timer = CallTimer.install(client)
+    started = timer.now() if timer is not None else 0.0
+    m = _with_polls(model or default_model(client), opts)
+    count, size, source, kept = measure(records, count_limit(thresholds, m))
     renumber = Renumber.of(kept)
     if chosen is Strategy.AUTO:
-        usage = getattr(client, "api_usage", None)
-        remaining = usage.remaining if usage is not None else None
-        batches_left = bulk_batches_left(client) if count >= t.bulk_min_records else None
-        decision = decide(count, size, remaining, batches_left, t)
-        if isinstance(source, OneShot):
-            # counting stopped at the threshold: the input has at least that many records
-            decision = Decision(decision.strategy, f"at least {decision.reason}")
-        if op is Operation.HARD_DELETE and decision.strategy is not Strategy.BULK:
-            decision = Decision(Strategy.BULK, "hard delete exists only in Bulk API 2.0")
+        decision = _choose(client, count, size, isinstance(source, OneShot), op, thresholds, m, timer)
     else:
         decision = Decision(chosen, f"strategy={chosen.value} requested")
+    if decision.strategy is Strategy.BULK and "poll" not in opts:
+        opts = {**opts, "poll": bulk_poll_policy(m, count, size)}
+    result = _send(client, sobject, records, source, renumber, op, external_id_field, chosen, decision, opts)
+    if timer is not None and not isinstance(source, OneShot):
+        timer.note_load(result.strategy, timer.now() - started, count, jobs=max(1, len(result.job_ids)))
+    return result
+
+
+def _send(
+    client: Any,
+    sobject: str,
+    records: Any,
+    source: Any,
+    renumber: Renumber | None,
+    op: Operation,
+    external_id_field: str | None,
+    chosen: Strategy,
+    decision: Decision,
+    opts: Mapping[str, Any],
+) -> LoadResult:
+    """Send the measured input through the API of ``decision`` (Bulk falling back to Composite)."""
     if decision.strategy is Strategy.BULK:
         if renumber is not None and "results_dir" in opts:
             # the jobs number the rows sent; the caller writes files from this result's outcomes
@@ -104,28 +132,15 @@ def load(
             result = _run_bulk(client, sobject, source, op, external_id_field, decision, opts)
         except ApiError as exc:
             # An explicit strategy="bulk" is honoured: only "auto" may switch API behind the caller.
-            if (
-                exc.error_code not in BULK_UNAVAILABLE
-                or op is Operation.HARD_DELETE
-                or chosen is not Strategy.AUTO
-            ):
+            if not _may_fall_back(exc, op, chosen) or (isinstance(source, OneShot) and source.consumed):
                 raise
             logger.warning("Bulk API unavailable (%s); falling back to Composite", exc.error_code)
-            if isinstance(source, OneShot) and source.consumed:
-                raise
             decision = Decision(
                 Strategy.COMPOSITE,
                 f"{decision.reason}; Bulk unavailable ({exc.error_code}): Composite instead",
             )
         else:
-            if result.bulk is not None:
-                result.bulk.index_labels = frame_index_labels(records)  # the frame itself was not sent
-            if renumber is not None:
-                result._numbers = renumber.numbers
-                result._rejected = renumber.rejected
-                result.total += len(renumber.rejected)
-                result.failed += len(renumber.rejected)
-            return result
+            return _finish_bulk(result, records, renumber)
     rows = as_records(source)
     if decision.strategy is Strategy.REST:
         outcomes = _run_rest(client, sobject, rows, op, external_id_field)
@@ -137,6 +152,75 @@ def load(
     if labels is not None:
         outcomes = [replace(o, index_label=labels[o.row_number - 1]) for o in outcomes]
     return _summarise(decision, outcomes)
+
+
+def _with_polls(model: CostModel, opts: Mapping[str, Any]) -> CostModel:
+    """The model with the caller's poll schedule, if the caller gave one (else the router polls
+    its Bulk jobs itself, see :func:`bulk_poll_policy`)."""
+    policy = opts.get("poll")
+    delays = getattr(policy, "delays", None)
+    if policy is None or model.poll_delays or not callable(delays):
+        return model
+    return model.with_poll_schedule(delays())
+
+
+def bulk_poll_policy(model: CostModel, record_count: int, encoded_bytes: int) -> PollPolicy:
+    """Status polls every tenth of the job's predicted server time (0.1 s to 5 s apart), so a
+    finished job is seen within about 10 % of its time, whatever its size.
+
+    Example:
+        >>> bulk_poll_policy(CostModel(), 50_000, 0).initial
+        1.5
+    """
+    jobs = bulk_jobs(encoded_bytes)
+    server = model.bulk_job_seconds + record_count / jobs / model.bulk_records_per_second
+    interval = min(POLL_MAX_SECONDS, max(model.poll_floor, server * model.poll_overshoot))
+    return PollPolicy(initial=interval, maximum=interval, factor=1.0)
+
+
+def _choose(
+    client: Any,
+    count: int,
+    size: int,
+    one_shot: bool,
+    op: Operation,
+    thresholds: Thresholds | None,
+    model: CostModel,
+    timer: CallTimer | None,
+) -> Decision:
+    """The router's decision for this client's org (at most one ``limits`` call)."""
+    if op is Operation.HARD_DELETE:
+        return Decision(Strategy.BULK, "hard delete exists only in Bulk API 2.0")
+    view = org_view(client, count, size, model, timer=timer)
+    decision = decide(
+        count,
+        size,
+        view.api_remaining,
+        view.bulk_batches_remaining,
+        thresholds,
+        view.model,
+        observed=view.observed,
+    )
+    if one_shot:
+        # counting stopped at the limit: the input has at least that many records
+        return Decision(decision.strategy, f"at least {decision.reason}", decision.predicted)
+    return decision
+
+
+def _may_fall_back(exc: ApiError, op: Operation, chosen: Strategy) -> bool:
+    """Whether a Bulk refusal lets ``auto`` carry the load through Composite instead."""
+    return exc.error_code in BULK_UNAVAILABLE and op is not Operation.HARD_DELETE and chosen is Strategy.AUTO
+
+
+def _finish_bulk(result: LoadResult, records: Any, renumber: Renumber | None) -> LoadResult:
+    if result.bulk is not None:
+        result.bulk.index_labels = frame_index_labels(records)  # the frame itself was not sent
+    if renumber is not None:
+        result._numbers = renumber.numbers
+        result._rejected = renumber.rejected
+        result.total += len(renumber.rejected)
+        result.failed += len(renumber.rejected)
+    return result
 
 
 def _load_file_object(
@@ -321,4 +405,4 @@ def _summarise(decision: Decision, outcomes: list[RowOutcome]) -> LoadResult:
     )
 
 
-__all__ = ["BULK_UNAVAILABLE", "bulk_batches_left", "load"]
+__all__ = ["BULK_UNAVAILABLE", "bulk_poll_policy", "load"]

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.load import Decision, Thresholds, bulk_batches_left, decide
+from kinetic_core.load import CostModel, Decision, Thresholds, decide
+from kinetic_core.load.observe import org_view
 from kinetic_core.pipeline.csvsource import RawRow
 
 SAMPLE_BYTES = 1024 * 1024
@@ -148,16 +149,23 @@ def peek(rows: Iterator[RawRow], limit: int) -> tuple[SourceSize, Iterator[RawRo
     return SourceSize(len(head), size, basis), itertools.chain(head, rows)
 
 
-def choose(client: Any, size: SourceSize, thresholds: Thresholds | None) -> Decision:
-    """The router's decision for a source of ``size`` (one ``limits`` call when Bulk is likely).
+def choose(
+    client: Any, size: SourceSize, thresholds: Thresholds | None, model: CostModel | None = None
+) -> Decision:
+    """The router's decision for a source of ``size`` (at most one ``limits`` call).
 
     Example:
         >>> choose(client, SourceSize(100_000, 0, "100,000 rows"), None).strategy  # doctest: +SKIP
         <Strategy.BULK: 'bulk'>
     """
-    t = thresholds or Thresholds()
-    usage = getattr(client, "api_usage", None)
-    remaining = usage.remaining if usage is not None else None
-    batches_left = bulk_batches_left(client) if size.rows >= t.bulk_min_records else None
-    decision = decide(size.rows, size.encoded_bytes, remaining, batches_left, t)
-    return Decision(decision.strategy, f"{decision.reason} (source: {size.basis})")
+    view = org_view(client, size.rows, size.encoded_bytes, model or CostModel())
+    decision = decide(
+        size.rows,
+        size.encoded_bytes,
+        view.api_remaining,
+        view.bulk_batches_remaining,
+        thresholds,
+        view.model,
+        observed=view.observed,
+    )
+    return Decision(decision.strategy, f"{decision.reason} (source: {size.basis})", decision.predicted)

@@ -12,7 +12,7 @@ from typing import Any
 
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.errors import ConfigError, ResultsNotSavedError
-from kinetic_core.load import Decision, Strategy, Thresholds
+from kinetic_core.load import Decision, Strategy, Thresholds, count_limit
 from kinetic_core.mapping import FieldMapper
 from kinetic_core.pipeline.config import OPERATIONS, STRATEGIES, PipelineConfig, load_config
 from kinetic_core.pipeline.csvsource import RawRow
@@ -187,7 +187,7 @@ class SyncPipeline:
             return Decision(Strategy(self.strategy), f"strategy={self.strategy} requested"), rows
         size = source_size(source)
         if size is None:
-            limit = (self.thresholds or Thresholds()).bulk_min_records
+            limit = count_limit(self.thresholds)
             size, rows = peek(rows if rows is not None else source.rows(), limit)
         return choose(self.client, size, self.thresholds), rows
 

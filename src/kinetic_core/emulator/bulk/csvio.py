@@ -203,10 +203,6 @@ def _resolve_column(schema: Schema, obj: ObjectDef, col: str) -> str:
 _SPECIAL = {d: re.compile("[" + re.escape(d) + '"\r\n]') for d in (",", ";", "|", "\t", "^", "`")}
 
 
-def needs_quotes(value: str, delimiter: str) -> bool:
-    return delimiter in value or '"' in value or "\n" in value or "\r" in value
-
-
 def encode_minimal(cells: list[str], delimiter: str) -> str:
     """Join cells, quoting only those that need it (``""`` escapes).
 
@@ -222,7 +218,27 @@ def encode_minimal(cells: list[str], delimiter: str) -> str:
 
 
 def encode_many(rows: list[list[str]], delimiter: str) -> list[str]:
-    """:func:`encode_minimal` for many rows at once (one ``csv.writer`` pass)."""
+    """:func:`encode_minimal` for many rows at once (one ``csv.writer`` call).
+
+    Rows are written with a line terminator ending in NUL and split on it; when a cell holds a NUL
+    itself (the terminator's characters would change its quoting), rows are written one by one.
+
+    Example:
+        >>> encode_many([["a", "b,c"], ["d\ne", ""]], ",")
+        ['a,"b,c"', '"d\ne",']
+    """
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, quotechar='"', lineterminator=_ROW_END).writerows(rows)
+    text = buf.getvalue()
+    if text.count("\x00") == len(rows):
+        return text.split(_ROW_END)[:-1] if rows else []
+    return _encode_each(rows, delimiter)
+
+
+_ROW_END = "\r\n\x00"
+
+
+def _encode_each(rows: list[list[str]], delimiter: str) -> list[str]:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, quotechar='"', lineterminator="\r\n")
     ends = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from kinetic_core.emulator.bulk.csvio import (
 from kinetic_core.emulator.bulk.models import BulkLimits, Job, Operation
 from kinetic_core.emulator.bulk.ports import RowOutcomeLike, StoreLike
 from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.store.columnar import HeaderRows
 
 
 @dataclass
@@ -89,13 +90,13 @@ class BatchApplier:
     def apply(self, records: Sequence[Record]) -> BatchOutput:
         """Apply the batch; row problems become failed records, never exceptions."""
         errors: dict[int, ApiError] = {}
-        pending: list[_Pending] = []
+        indexes: list[int] = []
         all_cells: list[list[str]] = []
-        keys, id_index, width = self._plan.keys, self._plan.id_index, self._width
+        width = self._width
         lim = self._limits
         quick = width <= lim.max_fields_per_record
         quick_chars = min(lim.max_field_chars, lim.max_record_chars)
-        add_cells, add_pending = all_cells.append, pending.append
+        add_cells, add_index = all_cells.append, indexes.append
         for i, record in enumerate(records):
             if (
                 quick
@@ -112,15 +113,8 @@ class BatchApplier:
                     errors[i] = problem
                     continue
             add_cells(cells)
-            add_pending(
-                _Pending(
-                    i,
-                    cells,
-                    dict(zip(keys, cells, strict=False)),
-                    cells[id_index] if id_index is not None else "",
-                )
-            )
-        outcomes = self._dispatch(pending, errors)
+            add_index(i)
+        outcomes = self._dispatch(indexes, all_cells, errors)
         out = BatchOutput()
         ok, fail = out.ok.append, out.fail.append
         d = self._delim
@@ -181,52 +175,78 @@ class BatchApplier:
             )
         return None
 
-    def _dispatch(self, pending: list[_Pending], errors: dict[int, ApiError]) -> dict[int, RowOutcomeLike]:
-        job, store, sobject = self._job, self._store, self._job.object
-        op = job.operation
-        outcomes: dict[int, RowOutcomeLike] = {}
-
-        def run(items: list[_Pending], call: Any) -> None:
-            if items:
-                for item, outcome in zip(items, call(items), strict=True):
-                    outcomes[item.index] = outcome
-
-        def missing(item: _Pending, what: str, verb: str) -> None:
-            errors[item.index] = _row_error("MISSING_ARGUMENT", f"{what} not specified in {verb} call")
-
-        rows = _rows_of
+    def _dispatch(
+        self, indexes: list[int], all_cells: list[list[str]], errors: dict[int, ApiError]
+    ) -> dict[int, RowOutcomeLike]:
+        """Run the store calls of the batch; rows refused before any call get their error in ``errors``."""
+        op = self._job.operation
         if op is Operation.INSERT:
-            run(pending, lambda it: store.insert_many(sobject, rows(it), user_id=self._user_id))
+            # One header for the whole batch: the store reads it column by column.
+            batch = HeaderRows(tuple(self._plan.keys), [all_cells[i] for i in indexes])
+            done = self._store.insert_many(self._job.object, batch, user_id=self._user_id) if indexes else []
+            return dict(zip(indexes, done, strict=True))
+        keys, id_index = self._plan.keys, self._plan.id_index
+        pending = [
+            _Pending(
+                i,
+                all_cells[i],
+                dict(zip(keys, all_cells[i], strict=True)),
+                all_cells[i][id_index] if id_index is not None else "",
+            )
+            for i in indexes
+        ]
+        if op is Operation.UPSERT:
+            calls = self._upsert_calls(pending, errors)
         elif op is Operation.UPDATE:
-            ready = [p for p in pending if p.record_id]
-            for p in pending:
-                if not p.record_id:
-                    missing(p, "Id", "an update")
-            run(ready, lambda it: store.update_many(sobject, rows(it), user_id=self._user_id))
-        elif op is Operation.UPSERT:
-            ext = job.external_id_field or "Id"
-            if ext.lower() == "id":
-                keyed = [p for p in pending if p.record_id]
-                fresh = [p for p in pending if not p.record_id]
-                for p in fresh:
-                    p.values.pop("Id", None)
-                run(keyed, lambda it: store.upsert_many(sobject, "Id", rows(it), user_id=self._user_id))
-                run(fresh, lambda it: store.insert_many(sobject, rows(it), user_id=self._user_id))
-            else:
-                idx = self._plan.ext_index
-                keyed = [p for p in pending if idx is not None and p.cells[idx]]
-                for p in pending:
-                    if idx is None or not p.cells[idx]:
-                        missing(p, ext, "an upsert")
-                run(keyed, lambda it: store.upsert_many(sobject, ext, rows(it), user_id=self._user_id))
+            calls = [(self._with_id(pending, errors, "Id", "an update"), self._update)]
         else:
-            hard = op is Operation.HARD_DELETE
-            ready = [p for p in pending if p.record_id]
-            for p in pending:
-                if not p.record_id:
-                    missing(p, "Id", "a delete")
-            run(ready, lambda it: store.delete_many(sobject, [p.record_id for p in it], hard=hard))
+            calls = [(self._with_id(pending, errors, "Id", "a delete"), self._delete)]
+        outcomes: dict[int, RowOutcomeLike] = {}
+        for items, call in calls:
+            if items:
+                outcomes.update(zip([p.index for p in items], call(items), strict=True))
         return outcomes
+
+    @staticmethod
+    def _with_id(
+        pending: list[_Pending], errors: dict[int, ApiError], what: str, verb: str
+    ) -> list[_Pending]:
+        """The rows with a key (``record_id``); the others get ``MISSING_ARGUMENT``."""
+        for p in pending:
+            if not p.record_id:
+                errors[p.index] = _row_error("MISSING_ARGUMENT", f"{what} not specified in {verb} call")
+        return [p for p in pending if p.record_id]
+
+    def _upsert_calls(
+        self, pending: list[_Pending], errors: dict[int, ApiError]
+    ) -> list[tuple[list[_Pending], _Call]]:
+        ext = self._job.external_id_field or "Id"
+        if ext.lower() == "id":
+            fresh = [p for p in pending if not p.record_id]
+            for p in fresh:
+                p.values.pop("Id", None)
+            keyed = [p for p in pending if p.record_id]
+            return [(keyed, lambda it: self._upsert("Id", it)), (fresh, self._insert)]
+        idx = self._plan.ext_index
+        for p in pending:
+            p.record_id = p.cells[idx] if idx is not None else ""
+        return [(self._with_id(pending, errors, ext, "an upsert"), lambda it: self._upsert(ext, it))]
+
+    def _insert(self, items: list[_Pending]) -> Sequence[RowOutcomeLike]:
+        return self._store.insert_many(self._job.object, _rows_of(items), user_id=self._user_id)
+
+    def _update(self, items: list[_Pending]) -> Sequence[RowOutcomeLike]:
+        return self._store.update_many(self._job.object, _rows_of(items), user_id=self._user_id)
+
+    def _upsert(self, ext: str, items: list[_Pending]) -> Sequence[RowOutcomeLike]:
+        return self._store.upsert_many(self._job.object, ext, _rows_of(items), user_id=self._user_id)
+
+    def _delete(self, items: list[_Pending]) -> Sequence[RowOutcomeLike]:
+        hard = self._job.operation is Operation.HARD_DELETE
+        return self._store.delete_many(self._job.object, [p.record_id for p in items], hard=hard)
+
+
+_Call = Callable[[list[_Pending]], Sequence[RowOutcomeLike]]
 
 
 def _rows_of(items: list[_Pending]) -> list[Mapping[str, Any]]:

@@ -71,13 +71,6 @@ class StoreLike(Protocol):
     def count_last_24h(self, name: str) -> int: ...
 
 
-class BulkPlanLike(Protocol):
-    """A validated Bulk query (``QueryEngine.validate_bulk``)."""
-
-    @property
-    def object_name(self) -> str: ...
-
-
 class QueryEngineLike(Protocol):
     """The subset of ``kinetic_core.emulator.soql.QueryEngine`` the bulk engine uses."""
 

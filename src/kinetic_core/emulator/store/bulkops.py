@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -26,11 +26,11 @@ from kinetic_core.emulator.store.columnar import (
     convert_columns,
     parse_columns,
     plan_clean_insert,
-    same_header,
 )
 from kinetic_core.emulator.store.database import quote
 from kinetic_core.emulator.store.schema import FieldDef, Schema
-from kinetic_core.emulator.store.values import NULL_MARKER, UNCHANGED, csv_converter, json_converter
+from kinetic_core.emulator.store.upserts import parse_upsert_rows, route_upserts, upsert_keys, upsert_targets
+from kinetic_core.emulator.store.values import UNCHANGED
 from kinetic_core.emulator.store.writer import (
     ObjectPlan,
     Pending,
@@ -307,81 +307,21 @@ class BulkOps:
         """
         plan = self._plan(sobject)
         key = self._ext_key(plan, ext_field)
-        key_lower = key.name.lower()
-        conv = csv_converter(key) if source == "csv" else json_converter(key)
-        keyed: list[tuple[int, Any]] = []
-        errors: dict[int, ApiError] = {}
-        header = same_header(rows) if rows else None
-        key_name = None if header is None else next((k for k in header if k.lower() == key_lower), "")
-        for i, row in enumerate(rows):
-            if key_name is None:
-                raw = next((v for k, v in row.items() if k.lower() == key_lower), None)
-            else:
-                raw = row[key_name] if key_name else None
-            try:
-                if raw in (None, "", NULL_MARKER, UNCHANGED):
-                    if key.name != "Id":
-                        raise messages.missing_external_id(key.name)
-                    keyed.append((i, None))
-                    continue
-                keyed.append((i, normalise_id(plan, raw) if key.name == "Id" else conv(raw)))
-            except ApiError as exc:
-                errors[i] = exc
+        keyed, errors = upsert_keys(plan, key, rows, source)
         with self.transaction():
             matches = self._match_keys(plan, key, [v for _, v in keyed if v is not None])
-            inserts: list[Pending] = []
-            updates: list[Pending] = []
-            pendings: dict[int, Pending] = {}
-            for_insert, for_update = (
-                RowParser(plan, source, insert=True),
-                RowParser(plan, source, insert=False),
-            )
-            nocase = key.is_text and not key.case_sensitive
-            norms = [
-                None if value is None else value.lower() if nocase and isinstance(value, str) else value
-                for _, value in keyed
-            ]
-            counts = Counter(norms)
-            plans: list[tuple[int, Any, Any, list[str]]] = []
-            by_parser: tuple[list[int], list[int]] = ([], [])
-            for (i, value), norm in zip(keyed, norms, strict=True):
-                hits = [] if norm is None else matches.get(norm, [])
-                insert = not hits and key.name != "Id"
-                by_parser[0 if insert or value is None else 1].append(i)
-                plans.append((i, value, norm, hits))
-            for parser, idx in zip((for_insert, for_update), by_parser, strict=True):
-                subset = [rows[i] for i in idx]
-                parsed = parse_columns(parser, subset)
-                if parsed is None:
-                    parsed = [parser.parse(row, i) for i, row in zip(idx, subset, strict=True)]
-                for i, p in zip(idx, parsed, strict=True):
-                    p.index = i
-                    pendings[i] = p
-            for i, value, norm, hits in plans:
-                p = pendings[i]
-                if norm is not None and counts[norm] > 1:
-                    p.fail(messages.duplicate_external_id(key.name, str(value)))
-                elif len(hits) > 1:
-                    p.fail(messages.external_id_multiple(key.name, hits))
-                elif value is None:
-                    inserts.append(p)
-                elif hits:
-                    p.created, p.record_id = False, hits[0]
-                    updates.append(p)
-                elif key.name == "Id":
-                    p.created = False
-                    p.fail(messages.invalid_cross_reference("Id"))
-                else:
-                    inserts.append(p)
+            targets = upsert_targets(key, keyed, matches)
+            pendings = parse_upsert_rows(plan, key, source, rows, targets)
+            inserts, updates = route_upserts(key, targets, pendings)
             acting, now = self._acting(user_id), self._now()
             if updates:
                 self._do_updates(plan, updates, acting, now)
             if inserts:
                 self._do_inserts(plan, inserts, acting, now)
-        out = []
-        for i in range(len(rows)):
-            out.append(RowOutcome(None, False, errors[i]) if i in errors else _outcome(pendings[i]))
-        return out
+        return [
+            RowOutcome(None, False, err) if (err := errors.get(i)) is not None else _outcome(pendings[i])
+            for i in range(len(rows))
+        ]
 
     def _match_keys(self, plan: ObjectPlan, key: FieldDef, values: list[Any]) -> dict[Any, list[str]]:
         if key.name != "Id":

@@ -96,47 +96,15 @@ def _label_of(api_name: str) -> str:
 
 def _field(where: str, name: str, spec: Any, object_label_plural: str) -> FieldDef:
     """Build one custom field from its YAML mapping."""
-    if not name.endswith("__c") or not name[:-3].replace("_", "a").isalnum():
-        raise SchemaError(f"{where}: custom field names must be alphanumeric and end in __c")
-    if not isinstance(spec, dict):
-        raise SchemaError(f"{where}: expected a mapping of field options, got {type(spec).__name__}")
-    unknown = sorted(set(spec) - _FIELD_KEYS)
-    if unknown:
-        raise SchemaError(f"{where}: unknown option(s) {', '.join(unknown)}")
+    _check_field_spec(where, name, spec)
     kind = str(spec.get("type", "")).lower()
     label = str(spec.get("label") or _label_of(name))
-    common: dict[str, Any] = {
-        "custom": True,
-        "nillable": not spec.get("required", False),
-        "unique": bool(spec.get("unique", False)),
-        "external_id": bool(spec.get("external_id", False)),
-        "case_sensitive": bool(spec.get("case_sensitive", False)),
-    }
-    common["id_lookup"] = common["external_id"] or common["unique"]
+    common = _common_options(spec)
     try:
         if kind in ("picklist", "multipicklist"):
-            values = spec.get("values")
-            if not isinstance(values, list) or not values:
-                raise SchemaError(f"{where}: a {kind} needs a non-empty `values` list")
-            default = spec.get("default")
-            if default is not None and str(default) not in [str(v) for v in values]:
-                raise SchemaError(f"{where}: default {default!r} is not one of the values")
-            return fieldkit.picklist(
-                name, label, [str(v) for v in values], default=None if default is None else str(default),
-                restricted=bool(spec.get("restricted", False)), multi=kind == "multipicklist",
-                length=4099 if kind == "multipicklist" else 255, **common,
-            )  # fmt: skip
+            return _picklist_field(where, name, label, kind, spec, common)
         if kind in ("reference", "lookup", "masterdetail"):
-            target = spec.get("to")
-            if not isinstance(target, str) or not target:
-                raise SchemaError(f"{where}: a {kind} needs `to: <object name>`")
-            if kind == "masterdetail":
-                common.update(nillable=False, cascade_delete=True)
-            else:
-                common["cascade_delete"] = bool(spec.get("cascade_delete", False))
-            relationship = str(spec.get("relationship") or name[:-3] + "__r")
-            child = str(spec.get("child") or object_label_plural.replace(" ", "_") + "__r")
-            return fieldkit.reference(name, label, target, relationship, child, **common)
+            return _reference_field(where, name, label, kind, spec, common, object_label_plural)
         if kind == "autonumber":
             common.update(nillable=False, createable=False, updateable=False, defaulted_on_create=True)
             return fieldkit.text(
@@ -145,32 +113,97 @@ def _field(where: str, name: str, spec: Any, object_label_plural: str) -> FieldD
         if kind not in _SIMPLE_TYPES:
             choices = ", ".join(sorted([*_SIMPLE_TYPES, *_OTHER_TYPES]))
             raise SchemaError(f"{where}: unknown type {spec.get('type')!r} (expected one of: {choices})")
-        ftype = _SIMPLE_TYPES[kind]
-        if "default" in spec and ftype is not FieldType.BOOLEAN:
-            common.update(defaulted_on_create=True, default_value=spec["default"])
-        if ftype is FieldType.BOOLEAN:
-            return fieldkit.boolean(name, label, bool(spec.get("default", False)), custom=True)
-        if ftype in (FieldType.INT, FieldType.LONG):
-            return fieldkit.number(name, ftype, label, int(spec.get("precision", 18)), **common)
-        if ftype in (FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT):
-            precision, scale = (
-                int(spec.get("precision", 18)),
-                int(spec.get("scale", 2 if ftype is FieldType.CURRENCY else 0)),
-            )
-            if not 0 <= scale <= precision <= 18:
-                raise SchemaError(f"{where}: need 0 <= scale <= precision <= 18")
-            return fieldkit.number(name, ftype, label, precision, scale, **common)
-        default_length = {"longtextarea": 32768, "textarea": 255}.get(kind)
-        if ftype in (FieldType.STRING, FieldType.TEXTAREA, FieldType.ENCRYPTEDSTRING):
-            length = int(spec.get("length", default_length or 255))
-            if not 1 <= length <= 131072:
-                raise SchemaError(f"{where}: length must be between 1 and 131072")
-            return FieldDef(name, ftype, label=label, length=length, **common)
-        return fieldkit.typed(name, ftype, label, **common)
+        return _simple_field(where, name, label, kind, spec, common)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, SchemaError):
             raise
         raise SchemaError(f"{where}: {exc}") from exc
+
+
+def _check_field_spec(where: str, name: str, spec: Any) -> None:
+    if not name.endswith("__c") or not name[:-3].replace("_", "a").isalnum():
+        raise SchemaError(f"{where}: custom field names must be alphanumeric and end in __c")
+    if not isinstance(spec, dict):
+        raise SchemaError(f"{where}: expected a mapping of field options, got {type(spec).__name__}")
+    unknown = sorted(set(spec) - _FIELD_KEYS)
+    if unknown:
+        raise SchemaError(f"{where}: unknown option(s) {', '.join(unknown)}")
+
+
+def _common_options(spec: dict[str, Any]) -> dict[str, Any]:
+    """The options every kind of custom field takes (required, unique, external id, case)."""
+    common: dict[str, Any] = {
+        "custom": True,
+        "nillable": not spec.get("required", False),
+        "unique": bool(spec.get("unique", False)),
+        "external_id": bool(spec.get("external_id", False)),
+        "case_sensitive": bool(spec.get("case_sensitive", False)),
+    }
+    common["id_lookup"] = common["external_id"] or common["unique"]
+    return common
+
+
+def _picklist_field(
+    where: str, name: str, label: str, kind: str, spec: dict[str, Any], common: dict[str, Any]
+) -> FieldDef:
+    values = spec.get("values")
+    if not isinstance(values, list) or not values:
+        raise SchemaError(f"{where}: a {kind} needs a non-empty `values` list")
+    default = spec.get("default")
+    if default is not None and str(default) not in [str(v) for v in values]:
+        raise SchemaError(f"{where}: default {default!r} is not one of the values")
+    return fieldkit.picklist(
+        name, label, [str(v) for v in values], default=None if default is None else str(default),
+        restricted=bool(spec.get("restricted", False)), multi=kind == "multipicklist",
+        length=4099 if kind == "multipicklist" else 255, **common,
+    )  # fmt: skip
+
+
+def _reference_field(
+    where: str,
+    name: str,
+    label: str,
+    kind: str,
+    spec: dict[str, Any],
+    common: dict[str, Any],
+    object_label_plural: str,
+) -> FieldDef:
+    target = spec.get("to")
+    if not isinstance(target, str) or not target:
+        raise SchemaError(f"{where}: a {kind} needs `to: <object name>`")
+    if kind == "masterdetail":
+        common.update(nillable=False, cascade_delete=True)
+    else:
+        common["cascade_delete"] = bool(spec.get("cascade_delete", False))
+    relationship = str(spec.get("relationship") or name[:-3] + "__r")
+    child = str(spec.get("child") or object_label_plural.replace(" ", "_") + "__r")
+    return fieldkit.reference(name, label, target, relationship, child, **common)
+
+
+def _simple_field(
+    where: str, name: str, label: str, kind: str, spec: dict[str, Any], common: dict[str, Any]
+) -> FieldDef:
+    """Checkbox, number, text and the other one-type fields."""
+    ftype = _SIMPLE_TYPES[kind]
+    if ftype is FieldType.BOOLEAN:
+        return fieldkit.boolean(name, label, bool(spec.get("default", False)), custom=True)
+    if "default" in spec:
+        common.update(defaulted_on_create=True, default_value=spec["default"])
+    if ftype in (FieldType.INT, FieldType.LONG):
+        return fieldkit.number(name, ftype, label, int(spec.get("precision", 18)), **common)
+    if ftype in (FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT):
+        precision = int(spec.get("precision", 18))
+        scale = int(spec.get("scale", 2 if ftype is FieldType.CURRENCY else 0))
+        if not 0 <= scale <= precision <= 18:
+            raise SchemaError(f"{where}: need 0 <= scale <= precision <= 18")
+        return fieldkit.number(name, ftype, label, precision, scale, **common)
+    if ftype in (FieldType.STRING, FieldType.TEXTAREA, FieldType.ENCRYPTEDSTRING):
+        default_length = {"longtextarea": 32768, "textarea": 255}.get(kind)
+        length = int(spec.get("length", default_length or 255))
+        if not 1 <= length <= 131072:
+            raise SchemaError(f"{where}: length must be between 1 and 131072")
+        return FieldDef(name, ftype, label=label, length=length, **common)
+    return fieldkit.typed(name, ftype, label, **common)
 
 
 def _format(where: str, spec: dict[str, Any]) -> str:

@@ -14,8 +14,6 @@ from kinetic_core.emulator.store.schema import FieldDef, FieldType
 AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
 """System fields set by the store on every write (never createable or updateable)."""
 
-SYSTEM_FIELDS = ("Id", "IsDeleted", *AUDIT_FIELDS)
-
 
 def text(name: str, label: str, length: int = 255, **kw: Any) -> FieldDef:
     """A ``string`` field."""

@@ -240,9 +240,6 @@ class ObjectDef:
         """The reference field whose relationship name is ``name`` (``Account`` -> ``AccountId``)."""
         return self._rel_by_lower.get(name.lower())
 
-    def external_id_fields(self) -> list[FieldDef]:
-        return [f for f in self.fields if f.external_id]
-
     def name_field(self) -> FieldDef | None:
         return next((f for f in self.fields if f.name_field), None)
 

@@ -9,7 +9,7 @@ Example:
     >>> from kinetic_core.emulator.store.custom import build_schema
     >>> schema = build_schema()
     >>> plan = ObjectPlan(schema, schema.get("Account"))
-    >>> parse_row(plan, {"Name": "Acme"}, "csv", insert=True).values
+    >>> RowParser(plan, "csv", insert=True).parse({"Name": "Acme"}).values
     {'name': 'Acme'}
 """
 
@@ -65,6 +65,35 @@ def _as_given(value: Any) -> Any:
     return value
 
 
+_Converters = dict[str, tuple[FieldDef, Callable[[Any], Any]]]
+
+
+def _converters(obj: ObjectDef, make: Callable[[FieldDef], Callable[[Any], Any]]) -> _Converters:
+    """Each field's converter by column; compound fields are read-only views, kept (unconverted) so a
+    write names them as denied."""
+    return {f.column: (f, _as_given if f.is_compound else make(f)) for f in obj.fields}
+
+
+def _create_defaults(stored: tuple[FieldDef, ...] | list[FieldDef]) -> list[tuple[str, Any]]:
+    """(column, stored default) of the fields defaulted on create (checkboxes as 0/1)."""
+    out = []
+    for f in stored:
+        if f.defaulted_on_create and f.default_value is not None:
+            is_bool = f.type is FieldType.BOOLEAN
+            out.append((f.column, int(bool(f.default_value)) if is_bool else f.default_value))
+    return out
+
+
+def _required_fields(obj: ObjectDef) -> list[FieldDef]:
+    """Fields a create must set: not nillable, createable, not managed by the store."""
+    managed = {"id", "ownerid", *(a.lower() for a in AUDIT_FIELDS)}
+    return [
+        f
+        for f in obj.fields
+        if not f.nillable and f.column not in managed and not f.auto_number and f.createable
+    ]
+
+
 class ObjectPlan:
     """Per-object precomputation: converters, defaults, required fields, SQL texts."""
 
@@ -72,39 +101,24 @@ class ObjectPlan:
         self.schema = schema
         self.obj = obj
         stored = obj.stored_fields
+        fields = obj.fields
         self.columns = [f.column for f in stored]
         self.by_column = {f.column: f for f in stored}
-        # Compound fields are read-only views: kept here (unconverted) so a write names them as denied.
-        self.json_conv: dict[str, tuple[FieldDef, Callable[[Any], Any]]] = {
-            f.column: (f, _as_given if f.is_compound else json_converter(f)) for f in obj.fields
-        }
-        self.csv_conv: dict[str, tuple[FieldDef, Callable[[Any], Any]]] = {
-            f.column: (f, _as_given if f.is_compound else csv_converter(f)) for f in obj.fields
-        }
-        self.defaults = [
-            (f.column, f.default_value if f.type is not FieldType.BOOLEAN else int(bool(f.default_value)))
-            for f in stored
-            if f.defaulted_on_create and f.default_value is not None
-        ]
-        managed = {"id", "ownerid", *(a.lower() for a in AUDIT_FIELDS)}
-        self.required = [
-            f
-            for f in obj.fields
-            if not f.nillable and f.column not in managed and not f.auto_number and f.createable
-        ]
-        self.booleans = [f.column for f in obj.fields if f.type is FieldType.BOOLEAN]
-        self.auto_numbers = [f for f in obj.fields if f.auto_number]
-        self.unique = [f for f in obj.fields if f.unique]
-        self.references = [
-            f for f in obj.fields if f.type is FieldType.REFERENCE and f.name not in AUDIT_FIELDS
-        ]
+        self.json_conv = _converters(obj, json_converter)
+        self.csv_conv = _converters(obj, csv_converter)
+        self.defaults = _create_defaults(stored)
+        self.required = _required_fields(obj)
+        self.booleans = [f.column for f in fields if f.type is FieldType.BOOLEAN]
+        self.auto_numbers = [f for f in fields if f.auto_number]
+        self.unique = [f for f in fields if f.unique]
+        self.references = [f for f in fields if f.type is FieldType.REFERENCE and f.name not in AUDIT_FIELDS]
         self.required_cols = [(f.column, f.name) for f in self.required if f.type is not FieldType.BOOLEAN]
         self.reference_cols = [(f.column, f.name, f.reference_to) for f in self.references]
-        table = quote(obj.table)
-        self.select_sql = f"SELECT {', '.join(quote(c) for c in self.columns)} FROM {table}"
+        self.select_sql = f"SELECT {', '.join(quote(c) for c in self.columns)} FROM {quote(obj.table)}"
         self.has_owner = "ownerid" in self.by_column
         self.derives = obj.name.lower() in _DERIVING_OBJECTS
-        self.not_null_cols = [(f.column, f.name) for f in obj.fields if not f.nillable]
+        self.derives_name = obj.name.lower() in _PERSON_NAME_OBJECTS
+        self.not_null_cols = [(f.column, f.name) for f in fields if not f.nillable]
 
     def insert_sql(self, columns: tuple[str, ...]) -> str:
         return (
@@ -251,17 +265,11 @@ class RowParser:
         return pending
 
 
-def parse_row(
-    plan: ObjectPlan, row: Mapping[str, Any], source: str, *, insert: bool, index: int = 0
-) -> Pending:
-    """Convert one API row (JSON values or CSV text) to stored values; errors land in ``Pending.error``."""
-    return RowParser(plan, source, insert=insert).parse(row, index)
-
-
 # ------------------------------------------------------------------------------------ defaults, derived
 
 
-def _person_name(first: Any, last: Any) -> str | None:
+def person_name(first: Any, last: Any) -> str | None:
+    """The derived ``Name`` of a person record: first and last name, whichever are set."""
     name = " ".join(str(p) for p in (first, last) if p)
     return name or None
 
@@ -270,7 +278,7 @@ def derive(plan: ObjectPlan, values: dict[str, Any], merged: Mapping[str, Any], 
     """Set read-only fields computed from others (Name, IsClosed, IsWon, ClosedDate)."""
     name = plan.obj.name.lower()
     if name in _PERSON_NAME_OBJECTS and ("firstname" in values or "lastname" in values):
-        values["name"] = _person_name(merged.get("firstname"), merged.get("lastname"))
+        values["name"] = person_name(merged.get("firstname"), merged.get("lastname"))
     elif name == "opportunity" and "stagename" in values:
         stage = merged.get("stagename")
         values["isclosed"] = int(stage in ("Closed Won", "Closed Lost"))
