@@ -41,6 +41,7 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.loadcheck import check_load
+from kinetic_core.cli.loadfile import FileOptions, needs_rewrite, parse_delimiter, parse_line_ending, prepare
 from kinetic_core.cli.progress import LoadProgress
 from kinetic_core.cli.retry import find_descriptor, retry_input, write_descriptor
 from kinetic_core.errors import ResultsNotSavedError
@@ -173,6 +174,11 @@ def _codes_table(counts: dict[str, int]) -> Table:
     return table
 
 
+def field_types(client: Any, sobject: str) -> dict[str, str]:
+    """``{field: describe type}`` of an object (for ``--date-format``)."""
+    return {str(f["name"]): str(f.get("type", "")) for f in client.describe(sobject).get("fields", [])}
+
+
 @handle_errors
 def load(
     sobject: Annotated[
@@ -180,7 +186,7 @@ def load(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Argument(help="CSV file (any Bulk delimiter, UTF-8, BOM allowed).", show_default=False),
+        typer.Argument(help="CSV file (any encoding, Bulk delimiter and line ending; see the file options).", show_default=False),
     ] = None,
     operation: Annotated[
         str, typer.Option("--operation", "-p", help=f"One of {', '.join(OPERATIONS)}.")
@@ -213,16 +219,79 @@ def load(
             " describe.",
         ),
     ] = False,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="The file's encoding (auto: detected, e.g. cp1252 from Excel).")
+    ] = "auto",
+    delimiter: Annotated[
+        str,
+        typer.Option(
+            "--delimiter",
+            "--column-delimiter",
+            help="COMMA, SEMICOLON, TAB, PIPE, CARET, BACKQUOTE or the character (auto: detected).",
+        ),
+    ] = "auto",
+    line_ending: Annotated[
+        str | None,
+        typer.Option(
+            "--line-ending",
+            help="LF or CRLF: checked against the file (default: either).",
+            show_default=False,
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="Column to field mapping: a Data Loader .sdl file (Source=Target lines) or FieldMapper"
+            " YAML.",
+            show_default=False,
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="How date and datetime cells are written, as a Java pattern, e.g. dd/MM/yyyy or"
+            " dd/MM/yyyy HH:mm (times without a zone are UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    insert_nulls: Annotated[
+        bool,
+        typer.Option(
+            "--insert-nulls",
+            help="Empty cells clear their fields (sent as #N/A); by default an empty cell leaves the field"
+            " unchanged on update and upsert.",
+        ),
+    ] = False,
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Load a CSV file: insert, update, upsert, delete or hard-delete, through REST, Composite or Bulk.
 
+    Files as spreadsheets and Data Loader leave them are read as they are: any encoding (detected, or
+    --encoding), any Bulk delimiter, LF or CRLF, a mapping file, dates in a pattern of your own.
+
     Example:
         $ kinetic load Contact contacts.csv --operation upsert --external-id External_Id__c
+        $ kinetic load Contact export.csv --encoding cp1252 --delimiter SEMICOLON --date-format dd/MM/yyyy
+        $ kinetic load Contact export.csv --mapping contact.sdl --operation update --insert-nulls
         $ kinetic load --retry results
     """
+    file_options = FileOptions(
+        encoding=encoding,
+        delimiter=parse_delimiter(delimiter),
+        line_ending=parse_line_ending(line_ending),
+        mapping=mapping,
+        date_format=date_format,
+        insert_nulls=insert_nulls,
+    )
     if retry is not None:
+        if file_options.given():
+            raise fail(
+                "--retry takes no file options: the result files hold the rows as they were sent",
+                json_output=json_output,
+            )
         if sobject is not None or file is not None:
             raise fail(
                 "--retry takes no OBJECT or FILE: they come from the earlier run", json_output=json_output
@@ -250,84 +319,101 @@ def load(
     if not file.is_file():
         raise fail(f"file not found: {file}", json_output=json_output)
     timeout = parse_minutes(wait)
-    with connected(org) as client:
-        if not no_check:
-            header, _rows = read_csv(file)
-            sobject = check_load(client.describe, client.list_objects, sobject, header.names, op, external_id)
-        total = count_rows(file)
-        client.bulk.poll = FAST_POLL
-        with LoadProgress(
-            stderr(), f"{op.value} {sobject}", total=total, enabled=not json_output
-        ) as progress:
-            progress.rows_read(total)
-            result = load_records(
-                client,
-                sobject,
-                file,
-                operation=op.value,
-                strategy=strategy,
-                external_id_field=external_id,
-                results_dir=results_dir,
-                timeout=timeout,
-                on_event=progress.on_event,
-            )
-    broken = failed_jobs(result)
-    try:
-        files: dict[str, Any]
-        if result.bulk is not None and not result.renumbered:
-            files = dict(result.bulk.files)
-        else:
-            files = save_result_files(result, file, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
-        summary: dict[str, Any] = {
-            "object": sobject,
-            "operation": op.value,
-            "strategy": result.strategy.value,
-            "reason": result.reason,
-            "total": result.total,
-            "successful": result.successful,
-            "failed": result.failed,
-            "unprocessed": result.unprocessed,
-            "job_ids": list(result.job_ids),
-            "failed_jobs": broken,
-            "files": {k: str(v) for k, v in files.items()},
-        }
-        first, by_code = failure_digest(result)
-        summary["errors_by_code"] = by_code
+    with tempfile.TemporaryDirectory(prefix="kinetic-load-") as work:
+        with connected(org) as client:
+            source, target = file, sobject
+            if needs_rewrite(file, file_options):
+                prepared = prepare(
+                    file, file_options, Path(work) / f"{file.stem}.csv", lambda: field_types(client, target)
+                )
+                source = prepared.path
+                stderr().print(
+                    f"read {file} as {prepared.encoding}, delimiter {prepared.delimiter!r}, "
+                    f"{prepared.line_ending} lines: {prepared.rows:,} rows, "
+                    f"columns {', '.join(prepared.columns)}",
+                    markup=False,
+                )
+            if not no_check:
+                header, _rows = read_csv(source)
+                sobject = check_load(
+                    client.describe, client.list_objects, sobject, header.names, op, external_id
+                )
+            total = count_rows(source)
+            client.bulk.poll = FAST_POLL
+            with LoadProgress(
+                stderr(), f"{op.value} {sobject}", total=total, enabled=not json_output
+            ) as progress:
+                progress.rows_read(total)
+                result = load_records(
+                    client,
+                    sobject,
+                    source,
+                    operation=op.value,
+                    strategy=strategy,
+                    external_id_field=external_id,
+                    results_dir=results_dir,
+                    timeout=timeout,
+                    on_event=progress.on_event,
+                )
+        broken = failed_jobs(result)
         try:
-            descriptor = write_descriptor(summary, file, external_id)
-        except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
-            stderr().print(f"warning: no run descriptor for --retry: {exc}", markup=False)
-            descriptor = None
-        if descriptor is not None:
-            summary["run"] = str(descriptor)
-        if json_output:
-            emit_json(summary)
-        else:
-            table = Table("object", "operation", "strategy", "total", "successful", "failed", "unprocessed")
-            table.add_row(
-                sobject,
-                op.value,
-                result.strategy.value,
-                f"{result.total:,}",
-                f"{result.successful:,}",
-                f"{result.failed:,}",
-                f"{result.unprocessed:,}",
-            )
-            stdout().print(table)
-            console = stderr()
-            console.print(f"why {result.strategy.value}: {result.reason}", markup=False)
-            if result.job_ids:
-                console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
-            for label, path in files.items():
-                console.print(f"{label} rows: {path}", markup=False)
-            if first:
-                stdout().print(_failures_table(first))
-                stdout().print(_codes_table(by_code))
-    finally:
-        result.close()
-    for job in broken:
-        stderr().print(f"error: bulk job {job['id']} {job['state']}: {job['error']}", markup=False)
-    if broken:
-        raise typer.Exit(int(ExitCode.API))
-    if result.failed or result.unprocessed:
-        raise typer.Exit(int(ExitCode.ROWS_FAILED))
+            files: dict[str, Any]
+            if result.bulk is not None and not result.renumbered:
+                files = dict(result.bulk.files)
+            else:
+                files = save_result_files(result, source, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
+            summary: dict[str, Any] = {
+                "object": sobject,
+                "operation": op.value,
+                "strategy": result.strategy.value,
+                "reason": result.reason,
+                "total": result.total,
+                "successful": result.successful,
+                "failed": result.failed,
+                "unprocessed": result.unprocessed,
+                "job_ids": list(result.job_ids),
+                "failed_jobs": broken,
+                "files": {k: str(v) for k, v in files.items()},
+            }
+            first, by_code = failure_digest(result)
+            summary["errors_by_code"] = by_code
+            try:
+                descriptor = write_descriptor(summary, file, external_id)
+            except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
+                stderr().print(f"warning: no run descriptor for --retry: {exc}", markup=False)
+                descriptor = None
+            if descriptor is not None:
+                summary["run"] = str(descriptor)
+            if json_output:
+                emit_json(summary)
+            else:
+                table = Table(
+                    "object", "operation", "strategy", "total", "successful", "failed", "unprocessed"
+                )
+                table.add_row(
+                    sobject,
+                    op.value,
+                    result.strategy.value,
+                    f"{result.total:,}",
+                    f"{result.successful:,}",
+                    f"{result.failed:,}",
+                    f"{result.unprocessed:,}",
+                )
+                stdout().print(table)
+                console = stderr()
+                console.print(f"why {result.strategy.value}: {result.reason}", markup=False)
+                if result.job_ids:
+                    console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
+                for label, path in files.items():
+                    console.print(f"{label} rows: {path}", markup=False)
+                if first:
+                    stdout().print(_failures_table(first))
+                    stdout().print(_codes_table(by_code))
+        finally:
+            result.close()
+        for job in broken:
+            stderr().print(f"error: bulk job {job['id']} {job['state']}: {job['error']}", markup=False)
+        if broken:
+            raise typer.Exit(int(ExitCode.API))
+        if result.failed or result.unprocessed:
+            raise typer.Exit(int(ExitCode.ROWS_FAILED))
