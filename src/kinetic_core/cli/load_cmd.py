@@ -186,7 +186,10 @@ def load(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Argument(help="CSV file (any encoding, Bulk delimiter and line ending; see the file options).", show_default=False),
+        typer.Argument(
+            help="CSV file (any encoding, Bulk delimiter and line ending; see the file options).",
+            show_default=False,
+        ),
     ] = None,
     operation: Annotated[
         str, typer.Option("--operation", "-p", help=f"One of {', '.join(OPERATIONS)}.")
