@@ -41,7 +41,15 @@ def test_a_cp1252_export_with_semicolons_and_crlf_loads_as_it_is(home: Path) -> 
     result = _run(home, "load", "Contact", str(source), "--results-dir", "r", "--json")
     assert result.returncode == 0, result.stderr
     assert "as cp1252, delimiter ';', CRLF lines: 2 rows" in result.stderr
-    assert json.loads(result.stdout)["successful"] == 2
+    summary = json.loads(result.stdout)
+    assert summary["successful"] == 2
+    assert summary["read_as"] == {
+        "encoding": "cp1252",
+        "delimiter": ";",
+        "line_ending": "CRLF",
+        "rows": 2,
+        "columns": ["FirstName", "LastName", "Title"],
+    }
     rows = _contacts(home, "LastName IN ('Müller', 'Ñúñez')")
     assert [(r["FirstName"], r["LastName"], r["Title"]) for r in rows] == [
         ("Zoë", "Müller", "Chef d'Œuvre €"),
@@ -145,3 +153,9 @@ def test_file_option_mistakes_are_clear_errors(home: Path) -> None:
     pattern = _run(home, "load", "Contact", str(crlf), "--date-format", "dd/QQ/yyyy")
     assert pattern.returncode == 2
     assert "'QQ' is not a supported pattern letter" in pattern.stderr
+
+
+def test_retry_takes_no_file_options(home: Path) -> None:
+    result = _run(home, "load", "--retry", "r", "--encoding", "cp1252")
+    assert result.returncode == 2
+    assert "--retry takes no file options" in result.stderr

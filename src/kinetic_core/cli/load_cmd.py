@@ -324,12 +324,12 @@ def load(
     timeout = parse_minutes(wait)
     with tempfile.TemporaryDirectory(prefix="kinetic-load-") as work:
         with connected(org) as client:
-            source, target = file, sobject
+            source, target, read_as = file, sobject, None
             if needs_rewrite(file, file_options):
                 prepared = prepare(
                     file, file_options, Path(work) / f"{file.stem}.csv", lambda: field_types(client, target)
                 )
-                source = prepared.path
+                source, read_as = prepared.path, prepared.describe()
                 stderr().print(
                     f"read {file} as {prepared.encoding}, delimiter {prepared.delimiter!r}, "
                     f"{prepared.line_ending} lines: {prepared.rows:,} rows, "
@@ -380,6 +380,8 @@ def load(
             }
             first, by_code = failure_digest(result)
             summary["errors_by_code"] = by_code
+            if read_as is not None:
+                summary["read_as"] = read_as
             try:
                 descriptor = write_descriptor(summary, file, external_id)
             except OSError as exc:  # the rows were loaded: say so, do not fail the command for it

@@ -374,6 +374,16 @@ class Prepared:
     columns: tuple[str, ...]
     rows: int
 
+    def describe(self) -> dict[str, Any]:
+        """How the file was read, for ``--json``."""
+        return {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "line_ending": self.line_ending,
+            "rows": self.rows,
+            "columns": list(self.columns),
+        }
+
 
 def needs_rewrite(path: Path, options: FileOptions) -> bool:
     """True when the file must be rewritten before loading: an option is given or it is not UTF-8."""
@@ -461,7 +471,8 @@ def prepare(
                         raise FileError(f"{path}: row {rows}, column {column}: {exc}") from None
             if options.insert_nulls:
                 for column in columns:
-                    record.setdefault(column, None)
+                    if column.lower() != "id":  # an empty Id stays empty: a row without a key
+                        record.setdefault(column, None)
             encoded = encode_record(record)
             writer.writerow([encoded.get(column, "") for column in columns])
     return Prepared(out, encoding, delimiter, ending, columns, rows)
