@@ -17,8 +17,10 @@ directory that the error names.
 from __future__ import annotations
 
 import csv
+import heapq
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,29 +143,38 @@ def failed_jobs(result: LoadResult) -> list[dict[str, str]]:
     ]
 
 
-def failure_digest(result: LoadResult) -> tuple[list[RowOutcome], dict[str, int]]:
+Failure = tuple[int | None, str, str | None, str | None]
+"""A failed or unprocessed row: (row number, status, error code, message)."""
+
+
+def _failures(result: LoadResult) -> Iterator[Failure]:
+    """The failed and unprocessed rows in row order; for a Bulk load, without reading a success row."""
+    if result.bulk is not None and not result.renumbered:
+        bulk = result.bulk
+        rows = heapq.merge(bulk.failed_rows(), bulk.unprocessed_rows(), key=lambda r: r.row_number or 0)
+        return ((r.row_number, r.status.value, r.error_code, r.error_message) for r in rows)
+    return ((o.row_number, o.status, o.error_code, o.error_message) for o in result if not o.success)
+
+
+def failure_digest(result: LoadResult) -> tuple[list[Failure], dict[str, int]]:
     """The first failed or unprocessed rows (up to ``SHOWN_FAILURES``) and the count of such rows by
     error code, most frequent first (``UNPROCESSED`` for a row never processed that has no code), in
-    one pass over the outcomes; nothing is read when every row succeeded."""
-    first: list[RowOutcome] = []
+    one pass over the failures; nothing is read when every row succeeded."""
+    first: list[Failure] = []
     counts: Counter[str] = Counter()
     if not (result.failed or result.unprocessed):
         return first, {}
-    for outcome in result:
-        if outcome.success:
-            continue
-        counts[outcome.error_code or outcome.status.upper()] += 1
+    for failure in _failures(result):
+        counts[failure[2] or failure[1].upper()] += 1
         if len(first) < SHOWN_FAILURES:
-            first.append(outcome)
+            first.append(failure)
     return first, dict(counts.most_common())
 
 
-def _failures_table(first: list[RowOutcome]) -> Table:
+def _failures_table(first: list[Failure]) -> Table:
     table = Table("row", "status", "error", "message", title="first failures")
-    for outcome in first:
-        table.add_row(
-            f"{outcome.row_number:,}", outcome.status, outcome.error_code or "", outcome.error_message or ""
-        )
+    for number, status, code, message in first:
+        table.add_row("" if number is None else f"{number:,}", status, code or "", message or "")
     return table
 
 
