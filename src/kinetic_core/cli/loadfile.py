@@ -324,7 +324,12 @@ def load_mapping(path: Path, header: tuple[str, ...]) -> FieldMapper:
         return FieldMapper(rules=rules, nest=False)
     mapper = FieldMapper.from_yaml(path)
     for rule in mapper.rules:
-        if rule.source is None or rule.fills_always or rule.default is not MISSING:
+        if (
+            rule.source is None
+            or rule.constant is not MISSING
+            or rule.compute is not None
+            or rule.default is not MISSING
+        ):
             continue
         if rule.source not in header and rule.source.split(".", 1)[0] not in header:
             raise FileError(
