@@ -24,8 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
+from kinetic_core._httpx import httpx
 from kinetic_core.errors import KineticError
 from kinetic_core.load.decide import CostModel, Strategy, poll_wait, predict
 
