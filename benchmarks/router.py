@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,8 @@ QUICK = (1, 2, 3, 10, 199, 200, 201, 1_000, 5_000, 15_000)
 FIXED = ("rest", "composite", "bulk")
 REST_MAX = 201
 TARGET = 1.10
+SETTLE = 0.2
+"""Seconds between two timed loads (not timed): the org finishes what the last one left."""
 
 
 @dataclass(frozen=True)
@@ -179,10 +182,14 @@ def run_org(
             strategies = [s for s in (*FIXED, "auto") if not (s == "rest" and n > REST_MAX)]
             times: dict[str, list[float]] = {s: [] for s in strategies}
             chosen = reason = ""
-            for run in range(runs):
-                # rotate the order so no strategy always follows another one's aftermath
-                shift = run % len(strategies)
-                for strategy in strategies[shift:] + strategies[:shift]:
+            order = random.Random(f"{model.name} {n}")
+            for _ in range(runs):
+                # a new order each run, so no strategy always follows another one's aftermath (a
+                # rotation would keep the router behind Bulk every time); a pause lets the org settle
+                run_order = list(strategies)
+                order.shuffle(run_order)
+                for strategy in run_order:
+                    time.sleep(SETTLE)
                     elapsed, used, why = time_load(client, n, strategy, model)
                     if strategy == "auto":
                         chosen, reason = used, why
@@ -276,7 +283,8 @@ def main() -> None:
         f" ({minutes:.0f} min). Contacts inserted through `kinetic_core.load.load`; each emulator in its own"
         f" process; Python {platform.python_version()} on {platform.machine()}, 2 cores shared with other"
         f" work. Median of {args.repeat + 2} runs per cell up to 1,000 records, {args.repeat} up to"
-        " 10,000, 1 above; strategies in rotating order, after a warm-up call."
+        " 10,000, 1 above; strategies in a new seeded random order each run, 0.2 s apart, after a"
+        " warm-up call."
         f" REST runs up to {REST_MAX:,} records only (`-` above: one"
         " call per record, never the best there). The router observes the per-call latency itself and is"
         " given each org's Bulk queue time and rate (`CostModel`); its per-record costs start at the"
