@@ -3,7 +3,7 @@
 Both clients talk to ``benchmarks/fake_bulk_server.py`` (its own process, answers instantly), so the
 numbers are the client's own CPU time and peak RSS. Each measurement runs the client in a fresh child
 process and reads that child's ``rusage`` via ``os.wait4`` (CPU = user + system, peak RSS = ru_maxrss);
-the reported figure is the median of ``--repeat`` runs (default 3).
+the reported figure is the median of ``--repeat`` runs (default 3), the clients' runs interleaved.
 
 Data: generated Account rows (``fake_bulk_server.account_values``: Name, Phone, Website, billing
 address, Industry, AnnualRevenue, NumberOfEmployees, Description), about 137 bytes per CSV line, so
@@ -17,8 +17,13 @@ Scenarios (``--rows`` rows, default 1,000,000):
   ``bulk2.Account.insert(csv_file=..., batch_size=500000)`` (at its default settings its first chunk
   of the 137 MB file is over the 100 MB cap and the load fails) then
   ``get_successful_records(job, file=...)`` per job.
-* ``ingest-file-rows``: Kinetic only: ``ingest-file`` plus iterating ``successful_rows()``, which
-  parses the uploaded rows and the result files and maps every result row to its input row number.
+* ``ingest-file-rows``: Kinetic only: ``ingest-file`` plus iterating the result (every row's outcome
+  with its input row number: the result files merged with the input, see ``kinetic_core.bulk.rowmap``).
+* ``ingest-real``: ``ingest-file`` on realistic values, the same file for both clients (quotes,
+  commas, non-ASCII names, empty and ``#N/A`` cells, and in 3 % of the rows a value with line breaks).
+* ``ingest-real-rows`` / ``ingest-real-failures``: Kinetic only: ``ingest-real`` plus listing every
+  row's outcome with its input row number (iterating the result) / plus listing the failures only.
+* ``--tls``: the fake server speaks HTTPS with a local CA (both clients verify it).
 * ``ingest-dicts``: insert from a generator of dicts. simple-salesforce needs a list, so the generator
   is materialised first (its API); Kinetic streams it.
 * ``floor`` rows: plain Python references run in the same kind of child process: ``csv.reader``
@@ -59,10 +64,23 @@ from fake_bulk_server import COLUMNS, QUERY_HEADER, account_values, query_row
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "benchmarks.md"
 START, END = "<!-- bulk-client:start -->", "<!-- bulk-client:end -->"
-SCENARIOS = ("ingest-file", "ingest-file-rows", "ingest-dicts", "export-file", "export-iter", "encode-frame")
+TLS_START, TLS_END = "<!-- bulk-client-tls:start -->", "<!-- bulk-client-tls:end -->"
+SCENARIOS = (
+    "ingest-file",
+    "ingest-file-rows",
+    "ingest-real",
+    "ingest-real-rows",
+    "ingest-real-failures",
+    "ingest-dicts",
+    "export-file",
+    "export-iter",
+    "encode-frame",
+)
 CLIENTS = ("kinetic", "simple-salesforce", "floor")
 ONLY = {
     "ingest-file-rows": ("kinetic",),
+    "ingest-real-rows": ("kinetic",),
+    "ingest-real-failures": ("kinetic",),
     "export-file": CLIENTS[:2],
     "encode-frame": ("pandas", "polars"),
 }
@@ -87,6 +105,41 @@ def write_csv(path: Path, n: int) -> None:
         writer.writerow(COLUMNS)
         for i in range(n):
             writer.writerow(account_values(i))
+
+
+_NAMES = ("Zoë Ångström & Søn, Ltd.", "Łukasz Żółć", "東京商事", "Müller-Lüdenscheidt GmbH", "Ana Núñez")
+_NOTES = (
+    'Said "call back", then left',
+    "Key account, renews yearly",
+    "Prospect; met at the 'spring' fair",
+    'Reseller: "gold" partner, since 2019',
+)
+
+
+def real_values(i: int) -> list[str]:
+    """Row ``i`` of the realistic file: quotes, commas, non-ASCII, empty and null (``#N/A``) cells,
+    and in 3 % of the rows a multi-line value (some with CRLF inside)."""
+    values = list(account_values(i))
+    if i % 5 == 0:
+        values[0] = f"{_NAMES[i // 5 % len(_NAMES)]} {i}"
+    if i % 9 == 0:
+        values[7] = "#N/A"  # Industry set to null
+    if i % 4 == 0:
+        values[1] = ""  # Phone left unchanged
+    values[10] = _NOTES[i % 4] if i % 3 else ""
+    if i % 100 < 3:
+        values[10] = f'First line of note {i}\nsecond line, with "quotes"' + ("\r\nthird" if i % 2 else "")
+    return values
+
+
+def write_real_csv(path: Path, n: int) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for i in range(n):
+            writer.writerow(real_values(i))
 
 
 def write_export(path: Path, n: int) -> None:
@@ -126,15 +179,18 @@ def build_frame(flavour: str, n: int) -> Any:
 
 # ------------------------------------------------------------------------------------------- child side
 def child(scenario: str, client: str, port: int, rows: int, data: Path, work: Path) -> None:
-    url = f"http://127.0.0.1:{port}"
+    ca = os.environ.get("BENCH_CA")  # set when the server speaks TLS: its local CA
+    url = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
     soql = SOQL
+    if scenario.startswith("ingest-real"):
+        data = data.with_name("real.csv")
     if scenario == "encode-frame":
         encode_frame(client, rows, work)
         return
     if client == "floor":
         import csv
 
-        if scenario == "ingest-file":
+        if scenario in ("ingest-file", "ingest-real"):
             with data.open(encoding="utf-8", newline="") as handle:
                 assert sum(1 for _ in csv.reader(handle)) == rows + 1
         elif scenario == "export-iter":
@@ -152,9 +208,9 @@ def child(scenario: str, client: str, port: int, rows: int, data: Path, work: Pa
         from kinetic_core.bulk import BulkClient, PollPolicy
         from kinetic_core.http.session import HttpSession
 
-        session = HttpSession(StaticTokenAuth(url, "token"), api_version="62.0")
+        session = HttpSession(StaticTokenAuth(url, "token"), api_version="62.0", verify=ca or True)
         bulk = BulkClient(session, poll=PollPolicy(initial=0.05, maximum=0.5))
-        if scenario in ("ingest-file", "ingest-file-rows"):
+        if scenario.startswith(("ingest-file", "ingest-real")):
             result = bulk.insert("Account", data)
         elif scenario == "ingest-dicts":
             result = bulk.insert("Account", _records(rows))
@@ -167,19 +223,24 @@ def child(scenario: str, client: str, port: int, rows: int, data: Path, work: Pa
             assert count == rows, count
             return
         assert result.successful == rows, result
-        if scenario == "ingest-file-rows":
-            assert sum(1 for _ in result.successful_rows()) == rows
+        if scenario.endswith("-rows"):  # every row's outcome, with its input row number
+            assert sum(1 for r in result if r.row_number) == rows
+        elif scenario.endswith("-failures"):  # failures only: the fake server fails none
+            assert sum(1 for _ in result.failed_rows()) + sum(1 for _ in result.unprocessed_rows()) == 0
+            assert result.indexed_jobs == ()
         result.close()
         session.close()
         return
     import requests
     from simple_salesforce import Salesforce
 
-    sf = Salesforce(instance_url=url, session_id="token", version="62.0", session=requests.Session())
+    http = requests.Session()
+    http.verify = ca or True
+    sf = Salesforce(instance_url=url, session_id="token", version="62.0", session=http)
     sf.bulk2_url = f"{url}/services/data/v62.0/jobs/"
     handler = sf.bulk2.Account
-    if scenario in ("ingest-file", "ingest-dicts"):
-        if scenario == "ingest-file":
+    if scenario in ("ingest-file", "ingest-real", "ingest-dicts"):
+        if scenario != "ingest-dicts":
             jobs = handler.insert(csv_file=str(data), batch_size=500_000, wait=0)
         else:
             records = [{k: str(v) for k, v in r.items()} for r in _records(rows)]
@@ -225,8 +286,11 @@ def run_child(
     """Run one measurement in a fresh process: (CPU s, peak RSS MB, wall s, what it printed)."""
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as work:
         cmd = [sys.executable, __file__, "--child", scenario, client, str(port), str(rows), str(data), work]
+        env = dict(os.environ)
+        if TLS_CA:  # simple-salesforce's bulk2 calls requests without our session's verify: trust by env
+            env["BENCH_CA"] = env["REQUESTS_CA_BUNDLE"] = TLS_CA[0]
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
         printed = proc.stdout.read()
         proc.stdout.close()
@@ -241,24 +305,29 @@ def run_child(
     return cpu, rss_mb, wall, (json.loads(lines[-1]) if lines else {})
 
 
-def start_server(rows: int) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "fake_bulk_server.py"), "--port", "0", "--query-rows", str(rows)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+TLS_CA: list[str] = []
+"""The local CA of the fake server when ``--tls`` is given (filled by :func:`start_server`)."""
+
+
+def start_server(rows: int, tls_dir: Path | None = None) -> tuple[subprocess.Popen[str], int]:
+    cmd = [sys.executable, str(HERE / "fake_bulk_server.py"), "--port", "0", "--query-rows", str(rows)]
+    if tls_dir is not None:
+        cmd += ["--tls", str(tls_dir)]
+        TLS_CA[:] = [str(tls_dir / "tls" / "ca.pem")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     return proc, int(line.split()[1])
 
 
-def write_doc(table: str) -> None:
+def write_doc(table: str, tls: bool = False) -> None:
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{table}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
+    start, end = (TLS_START, TLS_END) if tls else (START, END)
+    block = f"{start}\n{table}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     DOC.write_text(text, encoding="utf-8")
@@ -267,17 +336,37 @@ def write_doc(table: str) -> None:
 Row = tuple[str, str, float, float, float, dict[str, Any]]
 
 
+def measure_interleaved(
+    scenario: str, clients: tuple[str, ...], port: int, rows: int, data: Path, repeat: int
+) -> list[Row]:
+    """Each client's median of ``repeat`` runs, the clients' runs interleaved (a, b, a, b ...), so
+    that a change in the machine's load weighs on every client alike; CPU spread printed."""
+    runs: dict[str, list[tuple[float, float, float, dict[str, Any]]]] = {c: [] for c in clients}
+    for _ in range(repeat):
+        for client in clients:
+            runs[client].append(run_child(scenario, client, port, rows, data))
+    return [_summary(scenario, client, runs[client]) for client in clients]
+
+
 def measure(scenario: str, client: str, port: int, rows: int, data: Path, repeat: int) -> Row:
     """The median of ``repeat`` child runs (CPU, peak RSS and wall separately; printed extras too)."""
-    runs = [run_child(scenario, client, port, rows, data) for _ in range(repeat)]
+    return _summary(scenario, client, [run_child(scenario, client, port, rows, data) for _ in range(repeat)])
+
+
+def _summary(scenario: str, client: str, runs: list[tuple[float, float, float, dict[str, Any]]]) -> Row:
     cpu = statistics.median(r[0] for r in runs)
     rss = statistics.median(r[1] for r in runs)
     wall = statistics.median(r[2] for r in runs)
     extra: dict[str, Any] = {}
     if runs[0][3]:
         extra = {k: statistics.median(r[3][k] for r in runs) for k in runs[0][3]}
-    label = f"{scenario:13s} {client:18s}"
-    print(f"{label} cpu {cpu:7.2f} s  peak RSS {rss:7.1f} MB  wall {wall:6.2f} s {extra or ''}", flush=True)
+    label = f"{scenario:20s} {client:18s}"
+    spread = f"{min(r[0] for r in runs):.2f}-{max(r[0] for r in runs):.2f}"
+    print(
+        f"{label} cpu {cpu:7.2f} s ({spread})  peak RSS {rss:7.1f} MB  wall {wall:6.2f} s {extra or ''}",
+        flush=True,
+    )
+    extra["cpu_spread"] = spread
     return scenario, client, cpu, rss, wall, extra
 
 
@@ -285,6 +374,8 @@ def prepare_data(tmp: Path, rows: int, scenarios: list[str]) -> Path:
     data = tmp / f"accounts-{rows}.csv"
     data.parent.mkdir(parents=True, exist_ok=True)
     write_csv(data, rows)
+    if any(s.startswith("ingest-real") for s in scenarios):
+        write_real_csv(data.with_name("real.csv"), rows)
     if "export-iter" in scenarios:
         write_export(data.with_name("export.csv"), rows)
     return data
@@ -326,6 +417,34 @@ def verdicts(results: list[Row], scale: list[tuple[int, str, float, float]], row
             f" {ok(ratio <= 0.2 and k[3] < 100)}"
             f" ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.3f}x; {k[3]:.0f} MB)"
         )
+    k, p = _get(results, "ingest-real", "kinetic"), _get(results, "ingest-real", "simple-salesforce")
+    if k and p:
+        ratio = k[2] / p[2]
+        lines.append(
+            "- ingest from a realistic CSV (quotes, commas, non-ASCII, empty and null cells, 3 % multi-line"
+            f" values), <= 0.2x simple-salesforce CPU: {ok(ratio <= 0.2)}"
+            f" ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.3f}x; CPU spread {k[5]['cpu_spread']} s vs"
+            f" {p[5]['cpu_spread']} s)"
+        )
+    for data in ("file", "real"):
+        base, listed = (
+            _get(results, f"ingest-{data}", "kinetic"),
+            _get(results, f"ingest-{data}-rows", "kinetic"),
+        )
+        if base and listed:
+            per_million = (listed[2] - base[2]) * 1_000_000 / rows
+            lines.append(
+                f"- listing every row's outcome with its input row number ({data} data), <= 3 s CPU per"
+                f" million rows: {ok(per_million <= 3)} ({listed[2]:.2f} s - {base[2]:.2f} s for the load"
+                f" alone = {per_million:.2f} s per million)"
+            )
+        failures = _get(results, f"ingest-{data}-failures", "kinetic")
+        if base and failures:
+            extra = (failures[2] - base[2]) * 1_000_000 / rows
+            lines.append(
+                f"- listing the failures only ({data} data, none failed): {extra:+.2f} s CPU per million rows"
+                " over the load alone (the successes are never read)"
+            )
     k, f = _get(results, "ingest-dicts", "kinetic"), _get(results, "ingest-dicts", "floor")
     if k and f:
         ratio = k[2] / f[2]
@@ -381,6 +500,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--scale", action="store_true", help="also measure peaks at 1M and 5M rows")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--tls", action="store_true", help="the fake server speaks HTTPS (local CA)")
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
     results: list[Row] = []
@@ -389,15 +509,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp_name:
         tmp = Path(tmp_name)
         if scenarios:
-            server, port = start_server(args.rows)
+            server, port = start_server(args.rows, tmp if args.tls else None)
             try:
                 data = prepare_data(tmp, args.rows, scenarios)
                 size = data.stat().st_size
                 export_size = sum(len(query_row(i)) for i in range(min(args.rows, 10_000)))
                 export_size = export_size * args.rows // max(1, min(args.rows, 10_000))
                 for scenario in scenarios:
-                    for client in ONLY.get(scenario, CLIENTS):
-                        results.append(measure(scenario, client, port, args.rows, data, args.repeat))
+                    clients = ONLY.get(scenario, CLIENTS)
+                    results.extend(measure_interleaved(scenario, clients, port, args.rows, data, args.repeat))
             finally:
                 server.terminate()
                 server.wait()
@@ -405,12 +525,14 @@ def main() -> None:
             scale = run_scale(tmp, args.repeat)
     command = "python benchmarks/bulk_client.py " + " ".join(sys.argv[1:])
     lines = [
-        "## Bulk client: CPU and memory per client process",
+        "## Bulk client: CPU and memory per client process" + (" (HTTPS)" if args.tls else ""),
         "",
         f"Run on {dt.date.today().isoformat()} with `{command.strip()}`."
         f" {args.rows:,} generated Account rows (11 columns; {size / 1e6:.0f} MB of CSV to ingest,"
         f" about {export_size / 1e6:.0f} MB of quoted CSV per export), median of {args.repeat},"
-        " against `benchmarks/fake_bulk_server.py` (its own process, instant answers),"
+        " against `benchmarks/fake_bulk_server.py` (its own process, instant answers"
+        + (", over TLS with a local CA" if args.tls else ", plain HTTP")
+        + "), the clients' runs interleaved,"
         f" Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs."
         " CPU = user + system of the client process;"
         " peak RSS of the whole client process (interpreter and imports included).",
@@ -448,7 +570,7 @@ def main() -> None:
             "|---|---:|---:|---:|",
         ]
         lines += [f"| {sc} | {rows:,} | {cpu:.2f} | {rss:.0f} |" for rows, sc, cpu, rss in scale]
-    lines += ["", "Targets (issue 4):", "", *verdicts(results, scale, args.rows)]
+    lines += ["", "Targets (issues 4 and 14):", "", *verdicts(results, scale, args.rows)]
     lines += [
         "",
         "Kinetic's ingest counts the exact bytes and rows of every job and splits below the caps;"
@@ -461,7 +583,7 @@ def main() -> None:
         "In export-iter Kinetic parses every row into a dict; simple-salesforce yields raw CSV page strings.",
     ]
     if not args.no_write:
-        write_doc("\n".join(lines))
+        write_doc("\n".join(lines), tls=args.tls)
 
 
 if __name__ == "__main__":

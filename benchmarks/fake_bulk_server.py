@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
@@ -78,6 +79,20 @@ def query_row(i: int) -> bytes:
 
 
 QUERY_HEADER = ('"' + '","'.join(("Id", *COLUMNS)) + '"\n').encode()
+
+
+def records(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """Whole CSV records from lines: a line break inside a quoted value does not end one."""
+    pending: list[bytes] = []
+    quotes = 0
+    for line in lines:
+        pending.append(line)
+        quotes += line.count(b'"')
+        if not quotes % 2:
+            yield b"".join(pending)
+            pending, quotes = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 JOB = re.compile(r"^/services/data/v[\d.]+/jobs/(ingest|query)/?([^/?]*)/?([^/?]*)")
@@ -172,12 +187,11 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             if job is None:
                 self._empty(404)
                 return
-            lines = 0
             with open(job["_file"], "ab") as out:
                 for block in self._body_chunks():
-                    lines += block.count(b"\n")
                     out.write(block)
-            job["_lines"] = job.get("_lines", 0) + lines
+            with open(job["_file"], "rb") as handle:  # rows, not lines: values may hold line breaks
+                job["_lines"] = sum(1 for _ in records(handle))
             self._empty(201)
 
         def do_PATCH(self) -> None:
@@ -239,9 +253,9 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             n = 0
             buf: list[bytes] = []
             with open(job["_file"], "rb") as handle:
-                header = handle.readline()
-                buf.append(b'"sf__Id","sf__Created",' + header)
-                for line in handle:
+                rows = records(handle)
+                buf.append(b'"sf__Id","sf__Created",' + next(rows, b""))
+                for line in rows:
                     n += 1
                     buf.append(b'"001%015d","true",' % n + line)
                     if len(buf) >= 5000:
@@ -280,11 +294,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--query-rows", type=int, default=1_000_000)
+    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a local CA made in DIR (tls/ca.pem)")
     args = parser.parse_args()
     from http.server import ThreadingHTTPServer
 
     state = State(args.query_rows)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    if args.tls:
+        import ssl
+
+        from kinetic_core.emulator.tls import ensure_server_tls
+
+        files = ensure_server_tls(Path(args.tls))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(files.cert, files.key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"PORT {server.server_address[1]}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop through ``finally``: files removed
     try:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kinetic_core.bulk import csvfile
 from kinetic_core.bulk.csvfile import parse_range, sniff
@@ -226,3 +228,69 @@ def test_bad_files_are_refused_naming_the_row(tmp_path: Path, body: bytes, messa
     path.write_bytes(body)
     with pytest.raises(ValueError, match=message):
         list(split_file(sniff(path), tmp_path))
+
+
+_CELL = st.text(alphabet=st.sampled_from(list('ab ,;"\r\nÅé東🚀\t')), max_size=8)
+
+
+def _encode(table: list[list[str]], eol: str, quote_all: bool) -> bytes:
+    """CSV bytes: cells quoted when they need it (or always), quotes doubled, ``eol`` after each row."""
+    special = (",", '"', "\r", "\n")
+    lines = [
+        ",".join(
+            '"' + c.replace('"', '""') + '"' if quote_all or any(x in c for x in special) else c for c in row
+        )
+        for row in table
+    ]
+    return "".join(line + eol for line in lines).encode("utf-8")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    table=st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=40),
+    eol=st.sampled_from(["\n", "\r\n"]),
+    quote_all=st.booleans(),
+    block=st.sampled_from([5, 17, 64, 1 << 20]),
+    cap=st.integers(60, 600),
+    blank_after=st.sets(st.integers(0, 39), max_size=3),
+)
+def test_scanner_and_split_agree_with_the_csv_module(
+    tmp_path_factory: pytest.TempPathFactory,
+    table: list[list[str]],
+    eol: str,
+    quote_all: bool,
+    block: int,
+    cap: int,
+    blank_after: set[int],
+) -> None:
+    """Quoted line breaks, quotes, commas, non-ASCII, CRLF, blank lines: the row boundaries are those
+    the ``csv`` module reads, at any block size; jobs stay at or under the byte cap, exactly."""
+    tmp = tmp_path_factory.mktemp("scan")
+    body = b"".join(
+        _encode([row], eol, quote_all) + (eol.encode() if i in blank_after else b"")
+        for i, row in enumerate(table)
+    )
+    path = tmp / "in.csv"
+    path.write_bytes(_encode([["H1", "H2", "H3"]], eol, False) + body)
+    expected = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))[1:]
+    expected = [r for r in expected if r]  # blank lines are no rows
+    layout = sniff(path)
+    original = csvfile.BLOCK_SIZE
+    csvfile.BLOCK_SIZE = block
+    try:
+        runs = list(csvfile.iter_row_runs(layout))
+        rows = [run.data[s:e] for run in runs for s, e in zip([run.begin, *run.ends], run.ends, strict=False)]
+        assert sum(run.rows for run in runs) == len(rows) == len(expected)
+        assert [next(csv.reader(io.StringIO(r.decode("utf-8"), newline=""))) for r in rows] == expected
+        out = tmp / "jobs"
+        out.mkdir()
+        widest = max(len(_encode([row], eol, quote_all)) for row in table) + len(layout.header_bytes)
+        if widest > cap:  # a row over the cap is refused, naming it
+            with pytest.raises(ValueError, match="cannot fit in a job"):
+                list(split_file(layout, out, max_bytes=cap, max_records=1_000))
+            return
+        chunks = list(split_file(layout, out, max_bytes=cap, max_records=1_000))
+    finally:
+        csvfile.BLOCK_SIZE = original
+    assert all(c.bytes == c.path.stat().st_size <= cap for c in chunks)
+    assert [r for c in chunks for r in _data_rows(c.path)] == expected  # never cut inside a value

@@ -75,8 +75,12 @@ def test_poll_schedule_past_its_end_repeats_the_last_delay() -> None:
 
 def test_poll_schedule_from_a_policy() -> None:
     m = CostModel().with_poll_schedule(PollPolicy(initial=1, maximum=30).delays(), horizon=100)
-    assert m.poll_delays[:6] == (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+    # a job without progress figures is polled every second, then every tenth of the time waited
+    assert m.poll_delays[:10] == (1.0,) * 10
+    assert m.poll_delays[10] == pytest.approx(1.0)
+    assert m.poll_delays[11] == pytest.approx(1.1)
     assert sum(m.poll_delays) >= 100
+    assert poll_wait(m, 16.0) - 16.0 <= 1.0 + 1.6  # seen at most one wait late
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

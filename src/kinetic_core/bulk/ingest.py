@@ -44,10 +44,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.bulk.events import BulkEvent, Emitter, JobCreated, JobStateChanged, LoadDone, RowsUploaded
+from kinetic_core.bulk.events import (
+    BulkEvent,
+    Emitter,
+    JobCreated,
+    JobStateChanged,
+    LoadDone,
+    ResultRowsWritten,
+    RowsUploaded,
+)
 from kinetic_core.bulk.jobs import JobsApi, is_transient
 from kinetic_core.bulk.manifest import FILE_INPUT, SPOOL_INPUT, JobManifest, ManifestStore, stat_file
-from kinetic_core.bulk.mapping import JobPart, RowMapper, totals_from_jobs
 from kinetic_core.bulk.models import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CONCURRENT_JOBS,
@@ -59,8 +66,8 @@ from kinetic_core.bulk.models import (
     Operation,
 )
 from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
-from kinetic_core.bulk.results import RESULT_FILES, BulkResult, load_result_files
-from kinetic_core.bulk.rowindex import RowIndex
+from kinetic_core.bulk.results import RESULT_FILES, BulkResult
+from kinetic_core.bulk.rowmap import JobPart, RowMap, totals_from_jobs
 from kinetic_core.bulk.sources import PreparedInput, prepare_input
 from kinetic_core.bulk.split import Chunk, split_file
 from kinetic_core.errors import BulkTimeoutError, KineticError, ResultsNotSavedError
@@ -275,6 +282,7 @@ class IngestLoad:
                     deadline=self._deadline,
                     on_change=self._on_change,
                     cancel=self.cancel,
+                    total=chunk.rows,
                 )
             except JobWaitTimeout:
                 raise  # the job keeps running: the caller picks it up by id
@@ -400,11 +408,10 @@ class IngestLoad:
         jobs = [o.info for o in outcomes]
         result = BulkResult(
             workdir=workdir,
-            index_path=None,
             totals=totals_from_jobs(parts),
             jobs=jobs,
             columns=prep.columns,
-            mapper=RowMapper(workdir, prep.layout, parts, prep.columns),
+            rows=RowMap(workdir, prep.layout, parts, prep.columns),
             release=self._releaser([o.info.id for o in outcomes]),
             unlock=self._releaser([o.info.id for o in outcomes], forget=False),
         )
@@ -419,7 +426,8 @@ class IngestLoad:
     def _write_files(self, result: BulkResult, directory: Path, name: str) -> None:
         """Write the result files; when that fails, keep the manifests and say how to get the files."""
         try:
-            result.write_files(directory, name)
+            total = result.total
+            result.write_files(directory, name, on_rows=lambda n: self.emit(ResultRowsWritten(n, total)))
         except OSError as exc:
             result.keep_manifests()
             raise results_not_saved(
@@ -477,22 +485,11 @@ def fetch_job_results(api: JobsApi, job_id: str, results_dir: Path | None = None
             target = workdir / f"{label}.csv"
             api.download(api.ingest_results_url(job_id, resource), target)
             files[label] = target
-        index = RowIndex(workdir / "index.sqlite")
-        try:
-            index.set_job(1, info.id, info.state.value, info.error_message)
-            columns = load_result_files(index, 1, info, files, None)
-            counts = index.counts_by_kind()
-        finally:
-            index.close()
-        totals = {
-            "successful": counts.get(0, 0),
-            "failed": counts.get(1, 0),
-            "unprocessed": counts.get(2, 0),
-        }
-        totals["total"] = sum(totals.values())
-        result = BulkResult(
-            workdir=workdir, index_path=index.path, totals=totals, jobs=[info], columns=columns, mapped=False
-        )
+        part = JobPart(1, info, files, 1, 0, 0, 0)
+        rows = RowMap(workdir, None, [part], ())
+        totals = rows.build()
+        columns = rows.columns_seen()
+        result = BulkResult(workdir=workdir, totals=totals, jobs=[info], columns=columns, rows=rows)
         if results_dir is not None:
             result.write_files(Path(results_dir), info.id)
         return result

@@ -3,10 +3,10 @@
 A :class:`BulkResult` accounts for every input row exactly once:
 ``successful + failed + unprocessed == total``. Its totals first come from the jobs'
 counters and the row counts known at upload; the row-level view (which input row
-got which outcome) is built only when it is asked for (see :mod:`.mapping`): the
-downloaded result files and the uploaded rows (parsed back from their byte ranges)
-go into SQLite in a temporary directory owned by the result (removed by
-:meth:`BulkResult.close` or when the object is garbage collected) and are read back
+got which outcome) is built only when it is asked for, by a row source
+(:class:`~.rowmap.RowMap`: a merge of the result files with the input in the common
+case, an index in a temporary directory owned by the result otherwise, removed by
+:meth:`BulkResult.close` or when the object is garbage collected). Rows are read back
 lazily, in input order.
 
 With ``results_dir`` the three outcomes are also written as CSV files named like the
@@ -29,18 +29,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from kinetic_core.bulk.codec import pack_cells, packed_key, unpack_cells
+from kinetic_core.bulk.codec import pack_cells, packed_key
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
-from kinetic_core.bulk.rowindex import (
-    FAILED,
-    SUCCESS,
-    UNPROCESSED,
-    ResultRow,
-    RowIndex,
-    iter_results,
-)
+from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, ResultRow, RowIndex
 from kinetic_core.csvread import read_rows
 from kinetic_core.runfiles import create_exclusive
 
@@ -50,6 +43,10 @@ RESULT_FILES = {
     "unprocessed": "unprocessedrecords",
 }
 KINDS = {"success": SUCCESS, "failed": FAILED, "unprocessed": UNPROCESSED}
+
+
+WRITE_REPORT_EVERY = 5_000
+"""Rows between two progress reports of :meth:`BulkResult.write_files`."""
 
 
 class RowStatus(enum.StrEnum):
@@ -178,8 +175,28 @@ def read_result_file(
     return cols, rows()
 
 
-Mapper = Callable[[], tuple[Path, Mapping[str, int]]]
-"""Builds the row index on demand: returns the SQLite path and the totals read from the result files."""
+Outcome = tuple[
+    int | None, str | None, str | None, bool | None, str | None, str | None, tuple[str, ...], list[str]
+]
+"""One row's outcome as a row source yields it:
+(row_number, job_id, sf_id, created, error_code, error_message, error_fields, cells)."""
+
+
+class RowSource(Protocol):
+    """Where a :class:`BulkResult` reads its rows from (see :class:`~.rowmap.RowMap`)."""
+
+    def build(self) -> Mapping[str, int]:
+        """Map the rows; return the totals read from the result files."""
+
+    def rows(self, kind: int) -> Iterator[Outcome]:
+        """The outcomes of one kind (``SUCCESS``, ``FAILED``, ``UNPROCESSED``) in input order."""
+
+    def totals(self) -> Mapping[str, int]:
+        """The totals as they stand (after the rows listed so far)."""
+
+    @property
+    def indexed_jobs(self) -> tuple[str, ...]:
+        """Jobs whose rows needed an index to be matched (diagnostics)."""
 
 
 class BulkResult:
@@ -219,13 +236,11 @@ class BulkResult:
         self,
         *,
         workdir: Path,
-        index_path: Path | None,
         totals: Mapping[str, int],
         jobs: Sequence[JobInfo],
         columns: Sequence[str],
-        mapped: bool = True,
+        rows: RowSource,
         files: Mapping[str, Path] | None = None,
-        mapper: Mapper | None = None,
         release: Callable[[], object] | None = None,
         release_unread: bool = True,
         unlock: Callable[[], object] | None = None,
@@ -235,13 +250,12 @@ class BulkResult:
         self.job_ids = tuple(j.id for j in jobs)
         self.columns = tuple(columns)
         self.files = dict(files or {})
-        self._index_path = index_path
-        self._mapped = mapped
-        self._mapper = mapper
+        self._source = rows
+        self._built = False
         self._map_lock = threading.Lock()
         self.index_labels: Sequence[Any] | None = None
         """The input DataFrame's index labels by position (None: not a frame, or a default index)."""
-        self._state = {"read": mapper is None or release_unread}
+        self._state = {"read": release_unread}
         self._finalizer = weakref.finalize(self, _cleanup, str(workdir), self._state, release, unlock)
 
     def _set_totals(self, totals: Mapping[str, int]) -> None:
@@ -253,7 +267,7 @@ class BulkResult:
     @property
     def rows_mapped(self) -> bool:
         """Whether the row-level results have been read (and the totals verified against them)."""
-        return self._mapper is None
+        return self._built
 
     def verify(self) -> BulkResult:
         """Read the result files and map every row now; the totals then come from the files.
@@ -267,13 +281,18 @@ class BulkResult:
 
     def _ensure_mapped(self) -> None:
         with self._map_lock:
-            if self._mapper is None:
+            if self._built:
                 return
-            path, totals = self._mapper()
-            self._index_path = path
-            self._set_totals(totals)
-            self._mapper = None
+            self._set_totals(self._source.build())
+            self._built = True
             self._state["read"] = True
+
+    @property
+    def indexed_jobs(self) -> tuple[str, ...]:
+        """Ids of the jobs whose result rows had to be matched through an index (they came back out of
+        input order, re-quoted or incomplete); the rows of the other jobs were merged with the input
+        without one. Diagnostics: the row numbers are the same either way."""
+        return self._source.indexed_jobs
 
     @property
     def ok(self) -> bool:
@@ -286,26 +305,31 @@ class BulkResult:
 
     def _rows(self, kind: int, status: RowStatus) -> Iterator[RowResult]:
         self._ensure_mapped()
-        if self._index_path is None:
-            return
-        for row, job_id, sf_id, created, code, message, fields, data in iter_results(
-            self._index_path, kind, mapped=self._mapped
-        ):
-            cells = unpack_cells(data) if data else []
-            record = dict(zip(self.columns, cells, strict=False))
-            labels = self.index_labels
-            yield RowResult(
-                index_label=labels[row - 1] if labels is not None and row and row <= len(labels) else None,
-                status=status,
-                row_number=row,
-                id=sf_id,
-                created=None if created is None else bool(created),
-                error_code=code,
-                error_message=message,
-                error_fields=tuple(f for f in fields.split(",") if f) if fields else (),
-                job_id=job_id,
-                record=record,
+        columns, labels = self.columns, self.index_labels
+        count = len(labels) if labels is not None else 0
+        # RowResult is frozen: its __init__ sets each field through object.__setattr__, a third of
+        # the cost of listing a row; the instance dict is set in one go instead (same object)
+        new, set_dict = object.__new__, object.__setattr__
+        for row, job_id, sf_id, created, code, message, fields, cells in self._source.rows(kind):
+            result = new(RowResult)
+            set_dict(
+                result,
+                "__dict__",
+                {
+                    "status": status,
+                    "row_number": row,
+                    "id": sf_id,
+                    "created": created,
+                    "error_code": code,
+                    "error_message": message,
+                    "error_fields": fields,
+                    "job_id": job_id,
+                    "record": dict(zip(columns, cells, strict=False)),
+                    "index_label": labels[row - 1] if labels is not None and row and row <= count else None,
+                },
             )
+            yield result
+        self._set_totals(self._source.totals())
 
     def successful_rows(self) -> Iterator[RowResult]:
         """Successful rows in input order."""
@@ -355,36 +379,47 @@ class BulkResult:
             f"unprocessed={self.unprocessed}, job_ids={list(self.job_ids)})"
         )
 
-    def write_files(self, directory: Path, name: str) -> dict[str, Path]:
+    def write_files(
+        self, directory: Path, name: str, *, on_rows: Callable[[int], object] | None = None
+    ) -> dict[str, Path]:
         """Write the three CLI-style result files into ``directory``; returns their paths.
 
         Files are ``<name>-success|failed|unprocessed-records.csv``; a file that exists already is
         never replaced: the set is then named ``<name>-2-...`` (``-3``...). When writing fails, the
-        files begun here are removed and the error is raised.
+        files begun here are removed and the error is raised. ``on_rows`` (for progress) is called
+        with the rows written so far, every ``WRITE_REPORT_EVERY`` rows and at the end.
         """
+        written = 0
         self._ensure_mapped()
         directory.mkdir(parents=True, exist_ok=True)
         specs = [
-            ("success", ["sf__Id", "sf__Created"], self.successful_rows),
-            ("failed", ["sf__Id", "sf__Error"], self.failed_rows),
-            ("unprocessed", [], self.unprocessed_rows),
+            ("success", ["sf__Id", "sf__Created"], SUCCESS),
+            ("failed", ["sf__Id", "sf__Error"], FAILED),
+            ("unprocessed", [], UNPROCESSED),
         ]
         opened = create_exclusive(directory, name, [label for label, _, _ in specs])
+        width = len(self.columns)
         try:
-            for label, lead, rows in specs:
+            for label, lead, kind in specs:
                 handle = opened[label][1]
                 writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow([*lead, *self.columns, "kc__RowNumber"])
-                for r in rows():
+                for row, _job, sf_id, created, code, message, fields, cells in self._source.rows(kind):
+                    if len(cells) != width:
+                        cells = [*cells[:width], *[""] * (width - len(cells))]
+                    number = "" if row is None else row
                     if label == "success":
-                        head = [r.id or "", "true" if r.created else "false"]
+                        writer.writerow([sf_id or "", "true" if created else "false", *cells, number])
                     elif label == "failed":
-                        head = [r.id or "", format_sf_error(r.error_code, r.error_message, r.error_fields)]
+                        writer.writerow([sf_id or "", format_sf_error(code, message, fields), *cells, number])
                     else:
-                        head = []
-                    cells = [r.record.get(c, "") for c in self.columns]
-                    writer.writerow([*head, *cells, "" if r.row_number is None else r.row_number])
+                        writer.writerow([*cells, number])
+                    written += 1
+                    if on_rows is not None and written % WRITE_REPORT_EVERY == 0:
+                        on_rows(written)
                 handle.close()
+            if on_rows is not None:
+                on_rows(written)
         except BaseException:
             for path, handle in opened.values():
                 handle.close()

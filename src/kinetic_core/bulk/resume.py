@@ -1,7 +1,7 @@
 """Reading an ingest job's results later, from any process, with input row numbers.
 
 :func:`fetch_resumed_results` downloads the three result files of one job and maps
-them with the same matcher an in-process load uses (:class:`~.mapping.RowMapper` over
+them with the same matcher an in-process load uses (:class:`~.rowmap.RowMap` over
 the job's rows, parsed back from the input its manifest names), so a row gets the same
 ``row_number`` whichever process reads it.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.manifest import JobManifest
-from kinetic_core.bulk.mapping import JobPart, RowMapper, totals_from_jobs
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.results import RESULT_FILES, BulkResult
+from kinetic_core.bulk.rowmap import JobPart, RowMap, totals_from_jobs
 
 
 def fetch_resumed_results(
@@ -47,11 +47,10 @@ def fetch_resumed_results(
         part = JobPart(1, info, files, manifest.first_row, manifest.rows, manifest.start, manifest.end)
         result = BulkResult(
             workdir=workdir,
-            index_path=None,
             totals=totals_from_jobs([part]),
             jobs=[info],
             columns=manifest.columns,
-            mapper=RowMapper(workdir, manifest.layout(), [part], manifest.columns),
+            rows=RowMap(workdir, manifest.layout(), [part], manifest.columns),
             release=release,
             release_unread=False,
             unlock=unlock,

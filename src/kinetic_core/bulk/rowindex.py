@@ -1,8 +1,9 @@
-"""The on-disk index that maps result rows back to input row numbers.
+"""The on-disk index that maps result rows back to input row numbers when the merge cannot.
 
 Salesforce echoes each row's original columns in the result files but promises
-no order, and a load may be split over several jobs. The index is built lazily,
-only when row-level results are asked for: each job's rows are parsed back from
+no order. :mod:`.rowmap` first merges a job's result files with its input (no
+index); a job whose rows came back in another order, re-quoted or incomplete is
+matched here instead, one SQLite file per job: its rows are parsed back from
 the byte range of the input they were uploaded from (:func:`add_input_range`) and
 recorded as ``(part, key, row_number)`` where ``key`` is a digest of its cell values
 (:func:`kinetic_core.bulk.codec.row_key`). Result rows are
@@ -13,16 +14,15 @@ nothing (a value the server normalised) takes the lowest unmatched row of its
 job; input rows that no result file mentions become *unprocessed*. So every
 input row ends in exactly one outcome: ``successful + failed + unprocessed == total``.
 
-Everything lives in one SQLite file, so memory stays flat whatever the load size.
+Everything lives in SQLite, so memory stays flat whatever the load size.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ CREATE TABLE IF NOT EXISTS result (
     part INTEGER NOT NULL, kind INTEGER NOT NULL, seq INTEGER NOT NULL, job_id TEXT, key BLOB,
     sf_id TEXT, created INTEGER, code TEXT, message TEXT, fields TEXT, data TEXT, row INTEGER);
 CREATE TABLE IF NOT EXISTS jobs (part INTEGER PRIMARY KEY, job_id TEXT, state TEXT, error TEXT);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 """
 
 ResultRow = tuple[int, bytes | None, str | None, bool | None, str | None, str | None, str | None, str]
@@ -69,11 +68,6 @@ class RowIndex:
         """Close the connection (the file stays)."""
         with self._lock:
             self._conn.close()
-
-    def set_meta(self, name: str, value: Any) -> None:
-        """Store a JSON value under ``name`` (columns, delimiter, ...)."""
-        with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
 
     def add_many(self, rows: Sequence[tuple[int, bytes, int]]) -> None:
         """Record input rows ``(part, key, row_number)``."""
@@ -114,12 +108,6 @@ class RowIndex:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
-
-    def counts_by_kind(self) -> dict[int, int]:
-        """Result rows per kind, matched or not (for results fetched without an input index)."""
-        with self._lock:
-            rows = self._conn.execute("SELECT kind, count(*) FROM result GROUP BY kind").fetchall()
-        return {int(k): int(n) for k, n in rows}
 
     def resolve(self) -> dict[str, int]:
         """Assign input row numbers to result rows and add the missing rows; return the totals."""
@@ -224,16 +212,24 @@ class RowIndex:
 
 
 def add_input_range(
-    index: RowIndex, part: int, layout: CsvLayout, start: int, end: int, first_row: int
+    index: RowIndex,
+    part: int,
+    layout: CsvLayout,
+    start: int,
+    end: int,
+    first_row: int,
+    skip: Set[int] = frozenset(),
 ) -> int:
     """Parse the rows uploaded as ``part`` (bytes ``start``..``end`` of the input) into ``index``.
 
-    Returns the number of rows recorded; they are numbered from ``first_row``.
+    Returns the number of rows read; they are numbered from ``first_row``. Rows numbered in
+    ``skip`` (already matched elsewhere) are left out.
     """
     batch: list[tuple[int, bytes, int]] = []
     row = first_row
     for cells in parse_range(layout, start, end):
-        batch.append((part, row_key(cells), row))
+        if row not in skip:
+            batch.append((part, row_key(cells), row))
         row += 1
         if len(batch) >= 10_000:
             index.add_many(batch)
@@ -242,24 +238,17 @@ def add_input_range(
     return row - first_row
 
 
-def iter_results(path: Path, kind: int, *, mapped: bool = True) -> Iterator[tuple[Any, ...]]:
+def iter_results(path: Path, kind: int) -> Iterator[tuple[Any, ...]]:
     """Rows of one kind, in input order: (row, job_id, sf_id, created, code, message, fields, data).
 
     Opens its own connection, closed when the iteration ends or the generator is discarded.
-    With ``mapped=False`` (no input index, e.g. results fetched later by job id) rows come in file order.
     """
     conn = sqlite3.connect(str(path), check_same_thread=False)
     try:
-        if mapped:
-            sql = (
-                "SELECT row, job_id, sf_id, created, code, message, fields, data FROM result"
-                " WHERE kind = ? AND row IS NOT NULL ORDER BY row"
-            )
-        else:
-            sql = (
-                "SELECT row, job_id, sf_id, created, code, message, fields, data FROM result"
-                " WHERE kind = ? ORDER BY part, seq"
-            )
+        sql = (
+            "SELECT row, job_id, sf_id, created, code, message, fields, data FROM result"
+            " WHERE kind = ? AND row IS NOT NULL ORDER BY row"
+        )
         yield from conn.execute(sql, (kind,))
     finally:
         conn.close()

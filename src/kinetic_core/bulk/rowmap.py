@@ -1,0 +1,341 @@
+"""Row numbers for a load's result rows: totals from counters now, a merge on demand.
+
+While loading, nothing is parsed or hashed: each job is remembered as a :class:`JobPart`
+(its final info, its downloaded result files, and the byte range of the input it was
+uploaded from). :func:`totals_from_jobs` gives the totals at once. The first time a
+:class:`~.results.BulkResult` is asked for rows, :meth:`RowMap.build` maps each job:
+
+* its failed and unprocessed rows are found in its input range by a forward search
+  (:func:`.rowmerge.locate`: work in proportion to those rows; the rest of the input is
+  only scanned at C speed), which gives their row numbers;
+* its successful rows are checked, when they are first listed, to be the remaining input
+  rows in input order (:func:`.rowmerge.successes_in_order`, one pass over bytes); then
+  their row numbers are counted off, with no index at all.
+
+When a job's rows come back in another order (Salesforce promises none; the emulator's
+``--shuffle-results``), were re-quoted or normalised, or are missing from every file, that
+job falls back on a SQLite index (:mod:`.rowindex`) matching rows by the digest of their
+cells: all of its rows when the failed or unprocessed ones cannot be found in order, else
+only its successful rows (the located ones keep their numbers). Either way every input row
+ends in exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice, repeat
+from pathlib import Path
+
+from kinetic_core.bulk.codec import unpack_cells
+from kinetic_core.bulk.csvfile import CsvLayout
+from kinetic_core.bulk.models import JobInfo
+from kinetic_core.bulk.results import RESULT_FILES, Outcome, load_result_files, parse_sf_error
+from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, RowIndex, add_input_range, iter_results
+from kinetic_core.bulk.rowmerge import (
+    count_rows,
+    count_successes,
+    data_rows,
+    failed_tails,
+    locate,
+    remaining_rows,
+    result_layout,
+    successes_in_order,
+)
+from kinetic_core.csvread import read_rows
+
+__all__ = ["JobPart", "RowMap", "totals_from_jobs"]
+
+
+@dataclass(frozen=True)
+class JobPart:
+    """One job of a load, as the row mapper needs it.
+
+    Attributes:
+        part: 1-based position of the job in the load.
+        info: the job's final info.
+        files: the downloaded result files by label (``success``, ``failed``, ``unprocessed``).
+        first_row: input row number of the job's first row.
+        rows: rows uploaded to the job.
+        start / end: byte range of the job's rows in the input file.
+    """
+
+    part: int
+    info: JobInfo
+    files: Mapping[str, Path]
+    first_row: int
+    rows: int
+    start: int
+    end: int
+
+
+def totals_from_jobs(parts: Sequence[JobPart]) -> dict[str, int]:
+    """Totals from the jobs' counters and the uploaded row counts (no file read).
+
+    Example:
+        >>> totals_from_jobs([])
+        {'total': 0, 'successful': 0, 'failed': 0, 'unprocessed': 0}
+    """
+    totals = {"total": 0, "successful": 0, "failed": 0, "unprocessed": 0}
+    for p in parts:
+        failed = min(max(p.info.records_failed, 0), p.rows)
+        successful = min(max(p.info.records_processed - p.info.records_failed, 0), p.rows - failed)
+        totals["total"] += p.rows
+        totals["failed"] += failed
+        totals["successful"] += successful
+        totals["unprocessed"] += p.rows - failed - successful
+    return totals
+
+
+def job_error(job: JobInfo) -> tuple[str, str]:
+    """The error given to a job's unprocessed rows (they carry none of their own)."""
+    state = job.state.value
+    code = f"JOB_{state.upper()}" if state in ("Failed", "Aborted") else "NOT_PROCESSED"
+    return code, job.error_message or f"job {job.id} ended {state} before processing the row"
+
+
+def _file_rows(layout: CsvLayout, width: int) -> Iterator[list[str]]:
+    """The cells of each data row of a result file, padded to ``width`` cells.
+
+    Read by the C ``csv`` reader; a field over the ``csv`` module's size limit (possible in an
+    echoed value) makes the rest of the file go through :func:`kinetic_core.csvread.read_rows`.
+    """
+    done = 0
+    with layout.path.open("r", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=layout.delimiter.char)
+        next(reader, None)
+        try:
+            for row in reader:
+                if len(row) < width:
+                    if not row:
+                        continue
+                    row.extend([""] * (width - len(row)))
+                done += 1
+                yield row
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" not in str(exc):
+                raise
+    with layout.path.open("r", encoding="utf-8-sig", newline="") as handle:
+        rest = read_rows(handle, layout.delimiter.char)
+        next(rest, None)
+        for row in islice((r for r in rest if r), done, None):
+            if len(row) < width:
+                row.extend([""] * (width - len(row)))
+            yield row
+
+
+class _Part:
+    """The mapping state of one job."""
+
+    def __init__(self, job: JobPart, layout: CsvLayout | None, workdir: Path, columns: Sequence[str]) -> None:
+        self.job = job
+        self.input = layout
+        self.columns = tuple(columns)
+        self.index_path = workdir / f"index-{job.part:05d}.sqlite"
+        delimiter = job.info.column_delimiter
+        self.files = {label: result_layout(job.files.get(label), delimiter) for label in RESULT_FILES}
+        self.located: list[list[int]] | None = None  # [failed rows, unprocessed rows] in file order
+        self.taken: list[int] = []
+        self.ordered: bool | None = None  # successes checked to be in input order (None: not yet)
+        self.indexed = False  # this job's successes (or all its rows) are in its own index
+        self.totals: dict[str, int] = {}
+
+    def _same_columns(self) -> bool:
+        want = [c.lower() for c in self.columns]
+        for label, layout in self.files.items():
+            if layout is None:
+                continue
+            echoed = [h.lower() for h in layout.header if not h.lower().startswith("sf__")]
+            if echoed != want or (label != "unprocessed" and len(layout.header) != len(want) + 2):
+                return False
+        return True
+
+    def build(self) -> dict[str, int]:
+        """Locate the failed and unprocessed rows; fall back on the index when that fails."""
+        job, files = self.job, self.files
+        if self.input is None:  # results fetched without the input: file order, no row numbers
+            counts = {label: count_rows(layout) for label, layout in files.items()}
+            self.totals = {
+                "total": sum(counts.values()),
+                "successful": counts["success"],
+                "failed": counts["failed"],
+                "unprocessed": counts["unprocessed"],
+            }
+            return self.totals
+        if self._same_columns():
+            failed = failed_tails(files["failed"]) if files["failed"] is not None else []
+            unprocessed = list(data_rows(files["unprocessed"])) if files["unprocessed"] is not None else []
+            if failed is not None:
+                self.located = locate(self.input, job.start, job.end, job.first_row, [failed, unprocessed])
+        if self.located is None:
+            self.totals = self._index(everything=True)
+            return self.totals
+        self.taken = sorted(self.located[0] + self.located[1])
+        successes = count_successes(files["success"])
+        self.totals = {
+            "total": job.rows,
+            "successful": successes,
+            "failed": len(self.located[0]),
+            "unprocessed": len(self.located[1]),
+        }
+        if successes + len(self.taken) != job.rows:  # rows missing (or extra): settle it now
+            self._successes()
+        return self.totals
+
+    def _successes(self) -> None:
+        """Check the successes' order; index them against the remaining input rows when it is not
+        kept (the totals then come from the index: it parses every row, and finds the missing ones)."""
+        assert self.input is not None
+        assert self.located is not None
+        job = self.job
+        self.ordered = successes_in_order(
+            self.input, job.start, job.end, job.first_row, self.taken, self.files["success"]
+        )
+        if self.ordered:
+            self.totals["successful"] = job.rows - len(self.taken)
+            return
+        found = self._index(everything=False)
+        self.totals["successful"] = found["successful"]
+        self.totals["unprocessed"] = len(self.located[1]) + found["unprocessed"]
+
+    def _index(self, *, everything: bool) -> dict[str, int]:
+        job, info = self.job, self.job.info
+        index = RowIndex(self.index_path)
+        try:
+            if self.input is not None:
+                skip = frozenset(() if everything else self.taken)
+                add_input_range(index, job.part, self.input, job.start, job.end, job.first_row, skip)
+            index.set_job(job.part, info.id, info.state.value, info.error_message)
+            paths = {k: v for k, v in job.files.items() if everything or k == "success"}
+            load_result_files(index, job.part, info, paths, self.columns)
+            totals = index.resolve()
+        finally:
+            index.close()
+        self.indexed = True
+        return totals
+
+    def rows(self, kind: int, lock: threading.Lock) -> Iterator[Outcome]:
+        if self.input is None:
+            yield from self._unmapped(kind)
+            return
+        if self.located is None:
+            yield from self._indexed(kind)
+            return
+        if kind == SUCCESS:
+            with lock:
+                if self.ordered is None and not self.indexed:
+                    self._successes()
+            if self.indexed:
+                yield from self._indexed(SUCCESS)
+            else:
+                numbers = remaining_rows(self.job.first_row, self.job.rows, self.taken)
+                yield from self._read(SUCCESS, numbers)
+        elif kind == FAILED:
+            yield from self._read(FAILED, iter(self.located[0]))
+        else:
+            listed = self._read(UNPROCESSED, iter(self.located[1]))
+            if self.indexed:  # rows missing from every file, found by the index
+                listed = heapq.merge(listed, self._indexed(UNPROCESSED), key=lambda o: o[0] or 0)
+            yield from listed
+
+    def _indexed(self, kind: int) -> Iterator[Outcome]:
+        if not self.indexed:
+            return
+        for row, job_id, sf_id, created, code, message, fields, data in iter_results(self.index_path, kind):
+            flags = tuple(f for f in fields.split(",") if f) if fields else ()
+            yield (
+                row,
+                job_id,
+                sf_id,
+                None if created is None else bool(created),
+                code,
+                message,
+                flags,
+                (unpack_cells(data) if data else []),
+            )
+
+    def _unmapped(self, kind: int) -> Iterator[Outcome]:
+        yield from self._read(kind, repeat(None), own_columns=True)
+
+    def _read(self, kind: int, numbers: Iterator[int | None], own_columns: bool = False) -> Iterator[Outcome]:
+        label = ("success", "failed", "unprocessed")[kind]
+        layout = self.files[label]
+        if layout is None:
+            return
+        info = self.job.info
+        skip = 0 if kind == UNPROCESSED else 2
+        width = (len(layout.header) - skip if own_columns else len(self.columns)) + skip
+        rows = _file_rows(layout, width)
+        job_id = info.id
+        if kind == SUCCESS:
+            for number, row in zip(numbers, rows, strict=False):
+                created = row[1] == "true" or row[1].strip().lower() == "true"
+                yield number, job_id, row[0] or None, created, None, None, (), row[2:]
+        elif kind == FAILED:
+            for number, row in zip(numbers, rows, strict=False):
+                code, message, fields = parse_sf_error(row[1])
+                yield number, job_id, row[0] or None, None, code, message, fields, row[2:]
+        else:
+            code, message = job_error(info)
+            for number, row in zip(numbers, rows, strict=False):
+                yield number, job_id, None, None, code, message, (), row
+
+
+class RowMap:
+    """Row numbers of a load's result rows, job by job (see the module docstring); :meth:`build` once.
+
+    Example:
+        >>> rows = RowMap(workdir, layout, parts, columns)   # doctest: +SKIP
+        >>> totals = rows.build()                            # doctest: +SKIP
+        >>> first_failure = next(rows.rows(FAILED))          # doctest: +SKIP
+    """
+
+    def __init__(
+        self, workdir: Path, layout: CsvLayout | None, parts: Sequence[JobPart], columns: Sequence[str]
+    ) -> None:
+        self.columns = tuple(columns)
+        self._parts = [_Part(p, layout, workdir, columns) for p in sorted(parts, key=lambda p: p.part)]
+        self._lock = threading.Lock()
+
+    @property
+    def numbered(self) -> bool:
+        """Whether rows carry input row numbers (False for results fetched without their input)."""
+        return all(p.input is not None for p in self._parts)
+
+    @property
+    def indexed_jobs(self) -> tuple[str, ...]:
+        """Ids of the jobs matched through the index so far (their rows came back in another order,
+        re-quoted, or incomplete); the others were merged without one."""
+        return tuple(p.job.info.id for p in self._parts if p.indexed)
+
+    def columns_seen(self) -> tuple[str, ...]:
+        """The original columns of the first result file with a header (for results without their input)."""
+        for part in self._parts:
+            for layout in part.files.values():
+                if layout is not None:
+                    return tuple(h for h in layout.header if not h.lower().startswith("sf__"))
+        return self.columns
+
+    def build(self) -> dict[str, int]:
+        """Map every job; return the totals read from the result files."""
+        for part in self._parts:
+            part.build()
+        return self.totals()
+
+    def totals(self) -> dict[str, int]:
+        """The totals so far (they change only if a job's successes, first listed after the build,
+        turn out to need the index and some of its rows are in no result file)."""
+        totals = {"total": 0, "successful": 0, "failed": 0, "unprocessed": 0}
+        for part in self._parts:
+            for key, value in part.totals.items():
+                totals[key] += value
+        return totals
+
+    def rows(self, kind: int) -> Iterator[Outcome]:
+        """The outcomes of one kind, in input order (file order for results without their input)."""
+        for part in self._parts:
+            yield from part.rows(kind, self._lock)

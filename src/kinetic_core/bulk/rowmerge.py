@@ -1,0 +1,234 @@
+"""Matching a job's result rows to its input rows by merging byte streams (no index).
+
+Salesforce echoes each row's original columns after the ``sf__`` columns of its result
+files, as uploaded (``salesforce-api.md`` E.7), and promises no order. The common case is
+still input order, so mapping starts with a merge that never indexes the successful rows:
+
+1. :func:`locate` finds each failed and unprocessed row (few, in the common case) in the
+   input range of its job, in file order, searching forward with ``bytes.find`` over
+   blocks of complete rows; a row counts as found only at a row boundary and for its whole
+   length. Those rows' numbers are then known.
+2. :func:`successes_in_order` checks that the successful rows, with their ``"<id>","<created>",``
+   prefix cut off, are byte for byte the input rows that remain (the input minus the located
+   rows): then the k-th successful row is the k-th remaining input row, and its number
+   follows by counting (:func:`remaining_rows`).
+
+Either step may fail (rows in another order, values the server re-quoted or normalised,
+other line endings, rows missing from every file): the caller then falls back on the
+SQLite index of :mod:`.rowindex`, which matches rows by the digest of their cells.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from pathlib import Path
+
+from kinetic_core.bulk.csvfile import BLOCK_SIZE, CsvLayout, RowRun, iter_row_runs, sniff
+from kinetic_core.bulk.models import ColumnDelimiter
+
+
+def result_layout(path: Path | None, delimiter: ColumnDelimiter) -> CsvLayout | None:
+    """The layout of a downloaded result file; None when it is missing, empty or has no header."""
+    if path is None or not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        return sniff(path, delimiter=delimiter)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def count_rows(layout: CsvLayout | None) -> int:
+    """Data rows of a file (quote-aware, blank lines skipped), counted a block at a time."""
+    if layout is None:
+        return 0
+    return sum(run.rows for run in iter_row_runs(layout))
+
+
+def data_rows(layout: CsvLayout) -> Iterator[bytes]:
+    """Each complete data row of ``layout``, line ending included."""
+    for run in iter_row_runs(layout):
+        data, start = run.data, run.begin
+        for end in run.ends:
+            yield data[start:end]
+            start = end
+
+
+def failed_tails(layout: CsvLayout) -> list[bytes] | None:
+    """The failed rows with their ``"<id>","<error>",`` prefix cut off; None when a row has no such prefix."""
+    d = re.escape(layout.delimiter.char.encode())
+    prefix = re.compile(rb'"(?:[^"]|"")*"' + d + rb'"(?:[^"]|"")*"' + d)
+    tails: list[bytes] = []
+    for row in data_rows(layout):
+        found = prefix.match(row)
+        if found is None:
+            return None
+        tails.append(row[found.end() :])
+    return tails
+
+
+def _find_row(run: RowRun, row: bytes, pos: int, base: int, claimed: set[int]) -> tuple[int, int] | None:
+    """The first whole row of ``run`` at or after ``pos`` equal to ``row``, not claimed: (number, end)."""
+    data = run.data
+    hit = data.find(row, pos, run.stop)
+    while hit >= 0:
+        ends = run.ends
+        i = bisect_right(ends, hit)
+        start = ends[i - 1] if i else run.begin
+        if hit == start and ends[i] == hit + len(row) and base + i not in claimed:
+            return base + i, ends[i]
+        hit = data.find(row, hit + 1, run.stop)
+    return None
+
+
+def locate(
+    layout: CsvLayout, start: int, end: int, first_row: int, streams: Sequence[Sequence[bytes]]
+) -> list[list[int]] | None:
+    """Input row numbers of the rows of each stream (each in input order), or None if one is not found.
+
+    ``streams`` are the rows of a job's failed and unprocessed files (line endings included,
+    ``sf__`` prefix cut off); the input rows are those of bytes ``start``..``end`` of
+    ``layout``, numbered from ``first_row``. A row is searched from just after the previous
+    row of its stream; a row already taken by another stream is passed over.
+    """
+    found: list[list[int]] = [[] for _ in streams]
+    if not any(streams):
+        return found
+    heads = [0] * len(streams)
+    claimed: set[int] = set()
+    base = first_row
+    for run in iter_row_runs(layout, start=start, end=end):
+        for s, rows in enumerate(streams):
+            pos = run.begin
+            while heads[s] < len(rows):
+                hit = _find_row(run, rows[heads[s]], pos, base, claimed)
+                if hit is None:
+                    break
+                number, pos = hit
+                claimed.add(number)
+                found[s].append(number)
+                heads[s] += 1
+        base += run.rows
+        if all(h == len(rows) for h, rows in zip(heads, streams, strict=True)):
+            return found
+    return None
+
+
+def _kept(layout: CsvLayout, start: int, end: int, first_row: int, taken: Sequence[int]) -> Iterator[bytes]:
+    """The input rows of the range except the rows numbered in ``taken`` (ascending), as byte chunks."""
+    base, k = first_row, 0
+    for run in iter_row_runs(layout, start=start, end=end):
+        top = base + run.rows
+        pos = run.begin
+        if k < len(taken) and taken[k] < top:
+            ends = run.ends
+            while k < len(taken) and taken[k] < top:
+                i = taken[k] - base
+                yield run.data[pos : ends[i - 1] if i else run.begin]
+                pos = ends[i]
+                k += 1
+        yield run.data[pos : run.stop]
+        base = top
+
+
+def _success_blocks(layout: CsvLayout) -> Iterator[bytes]:
+    """The data of a success file in blocks of whole rows, each cut just before a line break
+    followed by a double quote (``sf__Id`` is always quoted, so every row starts with one)."""
+    eol = layout.line_ending.chars.encode()
+    with layout.path.open("rb", buffering=0) as handle:
+        handle.seek(layout.data_offset)
+        carry = b""
+        while block := handle.read(BLOCK_SIZE):
+            buf = carry + block if carry else block
+            cut = buf.rfind(b'\n"')
+            if cut < 0:
+                carry = buf
+                continue
+            yield buf[: cut + 1]
+            carry = buf[cut + 1 :]
+        if carry.strip(b"\r\n"):
+            yield carry if carry.endswith(b"\n") else carry + eol
+
+
+def count_successes(layout: CsvLayout | None) -> int:
+    """Rows of a success file, counted as the line breaks followed by a double quote (exact unless a
+    line of a multi-line value starts with one: then :func:`successes_in_order` finds the rows out of
+    line and the index, which parses every row, counts them again)."""
+    if layout is None:
+        return 0
+    return sum(block.count(b'\n"') + block.startswith(b'"') for block in _success_blocks(layout))
+
+
+def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
+    """The successful rows with their ``"<id>","<created>",`` prefix cut off, as byte chunks.
+
+    Rows are cut at each line break followed by a double quote; a line of a multi-line value
+    that starts with a quote is cut too, which spoils the chunk: the comparison then fails and
+    the caller falls back on the index.
+    """
+    sep = layout.delimiter.char.encode()
+    close, between = b'"' + sep, b'"' + sep + b'"'
+    created = [b'"' + sep + b'"' + flag + b'"' + sep for flag in (b"true", b"false")]
+    for block in _success_blocks(layout):
+        parts = (b"\n" + block).split(b'\n"')
+        if parts[0]:
+            yield b"\x00not a success row"
+            return
+        del parts[0]
+        # the common case: ids of one length and one sf__Created value in the whole block, so every
+        # prefix has one length; a row cut wrongly makes the comparison fail, never match wrongly
+        uniform = [text for text in created if block.count(text) == len(parts)]
+        try:
+            if len(uniform) == 1 and parts:
+                cut = parts[0].index(uniform[0]) + len(uniform[0])
+                tails = [p[cut:] for p in parts]
+            else:
+                tails = [p[p.index(close, p.index(between) + 3) + 2 :] for p in parts]
+        except ValueError:
+            yield b"\x00not a success row"
+            return
+        yield b"\n".join(tails)
+
+
+def same_bytes(left: Iterable[bytes], right: Iterable[bytes]) -> bool:
+    """Whether two streams of byte chunks hold the same bytes (chunked differently)."""
+    a, b = iter(left), iter(right)
+    x = y = b""
+    while True:
+        while not x:
+            chunk = next(a, None)
+            if chunk is None:
+                break
+            x = chunk
+        while not y:
+            chunk = next(b, None)
+            if chunk is None:
+                break
+            y = chunk
+        if not x or not y:
+            return not x and not y
+        n = min(len(x), len(y))
+        if x[:n] != y[:n]:  # copies, but memcmp: far cheaper than comparing memoryviews
+            return False
+        x, y = x[n:], y[n:]
+
+
+def successes_in_order(
+    layout: CsvLayout, start: int, end: int, first_row: int, taken: Sequence[int], successes: CsvLayout | None
+) -> bool:
+    """Whether the successful rows are exactly the input rows not in ``taken``, in input order."""
+    chunks: Iterable[bytes] = _stripped_successes(successes) if successes is not None else ()
+    return same_bytes(_kept(layout, start, end, first_row, taken), chunks)
+
+
+def remaining_rows(first_row: int, rows: int, taken: Sequence[int]) -> Iterator[int]:
+    """Row numbers ``first_row`` .. ``first_row + rows - 1`` except those in ``taken`` (ascending)."""
+    spans: list[range] = []
+    low = first_row
+    for number in taken:
+        spans.append(range(low, number))
+        low = number + 1
+    spans.append(range(low, first_row + rows))
+    return chain.from_iterable(spans)

@@ -1,0 +1,233 @@
+"""Row numbers for result rows: the merge (results in input order, no index) and its fallback.
+
+Result files are written here as Salesforce writes them (``"<id>","true",<original columns>``,
+``"<id>","<error>",...``, unprocessed rows under the original header), in input order or
+shuffled, echoed as uploaded or re-quoted; every input row must come back exactly once, with
+its own number, whichever path mapped it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kinetic_core.bulk.csvfile import sniff
+from kinetic_core.bulk.models import JobInfo, JobState, Operation
+from kinetic_core.bulk.results import BulkResult
+from kinetic_core.bulk.rowmap import JobPart, RowMap
+
+COLUMNS = ["Name", "Note", "City"]
+ERROR = "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"
+
+
+@dataclass
+class Case:
+    rows: list[list[str]]
+    outcome: list[str]  # per row: ok, fail, skip (unprocessed file), lost (in no file)
+    shuffle: bool = False
+    requote: bool = False
+    eol: str = "\n"
+    parts: int = 1
+
+
+def _line(cells: list[str], eol: str, quote_all: bool = False) -> str:
+    """One CSV line: cells quoted when they hold a comma, quote, CR or LF (or always)."""
+    special = (",", '"', "\r", "\n")
+    quoted = [
+        '"' + c.replace('"', '""') + '"' if quote_all or any(x in c for x in special) else c for c in cells
+    ]
+    return ",".join(quoted) + eol
+
+
+def build(tmp: Path, case: Case) -> tuple[BulkResult, dict[int, tuple[str, list[str], str | None]]]:
+    """Write the input and one job's result files per part; return the result and the expected rows."""
+    eol = case.eol
+    data = (_line(COLUMNS, eol) + "".join(_line(r, eol) for r in case.rows)).encode()
+    source = tmp / "input.csv"
+    source.write_bytes(data)
+    layout = sniff(source)
+    offsets = [layout.data_offset]
+    for r in case.rows:
+        offsets.append(offsets[-1] + len(_line(r, eol).encode()))
+    per = max(1, -(-len(case.rows) // case.parts))
+    parts: list[JobPart] = []
+    expected: dict[int, tuple[str, list[str], str | None]] = {}
+    rng = random.Random(len(case.rows))
+    for p, first in enumerate(range(0, len(case.rows), per), start=1):
+        numbers = range(first, min(len(case.rows), first + per))
+        ok, fail, skip = [], [], []
+        for i in numbers:
+            cells, what = case.rows[i], case.outcome[i]
+            tail = _line(cells, eol, case.requote)
+            if what == "ok":
+                sf_id = f"001{p:03d}{i:012d}"
+                ok.append(f'"{sf_id}","true",' + tail)
+                expected[i + 1] = ("success", cells, sf_id)
+            elif what == "fail":
+                fail.append('"",' + _line([ERROR], "", True) + "," + tail)
+                expected[i + 1] = ("failed", cells, None)
+            elif what == "skip":
+                skip.append(tail)
+                expected[i + 1] = ("unprocessed", cells, None)
+            else:  # in no result file: NOT_IN_RESULTS, with no cells to echo
+                expected[i + 1] = ("unprocessed", [], None)
+        if case.shuffle:
+            for rows in (ok, fail, skip):
+                rng.shuffle(rows)
+        header = ",".join(COLUMNS) + eol
+        files = {
+            "success": ('"sf__Id","sf__Created",' + header, ok),
+            "failed": ('"sf__Id","sf__Error",' + header, fail),
+            "unprocessed": (header, skip),
+        }
+        paths = {}
+        for label, (head, rows) in files.items():
+            path = tmp / f"part-{p}-{label}.csv"
+            path.write_bytes((head + "".join(rows)).encode())
+            paths[label] = path
+        info = JobInfo(
+            f"750{p:015d}",
+            Operation.INSERT,
+            "Account",
+            JobState.JOB_COMPLETE,
+            records_processed=len(ok) + len(fail),
+            records_failed=len(fail),
+        )
+        parts.append(
+            JobPart(p, info, paths, first + 1, len(numbers), offsets[first], offsets[numbers[-1] + 1])
+        )
+    source_map = RowMap(tmp, layout, parts, COLUMNS)
+    result = BulkResult(
+        workdir=tmp / "work", totals={}, jobs=[p.info for p in parts], columns=COLUMNS, rows=source_map
+    )
+    return result, expected
+
+
+def check(result: BulkResult, expected: dict[int, tuple[str, list[str], str | None]], case: Case) -> None:
+    seen: dict[int, tuple[str, list[str], str | None]] = {}
+    for rows in (result.successful_rows(), result.failed_rows(), result.unprocessed_rows()):
+        numbers = []
+        for r in rows:
+            assert r.row_number is not None
+            assert r.row_number not in seen, f"row {r.row_number} listed twice"
+            cells = [r.record[c] for c in COLUMNS] if r.record else []
+            assert bool(cells) == (r.error_code != "NOT_IN_RESULTS")
+            seen[r.row_number] = (r.status.value, cells, r.id)
+            numbers.append(r.row_number)
+        assert numbers == sorted(numbers)  # each kind in input order
+    assert sorted(seen) == sorted(expected)
+    # every row keeps its own cells (rows in no result file have none to echo); rows with the
+    # same cells cannot be told apart, so among them only the outcomes (and ids) as a whole count
+    assert all(seen[n][1] in ([], case.rows[n - 1]) for n in expected)
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for n, (status, _, sf_id) in expected.items():
+        groups.setdefault(tuple(case.rows[n - 1]), []).append((status, sf_id or ""))
+    for key, want in groups.items():
+        got = [(s, i or "") for n, (s, _, i) in seen.items() if tuple(case.rows[n - 1]) == key]
+        assert sorted(got) == sorted(want), key
+    counts = [s for s, _, _ in expected.values()]
+    assert (result.total, result.successful, result.failed, result.unprocessed) == (
+        len(expected),
+        counts.count("success"),
+        counts.count("failed"),
+        counts.count("unprocessed"),
+    )
+
+
+REALISTIC = [
+    ["Zoë Ångström", 'said "hi", then left', "Zürich"],
+    ["Li Wei", "line one\nline two", ""],
+    ["", "", ""],
+    ["O'Brien, Pat", "#N/A", "Cork"],
+    ["Dup", "same", "row"],
+    ["Dup", "same", "row"],
+    ["Ünïcødé 🚀", 'multi\r\nline, with "quotes"', "東京"],
+    ["Plain", "text", "Austin"],
+]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_results_in_input_order_are_merged_without_an_index(tmp_path: Path, eol: str) -> None:
+    outcome = ["ok", "fail", "ok", "skip", "ok", "fail", "ok", "ok"]
+    case = Case(REALISTIC * 3, outcome * 3, eol=eol, parts=2)
+    result, expected = build(tmp_path, case)
+    check(result, expected, case)
+    assert result.indexed_jobs == ()
+    assert not list(tmp_path.glob("index-*.sqlite"))
+
+
+def test_listing_only_the_failures_never_parses_the_successes(tmp_path: Path) -> None:
+    outcome = ["ok", "fail", "ok", "ok", "ok", "ok", "ok", "ok"]
+    result, _ = build(tmp_path, Case(REALISTIC * 50, outcome * 50))
+    result.verify()  # the build counts the successes' rows (bytes) and locates the failures
+    (tmp_path / "part-1-success.csv").unlink()  # from here the successes cannot be read at all
+    failed = list(result.failed_rows())
+    assert [r.row_number for r in failed] == [2 + 8 * k for k in range(50)]
+    assert all(r.record["Note"] == "line one\nline two" for r in failed)
+    assert failed[0].error_code == "REQUIRED_FIELD_MISSING"
+    assert (result.total, result.successful, result.failed) == (400, 350, 50)
+    assert result.indexed_jobs == ()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case(REALISTIC * 3, ["ok", "fail", "ok", "skip", "ok", "fail", "ok", "ok"] * 3, shuffle=True),
+        Case(REALISTIC * 2, ["ok", "fail", "ok", "skip", "ok", "ok", "ok", "ok"] * 2, requote=True),
+        Case(REALISTIC * 2, ["ok", "lost", "ok", "ok", "fail", "ok", "lost", "ok"] * 2, parts=2),
+    ],
+    ids=["shuffled", "re-quoted", "rows-in-no-file"],
+)
+def test_the_fallback_index_maps_every_row(tmp_path: Path, case: Case) -> None:
+    result, expected = build(tmp_path, case)
+    check(result, expected, case)
+    assert result.indexed_jobs  # these needed the index
+
+
+def test_shuffled_successes_keep_the_located_failures(tmp_path: Path) -> None:
+    """Failures found in order keep their numbers; only the successes go through the index."""
+    outcome = ["ok", "fail", "ok", "ok", "ok", "fail", "ok", "ok"]
+    case = Case(REALISTIC * 4, outcome * 4)
+    result, expected = build(tmp_path, case)
+    success = tmp_path / "part-1-success.csv"
+    head, *rows = success.read_bytes().removesuffix(b"\n").split(b'\n"')
+    random.Random(3).shuffle(rows)
+    success.write_bytes(b'\n"'.join([head, *rows]) + b"\n")
+    failed_first = [r.row_number for r in result.failed_rows()]
+    assert len(failed_first) == 8
+    check(result, expected, case)  # lists the successes: they need the index
+    assert result.indexed_jobs == ("750000000000000001",)
+    assert [r.row_number for r in result.failed_rows()] == failed_first
+
+
+cells = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\tÅé🚀;')), max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=25),
+    seed=st.integers(0, 10_000),
+    shuffle=st.booleans(),
+    eol=st.sampled_from(["\n", "\r\n"]),
+    parts=st.integers(1, 3),
+)
+def test_every_row_gets_its_own_outcome_and_number(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[list[str]],
+    seed: int,
+    shuffle: bool,
+    eol: str,
+    parts: int,
+) -> None:
+    rng = random.Random(seed)
+    outcome = [rng.choice(["ok", "ok", "ok", "fail", "skip", "lost"]) for _ in rows]
+    tmp = tmp_path_factory.mktemp("rowmap")
+    case = Case(rows, outcome, shuffle=shuffle, eol=eol, parts=parts)
+    result, expected = build(tmp, case)
+    check(result, expected, case)
+    result.close()
