@@ -2,9 +2,12 @@
 
 A broken or hostile server can answer with a body of gigabytes, a small gzip body that inflates
 a thousandfold, or one byte every second for ever. Every answer is read against these bounds,
-chunk by chunk as it arrives (a few integer comparisons per chunk of up to 64 KiB, nothing per
-byte), and one that breaks a bound ends the call with a ``ResponseLimitError`` that names the
-bound, its value and how to raise it. The defaults sit far above anything a real org sends.
+piece by piece as it arrives (a few integer comparisons per piece of up to 64 KiB, nothing per
+byte; a compressed answer is decoded in steps of at most 64 KiB, see ``kinetic_core.http.inflate``,
+so a gzip bomb is stopped one step past ``inflation_grace_bytes``), and one that breaks a bound
+ends the call with a ``ResponseLimitError`` that names the bound, its value and how to raise it.
+An uncompressed answer whose ``Content-Length`` is already over its bound is refused unread. The
+defaults sit far above anything a real org sends.
 
 Example:
     >>> bounds = ResponseBounds(max_response_bytes=64 * 1024 * 1024)
@@ -14,11 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 from kinetic_core._httpx import httpx
 from kinetic_core.errors import ResponseLimitError
+from kinetic_core.http.inflate import adecoded, decoded
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -81,6 +86,20 @@ def check_encoding(response: httpx.Response, method: str, url: str) -> None:
             f"the answer is encoded {encoding!r}",
             method=method,
             url=url,
+        )
+
+
+def check_declared(response: httpx.Response, cap: int, bound: str, method: str, url: str) -> None:
+    """Refuse, before reading it, an uncompressed answer whose ``Content-Length`` is over ``cap``."""
+    if response.headers.get("content-encoding", "").strip().lower() not in ("", "identity"):
+        return
+    try:
+        declared = int(response.headers.get("content-length", ""))
+    except ValueError:
+        return
+    if declared > cap:
+        raise ResponseLimitError(
+            bound, cap, f"the answer declares {declared} bytes (Content-Length)", method=method, url=url
         )
 
 
@@ -211,14 +230,15 @@ def read_whole(
     """
     check_encoding(response, method, url)
     meter = WholeMeter(bounds, deadline=deadline, clock=clock, method=method, url=url)
-    held: list[bytes] = []
+    held = io.BytesIO()
     try:
-        for chunk in response.iter_bytes():
+        check_declared(response, bounds.max_response_bytes, "max_response_bytes", method, url)
+        for chunk in decoded(response):
             meter.check(response, chunk)
-            held.append(chunk)
+            held.write(chunk)
     finally:
         response.close()
-    return b"".join(held)
+    return held.getvalue()
 
 
 async def aread_whole(
@@ -233,14 +253,15 @@ async def aread_whole(
     """``read_whole`` for a response of an ``httpx.AsyncClient``."""
     check_encoding(response, method, url)
     meter = WholeMeter(bounds, deadline=deadline, clock=clock, method=method, url=url)
-    held: list[bytes] = []
+    held = io.BytesIO()
     try:
-        async for chunk in response.aiter_bytes():
+        check_declared(response, bounds.max_response_bytes, "max_response_bytes", method, url)
+        async for chunk in adecoded(response):
             meter.check(response, chunk)
-            held.append(chunk)
+            held.write(chunk)
     finally:
         await response.aclose()
-    return b"".join(held)
+    return held.getvalue()
 
 
 def iter_download(
@@ -259,7 +280,8 @@ def iter_download(
     """
     check_encoding(response, method, url)
     meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
-    for chunk in response.iter_bytes():
+    check_declared(response, meter.cap, "max_download_bytes", method, url)
+    for chunk in decoded(response):
         meter.check(response, chunk)
         yield chunk
 
@@ -276,6 +298,7 @@ async def aiter_download(
     """``iter_download`` for a response of an ``httpx.AsyncClient``."""
     check_encoding(response, method, url)
     meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
-    async for chunk in response.aiter_bytes():
+    check_declared(response, meter.cap, "max_download_bytes", method, url)
+    async for chunk in adecoded(response):
         meter.check(response, chunk)
         yield chunk
