@@ -50,7 +50,10 @@ class ResponseBounds:
         request_deadline: seconds one attempt of a call may take, from sending the request to the
             last byte of an answer read whole. Default 600. Each read also waits at most the
             time left. Streamed downloads keep this deadline until their headers arrive, then
-            follow the progress rule below instead (a large export may rightly take hours).
+            ``download_deadline`` and the progress rule below (a large export may rightly take hours).
+        download_deadline: seconds the body of one streamed download (a Bulk query page, a job
+            result file) may take, from its headers to its last byte. Default 14,400 (4 hours:
+            1 GB at 70 KB/s). Each read also waits at most the time left.
         min_download_rate: bytes per second a streamed download must average over each
             ``progress_window``. Default 1024 (a link slower than 1 KiB/s is not a link).
         progress_window: seconds over which ``min_download_rate`` is measured. Default 60.
@@ -61,6 +64,7 @@ class ResponseBounds:
     max_inflation: float = 100.0
     inflation_grace_bytes: int = 8 * MiB
     request_deadline: float = 600.0
+    download_deadline: float = 4 * 3600.0
     min_download_rate: float = 1024.0
     progress_window: float = 60.0
 
@@ -68,7 +72,7 @@ class ResponseBounds:
         for name in ("max_response_bytes", "max_download_bytes", "inflation_grace_bytes"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"ResponseBounds.{name} must be positive")
-        for name in ("max_inflation", "request_deadline", "progress_window"):
+        for name in ("max_inflation", "request_deadline", "download_deadline", "progress_window"):
             if float(getattr(self, name)) <= 0:
                 raise ValueError(f"ResponseBounds.{name} must be positive")
         if self.min_download_rate < 0:
@@ -161,8 +165,9 @@ class DownloadMeter:
     """The checks of a streamed download, one chunk at a time (shared by the sync and async readers).
 
     Checked at each chunk: ``max_download_bytes`` (or ``limit``), the inflation ratio past the
-    grace bytes, and the progress rule (at least ``min_download_rate`` bytes per second over each
-    ``progress_window``). Silence is ended by the read timeout.
+    grace bytes, the progress rule (at least ``min_download_rate`` bytes per second over each
+    ``progress_window``) and ``deadline`` (monotonic; by default ``download_deadline`` from now).
+    Silence is ended by the read timeout, or by the deadline where the session bounds reads by it.
     """
 
     def __init__(
@@ -173,9 +178,11 @@ class DownloadMeter:
         method: str = "GET",
         url: str = "",
         limit: int | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.bounds = bounds
         self.clock = clock
+        self.deadline = clock() + bounds.download_deadline if deadline is None else deadline
         self.method = method
         self.url = url
         self.cap = bounds.max_download_bytes if limit is None else limit
@@ -199,6 +206,8 @@ class DownloadMeter:
         if self.size > bounds.inflation_grace_bytes:
             _inflation(response, self.size, bounds, self.method, self.url)
         now = self.clock()
+        if now > self.deadline:
+            raise download_deadline_error(bounds, self.size, self.method, self.url)
         elapsed = now - self.window_start
         if elapsed >= bounds.progress_window:
             moved = self.size - self.window_size
@@ -212,6 +221,18 @@ class DownloadMeter:
                 )
             self.window_start = now
             self.window_size = self.size
+
+
+def download_deadline_error(bounds: ResponseBounds, size: int, method: str, url: str) -> ResponseLimitError:
+    """The error of a streamed download whose body outlasted ``download_deadline``."""
+    return ResponseLimitError(
+        "download_deadline",
+        bounds.download_deadline,
+        f"the download took longer than {bounds.download_deadline:g} s"
+        + (f" ({size} bytes read)" if size >= 0 else ""),
+        method=method,
+        url=url,
+    )
 
 
 def read_whole(
@@ -272,6 +293,7 @@ def iter_download(
     method: str = "GET",
     url: str = "",
     limit: int | None = None,
+    deadline: float | None = None,
 ) -> Iterator[bytes]:
     """The decoded chunks of a streamed answer, within the download bounds (see ``DownloadMeter``).
 
@@ -279,7 +301,7 @@ def iter_download(
         ResponseLimitError: a bound was broken.
     """
     check_encoding(response, method, url)
-    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
+    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit, deadline=deadline)
     check_declared(response, meter.cap, "max_download_bytes", method, url)
     for chunk in decoded(response):
         meter.check(response, chunk)
@@ -294,10 +316,11 @@ async def aiter_download(
     method: str = "GET",
     url: str = "",
     limit: int | None = None,
+    deadline: float | None = None,
 ) -> AsyncIterator[bytes]:
     """``iter_download`` for a response of an ``httpx.AsyncClient``."""
     check_encoding(response, method, url)
-    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
+    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit, deadline=deadline)
     check_declared(response, meter.cap, "max_download_bytes", method, url)
     async for chunk in adecoded(response):
         meter.check(response, chunk)
