@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any
 
 if _TYPE_CHECKING:
+    from kinetic_core.aclient import AsyncSalesforceClient
     from kinetic_core.auth import (
         AuthFlow,
         ClientCredentialsAuth,
@@ -72,6 +73,7 @@ __version__ = "3.0.0.dev0"
 _LAZY = {
     "ApiError": "kinetic_core.errors",
     "ApiUsage": "kinetic_core.http",
+    "AsyncSalesforceClient": "kinetic_core.aclient",
     "AuthFlow": "kinetic_core.auth",
     "AuthenticationError": "kinetic_core.errors",
     "BulkClient": "kinetic_core.bulk",
@@ -150,6 +152,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ApiError",
     "ApiUsage",
+    "AsyncSalesforceClient",
     "AuthFlow",
     "AuthenticationError",
     "BulkClient",

@@ -99,7 +99,7 @@ class AsyncSalesforceClient:
             >>> async with AsyncSalesforceClient.connect(org="prod") as client:  # doctest: +SKIP
             ...     print(await client.limits())
         """
-        from kinetic_core.connect import open_org
+        from kinetic_core.rest.connect import open_org
 
         opened = open_org(org, overrides, asynchronous=True)
         return cls(
