@@ -139,7 +139,8 @@ def main() -> None:
     text = f"""## Async client against sync (`benchmarks/async_vs_sync.py`)
 
 Run on {time.strftime("%Y-%m-%d")} with `python benchmarks/async_vs_sync.py`. Machine: {platform.machine()},
-{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}; emulator in its own process over HTTP on 127.0.0.1 with {args.latency_ms:g} ms of injected latency on every API call;
+{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}; emulator in its own process
+over HTTP on 127.0.0.1 with {args.latency_ms:g} ms of injected latency on every API call;
 {n:,} single-record creates (`create("Account", ...)`) each way, after login.
 
 | client | calls in flight | wall s | creates/s |
