@@ -68,6 +68,9 @@ class OrgSettings:
     # The connected app's callback URLs: /services/oauth2/authorize redirects to these only (exact match).
     # [I] The default is the Salesforce CLI's web-login callback.
     callback_urls: tuple[str, ...] = ("http://localhost:1717/OauthRedirect",)
+    # [I] Device flow: seconds a device must wait between polls, and how long its code lives.
+    device_poll_interval_seconds: int = 5
+    device_code_ttl_seconds: float = 600.0
     # The secret every /_emulator request must carry (X-Kinetic-Admin-Token); None: a random one per start.
     admin_token: str | None = None
 

@@ -22,6 +22,7 @@ from kinetic_core.emulator.routes import (
     composite,
     identity,
     oauth,
+    oauth_device,
     query,
     replication,
     rest,
@@ -29,6 +30,7 @@ from kinetic_core.emulator.routes import (
 )
 from kinetic_core.emulator.routing import Endpoint, Sub, UrlTable
 from kinetic_core.emulator.service import collections, org_info, queries, records, tree
+from kinetic_core.emulator.service.oauth_device import VERIFICATION_PATH
 
 V = "/services/data/v{ver}"
 _GET = ("GET",)
@@ -161,7 +163,8 @@ def _auth_and_admin() -> list[Endpoint]:
     return [
         Endpoint("/services/oauth2/token", _POST, "oauth", handler=oauth.token),
         Endpoint("/services/oauth2/revoke", ("POST", "GET"), "oauth", handler=oauth.revoke),
-        Endpoint("/services/oauth2/authorize", _GET, "oauth", handler=oauth.authorize),
+        Endpoint("/services/oauth2/authorize", ("GET", "POST"), "oauth", handler=oauth.authorize),
+        Endpoint(VERIFICATION_PATH, ("GET", "POST"), "oauth", handler=oauth_device.verify),
         Endpoint("/services/Soap/u/{ver}", _POST, "soap", handler=soap.partner),
         Endpoint("/services/Soap/u/{ver}/{org_id}", _POST, "soap", handler=soap.partner),
         Endpoint("/id/{org_id}/{user_id}", ("GET", "POST"), "identity", handler=identity.identity),

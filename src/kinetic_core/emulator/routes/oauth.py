@@ -1,7 +1,8 @@
 """OAuth 2.0 routes (``/services/oauth2/...``): read the form, call the org's grants, render.
 
-The rules (grant types, codes, refresh tokens, JWT checks) live in
-:mod:`kinetic_core.emulator.service.oauth`. Errors answer ``{"error", "error_description"}`` with
+The rules (grant types, codes, PKCE, the device flow, refresh tokens, JWT checks) live in
+:mod:`kinetic_core.emulator.service.oauth`; the login-and-approve pages are rendered in
+:mod:`.oauth_device`. Errors answer ``{"error", "error_description"}`` with
 status 400, whatever the input (a non-ASCII password or secret included).
 """
 
@@ -12,8 +13,10 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from kinetic_core.emulator.routes import oauth_device
 from kinetic_core.emulator.routes.common import bearer_token, get_org, json_response
 from kinetic_core.emulator.service.oauth import OAuthError
+from kinetic_core.emulator.service.oauth_device import approving_user
 
 
 def _response(err: OAuthError) -> Response:
@@ -52,13 +55,41 @@ async def revoke(request: Request) -> Response:
     return Response(b"", status_code=200)
 
 
+_AUTHORIZE_FIELDS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
+"""The authorize parameters the login page carries through its form."""
+
+
 async def authorize(request: Request) -> Response:
-    """``GET /services/oauth2/authorize``: approves at once and redirects with a code."""
+    """``/services/oauth2/authorize``: GET answers the login page, POST (the form) approves or denies.
+
+    The code goes only to one of the connected app's callback URLs (exact match); any other
+    ``redirect_uri`` is answered 400 here, never redirected to.
+    """
+    org = get_org(request)
     try:
-        target = get_org(request).oauth.authorize(dict(request.query_params))
+        params = await _form(request) if request.method == "POST" else dict(request.query_params)
+        org.oauth.check_authorize(params)
     except OAuthError as err:
         return _response(err)
-    return RedirectResponse(target, status_code=302)
+    hidden = {k: params[k] for k in _AUTHORIZE_FIELDS if k in params}
+    title = f"Log in to {org.settings.org_name} and allow access"
+    if request.method == "GET":
+        return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden)
+    if params.get("action") == "deny":
+        return RedirectResponse(org.oauth.deny(params), status_code=302)
+    user = approving_user(org, params)
+    if user is None:
+        wrong = "Wrong username or password."
+        return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden, wrong, 401)
+    return RedirectResponse(org.oauth.approve(params, *user), status_code=302)
 
 
 __all__ = ["authorize", "revoke", "token"]

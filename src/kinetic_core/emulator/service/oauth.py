@@ -1,12 +1,19 @@
 """OAuth 2.0 grants, authorization codes and revocation: the rules behind ``/services/oauth2/...``.
 
 Grant types: JWT bearer, password (with or without security token), refresh_token,
-client_credentials and authorization_code (codes come from the auto-approving
-``/services/oauth2/authorize``, which only redirects to one of the connected app's callback URLs,
-``OrgSettings.callback_urls``). Errors answer ``{"error", "error_description"}`` with status 400,
-whatever the input (a non-ASCII password or secret included).
+client_credentials, authorization_code (the web server flow, with PKCE) and device (the device flow, in
+:mod:`.oauth_device`). Errors answer ``{"error", "error_description"}`` with status 400, whatever the
+input (a non-ASCII password or secret included).
 
-Only the authorization-code flow issues a refresh token (and only for a ``refresh_token``,
+Web server flow: ``/services/oauth2/authorize`` shows a login-and-approve page; the user's approval
+(:meth:`OAuthGrants.approve`, with the org's username and password) redirects to the callback with
+``code`` and ``state``, a denial with ``error=access_denied``. It only ever redirects to one of the
+connected app's callback URLs (``OrgSettings.callback_urls``, exact match). PKCE: a ``code_challenge``
+(base64url SHA-256 of the verifier) given at authorize must be answered by its ``code_verifier`` at the
+token endpoint: a missing verifier is ``invalid_grant``, a wrong one ``invalid_request`` (Salesforce
+help, "OAuth 2.0 Web Server Flow"). A code is single-use and lives 10 minutes.
+
+Only the authorization-code and device flows issue a refresh token (and only for a ``refresh_token``,
 ``offline_access`` or ``full`` scope); the access tokens minted with or from a refresh token die with it
 when it is revoked. A JWT assertion must be signed with RS256 by a trusted key, name the connected app,
 a known user and an accepted audience, and have a finite ``exp`` no more than 3 minutes ahead (plus
@@ -22,12 +29,19 @@ import hmac
 import math
 import secrets
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import jwt
 
 from kinetic_core.emulator.credentials import password_matches
+from kinetic_core.emulator.service.oauth_device import (
+    DEVICE_GRANT,
+    DEVICE_RESPONSE_TYPE,
+    DeviceFlowError,
+    DeviceGrants,
+)
 from kinetic_core.emulator.tokens import Session
 
 if TYPE_CHECKING:
@@ -79,8 +93,20 @@ def _bad_credentials() -> OAuthError:
     return OAuthError("invalid_grant", "authentication failure")
 
 
-_Codes = dict[str, tuple[float, str, str]]
-"""Authorization codes: code -> (expires at, scope, redirect URI)."""
+@dataclass(frozen=True)
+class CodeGrant:
+    """An issued authorization code: who approved it, for what, and the PKCE challenge to answer."""
+
+    expires_at: float
+    scope: str
+    redirect_uri: str
+    user_id: str
+    username: str
+    code_challenge: str | None = None
+
+
+_Codes = dict[str, CodeGrant]
+"""Authorization codes by code."""
 
 
 def _same(given: str, expected: str) -> bool:
@@ -221,28 +247,47 @@ def _jwt_bearer(org: Org, params: dict[str, str]) -> dict[str, Any]:
     return token_body(org, _issue(org, user_id, name, params.get("scope") or DEFAULT_SCOPE))
 
 
-def _authorization_code(org: Org, codes: _Codes, params: dict[str, str]) -> dict[str, Any]:
-    _check_client(org, params, secret_required=False)
-    entry = codes.pop(params.get("code", ""), None)
-    if entry is None or entry[0] < org.clock().timestamp():
-        raise OAuthError("invalid_grant", "invalid authorization code")
-    _, scope, redirect_uri = entry
-    if params.get("redirect_uri") != redirect_uri:
-        raise OAuthError("invalid_grant", "redirect_uri must match configuration")
-    admin = org.store.get("User", org.admin_user_id, ["Id", "Username"])
-    username = str(admin.get("Username"))
-    scope = scope or "api web refresh_token"
+def pkce_challenge(verifier: str) -> str:
+    """The S256 code challenge of a PKCE verifier: base64url(SHA-256(verifier)) without padding.
+
+    Example:
+        >>> pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+        'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
+    """
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def issue_for_user(org: Org, user_id: str, username: str, scope: str) -> dict[str, Any]:
+    """The token body for an approved interactive grant; a refresh token when the scope asks for one."""
     refresh = None
     if REFRESH_SCOPES & set(scope.split()):
-        refresh = org.tokens.issue_refresh(org.admin_user_id, username, org.settings.client_id, scope)
+        refresh = org.tokens.issue_refresh(user_id, username, org.settings.client_id, scope)
     session = org.tokens.issue_access(
-        org.admin_user_id,
-        username,
-        scope,
-        ttl_seconds=org.settings.token_ttl_seconds,
-        refresh_token=refresh,
+        user_id, username, scope, ttl_seconds=org.settings.token_ttl_seconds, refresh_token=refresh
     )
     return token_body(org, session, refresh_token=refresh)
+
+
+def _authorization_code(org: Org, codes: _Codes, params: dict[str, str]) -> dict[str, Any]:
+    _check_client(org, params, secret_required=False)
+    grant = codes.pop(params.get("code", ""), None)
+    if grant is None or grant.expires_at < org.clock().timestamp():
+        raise OAuthError("invalid_grant", "invalid authorization code")
+    if params.get("redirect_uri") != grant.redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri must match configuration")
+    if grant.code_challenge is not None:
+        verifier = params.get("code_verifier")
+        if not verifier:
+            raise OAuthError("invalid_grant", "invalid code verifier")  # [I] wording
+        if not _same(pkce_challenge(verifier), grant.code_challenge):
+            raise OAuthError("invalid_request", "invalid code verifier")  # [I] wording
+    return issue_for_user(org, grant.user_id, grant.username, grant.scope or "api web refresh_token")
+
+
+def _with_query(redirect_uri: str, query: dict[str, str]) -> str:
+    sep = "&" if "?" in redirect_uri else "?"
+    return f"{redirect_uri}{sep}{urlencode(query)}"
 
 
 class OAuthGrants:
@@ -261,6 +306,7 @@ class OAuthGrants:
         self._code_bytes = code_bytes
         self._codes: _Codes = {}
         self._lock = threading.Lock()
+        self.devices = DeviceGrants(org)
 
     def token(self, params: dict[str, str], authorization: str = "") -> dict[str, Any]:
         """The token endpoint: the success body for ``params`` (``grant_type`` and its parameters).
@@ -281,16 +327,23 @@ class OAuthGrants:
         if grant == "authorization_code":
             with self._lock:
                 return _authorization_code(org, self._codes, params)
+        try:
+            if grant == DEVICE_GRANT:
+                _check_client(org, params, secret_required=False)
+                return issue_for_user(org, *self.devices.poll(params))
+            if not grant and params.get("response_type") == DEVICE_RESPONSE_TYPE:
+                _check_client(org, params, secret_required=False)
+                return self.devices.start(params)
+        except DeviceFlowError as err:
+            raise OAuthError(err.error, err.description) from None
         raise OAuthError("unsupported_grant_type", "grant type not supported")
 
-    def authorize(self, params: dict[str, str]) -> str:
-        """Approve at once: the URL to redirect to, carrying a new code (and ``state``).
-
-        The code goes only to one of the connected app's callback URLs (exact match).
+    def check_authorize(self, params: dict[str, str]) -> None:
+        """Check an authorize request before showing its login page or acting on it.
 
         Raises:
-            OAuthError: an unknown client, a redirect URI that is not a callback URL, a response type
-                other than ``code``.
+            OAuthError: an unknown client, a redirect URI that is not a callback URL (never redirected
+                to), a response type other than ``code``, a challenge method other than ``S256``.
         """
         org = self._org
         if params.get("client_id") != org.settings.client_id:
@@ -300,16 +353,39 @@ class OAuthGrants:
             raise OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration")
         if params.get("response_type") != "code":
             raise OAuthError("unsupported_response_type", "response type not supported")
+        if params.get("code_challenge_method", "S256") != "S256":
+            # [I] Salesforce documents only the SHA-256 challenge.
+            raise OAuthError("invalid_request", "code_challenge_method must be S256")
+
+    def deny(self, params: dict[str, str]) -> str:
+        """The user refused: the callback URL carrying ``error=access_denied`` (and ``state``)."""
+        self.check_authorize(params)
+        query = {"error": "access_denied", "error_description": "end-user denied authorization"}
+        if "state" in params:
+            query["state"] = params["state"]
+        return _with_query(params["redirect_uri"], query)
+
+    def approve(self, params: dict[str, str], user_id: str, username: str) -> str:
+        """The user logged in and allowed access: the callback URL carrying a new code (and ``state``).
+
+        Raises:
+            OAuthError: as :meth:`check_authorize`.
+        """
+        self.check_authorize(params)
+        org = self._org
+        redirect_uri = params["redirect_uri"]
         code = self._code_bytes(24)
         with self._lock:
-            self._codes[code] = (
-                org.clock().timestamp() + _CODE_TTL_SECONDS,
-                params.get("scope", ""),
-                redirect_uri,
+            self._codes[code] = CodeGrant(
+                expires_at=org.clock().timestamp() + _CODE_TTL_SECONDS,
+                scope=params.get("scope", ""),
+                redirect_uri=redirect_uri,
+                user_id=user_id,
+                username=username,
+                code_challenge=params.get("code_challenge") or None,
             )
         query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
-        sep = "&" if "?" in redirect_uri else "?"
-        return f"{redirect_uri}{sep}{urlencode(query)}"
+        return _with_query(redirect_uri, query)
 
     def revoke(self, token: str | None) -> None:
         """Revoke an access or refresh token.
@@ -321,4 +397,12 @@ class OAuthGrants:
             raise OAuthError("unsupported_token_type", "this token type is not supported")
 
 
-__all__ = ["JWT_GRANT", "OAuthError", "OAuthGrants", "token_body"]
+__all__ = [
+    "JWT_GRANT",
+    "CodeGrant",
+    "OAuthError",
+    "OAuthGrants",
+    "issue_for_user",
+    "pkce_challenge",
+    "token_body",
+]
