@@ -116,8 +116,8 @@ def running_org(model: OrgModel) -> Iterator[dict[str, str]]:
 
 def connect(info: dict[str, str]) -> Any:
     from kinetic_core.auth.flows import PasswordAuth
+    from kinetic_core.client import SalesforceClient
     from kinetic_core.http.session import HttpSession
-    from kinetic_core.rest.client import SalesforceClient
 
     auth = PasswordAuth(
         info["login_url"], info["client_id"], info["client_secret"], info["username"], info["password"]

@@ -99,11 +99,11 @@ class AsyncSalesforceClient:
             >>> async with AsyncSalesforceClient.connect(org="prod") as client:  # doctest: +SKIP
             ...     print(await client.limits())
         """
-        from kinetic_core.rest.connect import open_org
+        from kinetic_core.connect import open_async_org
 
-        opened = open_org(org, overrides, asynchronous=True)
+        opened = open_async_org(org, overrides)
         return cls(
-            opened.session,  # type: ignore[arg-type]
+            opened.session,
             closers=opened.closers,
             org_name=opened.config.name,
             org_source=opened.config.source,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from kinetic_core.auth.flows import PasswordAuth
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.http.session import HttpSession
 from kinetic_core.load import CostModel, Strategy, load
 from kinetic_core.load.observe import CallTimer, default_model, org_view
-from kinetic_core.rest.client import SalesforceClient
 
 LATENCY_MS = 40.0
 

@@ -25,7 +25,7 @@ from kinetic_core.config import kinetic_home
 from kinetic_core.emulator.org import OrgSettings
 from kinetic_core.emulator.server import EMULATOR_JSON, EmulatorRunningError, serve_foreground
 from kinetic_core.emulator.store.custom import SchemaError
-from kinetic_core.rest.local import pid_alive
+from kinetic_core.localorg import pid_alive
 
 emulator_app = typer.Typer(help="Run the local Salesforce org emulator.", no_args_is_help=True)
 

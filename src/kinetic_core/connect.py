@@ -1,4 +1,5 @@
-"""``SalesforceClient.connect``: resolve the configuration, build the session, own a local emulator."""
+"""Opening an org for ``SalesforceClient.connect``: resolve the configuration, build the session, and
+start (and later stop) the built-in local emulator when the org is ``local``."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from kinetic_core.config import OrgConfig, kinetic_home, resolve_org
+from kinetic_core.config import OrgConfig, resolve_org
+from kinetic_core.home import kinetic_home
 from kinetic_core.http.session import HttpSession, Timeouts
-from kinetic_core.rest.local import local_config
+from kinetic_core.localorg import local_config
 
 if TYPE_CHECKING:
     from kinetic_core.http.asession import AsyncHttpSession
-    from kinetic_core.rest.client import SalesforceClient
 
 logger = logging.getLogger(__name__)
 
@@ -36,39 +37,54 @@ SESSION_OPTIONS = frozenset(
 )
 LOOKUP_OPTIONS = frozenset({"environ", "cwd", "home"})
 ASYNC_OPTIONS = frozenset({"max_connections"})
+"""Session options only an ``AsyncHttpSession`` takes."""
 
-C = TypeVar("C", bound="SalesforceClient")
+
+S = TypeVar("S", "HttpSession", "AsyncHttpSession")
 
 
 @dataclass(frozen=True)
-class OpenedOrg:
-    """An org ready for a client: its session, its resolved configuration, and what to run on close."""
+class OpenedOrg(Generic[S]):
+    """An org ready for a client: its session, its resolved configuration, and what to run on close.
 
-    session: HttpSession | AsyncHttpSession
+    Attributes:
+        session: the HTTP session every call of the client goes through (an ``AsyncHttpSession``
+            when opened ``asynchronous``).
+        config: the concrete configuration (for ``local``, the emulator's URL and credentials).
+        closers: stop what opening started (an in-process emulator), in order.
+    """
+
+    session: S
     config: OrgConfig
     closers: tuple[Callable[[], None], ...]
 
 
-def connect_client(cls: type[C], org: str | None, overrides: Mapping[str, Any]) -> C:
-    """Build a client of type ``cls`` for ``org`` (see ``SalesforceClient.connect``)."""
-    opened = open_org(org, overrides)
-    assert isinstance(opened.session, HttpSession)
-    config = opened.config
-    return cls(
-        opened.session,
-        closers=opened.closers,
-        org_name=config.name,
-        org_source=config.source,
-        org_local=config.local,
+def open_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg[HttpSession]:
+    """Resolve ``org`` and build its session (see ``SalesforceClient.connect`` for ``overrides``).
+
+    Example:
+        >>> opened = open_org("local", {})    # doctest: +SKIP
+        >>> opened.config.source               # doctest: +SKIP
+        'in-process local emulator at http://127.0.0.1:...'
+    """
+    opened: OpenedOrg[HttpSession] = _open(org, overrides, HttpSession, SESSION_OPTIONS)
+    return opened
+
+
+def open_async_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg[AsyncHttpSession]:
+    """``open_org`` for ``AsyncSalesforceClient``: the session is an ``AsyncHttpSession``, which also
+    takes ``max_connections`` (calls in flight at most) and awaits ``sleep``."""
+    from kinetic_core.http.asession import AsyncHttpSession
+
+    opened: OpenedOrg[AsyncHttpSession] = _open(
+        org, overrides, AsyncHttpSession, SESSION_OPTIONS | ASYNC_OPTIONS
     )
+    return opened
 
 
-def open_org(org: str | None, overrides: Mapping[str, Any], *, asynchronous: bool = False) -> OpenedOrg:
-    """Resolve ``org`` and build its session: an ``HttpSession``, or with ``asynchronous`` an
-    ``AsyncHttpSession`` (which also takes ``max_connections``; its ``sleep`` is awaited)."""
-    options_known = SESSION_OPTIONS | ASYNC_OPTIONS if asynchronous else SESSION_OPTIONS
-    settings = {k: v for k, v in overrides.items() if k not in options_known | LOOKUP_OPTIONS}
-    options = {k: v for k, v in overrides.items() if k in options_known}
+def _open(org: str | None, overrides: Mapping[str, Any], session_type: Any, known: frozenset[str]) -> Any:
+    settings = {k: v for k, v in overrides.items() if k not in known | LOOKUP_OPTIONS}
+    options = {k: v for k, v in overrides.items() if k in known}
     environ: Mapping[str, str] = overrides.get("environ") or os.environ
     home = Path(overrides["home"]) if overrides.get("home") else kinetic_home(environ)
     cwd = Path(overrides["cwd"]) if overrides.get("cwd") else None
@@ -88,11 +104,6 @@ def open_org(org: str | None, overrides: Mapping[str, Any], *, asynchronous: boo
             )
         passed = ("clock", "sleep", "rng", "retry", "monotonic", "bounds", "max_connections")
         extra: dict[str, Any] = {k: options[k] for k in passed if k in options}
-        session_type: Any = HttpSession
-        if asynchronous:
-            from kinetic_core.http.asession import AsyncHttpSession
-
-            session_type = AsyncHttpSession
         session = session_type(
             config.authenticator(),
             api_version=config.api_version,
