@@ -45,6 +45,10 @@ RESULT_FILES = {
 KINDS = {"success": SUCCESS, "failed": FAILED, "unprocessed": UNPROCESSED}
 
 
+WRITE_REPORT_EVERY = 5_000
+"""Rows between two progress reports of :meth:`BulkResult.write_files`."""
+
+
 class RowStatus(enum.StrEnum):
     """The outcome of one input row."""
 
@@ -375,13 +379,17 @@ class BulkResult:
             f"unprocessed={self.unprocessed}, job_ids={list(self.job_ids)})"
         )
 
-    def write_files(self, directory: Path, name: str) -> dict[str, Path]:
+    def write_files(
+        self, directory: Path, name: str, *, on_rows: Callable[[int], object] | None = None
+    ) -> dict[str, Path]:
         """Write the three CLI-style result files into ``directory``; returns their paths.
 
         Files are ``<name>-success|failed|unprocessed-records.csv``; a file that exists already is
         never replaced: the set is then named ``<name>-2-...`` (``-3``...). When writing fails, the
-        files begun here are removed and the error is raised.
+        files begun here are removed and the error is raised. ``on_rows`` (for progress) is called
+        with the rows written so far, every ``WRITE_REPORT_EVERY`` rows and at the end.
         """
+        written = 0
         self._ensure_mapped()
         directory.mkdir(parents=True, exist_ok=True)
         specs = [
@@ -406,7 +414,12 @@ class BulkResult:
                         writer.writerow([sf_id or "", format_sf_error(code, message, fields), *cells, number])
                     else:
                         writer.writerow([*cells, number])
+                    written += 1
+                    if on_rows is not None and written % WRITE_REPORT_EVERY == 0:
+                        on_rows(written)
                 handle.close()
+            if on_rows is not None:
+                on_rows(written)
         except BaseException:
             for path, handle in opened.values():
                 handle.close()
