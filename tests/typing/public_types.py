@@ -1,6 +1,6 @@
 """Checked by mypy --strict in scripts/test (not a pytest module): the public entry points are typed
-by what they return, with no ``Any``: the client's bulk, load, tree and replication calls, and the
-Bulk API query overloads chosen by ``out`` and ``as_dataframe``."""
+by what they return, with no ``Any``: the client's bulk, load, tree and replication calls, a
+pipeline's dry run, and the Bulk API query overloads chosen by ``out`` and ``as_dataframe``."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ from kinetic_core import (
     RecordResult,
     SalesforceClient,
     SubResponse,
+    SyncPipeline,
     TreeResult,
     UpdatedRecords,
     UpsertResult,
 )
 from kinetic_core.bulk.query import QueryExport
+from kinetic_core.pipeline import DryRunReport
 
 
 def client_calls(client: SalesforceClient, when: dt.datetime) -> None:
@@ -66,3 +68,7 @@ async def async_client_calls() -> None:
         assert_type(await client.create_batch("Account", []), list[RecordResult])
         assert_type(await client.tree("Account", [{"Name": "Acme"}]), TreeResult)
         assert_type(await client.batch([]), list[SubResponse])
+
+
+def pipeline_dry_run(pipeline: SyncPipeline) -> None:
+    assert_type(pipeline.dry_run(), DryRunReport)
