@@ -231,3 +231,47 @@ def test_every_row_gets_its_own_outcome_and_number(
     result, expected = build(tmp, case)
     check(result, expected, case)
     result.close()
+
+
+_CELL = st.text(alphabet=st.sampled_from(list('ab,"\n\r é')), max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=25),
+    eol=st.sampled_from(["\n", "\r\n"]),
+    final_eol=st.booleans(),
+    taken_seed=st.integers(0, 1000),
+)
+def test_row_starts_and_cut_ranges_agree_with_the_scanned_rows(
+    tmp_path: Path, rows: list[list[str]], eol: str, final_eol: bool, taken_seed: int
+) -> None:
+    from kinetic_core.bulk.csvfile import RowRun, iter_row_runs
+    from kinetic_core.bulk.rowmerge import _cut, _kept
+
+    text = _line(COLUMNS, eol) + "".join(_line(r, eol, quote_all=not any(r)) for r in rows)
+    if not final_eol:
+        text = text[: -len(eol)]
+    source = tmp_path / f"rows-{taken_seed}.csv"
+    source.write_bytes(text.encode())
+    layout = sniff(source)
+    end = source.stat().st_size
+    spans: dict[int, tuple[int, int]] = {}
+    number = 1
+    for run in iter_row_runs(layout, start=layout.data_offset, end=end):
+        # a fresh run answers row_index by counting line feeds; compare with the listed ends
+        fresh = RowRun(run.data, run.begin, run.stop, run.rows, run.offset, inside=run._inside)
+        counted = run._ends is None  # runs given their ends (blank lines, the last row) use them
+        ends = run.ends
+        starts = {run.begin: 0, **{e: i + 1 for i, e in enumerate(ends[:-1])}}
+        if counted:
+            for pos in range(run.begin, run.stop):
+                assert fresh.row_index(pos) == starts.get(pos), (pos, run.data)
+        for i, stop in enumerate(ends):
+            start = ends[i - 1] if i else run.begin
+            spans[number] = (run.offset + start, run.offset + min(stop, len(run.data)))
+            number += 1
+    assert number - 1 == len(rows)
+    taken = sorted(random.Random(taken_seed).sample(range(1, len(rows) + 1), k=len(rows) // 3))
+    cut = b"".join(_cut(layout, layout.data_offset, end, [spans[n] for n in taken]))
+    assert cut == b"".join(_kept(layout, layout.data_offset, end, 1, taken))

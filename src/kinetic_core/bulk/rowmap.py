@@ -140,6 +140,7 @@ class _Part:
         self.files = {label: result_layout(job.files.get(label), delimiter) for label in RESULT_FILES}
         self.located: list[list[int]] | None = None  # [failed rows, unprocessed rows] in file order
         self.taken: list[int] = []
+        self.spans: dict[int, tuple[int, int]] = {}  # byte range of each located row in the input
         self.ordered: bool | None = None  # successes checked to be in input order (None: not yet)
         self.indexed = False  # this job's successes (or all its rows) are in its own index
         self.totals: dict[str, int] = {}
@@ -170,7 +171,9 @@ class _Part:
             failed = failed_tails(files["failed"]) if files["failed"] is not None else []
             unprocessed = list(data_rows(files["unprocessed"])) if files["unprocessed"] is not None else []
             if failed is not None:
-                self.located = locate(self.input, job.start, job.end, job.first_row, [failed, unprocessed])
+                self.located = locate(
+                    self.input, job.start, job.end, job.first_row, [failed, unprocessed], self.spans
+                )
         if self.located is None:
             self.totals = self._index(everything=True)
             return self.totals
@@ -193,7 +196,7 @@ class _Part:
         assert self.located is not None
         job = self.job
         self.ordered = successes_in_order(
-            self.input, job.start, job.end, job.first_row, self.taken, self.files["success"]
+            self.input, job.start, job.end, job.first_row, self.taken, self.files["success"], self.spans
         )
         if self.ordered:
             self.totals["successful"] = job.rows - len(self.taken)
