@@ -7,7 +7,7 @@ the reported figure is the median of ``--repeat`` runs (default 3), the clients'
 
 Data: generated Account rows (``fake_bulk_server.account_values``: Name, Phone, Website, billing
 address, Industry, AnnualRevenue, NumberOfEmployees, Description), about 137 bytes per CSV line, so
-1,000,000 rows make the 137 MB file of the issue's figures. Query pages carry ``Id`` too, every value
+1,000,000 rows make a 137 MB file. Query pages carry ``Id`` too, every value
 quoted as Salesforce writes them (about 179 bytes per row).
 
 Scenarios (``--rows`` rows, default 1,000,000):
@@ -412,7 +412,7 @@ def _get(results: list[Row], scenario: str, client: str) -> Row | None:
 
 
 def verdicts(results: list[Row], scale: list[tuple[int, str, float, float]], rows: int) -> list[str]:
-    """One line per target of the issue: met / not met, with the figures behind it."""
+    """One line per target: met / not met, with the figures behind it."""
     lines: list[str] = []
 
     def ok(flag: bool) -> str:
@@ -587,7 +587,7 @@ def main() -> None:
             "|---|---:|---:|---:|",
         ]
         lines += [f"| {sc} | {rows:,} | {cpu:.2f} | {rss:.0f} |" for rows, sc, cpu, rss in scale]
-    lines += ["", "Targets (issues 4 and 14):", "", *verdicts(results, scale, args.rows)]
+    lines += ["", "Targets:", "", *verdicts(results, scale, args.rows)]
     lines += [
         "",
         "Kinetic's ingest counts the exact bytes and rows of every job and splits below the caps;"
