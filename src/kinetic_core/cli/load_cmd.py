@@ -48,7 +48,7 @@ from kinetic_core.cli.retry import find_descriptor, retry_input, write_descripto
 from kinetic_core.errors import ResultsNotSavedError
 from kinetic_core.load import LoadResult, RowOutcome, Strategy
 from kinetic_core.load import load as load_records
-from kinetic_core.load.inputs import read_csv
+from kinetic_core.load.inputs import count_readable, read_csv
 from kinetic_core.runfiles import create_exclusive, new_run_id
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hard-delete")
@@ -56,8 +56,11 @@ SHOWN_FAILURES = 10
 
 
 def count_rows(path: Path) -> int:
-    """Data rows of a CSV file (streamed), unreadable ones included."""
-    return sum(1 for _ in read_csv(path)[1])
+    """Data rows of a CSV file (streamed), unreadable ones included: counted at C speed when every
+    row reads, else row by row."""
+    header, rows = read_csv(path)
+    quick = count_readable(path, header.width)
+    return quick if quick is not None else sum(1 for _ in rows)
 
 
 def write_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
