@@ -8,7 +8,10 @@ its own number, whichever path mapped it.
 
 from __future__ import annotations
 
+import csv
 import random
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +111,28 @@ def build(tmp: Path, case: Case) -> tuple[BulkResult, dict[int, tuple[str, list[
     return result, expected
 
 
+def check_files(result: BulkResult) -> None:
+    """The CLI's result files (the success file copied from the result bytes when the successes
+    came back in input order, else written row by row) hold what the rows list."""
+    directory = Path(tempfile.mkdtemp(prefix="rowmap-files-"))
+    try:
+        paths = result.write_files(directory, "load")
+        with paths["success"].open(encoding="utf-8", newline="") as handle:
+            written = list(csv.reader(handle))
+        assert written[0] == ["sf__Id", "sf__Created", *COLUMNS, "kc__RowNumber"]
+        listed = [
+            [r.id or "", "true", *(r.record.get(c, "") for c in COLUMNS), str(r.row_number)]
+            for r in result.successful_rows()
+        ]
+        assert written[1:] == listed
+        for label, rows in (("failed", result.failed_rows()), ("unprocessed", result.unprocessed_rows())):
+            with paths[label].open(encoding="utf-8", newline="") as handle:
+                numbers = [line[-1] for line in list(csv.reader(handle))[1:]]
+            assert numbers == [str(r.row_number) for r in rows]
+    finally:
+        shutil.rmtree(directory)
+
+
 def check(result: BulkResult, expected: dict[int, tuple[str, list[str], str | None]], case: Case) -> None:
     seen: dict[int, tuple[str, list[str], str | None]] = {}
     for rows in (result.successful_rows(), result.failed_rows(), result.unprocessed_rows()):
@@ -130,6 +155,7 @@ def check(result: BulkResult, expected: dict[int, tuple[str, list[str], str | No
     for key, want in groups.items():
         got = [(s, i or "") for n, (s, _, i) in seen.items() if tuple(case.rows[n - 1]) == key]
         assert sorted(got) == sorted(want), key
+    check_files(result)
     counts = [s for s, _, _ in expected.values()]
     assert (result.total, result.successful, result.failed, result.unprocessed) == (
         len(expected),

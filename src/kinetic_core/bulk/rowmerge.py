@@ -190,7 +190,7 @@ def _kept(layout: CsvLayout, start: int, end: int, first_row: int, taken: Sequen
         base = top
 
 
-def _success_blocks(layout: CsvLayout) -> Iterator[bytes]:
+def success_blocks(layout: CsvLayout) -> Iterator[bytes]:
     """The data of a success file in blocks of whole rows, each cut just before a line break
     followed by a double quote (``sf__Id`` is always quoted, so every row starts with one)."""
     eol = layout.line_ending.chars.encode()
@@ -215,7 +215,7 @@ def count_successes(layout: CsvLayout | None) -> int:
     line and the index, which parses every row, counts them again)."""
     if layout is None:
         return 0
-    return sum(block.count(b'\n"') + block.startswith(b'"') for block in _success_blocks(layout))
+    return sum(block.count(b'\n"') + block.startswith(b'"') for block in success_blocks(layout))
 
 
 def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
@@ -228,7 +228,7 @@ def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
     sep = layout.delimiter.char.encode()
     close, between = b'"' + sep, b'"' + sep + b'"'
     created = [b'"' + sep + b'"' + flag + b'"' + sep for flag in (b"true", b"false")]
-    for block in _success_blocks(layout):
+    for block in success_blocks(layout):
         parts = (b"\n" + block).split(b'\n"')
         if parts[0]:
             yield b"\x00not a success row"

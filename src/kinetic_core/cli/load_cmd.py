@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from kinetic_core.bulk.csvfile import iter_row_runs, sniff
 from kinetic_core.bulk.models import JobState, Operation
 from kinetic_core.bulk.results import format_sf_error
 from kinetic_core.cli.common import (
@@ -48,7 +49,7 @@ from kinetic_core.cli.retry import find_descriptor, retry_input, write_descripto
 from kinetic_core.errors import ResultsNotSavedError
 from kinetic_core.load import LoadResult, RowOutcome, Strategy
 from kinetic_core.load import load as load_records
-from kinetic_core.load.inputs import count_readable, read_csv
+from kinetic_core.load.inputs import read_csv
 from kinetic_core.runfiles import create_exclusive, new_run_id
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hard-delete")
@@ -56,11 +57,12 @@ SHOWN_FAILURES = 10
 
 
 def count_rows(path: Path) -> int:
-    """Data rows of a CSV file (streamed), unreadable ones included: counted at C speed when every
-    row reads, else row by row."""
-    header, rows = read_csv(path)
-    quick = count_readable(path, header.width)
-    return quick if quick is not None else sum(1 for _ in rows)
+    """Data rows of a CSV file for the progress display: counted by the block scanner (as the rows a
+    Bulk job is split into), or row by row when a quote is never closed."""
+    try:
+        return sum(run.rows for run in iter_row_runs(sniff(path)))
+    except ValueError:
+        return sum(1 for _ in read_csv(path)[1])
 
 
 def write_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
