@@ -343,6 +343,17 @@ def load_profiles(home: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def _read_secret_file(path: Path, where: str) -> str:
+    """A secret kept in its own file (an interactive login's refresh token), surrounding blanks removed."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    if not text:
+        raise ConfigError(f"{where}: {path} is empty")
+    return text
+
+
 def _profile(name: str, doc: Mapping[str, Any], env: Mapping[str, str], home: Path) -> OrgConfig:
     orgs = doc.get("orgs", {})
     table = orgs.get(name) if isinstance(orgs, Mapping) else None
@@ -354,7 +365,9 @@ def _profile(name: str, doc: Mapping[str, Any], env: Mapping[str, str], home: Pa
     where = f"{home / 'orgs.toml'} [orgs.{name}]"
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key.endswith("_env"):
+        if key.endswith("_file") and key[: -len("_file")] in SECRET_FIELDS:
+            values[key[: -len("_file")]] = _read_secret_file(Path(str(value)).expanduser(), f"{where} {key}")
+        elif key.endswith("_env"):
             target = key[: -len("_env")]
             if target not in _FIELD_NAMES:
                 raise ConfigError(f"{where}: unknown setting {key!r}")
@@ -447,7 +460,8 @@ def save_profile(
     """Add or replace the ``[orgs.<name>]`` profile in ``orgs.toml``.
 
     Secret values are refused: store them in environment variables and reference them with
-    ``<field>_env`` keys (e.g. ``password_env = "PROD_PASSWORD"``).
+    ``<field>_env`` keys (e.g. ``password_env = "PROD_PASSWORD"``), or in a file of their own, readable by
+    its owner only, referenced with ``<field>_file`` (what ``kinetic org login web|device`` does).
 
     Example:
         >>> save_profile("prod", {"login_url": "https://login.salesforce.com", "username": "me@x.com",
@@ -456,7 +470,9 @@ def save_profile(
     if not _KEY.fullmatch(name) or name == LOCAL_ORG:
         raise ConfigError(f"invalid profile name {name!r}")
     for key in values:
-        base_key = key[: -len("_env")] if key.endswith("_env") else key
+        base_key = key.removesuffix("_env")
+        if key.endswith("_file") and key.removesuffix("_file") in SECRET_FIELDS:
+            base_key = key.removesuffix("_file")
         if base_key not in _FIELD_NAMES:
             raise ConfigError(f"unknown setting {key!r}")
         if key in SECRET_FIELDS:

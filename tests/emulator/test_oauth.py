@@ -50,16 +50,22 @@ def _assertion(org: LocalOrg, key: Any = None, **claims: Any) -> str:
 CALLBACK = "http://localhost:1717/OauthRedirect"
 
 
+def _approval(org: LocalOrg) -> dict[str, str]:
+    """What a user submits on the emulator's login-and-approve page."""
+    return {"username": org.username, "password": org.password, "action": "approve"}
+
+
 def _authorization_code(org: LocalOrg, scope: str = "api refresh_token") -> dict[str, Any]:
-    """The web-server flow: authorize (auto-approved), then exchange the code."""
+    """The web-server flow: the login form submitted with approval, then the code exchanged."""
     with httpx.Client(base_url=org.login_url, timeout=30) as http:
-        redirect = http.get(
+        redirect = http.post(
             "/services/oauth2/authorize",
-            params={
+            data={
                 "response_type": "code",
                 "client_id": org.client_id,
                 "redirect_uri": CALLBACK,
                 "scope": scope,
+                **_approval(org),
             },
         )
         assert redirect.status_code == 302, redirect.text
@@ -251,13 +257,14 @@ def test_trusted_certificate_can_be_added(local_org: LocalOrg) -> None:
 
 def test_authorization_code_flow(local_org: LocalOrg) -> None:
     with httpx.Client(base_url=local_org.login_url) as http:
-        redirect = http.get(
+        redirect = http.post(
             "/services/oauth2/authorize",
-            params={
+            data={
                 "response_type": "code",
                 "client_id": local_org.client_id,
                 "redirect_uri": CALLBACK,
                 "state": "xyz",
+                **_approval(local_org),
             },
         )
         assert redirect.status_code == 302

@@ -135,9 +135,16 @@ class Runner:
             if "refresh" in self.name:
                 # Only the web-server (authorization code) flow issues refresh tokens.
                 callback = "http://localhost:1717/OauthRedirect"
-                approved = self.http.get(
+                approved = self.http.post(
                     "/services/oauth2/authorize",
-                    params={"response_type": "code", "client_id": o.client_id, "redirect_uri": callback},
+                    data={
+                        "response_type": "code",
+                        "client_id": o.client_id,
+                        "redirect_uri": callback,
+                        "username": o.username,
+                        "password": o.password,
+                        "action": "approve",
+                    },
                 )
                 code = httpx.URL(approved.headers["location"]).params["code"]
                 exchange = {

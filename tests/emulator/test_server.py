@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from kinetic_core.emulator import LocalOrg
-from kinetic_core.emulator.app import normalise_path, route_kind
+from kinetic_core.emulator.app import normalise_path
 from kinetic_core.emulator.server import EmulatorRunningError
+from kinetic_core.emulator.urls import url_table
 
 
 def test_local_org_writes_and_removes_emulator_json(tmp_path: Path) -> None:
@@ -91,10 +92,11 @@ def test_two_orgs_in_one_process(tmp_path: Path) -> None:
 def test_path_helpers() -> None:
     assert normalise_path("//services///data/") == "/services/data"
     assert normalise_path("/") == "/"
-    assert route_kind("/services/data/v62.0/jobs/ingest/750") == "bulk_ingest"
-    assert route_kind("/services/data/v62.0/queryAll") == "query"
-    assert route_kind("/services/oauth2/token") == "oauth"
-    assert route_kind("/_emulator/stats") == "admin"
+    kind_of = url_table().kind_of
+    assert kind_of("/services/data/v62.0/jobs/ingest/750") == "bulk_ingest"
+    assert kind_of("/services/data/v62.0/queryAll") == "query"
+    assert kind_of("/services/oauth2/token") == "oauth"
+    assert kind_of("/_emulator/stats") == "admin"
 
 
 def test_cli_start_foreground(tmp_path: Path) -> None:

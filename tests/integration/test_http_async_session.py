@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from kinetic_core.auth import PasswordAuth, TokenProvider
+from kinetic_core.auth import PasswordAuth, StaticTokenAuth, TokenProvider
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import ServerUnavailableError
 from kinetic_core.http import AsyncHttpSession, HttpSession, RetryPolicy
@@ -133,3 +134,67 @@ def test_threads_and_tasks_share_one_provider(local_org: LocalOrg) -> None:
     assert token_requests(local_org) - before == 1
     assert provider.refresh_count == 1
     assert provider.auth_count == 2
+
+
+class InFlightServer:
+    """Answers every GET after 50 ms and records the most requests it held at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+        self.served = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                """Quiet."""
+
+            def do_GET(self) -> None:
+                with server.lock:
+                    server.now += 1
+                    server.most = max(server.most, server.now)
+                time.sleep(0.05)
+                with server.lock:
+                    server.now -= 1
+                    server.served += 1
+                body = b'{"ok":true}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_connection_pool_is_bounded_and_closed() -> None:
+    server = InFlightServer()
+    try:
+
+        async def main() -> AsyncHttpSession:
+            session = AsyncHttpSession(StaticTokenAuth(server.url, "00D!t"), max_connections=4)
+            async with session:
+                answers = await asyncio.gather(*(session.get_json("limits") for _ in range(40)))
+            assert answers == [{"ok": True}] * 40
+            return session
+
+        session = asyncio.run(main())
+    finally:
+        server.close()
+    assert server.served == 40
+    assert 2 <= server.most <= 4  # never more than max_connections at once
+    assert session.http_client.is_closed

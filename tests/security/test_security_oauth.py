@@ -219,8 +219,11 @@ def _authorize(org: LocalOrg, redirect_uri: str, scope: str = "api refresh_token
         "client_id": org.client_id,
         "redirect_uri": redirect_uri,
         "scope": scope,
+        "username": org.username,
+        "password": org.password,
+        "action": "approve",
     }
-    return httpx.get(f"{org.login_url}/services/oauth2/authorize", params=params, timeout=10)
+    return httpx.post(f"{org.login_url}/services/oauth2/authorize", data=params, timeout=10)
 
 
 def _exchange(org: LocalOrg, code: str, redirect_uri: str = CALLBACK) -> httpx.Response:

@@ -157,6 +157,23 @@ class FakeBulkHttp:
             return self._page(job, params or {})
         raise _error(404, "NOT_FOUND", "The requested resource does not exist", method, url)
 
+    def download(
+        self,
+        method: str,
+        url: str,
+        sink: Any,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: Any = None,
+        limit: int | None = None,
+    ) -> Mapping[str, str]:
+        """Like ``HttpSession.download``, in one piece (the fake never cuts a body off)."""
+        response = self.request(method, url, params=params, headers=headers, stream=True)
+        sink.start(dict(response.headers))
+        sink.write(response.read())
+        return dict(response.headers)
+
     # ------------------------------------------------------------------ handlers
     def _new_id(self) -> str:
         with self._lock:

@@ -11,19 +11,23 @@ from typing import Any
 import httpx
 import pytest
 
+from kinetic_core.auth import StaticTokenAuth
 from kinetic_core.bulk import query
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.query import RowCounter, _page_records, export_to_file, iter_records
-from kinetic_core.errors import QueryPagingError
+from kinetic_core.errors import QueryPagingError, TransportError
+from kinetic_core.http import HttpSession
 
 HEADER = b'"Id","Name","Note"\n'
 
 
-class PagedHttp:
-    """Serves query result pages as streamed chunks; a page may be cut off once."""
+class PagedHttp(HttpSession):
+    """A real ``HttpSession`` whose transport serves query result pages as streamed chunks.
 
-    api_version = "62.0"
+    A page may be cut off once (``cut_once``): its last chunk raises ``httpx.ReadError``, as a
+    connection reset mid-body does. Waits between re-requests are recorded, never slept.
+    """
 
     def __init__(
         self,
@@ -36,12 +40,19 @@ class PagedHttp:
         self.with_counts = with_counts
         self.cut_once = set(cut_once or ())
         self.requests: list[Mapping[str, Any] | None] = []
+        self.waits: list[float] = []
+        super().__init__(
+            StaticTokenAuth("https://x.example.com", "00D!t"),
+            transport=httpx.MockTransport(self.handle),
+            sleep=self.waits.append,
+        )
 
-    def data_url(self, suffix: str) -> str:
-        return f"https://x.example.com/services/data/v62.0/{suffix}"
-
-    def request(self, method: str, url: str, *, params: Any = None, stream: bool = False, **_: Any) -> Any:
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params) or None
         self.requests.append(params)
+        return self.serve(params)
+
+    def serve(self, params: Mapping[str, Any] | None) -> httpx.Response:
         index = int((params or {}).get("locator") or 0)
         chunks = self.pages[index]
         cut = index in self.cut_once
@@ -100,23 +111,26 @@ def test_export_requests_a_cut_off_page_again_without_duplicates(tmp_path: Path)
     assert [line.split(b",")[0] for line in lines[1:]] == [b'"001%03d"' % i for i in range(8)]
     assert export.rows == 8
     assert len(http.requests) == 4
-    assert all(p is not None and p["maxRecords"] == 500 for p in http.requests)
+    assert all(p is not None and p["maxRecords"] == "500" for p in http.requests)
 
 
-def test_export_gives_up_after_three_cut_offs(tmp_path: Path) -> None:
+def test_export_gives_up_after_the_retry_policy_with_its_backoff(tmp_path: Path) -> None:
     class AlwaysCut(PagedHttp):
-        def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        def serve(self, params: Mapping[str, Any] | None) -> httpx.Response:
             self.cut_once = {0}
-            return super().request(method, url, **kwargs)
+            return super().serve(params)
 
-    with pytest.raises(httpx.ReadError):
-        export_to_file(JobsApi(AlwaysCut([[HEADER, rows(0, 1)]])), job(), tmp_path / "out.csv", None)
+    http = AlwaysCut([[HEADER, rows(0, 1)]])
+    with pytest.raises(TransportError, match="cut off"):
+        export_to_file(JobsApi(http), job(), tmp_path / "out.csv", None)
+    assert len(http.requests) == http.retry_policy.max_attempts
+    assert len(http.waits) == http.retry_policy.max_attempts - 1
+    assert (tmp_path / "out.csv").read_bytes() == b""  # no row of a cut-off attempt is kept
 
 
 def test_export_refuses_a_repeated_locator(tmp_path: Path) -> None:
     class Loop(PagedHttp):
-        def request(self, method: str, url: str, **kwargs: Any) -> Any:
-            self.requests.append(kwargs.get("params"))
+        def serve(self, params: Mapping[str, Any] | None) -> httpx.Response:
             return httpx.Response(200, headers={"Sforce-Locator": "abc"}, content=HEADER + rows(0, 1))
 
     with pytest.raises(QueryPagingError, match="a second time"):

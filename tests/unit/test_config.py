@@ -296,3 +296,25 @@ def test_repr_hides_every_secret() -> None:
     assert "visible" in text
     for secret in ("S1", "S2", "S3", "S4", "S5", "S6"):
         assert secret not in text
+
+
+def test_a_profile_reads_a_secret_kept_in_its_own_file(tmp_path: Path) -> None:
+    from kinetic_core.config import resolve_org, save_profile
+
+    token_file = tmp_path / "web.refresh_token"
+    token_file.write_text("5AepSecret\n", encoding="utf-8")
+    values = {
+        "login_url": "https://login.salesforce.com",
+        "client_id": "cid",
+        "refresh_token_file": str(token_file),
+    }
+    save_profile("web", values, tmp_path)
+    assert "5AepSecret" not in (tmp_path / "orgs.toml").read_text(encoding="utf-8")
+    config = resolve_org("web", environ={}, home=tmp_path, cwd=tmp_path)
+    assert config.refresh_token == "5AepSecret"
+    assert config.flow is AuthFlow.REFRESH_TOKEN
+    token_file.unlink()
+    with pytest.raises(ConfigError, match=r"refresh_token_file: cannot read .*web\.refresh_token"):
+        resolve_org("web", environ={}, home=tmp_path, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="refusing to write the secret 'refresh_token'"):
+        save_profile("web", {**values, "refresh_token": "5AepSecret"}, tmp_path)

@@ -9,14 +9,14 @@ import pytest
 
 from kinetic_core.auth import ClientCredentialsAuth, StaticTokenAuth, Token, TokenProvider, TokenRequest
 from kinetic_core.errors import NotFoundError, ResponseLimitError, TransportError
-from kinetic_core.http.core import (
+from kinetic_core.http.core import SendCore
+from kinetic_core.http.ops import (
     Call,
     GetToken,
     Pump,
     ReadWhole,
     Renew,
     Send,
-    SendCore,
     Sent,
     Sleep,
     deadline_error,

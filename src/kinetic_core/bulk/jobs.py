@@ -10,23 +10,24 @@ Retry rules (on top of the HTTP layer's own, see ``kinetic_core.http.retry``):
 * closing (PATCH ``UploadComplete``) whose answer was lost is resolved by reading the
   job: re-sent only if the job is still ``Open``;
 * status and result GETs are safe to repeat; a result download cut off midway is
-  requested again from the start (query pages: again by the same locator).
+  requested again from the start (query pages: again by the same locator) by the session's
+  ``download``, under its retry policy and backoff.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from kinetic_core._httpx import httpx
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.errors import ApiError, ServerUnavailableError, TransportError
-from kinetic_core.http.bounds import ResponseBounds, iter_download
+from kinetic_core.http.ops import BodySink
 from kinetic_core.http.paging import PageGuard
 from kinetic_core.http.paths import check_id, on_instance
+from kinetic_core.http.sinks import FileSink
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,18 @@ class HttpLike(Protocol):
         stream: bool = False,
     ) -> httpx.Response: ...
 
+    def download(
+        self,
+        method: str,
+        url: str,
+        sink: BodySink,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: Any = None,
+        limit: int | None = None,
+    ) -> Mapping[str, str]: ...
+
 
 class FileBody:
     """A re-iterable upload body: every ``iter()`` re-reads the file from the start.
@@ -87,32 +100,20 @@ class JobsApi:
     """Bulk API 2.0 resources under ``/services/data/vXX.X/jobs``.
 
     Every job id is checked (15 or 18 letters and digits) before it becomes part of a URL, so no
-    id can reach another resource (``InvalidNameError``). Downloads are read within the session's
-    ``ResponseBounds`` (``bounds``: taken from ``http`` when it has them).
+    id can reach another resource (``InvalidNameError``). Downloads go through the session's
+    ``download`` (its ``ResponseBounds``, retry policy and backoff, renewal on 401).
 
     Example:
         >>> api = JobsApi(client.http)                      # doctest: +SKIP
         >>> info = api.create_ingest("Account", Operation.INSERT)  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        http: HttpLike,
-        *,
-        bounds: ResponseBounds | None = None,
-        monotonic: Callable[[], float] | None = None,
-    ) -> None:
+    def __init__(self, http: HttpLike) -> None:
         self.http = http
-        self.bounds: ResponseBounds = bounds or getattr(http, "bounds", None) or ResponseBounds()
-        self.monotonic: Callable[[], float] = monotonic or getattr(http, "monotonic", None) or time.monotonic
 
     def _url(self, kind: JobKind, job_id: str | None = None, *parts: str) -> str:
         ids = () if job_id is None else (check_id(job_id, "job id"),)
         return self.http.data_url("/".join(("jobs", kind.value, *ids, *parts)))
-
-    def chunks(self, response: httpx.Response, url: str, *, limit: int | None = None) -> Iterator[bytes]:
-        """The decoded chunks of a streamed download, within ``bounds`` (see ``iter_download``)."""
-        return iter_download(response, self.bounds, clock=self.monotonic, url=url, limit=limit)
 
     def create_ingest(
         self,
@@ -229,24 +230,12 @@ class JobsApi:
             url = on_instance(instance, guard.cursor(str(nxt)))
 
     def download(
-        self, url: str, target: Path, *, params: Mapping[str, Any] | None = None, attempts: int = 3
+        self, url: str, target: Path, *, params: Mapping[str, Any] | None = None
     ) -> Mapping[str, str]:
-        """Stream a GET into ``target``; a cut-off body is requested again. Returns the headers."""
-        for attempt in range(1, attempts + 1):
-            try:
-                response = self.http.request("GET", url, params=params, stream=True)
-                try:
-                    with target.open("wb") as out:
-                        for block in self.chunks(response, url):
-                            out.write(block)
-                    return dict(response.headers)
-                finally:
-                    response.close()
-            except (httpx.TransportError, TransportError) as exc:
-                if attempt == attempts:
-                    raise
-                logger.warning("download of %s cut off (%s); requesting it again", url, exc)
-        raise AssertionError("unreachable")
+        """Stream a GET into ``target``; a cut-off body is requested again (by the session's
+        ``download``: its retry policy and backoff). Returns the headers."""
+        with FileSink(target) as sink:
+            return self.http.download("GET", url, sink, params=params)
 
     def ingest_results_url(self, job_id: str, which: str) -> str:
         """URL of ``successfulResults``, ``failedResults`` or ``unprocessedrecords``."""

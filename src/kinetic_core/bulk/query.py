@@ -1,8 +1,9 @@
 """Bulk API 2.0 query: create, wait, then read every result page by locator.
 
 For records, each page is downloaded whole first (in memory up to 16 MiB, else to a
-temporary file), so a page cut off midway is requested again by the same locator and a
-slow consumer never holds a connection open; then it is parsed one row at a time. For a
+temporary file), so a page cut off midway is requested again by the same locator (by the
+session's ``download``: its retry policy and backoff, renewal on 401) and a slow consumer
+never holds a connection open; then it is parsed one row at a time. For a
 file export, pages are appended to the caller's file as bytes arrive. Paging stops only when
 ``Sforce-Locator`` is the literal ``null`` (or absent). Pages must lead to an end
 (``QueryPagingError``, see ``kinetic_core.http.paging``): a locator that repeats, a page with no
@@ -28,13 +29,12 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from kinetic_core._httpx import httpx
 from kinetic_core.bulk.events import BulkEvent, Emitter, JobCreated, JobStateChanged
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
 from kinetic_core.csvread import read_rows
-from kinetic_core.errors import BulkJobError, BulkTimeoutError, TransportError
+from kinetic_core.errors import BulkJobError, BulkTimeoutError
 from kinetic_core.http.paging import PageGuard
 
 logger = logging.getLogger(__name__)
@@ -124,63 +124,74 @@ PageData = bytes | Path
 """A downloaded page: its bytes, or the temporary file holding them."""
 
 
+class _PageSink:
+    """Holds one result page: in memory up to :data:`PAGE_IN_MEMORY`, then in the file ``spill()``.
+
+    Records are counted while the bytes arrive when the page lacks ``Sforce-NumberOfRecords``.
+    A cut-off attempt is forgotten (``reset``) before the page is requested again.
+    """
+
+    def __init__(self, spill: Callable[[], Path]) -> None:
+        self._spill = spill
+        self.held: list[bytes] = []
+        self.size = 0
+        self.path: Path | None = None
+        self._out: BinaryIO | None = None
+        self.counter: RowCounter | None = None
+
+    def start(self, headers: Mapping[str, str]) -> None:
+        self.counter = RowCounter() if _page_meta(headers)[0] is None else None
+
+    def write(self, block: bytes) -> None:
+        if self.counter is not None:
+            self.counter.feed(block)
+        if self._out is not None:
+            self._out.write(block)
+            return
+        self.held.append(block)
+        self.size += len(block)
+        if self.size > PAGE_IN_MEMORY:
+            self.path = self._spill()
+            self._out = self.path.open("wb")
+            self._out.writelines(self.held)
+            self.held = []
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def reset(self) -> None:
+        self.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
+        self.held = []
+        self.size = 0
+
+    def page(self) -> PageData:
+        self.close()
+        return self.path if self.path is not None else b"".join(self.held)
+
+
 def _fetch_page(
-    api: JobsApi,
-    url: str,
-    params: dict[str, Any] | None,
-    spill: Callable[[], Path],
-    *,
-    attempts: int = 3,
+    api: JobsApi, url: str, params: dict[str, Any] | None, spill: Callable[[], Path]
 ) -> tuple[PageData, Mapping[str, str], int]:
     """Download one page whole: in memory up to :data:`PAGE_IN_MEMORY`, else into the file ``spill()``.
 
     Returns the page, its headers and its records counted (-1 when ``Sforce-NumberOfRecords``
-    gives the number). A page cut off midway is requested again by the same locator, up to
-    ``attempts`` times; a page past ``max_download_bytes`` is an error, never retried.
+    gives the number). The session's ``download`` requests a page cut off midway again by the
+    same locator (its retry policy and backoff); a page past ``max_download_bytes`` is an
+    error, never retried.
     """
-    for attempt in range(1, attempts + 1):
-        held: list[bytes] = []
-        size = 0
-        out: BinaryIO | None = None
-        path: Path | None = None
-        counter: RowCounter | None = None
-        try:
-            response = api.http.request("GET", url, params=params, stream=True)
-            try:
-                if _page_meta(response.headers)[0] is None:
-                    counter = RowCounter()
-                for block in api.chunks(response, url):
-                    if counter is not None:
-                        counter.feed(block)
-                    if out is None:
-                        held.append(block)
-                        size += len(block)
-                        if size > PAGE_IN_MEMORY:
-                            path = spill()
-                            out = path.open("wb")
-                            out.writelines(held)
-                            held = []
-                    else:
-                        out.write(block)
-                headers = dict(response.headers)
-            finally:
-                response.close()
-                if out is not None:
-                    out.close()
-        except (httpx.TransportError, TransportError) as exc:
-            if path is not None:
-                path.unlink(missing_ok=True)
-            if attempt == attempts:
-                raise
-            logger.warning("query page of %s cut off (%s); requesting it again", url, exc)
-            continue
-        except BaseException:
-            if path is not None:
-                path.unlink(missing_ok=True)
-            raise
-        counted = -1 if counter is None else max(0, counter.records() - 1)
-        return (path if path is not None else b"".join(held)), headers, counted
-    raise AssertionError("unreachable")
+    sink = _PageSink(spill)
+    try:
+        headers = api.http.download("GET", url, sink, params=params)
+    except BaseException:
+        sink.reset()
+        raise
+    counted = -1 if sink.counter is None else max(0, sink.counter.records() - 1)
+    return sink.page(), headers, counted
 
 
 def iter_pages(
@@ -316,6 +327,57 @@ class RowCounter:
         return self.ends + (0 if self.last == b"\n" else 1)
 
 
+class _AppendSink:
+    """Appends a result page to an export file as bytes arrive.
+
+    The first page keeps its header (a UTF-8 BOM dropped); later pages lose their first line,
+    the repeated header, found by the first line ending (column names never hold one). A
+    cut-off attempt is truncated away (``reset``) before the page is requested again.
+    """
+
+    def __init__(self, out: BinaryIO, *, first: bool, count_rows: bool) -> None:
+        self.out = out
+        self.first = first
+        self.count_rows = count_rows
+        self.mark = out.tell()
+        self.counter: RowCounter | None = None
+        self.lead = b""
+        self.skipping = True
+
+    def start(self, headers: Mapping[str, str]) -> None:
+        if self.count_rows and _page_meta(headers)[0] is None:
+            self.counter = RowCounter()  # no Sforce-NumberOfRecords: count while copying
+        self.lead = b""
+        self.skipping = True
+
+    def write(self, block: bytes) -> None:
+        if self.skipping:
+            self.lead += block
+            if self.first:
+                if len(self.lead) < 3 and self.lead == b"\xef\xbb\xbf"[: len(self.lead)]:
+                    return
+                block = self.lead[3:] if self.lead.startswith(b"\xef\xbb\xbf") else self.lead
+            else:
+                cut = self.lead.find(b"\n")
+                if cut < 0:
+                    return
+                block = self.lead[cut + 1 :]
+            self.skipping = False
+            self.lead = b""
+        if self.counter is not None:
+            self.counter.feed(block)
+        self.out.write(block)
+
+    def finish(self) -> None:
+        if self.skipping and self.first and self.lead:  # a page shorter than a BOM
+            self.out.write(self.lead)
+
+    def reset(self) -> None:
+        self.out.seek(self.mark)
+        self.out.truncate()
+        self.counter = None
+
+
 def _stream_page(
     api: JobsApi,
     url: str,
@@ -324,60 +386,19 @@ def _stream_page(
     *,
     first: bool,
     count_rows: bool,
-    attempts: int = 3,
 ) -> tuple[Mapping[str, str], int]:
     """Append one result page to ``sink`` as bytes arrive; returns (headers, records counted or -1).
 
-    Records are counted (``count_rows``) only when the page lacks ``Sforce-NumberOfRecords``.
-
-    The first page keeps its header (a UTF-8 BOM dropped); later pages lose their first line, the
-    repeated header, found by the first line ending (column names never hold one). A page cut off
-    midway is truncated away and requested again, up to ``attempts`` times.
+    Records are counted (``count_rows``) only when the page lacks ``Sforce-NumberOfRecords``. A
+    page cut off midway is truncated away and requested again by the session's ``download``.
     """
-    mark = sink.tell()
-    for attempt in range(1, attempts + 1):
-        counter: RowCounter | None = None
-        try:
-            response = api.http.request("GET", url, params=params, stream=True)
-            try:
-                if count_rows and _page_meta(response.headers)[0] is None:
-                    counter = RowCounter()  # no Sforce-NumberOfRecords: count while copying
-                lead = b""
-                skipping = True
-                for block in api.chunks(response, url):
-                    if skipping:
-                        lead += block
-                        if first:
-                            if len(lead) < 3 and lead == b"\xef\xbb\xbf"[: len(lead)]:
-                                continue
-                            block = lead[3:] if lead.startswith(b"\xef\xbb\xbf") else lead
-                        else:
-                            cut = lead.find(b"\n")
-                            if cut < 0:
-                                continue
-                            block = lead[cut + 1 :]
-                        skipping = False
-                        lead = b""
-                    if counter is not None:
-                        counter.feed(block)
-                    sink.write(block)
-                if skipping and first and lead:  # a page shorter than a BOM
-                    sink.write(lead)
-                headers = dict(response.headers)
-            finally:
-                response.close()
-        except (httpx.TransportError, TransportError) as exc:
-            if attempt == attempts:
-                raise
-            logger.warning("query page of %s cut off (%s); requesting it again", url, exc)
-            sink.seek(mark)
-            sink.truncate()
-            continue
-        records = -1
-        if counter is not None:
-            records = max(0, counter.records() - (1 if first else 0))
-        return headers, records
-    raise AssertionError("unreachable")
+    page = _AppendSink(sink, first=first, count_rows=count_rows)
+    headers = api.http.download("GET", url, page, params=params)
+    page.finish()
+    records = -1
+    if page.counter is not None:
+        records = max(0, page.counter.records() - (1 if first else 0))
+    return headers, records
 
 
 def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | None) -> QueryExport:

@@ -1,8 +1,9 @@
-"""``kinetic org login | list | remove``: org profiles in ``~/.kinetic/orgs.toml``.
+"""``kinetic org login [web | device] | list | remove``: org profiles in ``~/.kinetic/orgs.toml``.
 
 Profiles hold secrets by reference only: a key file path for JWT, environment variable names
-(``password_env = "PROD_PASSWORD"``) for passwords, client secrets and tokens. The file is written
-readable by its owner only (mode 0600).
+(``password_env = "PROD_PASSWORD"``) for passwords, client secrets and tokens, and for the interactive
+logins (``org login web``, ``org login device``, in ``org_login``) the path of a file of their own
+holding the refresh token. Every such file is written readable by its owner only (mode 0600).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from typer import _click as click
 
+from kinetic_core.cli import org_login
 from kinetic_core.cli.common import (
     ExitCode,
     JsonOption,
@@ -25,6 +28,7 @@ from kinetic_core.cli.common import (
     stderr,
     stdout,
 )
+from kinetic_core.cli.helpstyle import KineticGroup
 from kinetic_core.config import (
     DEFAULT_LOGIN_URL,
     kinetic_home,
@@ -36,6 +40,36 @@ from kinetic_core.config import (
 from kinetic_core.errors import KineticError
 
 org_app = typer.Typer(help="Manage org profiles (~/.kinetic/orgs.toml).", no_args_is_help=True)
+
+PROFILE_COMMAND = "profile"
+
+
+class LoginGroup(KineticGroup):
+    """``org login``: ``web`` and ``device`` are subcommands; anything else is ``org login profile``.
+
+    So ``kinetic org login prod --client-id ...`` keeps meaning what it always did.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [PROFILE_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+login_app = typer.Typer(
+    cls=LoginGroup,
+    no_args_is_help=True,
+    help=(
+        "Log in and save an org profile: with stored credentials (NAME --client-id ... --password-env ...), "
+        "through the browser (web) or from another device (device).\n\n"
+        "Example:\n"
+        "    $ kinetic org login prod --client-id 3MVG... --username me@acme.com --password-env PROD_PW\n"
+        "    $ kinetic org login web prod --client-id 3MVG...\n"
+        "    $ kinetic org login device prod --client-id 3MVG..."
+    ),
+    short_help="Log in and save an org profile (credentials by reference, web or device login).",
+)
+org_app.add_typer(login_app, name="login", cls=LoginGroup)
 
 FLOWS = ("jwt", "password", "refresh-token", "client-credentials", "token")
 SANDBOX_LOGIN_URL = "https://test.salesforce.com"
@@ -54,7 +88,7 @@ def _infer_flow(values: dict[str, Any]) -> str:
         return "jwt"
     if "password_env" in values:
         return "password"
-    if "refresh_token_env" in values:
+    if "refresh_token_env" in values or "refresh_token_file" in values:
         return "refresh-token"
     if "access_token_env" in values:
         return "token"
@@ -98,7 +132,7 @@ def _secure(path: Path) -> None:
         pass
 
 
-@org_app.command("login", epilog=exit_codes_help(auth=True, api=True))
+@login_app.command(PROFILE_COMMAND, epilog=exit_codes_help(auth=True, api=True))
 @handle_errors
 def login(
     name: Annotated[str | None, typer.Argument(help="Profile name (letters, digits, _).")] = None,
@@ -266,9 +300,15 @@ def remove(
     profile = name or org
     if not profile:
         raise fail("give the profile name: kinetic org remove NAME", json_output=json_output)
-    if not remove_profile(profile, kinetic_home()):
+    home = kinetic_home()
+    if not remove_profile(profile, home):
         raise fail(f"no org profile {profile!r}", ExitCode.USAGE, json_output=json_output)
+    org_login.forget_secrets(home, profile)
     if json_output:
         emit_json({"removed": profile})
     else:
         stderr().print(f"removed org {profile!r}", markup=False)
+
+
+login_app.command("web", epilog=exit_codes_help(auth=True, api=True))(org_login.login_web)
+login_app.command("device", epilog=exit_codes_help(auth=True, api=True))(org_login.login_device)

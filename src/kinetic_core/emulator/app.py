@@ -13,7 +13,6 @@ gives every response header its usual spelling (``Content-Type``, ``Sforce-Locat
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import re
@@ -28,28 +27,25 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kinetic_core.emulator.bulk.v1_models import V1Error
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultKind, fault_error
 from kinetic_core.emulator.headers import CanonicalHeaders
 from kinetic_core.emulator.hostcheck import HostPolicy
-from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
-from kinetic_core.emulator.routes import admin, composite, identity, oauth, query, replication, rest, soap
+from kinetic_core.emulator.org import Org
+from kinetic_core.emulator.routes.bulk_v1 import error_response as v1_error_response
 from kinetic_core.emulator.routes.common import SESSION_STATE_KEY, dumps, error_response, session_or_none
+from kinetic_core.emulator.routing import UrlTable, check_version
+from kinetic_core.emulator.urls import url_table
 
 logger = logging.getLogger(__name__)
 
 REST_BODY_LIMIT = 50 * 1024 * 1024
 BULK_BODY_LIMIT = 200 * 1024 * 1024
 _SLASHES = re.compile(r"/{2,}")
-_VERSION = re.compile(r"^/services/data/v([^/]*)")
-_BULK_MODULES = (
-    "kinetic_core.emulator.routes.bulk_ingest",
-    "kinetic_core.emulator.routes.bulk_query",
-    "kinetic_core.emulator.routes.bulk_v1",
-)
+BULK_V1_PREFIX = "/services/async/"
 
 
 def normalise_path(path: str) -> str:
@@ -63,54 +59,13 @@ def normalise_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def route_kind(path: str) -> str:
-    """The statistics bucket of a (normalised) path."""
-    if path.startswith("/_emulator"):
-        return "admin"
-    if path.startswith("/services/oauth2"):
-        return "oauth" if not path.endswith("userinfo") else "identity"
-    if path.startswith("/id/"):
-        return "identity"
-    if path == "/services/data":
-        return "versions"
-    if path.startswith("/services/Soap/"):
-        return "soap"
-    if path.startswith("/services/async/"):
-        return "bulk_v1"
-    parts = path.split("/")
-    if len(parts) < 4 or not path.startswith("/services/data/v"):
-        return "other"
-    if len(parts) == 4:
-        return "resources"
-    seg = parts[4]
-    if seg == "jobs":
-        return f"bulk_{parts[5]}" if len(parts) > 5 and parts[5] in ("ingest", "query") else "bulk"
-    if seg in ("query", "queryAll"):
-        return "query"
-    if seg in ("search", "parameterizedSearch"):
-        return "search"
-    if seg in ("sobjects", "composite", "limits"):
-        return seg
-    return "other"
-
-
-def check_version(path: str) -> None:
-    """[I] Versions below 31.0 are retired (410); unknown or future versions are 404."""
-    m = _VERSION.match(path)
-    if not m:
-        return
-    raw = m.group(1)
-    if not re.fullmatch(r"\d+\.\d", raw):
-        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-    major = int(raw.split(".")[0])
-    if major < RETIRED_BELOW:
-        raise ApiError(
-            410,
-            "UNSUPPORTED_API_VERSION",
-            f"API version {raw} has been retired; use v{RETIRED_BELOW}.0 or later",
-        )
-    if major > MAX_API_VERSION or not raw.endswith(".0"):
-        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+def _limit_refusal(scope: Scope, *, bulk_v1: bool) -> Response:
+    """The answer to a request over the daily API limit: REST's error array, or Bulk API 1.0's error."""
+    if bulk_v1:
+        # [I] Bulk API 1.0's code and status for an exhausted daily limit are not documented.
+        refused = V1Error(403, "ExceededQuota", "TotalRequests Limit exceeded.")
+        return v1_error_response(Request(scope), refused)
+    return error_response(ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."))
 
 
 async def _send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,10 +76,15 @@ class KineticMiddleware:
     """Pure ASGI middleware applying the org-wide rules (see the module docstring)."""
 
     def __init__(
-        self, app: ASGIApp, org: Org, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self,
+        app: ASGIApp,
+        org: Org,
+        urls: UrlTable,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
         self.org = org
+        self.urls = urls
         self.sleep = sleep
         self._hosts: tuple[str, HostPolicy] | None = None
 
@@ -150,7 +110,7 @@ class KineticMiddleware:
         scope["path"] = path
         scope["raw_path"] = path.encode("utf-8", "surrogateescape")
         self._override_method(scope)
-        self.org.count_request(route_kind(path))
+        self.org.count_request(self.urls.kind_of(path))
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -197,25 +157,30 @@ class KineticMiddleware:
                 await _send_response(error_response(fault_error(decision.error_status)), scope, receive, send)
                 return
         api_path = path.startswith("/services/data/v")
+        bulk_v1 = path.startswith(BULK_V1_PREFIX)
         if api_path:
             check_version(path)
         receive = await self._body_receiver(scope, receive, headers, path)
         if headers.get("x-prettyprint", "").lower() in ("1", "true"):
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
             send = self._pretty_sender(send)
-        if not api_path:
+        if not (api_path or bulk_v1):
             await self.app(scope, receive, send)
             return
+        # Every authenticated REST and Bulk API 1.0 request counts against the daily API limit [D].
         limit = org.api_request_limit()
-        session = session_or_none(org, headers.get("authorization"))
+        if bulk_v1:
+            token = headers.get("x-sfdc-session", "").strip()
+            session = session_or_none(org, f"Bearer {token}") if token else None
+        else:
+            session = session_or_none(org, headers.get("authorization"))
         used = org.api_counter.used()
         if session is not None:
-            scope.setdefault("state", {})[SESSION_STATE_KEY] = session
+            if not bulk_v1:
+                scope.setdefault("state", {})[SESSION_STATE_KEY] = session
             if used >= limit:
                 org.faults.record(FaultKind.LIMIT)
-                response = error_response(
-                    ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-                )
+                response = _limit_refusal(scope, bulk_v1=bulk_v1)
                 response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{limit}"
                 await _send_response(response, scope, receive, send)
                 return
@@ -380,20 +345,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(exc.status_code, "INVALID_REQUEST", str(exc.detail)))
 
 
-def _bulk_routes() -> list[BaseRoute]:
-    found: list[BaseRoute] = []
-    for name in _BULK_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            logger.warning("%s is not installed: its Bulk API 2.0 routes answer 404", name)
-            continue
-        found.extend(module.routes())
-    return found
-
-
 def create_app(org: Org) -> Starlette:
     """The ASGI app serving ``org`` (no globals: one app per org).
 
@@ -402,30 +353,20 @@ def create_app(org: Org) -> Starlette:
         >>> TestClient(app).get("/services/data").status_code  # doctest: +SKIP
         200
     """
-    routes: list[BaseRoute] = [
-        *replication.routes(),  # before rest's /sobjects/{sobject}/{rid}
-        *rest.routes(),
-        *query.routes(),
-        *composite.routes(),
-        *_bulk_routes(),
-        *oauth.routes(),
-        *soap.routes(),
-        *identity.routes(),
-        *admin.routes(),
-    ]
+    urls = url_table()
     app = Starlette(
-        routes=routes,
+        routes=urls.routes(),
         middleware=[
             Middleware(CanonicalHeaders, clock=org.clock),  # outermost: sees every header
-            Middleware(KineticMiddleware, org=org),
+            Middleware(KineticMiddleware, org=org, urls=urls),
             Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5),
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )
     app.router.redirect_slashes = False
     app.state.org = org
-    app.state.oauth_codes = {}
+    app.state.urls = urls
     return app
 
 
-__all__ = ["KineticMiddleware", "check_version", "create_app", "dumps", "normalise_path", "route_kind"]
+__all__ = ["KineticMiddleware", "check_version", "create_app", "dumps", "normalise_path"]

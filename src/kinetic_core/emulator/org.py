@@ -6,7 +6,6 @@ wraps one in an ASGI app. Several orgs can live in one process (no globals).
 
 from __future__ import annotations
 
-import logging
 import random
 import secrets
 import threading
@@ -16,21 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kinetic_core.emulator.bulk import BulkEngine
+from kinetic_core.emulator.bulk.v1 import BulkV1
 from kinetic_core.emulator.faults import FaultConfig, Faults
 from kinetic_core.emulator.private import private_dir
+from kinetic_core.emulator.service.oauth import OAuthGrants
+from kinetic_core.emulator.soql import QueryEngine
 from kinetic_core.emulator.store.custom import build_schema
 from kinetic_core.emulator.store.records import Store
 from kinetic_core.emulator.tls import JwtCredentials, ensure_jwt_credentials, load_certificate_public_key
 from kinetic_core.emulator.tokens import TokenStore
-
-if TYPE_CHECKING:
-    from kinetic_core.emulator.bulk import BulkEngine
-    from kinetic_core.emulator.bulk.v1 import BulkV1
-    from kinetic_core.emulator.soql import QueryEngine
-
-logger = logging.getLogger(__name__)
 
 # [I] Versions this emulator lists and accepts; contiguous so that string-max picks the newest.
 MIN_API_VERSION = 31
@@ -72,6 +68,9 @@ class OrgSettings:
     # The connected app's callback URLs: /services/oauth2/authorize redirects to these only (exact match).
     # [I] The default is the Salesforce CLI's web-login callback.
     callback_urls: tuple[str, ...] = ("http://localhost:1717/OauthRedirect",)
+    # [I] Device flow: seconds a device must wait between polls, and how long its code lives.
+    device_poll_interval_seconds: int = 5
+    device_code_ttl_seconds: float = 600.0
     # The secret every /_emulator request must carry (X-Kinetic-Admin-Token); None: a random one per start.
     admin_token: str | None = None
 
@@ -168,53 +167,28 @@ class Org:
         self.api_counter = ApiCounter(self.store)
         self.stats = Stats()
         self._stats_lock = threading.Lock()
-        self.query_engine: QueryEngine | None = self._make_query_engine()
-        self.bulk: BulkEngine | None = self._make_bulk(sleep)
-        self.bulk_v1: BulkV1 | None = self._make_bulk_v1()
-        self._started = False
-        self._closed = False
-
-    def _make_query_engine(self) -> QueryEngine | None:
-        try:
-            from kinetic_core.emulator.soql import QueryEngine
-        except ImportError:
-            logger.warning("kinetic_core.emulator.soql is not available: query routes answer errors")
-            return None
-        return QueryEngine(self.store, clock=self.clock, rng=self.rng)
-
-    def _make_bulk(self, sleep: Callable[[float], None]) -> BulkEngine | None:
-        if self.query_engine is None:
-            return None
-        try:
-            from kinetic_core.emulator.bulk import BulkEngine
-        except ImportError:
-            logger.warning("kinetic_core.emulator.bulk is not available: Bulk API 2.0 routes answer errors")
-            return None
-        s = self.settings
-        return BulkEngine(
+        self.query_engine = QueryEngine(self.store, clock=clock, rng=self.rng)
+        self.bulk = BulkEngine(
             self.store,
             self.query_engine,
-            rate=s.bulk_rate,
-            job_delay=s.bulk_job_delay_seconds,
-            shuffle_results=s.shuffle_results,
-            query_page_size=s.query_page_size,
-            clock=self.clock,
+            rate=settings.bulk_rate,
+            job_delay=settings.bulk_job_delay_seconds,
+            shuffle_results=settings.shuffle_results,
+            query_page_size=settings.query_page_size,
+            clock=clock,
             sleep=sleep,
             rng=self.rng,
         )
-
-    def _make_bulk_v1(self) -> BulkV1 | None:
-        if self.bulk is None:
-            return None
-        from kinetic_core.emulator.bulk.v1 import BulkV1
-
-        return BulkV1(self.bulk)
+        self.bulk_v1 = BulkV1(self.bulk)
+        self.oauth = OAuthGrants(self)
+        self._started = False
+        self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start background workers (the bulk engine); idempotent."""
-        if not self._started and self.bulk is not None:
+        if not self._started:
             self.bulk.start()
         self._started = True
 
@@ -223,7 +197,7 @@ class Org:
         if self._closed:
             return
         self._closed = True
-        if self._started and self.bulk is not None:
+        if self._started:
             self.bulk.stop()
         self.tokens.close()
         self.store.close()

@@ -191,9 +191,3 @@ class TokenStore:
                 self._cache.pop(access, None)
             self._conn.execute("DELETE FROM access_tokens WHERE refresh_token = ?", (token,))
             return True
-
-    def expire_all(self) -> None:
-        """End every access session (refresh tokens stay valid)."""
-        with self._lock:
-            self._conn.execute("DELETE FROM access_tokens")
-            self._cache.clear()

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kinetic_core.http.bounds import ResponseBounds
-from kinetic_core.http.core import BodySink
 from kinetic_core.http.limits import ApiUsage, parse_limit_info
+from kinetic_core.http.ops import BodySink
 from kinetic_core.http.retry import Failure, RetryDecision, RetryPolicy, backoff_delay, decide
 from kinetic_core.http.session import HttpSession
 from kinetic_core.http.transport import Timeouts, build_async_http_client, build_http_client

@@ -19,7 +19,8 @@ from kinetic_core._httpx import httpx
 from kinetic_core.auth.base import Authenticator, Token, TokenRequest
 from kinetic_core.auth.provider import TokenProvider
 from kinetic_core.http.bounds import ResponseBounds, iter_download, read_whole
-from kinetic_core.http.core import (
+from kinetic_core.http.core import SendCore
+from kinetic_core.http.ops import (
     BodySink,
     Content,
     Exchange,
@@ -29,7 +30,6 @@ from kinetic_core.http.core import (
     ReadWhole,
     Renew,
     Send,
-    SendCore,
     Sent,
     Sleep,
     deadline_error,

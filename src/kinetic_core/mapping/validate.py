@@ -20,6 +20,8 @@ class IssueCode(StrEnum):
     NOT_CREATEABLE = "NOT_CREATEABLE"
     NOT_UPDATEABLE = "NOT_UPDATEABLE"
     REQUIRED_NOT_MAPPED = "REQUIRED_NOT_MAPPED"
+    SOURCE_NOT_FOUND = "SOURCE_NOT_FOUND"
+    """A mapping reads a column the source does not have (found by ``--dry-run``)."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kinetic_core.bulk.codec import encode_record
-from kinetic_core.mapping import FieldMapper, Issue
+from kinetic_core.mapping import FieldMapper, Issue, IssueCode
 from kinetic_core.pipeline.runner import BatchRunner, Callbacks, Item
 from kinetic_core.pipeline.sources import Source, SqlSource
 
@@ -17,6 +17,26 @@ if TYPE_CHECKING:
 
 COUNT_LIMIT = 10_000_000
 """Rows counted at most to estimate batches and jobs (the count streams the source)."""
+EXAMPLES_PER_CODE = 3
+"""Sample rows shown for each error code in the text report (the rest are counted)."""
+
+
+def summarise_errors(errors: list[dict[str, Any]], examples: int = EXAMPLES_PER_CODE) -> list[dict[str, Any]]:
+    """Group sample errors by code, in order of first appearance: count, row numbers, a few examples.
+
+    Example:
+        >>> rows = [{"row_number": n, "error_code": "MISSING_KEY", "error_message": "-"} for n in range(4)]
+        >>> [(g["error_code"], g["count"], len(g["examples"])) for g in summarise_errors(rows)]
+        [('MISSING_KEY', 4, 3)]
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for error in errors:
+        code = str(error["error_code"])
+        group = groups.setdefault(code, {"error_code": code, "count": 0, "examples": []})
+        group["count"] += 1
+        if len(group["examples"]) < examples:
+            group["examples"].append(error)
+    return list(groups.values())
 
 
 @dataclass
@@ -70,6 +90,14 @@ class DryRunReport:
                 for i in self.issues
             ],
             "sample_errors": self.sample_errors,
+            "error_summary": [
+                {
+                    "error_code": g["error_code"],
+                    "count": g["count"],
+                    "rows": [e["row_number"] for e in g["examples"]],
+                }
+                for g in summarise_errors(self.sample_errors)
+            ],
             "sample_records": self.sample_records,
             "ok": self.ok,
         }
@@ -88,8 +116,16 @@ class DryRunReport:
             )
         for issue in self.issues:
             lines.append(f"{issue.severity}: {issue.code.value} {issue.field}: {issue.message}")
-        for error in self.sample_errors:
-            lines.append(f"row {error['row_number']}: {error['error_code']}: {error['error_message']}")
+        for group in summarise_errors(self.sample_errors):
+            shown = group["examples"]
+            if group["count"] == 1:
+                only = shown[0]
+                lines.append(f"row {only['row_number']}: {only['error_code']}: {only['error_message']}")
+                continue
+            lines.append(f"{group['error_code']}: {group['count']:,} of {self.sampled:,} sampled rows, e.g.")
+            lines += [f"  row {e['row_number']}: {e['error_message']}" for e in shown]
+            if group["count"] > len(shown):
+                lines.append(f"  ... and {group['count'] - len(shown):,} more")
         lines.append("nothing was written" + ("" if self.ok else "; fix the problems above first"))
         return "\n".join(lines)
 
@@ -138,6 +174,41 @@ def _predicted_errors(item: Item, describe: dict[str, Any], operation: str) -> l
     return errors
 
 
+def missing_sources(mapper: FieldMapper | None, source: Source, raws: list[Any]) -> list[Issue]:
+    """Warnings for mapping sources that are not columns of the source.
+
+    The columns are the source's header (CSV, DataFrame) or, for sources without one, the keys of the
+    sampled records; nothing is reported when neither is known. A dotted source (``address.city``)
+    is checked by its first part. Header names are compared without regard to case.
+    """
+    if mapper is None:
+        return []
+    columns = list(getattr(source, "columns", None) or ())
+    if not columns:
+        seen: dict[str, None] = {}
+        for raw in raws:
+            for key in getattr(raw, "cells", None) or {}:
+                seen.setdefault(str(key), None)
+        columns = list(seen)
+    if not columns:
+        return []
+    known = {c.lower() for c in columns}
+    listed = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
+    issues = []
+    for rule in mapper.rules:
+        if rule.source and rule.source.split(".", 1)[0].lower() not in known:
+            issues.append(
+                Issue(
+                    "warning",
+                    IssueCode.SOURCE_NOT_FOUND,
+                    rule.target,
+                    f"{rule.target} reads {rule.source!r}, which is not a column of the source "
+                    f"(columns: {listed}); the field would be left out of every record",
+                )
+            )
+    return issues
+
+
 def dry_run(pipeline: SyncPipeline, source: Source, sample: int) -> DryRunReport:
     """Build the :class:`DryRunReport` of ``pipeline`` on ``source``; nothing is written or sent."""
     runner = BatchRunner(
@@ -156,7 +227,9 @@ def dry_run(pipeline: SyncPipeline, source: Source, sample: int) -> DryRunReport
     prepared = runner.prepare(raws)
     describe = pipeline.client.describe(pipeline.sobject)
     check = pipeline.mapper or FieldMapper({t: t for t in _targets(prepared.items)})
-    issues = list(check.validate(describe, pipeline.operation))
+    issues = missing_sources(pipeline.mapper, source, raws) + list(
+        check.validate(describe, pipeline.operation)
+    )
     rows: int | None = None
     if not isinstance(source, SqlSource):
         rows = sum(1 for _ in itertools.islice(source.rows(), COUNT_LIMIT))

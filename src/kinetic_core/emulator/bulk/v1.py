@@ -7,6 +7,11 @@ engine as a Bulk API 2.0 job (a batch's writes, its state and the daily counters
 transaction). Job states ``Open``/``Closed``/``Aborted``/``Failed``; batch states ``Queued``,
 ``InProgress``, ``Completed``, ``Failed`` and ``NotProcessed`` (queued when the job was aborted).
 
+A query job created with ``Sforce-Enable-PKChunking`` splits each query batch into one batch per range
+of Ids (:mod:`kinetic_core.emulator.soql.chunking`) and leaves the original ``NotProcessed``. Query
+results come as CSV, JSON or XML (:mod:`kinetic_core.emulator.soql.xml_records`), as the job's
+``contentType`` says.
+
 This module knows no HTTP; ``routes/bulk_v1.py`` renders XML or JSON. Persistence and result files
 live in :mod:`kinetic_core.emulator.bulk.v1_store`.
 """
@@ -54,6 +59,8 @@ from kinetic_core.emulator.bulk.v1_models import (
 from kinetic_core.emulator.bulk.v1_query import QueryRunner, write_query_result
 from kinetic_core.emulator.bulk.v1_store import V1Store
 from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.soql.chunking import ChunkingError, ChunkSettings, chunk_queries, parse_header
+from kinetic_core.emulator.soql.xml_records import PagedQuery, write_xml_result
 from kinetic_core.emulator.store.ids import is_well_formed, to18
 
 if TYPE_CHECKING:
@@ -124,10 +131,10 @@ class BulkV1:
             raise invalid_job(f"Unable to find object: {name}")
         config: dict[str, Any]
         if op in ("query", "queryAll"):
-            if content is ContentType.XML:
-                raise V1Error(
-                    400, "FeatureNotEnabled", "XML query results are not supported by this emulator"
-                )
+            try:
+                parse_header(pk_chunking)
+            except ChunkingError as err:
+                raise invalid_job(str(err)) from None
             if not obj.bulk_supported:
                 raise V1Error(400, "InvalidEntity", f"Entity '{obj.name}' is not supported by the Bulk API.")
             config = {"operation": op, "object": obj.name}
@@ -187,9 +194,31 @@ class BulkV1:
             raise invalid_batch(
                 f"The batch is {len(raw)} bytes; a batch may not exceed {MAX_BATCH_BYTES} bytes"
             )
-        batch = self.store.add_batch(job.id, raw, kind or expected, self.engine.clock())
+        chunking = parse_header(job.pk_chunking) if query else None
+        with self.engine.lock:  # the worker must not start a batch that is about to be chunked
+            batch = self.store.add_batch(job.id, raw, kind or expected, self.engine.clock())
+            if chunking is not None:
+                self._chunk(job, batch, raw, chunking)
         self.engine.worker.wake()
         return batch
+
+    def _chunk(self, job: V1Job, batch: V1Batch, raw: bytes, settings: ChunkSettings) -> None:
+        """PK chunking: a batch per range of Ids; the original becomes ``NotProcessed`` (or ``Failed``)."""
+        now = self.engine.clock()
+        soql = raw.decode("utf-8", errors="replace").strip()
+        obj = self.engine.store.schema.get(job.object)
+        try:
+            if obj is None:
+                raise ChunkingError(f"Entity '{job.object}' no longer exists")
+            queries = chunk_queries(self.engine.store, obj, soql, settings)
+        except (ChunkingError, ApiError) as err:
+            reason = err.message if isinstance(err, ApiError) else str(err)
+            self._fail(batch, f"InvalidBatch : Failed to process query: {reason}")
+            return
+        for chunk in queries:
+            self.store.add_batch(job.id, chunk.encode("utf-8"), batch.request_type, now)
+        self.store.finish_batch(batch.id, BatchState.NOT_PROCESSED, now)
+        logger.info("bulk v1 batch %s split into %d PK chunks", batch.id, len(queries))
 
     def get_batch(self, job_id: str, batch_id: str) -> V1Batch:
         job = self.get_job(job_id)
@@ -349,16 +378,27 @@ class BulkV1:
         qe = eng.query_engine
         if qe is None:
             raise V1Error(400, "Unknown", "The emulator's SOQL engine is not available")
+        include_deleted = job.operation is Operation.QUERY_ALL
         try:
-            count = write_query_result(
-                cast(QueryRunner, qe),
-                eng.store.schema,
-                soql,
-                include_deleted=job.operation is Operation.QUERY_ALL,
-                as_json=job.content_type is ContentType.JSON,
-                api_version=job.api_version,
-                target=result,
-            )
+            if job.content_type is ContentType.XML:
+                count = write_xml_result(
+                    cast(PagedQuery, qe),
+                    eng.store.schema,
+                    soql,
+                    include_deleted=include_deleted,
+                    api_version=job.api_version,
+                    target=result,
+                )
+            else:
+                count = write_query_result(
+                    cast(QueryRunner, qe),
+                    eng.store.schema,
+                    soql,
+                    include_deleted=include_deleted,
+                    as_json=job.content_type is ContentType.JSON,
+                    api_version=job.api_version,
+                    target=result,
+                )
         except ApiError as err:
             raise invalid_batch(f"Failed to process query: {err.error_code}: {err.message}") from None
         with eng.store.transaction():

@@ -17,7 +17,6 @@ import hmac
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultConfig
@@ -73,12 +72,3 @@ async def stats(request: Request) -> Response:
             "api_requests_24h": org.api_counter.used(),
         }
     )
-
-
-def routes() -> list[BaseRoute]:
-    """Admin routes."""
-    return [
-        Route("/_emulator/reset", reset, methods=["POST"]),
-        Route("/_emulator/faults", faults, methods=["GET", "POST"]),
-        Route("/_emulator/stats", stats, methods=["GET"]),
-    ]

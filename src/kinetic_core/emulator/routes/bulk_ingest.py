@@ -8,12 +8,10 @@ Also holds the helpers ``bulk_query`` shares (engine lookup, CSV streaming, list
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.bulk import BulkEngine, JobKind, gzip_chunks
 from kinetic_core.emulator.errors import ApiError
@@ -24,6 +22,7 @@ from kinetic_core.emulator.routes.common import (
     read_json,
     require_session,
 )
+from kinetic_core.emulator.service.jobs import create_multipart_job
 
 LIST_LOCATOR_PREFIX = "01g8c0000000001"
 CSV_TYPE = "text/csv"
@@ -31,11 +30,8 @@ MULTIPART_LIMIT = 150 * 1024 * 1024
 
 
 def engine_of(request: Request) -> BulkEngine:
-    """The org's bulk engine (503 when the emulator runs without one)."""
-    engine = get_org(request).bulk
-    if engine is None:
-        raise ApiError(503, "SERVER_UNAVAILABLE", "Bulk API 2.0 is not available in this emulator instance")
-    return engine
+    """The org's bulk engine."""
+    return get_org(request).bulk
 
 
 def wants_gzip(request: Request) -> bool:
@@ -133,23 +129,7 @@ async def _create_multipart(
     body = await request.body()
     if len(body) > MULTIPART_LIMIT:
         raise ApiError(400, "CLIENTINPUTERROR", "Multipart job requests are limited to small data sets")
-    parts = parse_multipart(body, ctype)
-    if "job" not in parts:
-        raise ApiError(400, "INVALIDJOB", "InvalidJob : The multipart request has no 'job' part")
-    try:
-        spec = json.loads(parts["job"])
-    except ValueError:
-        raise ApiError(400, "JSON_PARSER_ERROR", "The 'job' part is not valid JSON") from None
-    job = engine.create_ingest_job(spec, user_id=user_id, api_version=version)
-    try:
-        if "content" not in parts:
-            raise ApiError(400, "INVALIDJOB", "InvalidJob : The multipart request has no 'content' part")
-        engine.upload(job.id, [parts["content"]])
-        job = engine.close_job(job.id)
-    except ApiError:
-        engine.abort_job(job.id, JobKind.INGEST)
-        engine.delete_job(job.id, JobKind.INGEST)
-        raise
+    job = create_multipart_job(engine, parse_multipart(body, ctype), user_id=user_id, api_version=version)
     return json_response(job.info(full=False))
 
 
@@ -237,23 +217,4 @@ async def results(request: Request) -> Response:
     return csv_response(request, chunks)
 
 
-def routes() -> list[BaseRoute]:
-    """The ingest routes, mounted by ``create_app``.
-
-    Example:
-        >>> [r.path for r in routes()][0]
-        '/services/data/v{ver}/jobs/ingest'
-    """
-    base = "/services/data/v{ver}/jobs/ingest"
-    return [
-        Route(base, create_job, methods=["POST"]),
-        Route(base, list_jobs, methods=["GET"]),
-        Route(base + "/{job_id}", job_info, methods=["GET"]),
-        Route(base + "/{job_id}", patch_job, methods=["PATCH"]),
-        Route(base + "/{job_id}", delete_job, methods=["DELETE"]),
-        Route(base + "/{job_id}/batches", upload, methods=["PUT"]),
-        Route(base + "/{job_id}/{result}", results, methods=["GET"]),
-    ]
-
-
-__all__ = ["csv_response", "engine_of", "list_response", "parse_multipart", "routes"]
+__all__ = ["csv_response", "engine_of", "list_response", "parse_multipart"]

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.bulk import JobKind
 from kinetic_core.emulator.errors import ApiError
@@ -97,25 +96,3 @@ async def result_pages(request: Request) -> Response:
     return json_response(
         {"resultPages": out, "nextRecordsUrl": next_url, "nextRecordUrl": next_url, "done": next_url is None}
     )
-
-
-def routes() -> list[BaseRoute]:
-    """The query routes, mounted by ``create_app``.
-
-    Example:
-        >>> [r.path for r in routes()][0]
-        '/services/data/v{ver}/jobs/query'
-    """
-    base = "/services/data/v{ver}/jobs/query"
-    return [
-        Route(base, create_job, methods=["POST"]),
-        Route(base, list_jobs, methods=["GET"]),
-        Route(base + "/{job_id}", job_info, methods=["GET"]),
-        Route(base + "/{job_id}", patch_job, methods=["PATCH"]),
-        Route(base + "/{job_id}", delete_job, methods=["DELETE"]),
-        Route(base + "/{job_id}/results", results, methods=["GET"]),
-        Route(base + "/{job_id}/resultPages", result_pages, methods=["GET"]),
-    ]
-
-
-__all__ = ["routes"]

@@ -17,7 +17,6 @@ from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.bulk.files import iter_file
 from kinetic_core.emulator.bulk.models import Operation
@@ -67,10 +66,7 @@ def error_response(request: Request, err: V1Error) -> Response:
 
 
 def _service(request: Request) -> BulkV1:
-    service = getattr(get_org(request), "bulk_v1", None)
-    if service is None:
-        raise V1Error(400, "FeatureNotEnabled", "Bulk API 1.0 is not available in this emulator")
-    return service  # type: ignore[no-any-return]
+    return get_org(request).bulk_v1
 
 
 def _check(request: Request) -> tuple[BulkV1, Session, str]:
@@ -220,18 +216,3 @@ async def query_result(request: Request) -> Response:
 
 async def unknown(request: Request) -> Response:
     return error_response(request, V1Error(404, "InvalidUrl", "Unknown or Invalid URL"))  # [I] text
-
-
-def routes() -> list[BaseRoute]:
-    """The Bulk API 1.0 routes."""
-    base = "/services/async/{ver}/job"
-    return [
-        Route(base, create_job, methods=["POST"]),
-        Route(base + "/{job_id}", job, methods=["GET", "POST"]),
-        Route(base + "/{job_id}/batch", batches, methods=["GET", "POST"]),
-        Route(base + "/{job_id}/batch/{batch_id}", batch, methods=["GET"]),
-        Route(base + "/{job_id}/batch/{batch_id}/request", batch_request, methods=["GET"]),
-        Route(base + "/{job_id}/batch/{batch_id}/result", batch_result, methods=["GET"]),
-        Route(base + "/{job_id}/batch/{batch_id}/result/{result_id}", query_result, methods=["GET"]),
-        Route("/services/async/{rest:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -13,6 +12,7 @@ from starlette.responses import Response
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultKind
+from kinetic_core.emulator.service.calls import Reply
 from kinetic_core.emulator.tokens import Session
 
 if TYPE_CHECKING:
@@ -149,22 +149,6 @@ def parse_json(raw: bytes) -> Any:
 async def read_json(request: Request) -> Any:
     """Read and decode the request body as JSON (see :func:`parse_json`)."""
     return parse_json(await request.body())
-
-
-@dataclass
-class Reply:
-    """A transport-free answer, shared by direct routes and composite sub-requests."""
-
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def error(cls, err: ApiError) -> Reply:
-        candidates = getattr(err, "urls_or_ids", None)
-        if err.status == 300 and isinstance(candidates, list):
-            return cls(300, list(candidates))
-        return cls(err.status, err.rest_body())
 
 
 def render(reply: Reply) -> Response:

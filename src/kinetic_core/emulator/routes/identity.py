@@ -6,7 +6,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.errors import ApiError, not_found
 from kinetic_core.emulator.org import Org
@@ -149,11 +148,3 @@ async def userinfo(request: Request) -> Response:
             "is_app_installed": True,
         }
     )
-
-
-def routes() -> list[BaseRoute]:
-    """Identity routes."""
-    return [
-        Route("/id/{org_id}/{user_id}", identity, methods=["GET", "POST"]),
-        Route("/services/oauth2/userinfo", userinfo, methods=["GET", "POST"]),
-    ]

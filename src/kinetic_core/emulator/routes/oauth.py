@@ -1,87 +1,26 @@
-"""OAuth 2.0 token endpoint and revocation (``/services/oauth2/...``).
+"""OAuth 2.0 routes (``/services/oauth2/...``): read the form, call the org's grants, render.
 
-Grant types: JWT bearer, password (with or without security token), refresh_token,
-client_credentials and authorization_code (codes come from the auto-approving
-``/services/oauth2/authorize``, which only redirects to one of the connected app's callback URLs,
-``OrgSettings.callback_urls``). Errors answer ``{"error", "error_description"}`` with status 400,
-whatever the input (a non-ASCII password or secret included).
-
-Only the authorization-code flow issues a refresh token (and only for a ``refresh_token``,
-``offline_access`` or ``full`` scope); the access tokens minted with or from a refresh token die with it
-when it is revoked. A JWT assertion must be signed with RS256 by a trusted key, name the connected app,
-a known user and an accepted audience, and have a finite ``exp`` no more than 3 minutes ahead (plus
-the clock skew) and not in the past (minus the skew), and an ``nbf``, when present, not in the future.
+The rules (grant types, codes, PKCE, the device flow, refresh tokens, JWT checks) live in
+:mod:`kinetic_core.emulator.service.oauth`; the login-and-approve pages are rendered in
+:mod:`.oauth_device`. Errors answer ``{"error", "error_description"}`` with
+status 400, whatever the input (a non-ASCII password or secret included).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import math
-import secrets
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
-import jwt
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from kinetic_core.emulator.credentials import password_matches
-from kinetic_core.emulator.org import Org
+from kinetic_core.emulator.routes import oauth_device
 from kinetic_core.emulator.routes.common import bearer_token, get_org, json_response
-from kinetic_core.emulator.tokens import Session
-
-JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-# [I] Audiences accepted for JWT bearer besides the emulator's own base URL.
-PUBLIC_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
-CLOCK_SKEW_SECONDS = 180
-# Salesforce: the assertion's exp must lie within 3 minutes. [I] The same skew is tolerated both ways.
-MAX_ASSERTION_LIFETIME_SECONDS = 180
-REFRESH_SCOPES = frozenset({"refresh_token", "offline_access", "full"})
-DEFAULT_SCOPE = "api web"
-_CODE_TTL_SECONDS = 600.0
-
-
-class OAuthError(Exception):
-    """An OAuth failure: ``{"error": code, "error_description": description}``."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(f"{error}: {description}")
-        self.error = error
-        self.description = description
-        self.status = status
+from kinetic_core.emulator.service.oauth import OAuthError
+from kinetic_core.emulator.service.oauth_device import approving_user
 
 
 def _response(err: OAuthError) -> Response:
     return json_response({"error": err.error, "error_description": err.description}, err.status)
-
-
-def _bad_credentials() -> OAuthError:
-    return OAuthError("invalid_grant", "authentication failure")
-
-
-def token_body(org: Org, session: Session, *, refresh_token: str | None = None) -> dict[str, Any]:
-    """The success body of the token endpoint (A.7 field set)."""
-    issued_at = str(int(session.issued_at * 1000))
-    id_url = org.identity_url(session.user_id)
-    digest = hmac.new(org.settings.client_secret.encode(), (id_url + issued_at).encode(), hashlib.sha256)
-    body: dict[str, Any] = {"access_token": session.token}
-    if refresh_token:
-        body["refresh_token"] = refresh_token
-    body.update(
-        {
-            "signature": base64.b64encode(digest.digest()).decode(),
-            "scope": session.scope,
-            "instance_url": org.base_url,
-            "id": id_url,
-            "token_type": "Bearer",
-            "issued_at": issued_at,
-        }
-    )
-    return body
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -95,188 +34,11 @@ async def _form(request: Request) -> dict[str, str]:
     return params
 
 
-def _same(given: str, expected: str) -> bool:
-    """Constant-time comparison of two texts (any characters: compared as UTF-8 bytes)."""
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
-    )
-
-
-def _check_client(org: Org, params: dict[str, str], *, secret_required: bool) -> None:
-    client_id = params.get("client_id")
-    if not client_id:
-        raise OAuthError("invalid_client_id", "client identifier invalid")
-    if client_id != org.settings.client_id:
-        raise OAuthError("invalid_client_id", "client identifier invalid")
-    secret = params.get("client_secret")
-    if (secret_required and secret is None) or (
-        secret is not None and not _same(secret, org.settings.client_secret)
-    ):
-        raise OAuthError("invalid_client", "invalid client credentials")
-
-
-def _user(org: Org, username: str) -> tuple[str, str]:
-    user = org.store.user_by_username(username)
-    if not user:
-        raise _bad_credentials()
-    return str(user.get("Id")), str(user.get("Username", username))
-
-
-def _issue(org: Org, user_id: str, username: str, scope: str) -> Session:
-    return org.tokens.issue_access(user_id, username, scope, ttl_seconds=org.settings.token_ttl_seconds)
-
-
-def _password(org: Org, params: dict[str, str]) -> dict[str, Any]:
-    _check_client(org, params, secret_required=True)
-    username, password = params.get("username"), params.get("password")
-    if not username or password is None:
-        raise OAuthError("invalid_request", "username and password are required")
-    if not password_matches(org, password):
-        raise _bad_credentials()
-    user_id, name = _user(org, username)
-    # The username-password flow never issues a refresh token, whatever the scope asks.
-    return token_body(org, _issue(org, user_id, name, params.get("scope") or DEFAULT_SCOPE))
-
-
-def _refresh(org: Org, params: dict[str, str]) -> dict[str, Any]:
-    _check_client(org, params, secret_required=False)
-    refresh_token = params.get("refresh_token", "")
-    grant = org.tokens.refresh_grant(refresh_token)
-    if grant is None:
-        raise OAuthError("invalid_grant", "expired access/refresh token")
-    session = org.tokens.issue_access(
-        grant.user_id,
-        grant.username,
-        grant.scope,
-        ttl_seconds=org.settings.token_ttl_seconds,
-        refresh_token=refresh_token,
-    )
-    return token_body(org, session)
-
-
-def _client_credentials(org: Org, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise OAuthError("invalid_client", "invalid client credentials") from None
-        cid, _, secret = decoded.partition(":")
-        params = {**params, "client_id": cid, "client_secret": secret}
-    _check_client(org, params, secret_required=True)
-    admin = org.store.get("User", org.admin_user_id, ["Id", "Username"])
-    session = _issue(org, org.admin_user_id, str(admin.get("Username", org.settings.username)), "api")
-    return token_body(org, session)
-
-
-def _audiences(org: Org) -> set[str]:
-    return {org.base_url.rstrip("/"), *PUBLIC_AUDIENCES}
-
-
-def _numeric_date(raw: Any) -> float:
-    """A NumericDate claim (number or numeric string) in seconds; NaN, infinities and junk are refused."""
-    if isinstance(raw, bool):
-        raise OAuthError("invalid_grant", "invalid assertion")
-    try:
-        value = float(raw)
-    except (TypeError, ValueError, OverflowError):
-        raise OAuthError("invalid_grant", "invalid assertion") from None
-    if not math.isfinite(value):
-        raise OAuthError("invalid_grant", "invalid assertion")
-    return value / 1000.0 if value > 1e11 else value  # sfdx-core sends milliseconds
-
-
-def _check_validity(org: Org, claims: dict[str, Any]) -> None:
-    """``exp`` present, not past and at most 3 minutes ahead; ``nbf`` (optional) not in the future."""
-    if "exp" not in claims:
-        raise OAuthError("invalid_grant", "invalid assertion")
-    now = org.clock().timestamp()
-    exp = _numeric_date(claims["exp"])
-    if exp < now - CLOCK_SKEW_SECONDS or exp > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
-        raise OAuthError("invalid_grant", "invalid assertion")
-    if "nbf" in claims and _numeric_date(claims["nbf"]) > now + CLOCK_SKEW_SECONDS:
-        raise OAuthError("invalid_grant", "invalid assertion")
-
-
-def _jwt_bearer(org: Org, params: dict[str, str]) -> dict[str, Any]:
-    assertion = params.get("assertion")
-    if not assertion:
-        raise OAuthError("invalid_request", "assertion is required")
-    try:
-        header = jwt.get_unverified_header(assertion)
-    except jwt.PyJWTError:
-        raise OAuthError("invalid_grant", "invalid assertion") from None
-    if header.get("alg") != "RS256":
-        raise OAuthError("invalid_grant", "invalid assertion")
-    claims: dict[str, Any] | None = None
-    options: Any = {"verify_exp": False, "verify_aud": False, "verify_iat": False, "verify_nbf": False}
-    for key in org.trusted_jwt_keys:
-        try:
-            claims = jwt.decode(assertion, key, algorithms=["RS256"], options=options)
-            break
-        except jwt.InvalidSignatureError:
-            continue
-        except jwt.PyJWTError:
-            raise OAuthError("invalid_grant", "invalid assertion") from None
-    if claims is None:
-        raise OAuthError("invalid_grant", "invalid assertion")
-    if claims.get("iss") != org.settings.client_id:
-        raise OAuthError("invalid_client_id", "client identifier invalid")
-    aud = claims.get("aud")
-    auds = aud if isinstance(aud, list) else [aud]
-    if not any(isinstance(a, str) and a.rstrip("/") in _audiences(org) for a in auds):
-        raise OAuthError("invalid_grant", "audience is invalid")
-    _check_validity(org, claims)
-    subject = claims.get("prn") or claims.get("sub")
-    if not isinstance(subject, str) or not org.store.user_by_username(subject):
-        raise OAuthError("invalid_grant", "invalid assertion")
-    user_id, name = _user(org, subject)
-    return token_body(org, _issue(org, user_id, name, params.get("scope") or DEFAULT_SCOPE))
-
-
-def _authorization_code(org: Org, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    _check_client(org, params, secret_required=False)
-    codes: dict[str, tuple[float, str, str]] = request.app.state.oauth_codes
-    entry = codes.pop(params.get("code", ""), None)
-    if entry is None or entry[0] < org.clock().timestamp():
-        raise OAuthError("invalid_grant", "invalid authorization code")
-    _, scope, redirect_uri = entry
-    if params.get("redirect_uri") != redirect_uri:
-        raise OAuthError("invalid_grant", "redirect_uri must match configuration")
-    admin = org.store.get("User", org.admin_user_id, ["Id", "Username"])
-    username = str(admin.get("Username"))
-    scope = scope or "api web refresh_token"
-    refresh = None
-    if REFRESH_SCOPES & set(scope.split()):
-        refresh = org.tokens.issue_refresh(org.admin_user_id, username, org.settings.client_id, scope)
-    session = org.tokens.issue_access(
-        org.admin_user_id,
-        username,
-        scope,
-        ttl_seconds=org.settings.token_ttl_seconds,
-        refresh_token=refresh,
-    )
-    return token_body(org, session, refresh_token=refresh)
-
-
 async def token(request: Request) -> Response:
     """``POST /services/oauth2/token``."""
     org = get_org(request)
     try:
-        params = await _form(request)
-        grant = params.get("grant_type", "")
-        if grant == "password":
-            body = _password(org, params)
-        elif grant == JWT_GRANT:
-            body = _jwt_bearer(org, params)
-        elif grant == "refresh_token":
-            body = _refresh(org, params)
-        elif grant == "client_credentials":
-            body = _client_credentials(org, request, params)
-        elif grant == "authorization_code":
-            body = _authorization_code(org, request, params)
-        else:
-            raise OAuthError("unsupported_grant_type", "grant type not supported")
+        body = org.oauth.token(await _form(request), request.headers.get("authorization", ""))
     except OAuthError as err:
         return _response(err)
     return json_response(body)
@@ -287,44 +49,47 @@ async def revoke(request: Request) -> Response:
     org = get_org(request)
     try:
         params = await _form(request)
+        org.oauth.revoke(params.get("token") or bearer_token(request.headers.get("authorization")))
     except OAuthError as err:
         return _response(err)
-    tok = params.get("token") or bearer_token(request.headers.get("authorization"))
-    if not tok or not org.tokens.revoke(tok):
-        return _response(OAuthError("unsupported_token_type", "this token type is not supported"))
     return Response(b"", status_code=200)
 
 
+_AUTHORIZE_FIELDS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
+"""The authorize parameters the login page carries through its form."""
+
+
 async def authorize(request: Request) -> Response:
-    """``GET /services/oauth2/authorize``: approves at once and redirects with a code.
+    """``/services/oauth2/authorize``: GET answers the login page, POST (the form) approves or denies.
 
     The code goes only to one of the connected app's callback URLs (exact match); any other
     ``redirect_uri`` is answered 400 here, never redirected to.
     """
     org = get_org(request)
-    params = dict(request.query_params)
-    if params.get("client_id") != org.settings.client_id:
-        return _response(OAuthError("invalid_client_id", "client identifier invalid"))
-    redirect_uri = params.get("redirect_uri")
-    if not redirect_uri or redirect_uri not in org.settings.callback_urls:
-        return _response(OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration"))
-    if params.get("response_type") != "code":
-        return _response(OAuthError("unsupported_response_type", "response type not supported"))
-    code = secrets.token_urlsafe(24)
-    request.app.state.oauth_codes[code] = (
-        org.clock().timestamp() + _CODE_TTL_SECONDS,
-        params.get("scope", ""),
-        redirect_uri,
-    )
-    query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
-    sep = "&" if "?" in redirect_uri else "?"
-    return RedirectResponse(f"{redirect_uri}{sep}{urlencode(query)}", status_code=302)
+    try:
+        params = await _form(request) if request.method == "POST" else dict(request.query_params)
+        org.oauth.check_authorize(params)
+    except OAuthError as err:
+        return _response(err)
+    hidden = {k: params[k] for k in _AUTHORIZE_FIELDS if k in params}
+    title = f"Log in to {org.settings.org_name} and allow access"
+    if request.method == "GET":
+        return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden)
+    if params.get("action") == "deny":
+        return RedirectResponse(org.oauth.deny(params), status_code=302)
+    user = approving_user(org, params)
+    if user is None:
+        wrong = "Wrong username or password."
+        return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden, wrong, 401)
+    return RedirectResponse(org.oauth.approve(params, *user), status_code=302)
 
 
-def routes() -> list[BaseRoute]:
-    """The OAuth routes."""
-    return [
-        Route("/services/oauth2/token", token, methods=["POST"]),
-        Route("/services/oauth2/revoke", revoke, methods=["POST", "GET"]),
-        Route("/services/oauth2/authorize", authorize, methods=["GET"]),
-    ]
+__all__ = ["authorize", "revoke", "token"]

@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.routes.common import get_org, json_response, require_session
-from kinetic_core.emulator.routes.rest import object_def
+from kinetic_core.emulator.service.records import object_def
 from kinetic_core.emulator.store.values import format_datetime, parse_datetime
 
 MAX_IDS = 600_000
@@ -86,9 +85,3 @@ async def deleted(request: Request) -> Response:
 async def updated(request: Request) -> Response:
     rows, covered, _ = _changes(request, deleted=False)
     return json_response({"ids": [rid for rid, _ in rows], "latestDateCovered": _wire(_stored(covered))})
-
-
-def routes() -> list[BaseRoute]:
-    """The two replication routes (registered before ``/sobjects/{sobject}/{id}``)."""
-    v = "/services/data/v{ver}/sobjects/{sobject}"
-    return [Route(f"{v}/deleted", deleted, methods=["GET"]), Route(f"{v}/updated", updated, methods=["GET"])]

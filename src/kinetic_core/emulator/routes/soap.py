@@ -18,7 +18,6 @@ from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from kinetic_core.emulator.credentials import LoginRefused, password_login
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
@@ -237,11 +236,3 @@ async def partner(request: Request) -> Response:
         )
     except SoapFault as fault:
         return _xml(fault.render(), status=500)
-
-
-def routes() -> list[BaseRoute]:
-    """The partner SOAP routes."""
-    return [
-        Route("/services/Soap/u/{ver}", partner, methods=["POST"]),
-        Route("/services/Soap/u/{ver}/{org_id}", partner, methods=["POST"]),
-    ]

@@ -140,13 +140,15 @@ class QueryEngine:
             rowids = snapshot(conn, rec, now, include_deleted=False)
             return self._page(conn, rec, rowids, now, _url_prefix(api_version), False)
 
-    def search(self, sosl: str, *, api_version: str = "62.0") -> list[dict[str, Any]]:
-        """Run a SOSL statement; the matching records (see :mod:`.search`).
+    def search(
+        self, sosl: str, *, api_version: str = "62.0", user_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a SOSL statement for ``user_id``: the matching records, most relevant first (:mod:`.search`).
 
         Example:
             >>> engine.search("FIND {Acme} RETURNING Account(Name)")  # doctest: +SKIP
         """
-        return run_search(self, sosl, api_version)
+        return run_search(self, sosl, api_version, user_id=user_id)
 
     def run(
         self, soql: str, *, include_deleted: bool = False, batch_size: int = 2000, api_version: str = "62.0"

@@ -127,27 +127,54 @@ def compile_term(term: Term) -> Callable[[list[list[str]]], bool]:
     return lambda fields: any(p(fields) for p in parts)
 
 
-def _matching_ids(engine: QueryEngine, obj: ObjectDef, search: Search) -> list[str]:
+def _positive_words(term: Term) -> list[re.Pattern[str]]:
+    """The word patterns a record is searched for (those under NOT excluded): what relevance counts."""
+    if isinstance(term, Word):
+        return [_word_regex(t) for t in term.tokens]
+    if isinstance(term, TermNot):
+        return []
+    return [p for item in term.items for p in _positive_words(item)]
+
+
+def _hits(fields: list[list[str]], patterns: list[re.Pattern[str]]) -> int:
+    return sum(1 for words in fields for w in words if any(p.match(w) for p in patterns))
+
+
+def _optional_column(obj: ObjectDef, name: str) -> str:
+    field = obj.field(name)
+    return f'"{field.column}"' if field is not None and not field.is_compound else "NULL"
+
+
+def _matching_ids(engine: QueryEngine, obj: ObjectDef, search: Search, user_id: str | None) -> list[str]:
+    """The Ids of the records that match, most relevant first (see the module docstring)."""
     fields = searched_fields(obj, search.group)
     if not fields:
         return []
     test = compile_term(search.term)
+    patterns = _positive_words(search.term)
     phones = [f.type is FieldType.PHONE for f in fields]
     cols = ", ".join(f'"{f.column}"' for f in fields)
+    owner, modified = _optional_column(obj, "OwnerId"), _optional_column(obj, "LastModifiedDate")
     deleted = " WHERE isdeleted = 0" if obj.field("IsDeleted") is not None else ""
-    out: list[str] = []
+    found: list[tuple[int, bool, str, int, str]] = []
     with engine.store.read() as conn:
-        cursor = conn.execute(f'SELECT id, {cols} FROM "{obj.table}"{deleted} ORDER BY rowid')
-        for row in cursor:
-            values = [words_of(v, phone) for v, phone in zip(row[1:], phones, strict=True) if v]
+        sql = f'SELECT id, {owner}, {modified}, rowid, {cols} FROM "{obj.table}"{deleted} ORDER BY rowid'
+        for row in conn.execute(sql):
+            values = [words_of(v, phone) for v, phone in zip(row[4:], phones, strict=True) if v]
             if values and test(values):
-                out.append(row[0])
-                if len(out) > MAX_CANDIDATES:
+                found.append((_hits(values, patterns), row[1] == user_id, str(row[2] or ""), row[3], row[0]))
+                if len(found) > MAX_CANDIDATES:
                     raise malformed_search(
                         f"The search matches more than {MAX_CANDIDATES:,} {obj.name} records; "
                         "narrow the search term (a limit of this emulator)"
                     )
-    return out
+    found.sort(key=lambda f: (-f[0], not f[1], _negated(f[2]), f[3]))
+    return [f[4] for f in found]
+
+
+def _negated(stamp: str) -> tuple[int, ...]:
+    """A sort key putting later ISO timestamps first."""
+    return tuple(-ord(ch) for ch in stamp)
 
 
 def _targets(engine: QueryEngine, sosl: str, search: Search) -> Iterator[tuple[ObjectDef, ReturningItem]]:
@@ -164,7 +191,9 @@ def _targets(engine: QueryEngine, sosl: str, search: Search) -> Iterator[tuple[O
         yield found, item
 
 
-def run_search(engine: QueryEngine, sosl: str, api_version: str) -> list[dict[str, Any]]:
+def run_search(
+    engine: QueryEngine, sosl: str, api_version: str, *, user_id: str | None = None
+) -> list[dict[str, Any]]:
     """The records a SOSL statement finds, rendered as SOQL renders them (``attributes`` first).
 
     Raises:
@@ -176,7 +205,7 @@ def run_search(engine: QueryEngine, sosl: str, api_version: str) -> list[dict[st
     for obj, item in _targets(engine, sosl, search):
         if budget <= len(out):
             break
-        ids = _matching_ids(engine, obj, search)
+        ids = _matching_ids(engine, obj, search, user_id)
         records = _returning(engine, sosl, obj, item, ids, api_version) if ids else []
         out.extend(records[: budget - len(out)])
     return out
@@ -196,13 +225,20 @@ def _returning(
     only_ids = a.InList(id_path, tuple(a.StringLit(i, i, pos) for i in ids), negated=False)
     where: a.Condition = only_ids if item.where is None else a.And((only_ids, item.where))
     limit = MAX_RESULTS if item.limit is None else min(item.limit, MAX_RESULTS)
+    ranked = not item.order_by  # without ORDER BY: relevance order, LIMIT and OFFSET after it
     query = a.Query(
-        select=select, sobject=obj.name, sobject_pos=pos, where=where, order_by=item.order_by, limit=limit,
-        offset=item.offset,
+        select=select, sobject=obj.name, sobject_pos=pos, where=where, order_by=item.order_by,
+        limit=len(ids) if ranked else limit, offset=None if ranked else item.offset,
     )  # fmt: skip
     try:
-        return engine.run_query(sosl, query, api_version=api_version)
+        records = engine.run_query(sosl, query, api_version=api_version)
     except ApiError as exc:
         if exc.error_code == "MALFORMED_QUERY":
             raise malformed_search(exc.message) from None
         raise
+    if not ranked:
+        return records
+    rank = {rid: n for n, rid in enumerate(ids)}
+    records.sort(key=lambda r: rank.get(str(r["attributes"]["url"]).rsplit("/", 1)[-1], len(rank)))
+    start = item.offset or 0
+    return records[start : start + limit]

@@ -8,7 +8,9 @@ from typing import Any
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.org import Org
-from kinetic_core.emulator.routes.rest import field_values, object_def
+from kinetic_core.emulator.service.calls import Call, Reply
+from kinetic_core.emulator.service.records import field_values, object_def
+from kinetic_core.emulator.service.transactions import run_atomic
 
 MAX_TREE_RECORDS = 200
 MAX_DEPTH = 5
@@ -102,13 +104,26 @@ def create_tree(org: Org, sobject: str, body: Any, user_id: str) -> tuple[int, A
     if len(types) > MAX_TYPES:
         raise ApiError(400, "INVALID_INPUT", f"A tree may contain at most {MAX_TYPES} object types")
     results: list[dict[str, Any]] = []
-    try:
-        with org.store.transaction():
+    failures: list[_TreeFailed] = []
+
+    def insert_all() -> bool:
+        try:
             for root in roots:
                 _insert(org, root, None, user_id, results)
-    except _TreeFailed as failure:
+        except _TreeFailed as failure:
+            failures.append(failure)
+        return bool(failures)
+
+    if run_atomic(org.store, insert_all):
+        failure = failures[0]
         return 400, {
             "hasErrors": True,
             "results": [{"referenceId": failure.ref, "errors": [failure.err.save_error()]}],
         }
     return 201, {"hasErrors": False, "results": results}
+
+
+def op_tree(call: Call) -> Reply:
+    """``POST /composite/tree/{sobject}``."""
+    status, body = create_tree(call.org, call.param("sobject"), call.body, call.user_id)
+    return Reply(status, body)

@@ -1,7 +1,8 @@
 """sObject Collections (``/composite/sobjects``): create, update, upsert, delete, retrieve up to 200 records.
 
 Operations are transport-free (they return a :class:`Reply`) so that ``/composite``
-sub-requests reuse them. ``allOrNone`` runs the whole call in one store transaction.
+sub-requests reuse them. ``allOrNone`` runs the whole call in one store transaction
+(:func:`~kinetic_core.emulator.service.transactions.run_atomic`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.org import Org
-from kinetic_core.emulator.routes.common import Reply
-from kinetic_core.emulator.routes.rest import field_values, object_def, parse_fields, record_id
+from kinetic_core.emulator.service.calls import Call, Reply
+from kinetic_core.emulator.service.records import field_values, object_def, parse_fields, record_id
+from kinetic_core.emulator.service.transactions import run_atomic
 from kinetic_core.emulator.store.ids import is_well_formed, to18
 from kinetic_core.emulator.store.messages import MultipleMatches
 
@@ -25,10 +27,6 @@ ROLLED_BACK = {
     ),
     "fields": [],
 }
-
-
-class _Rollback(Exception):
-    """Raised inside the allOrNone transaction to undo it."""
 
 
 def too_many(count: int) -> None:
@@ -68,7 +66,7 @@ def run_ops(org: Org, all_or_none: bool, ops: Sequence[Op], *, upsert: bool = Fa
     """Run per-record operations and build SaveResults (in request order)."""
     results: list[tuple[Outcome | None, ApiError | None]] = []
 
-    def run_all() -> None:
+    def run_all() -> bool:
         for op in ops:
             try:
                 results.append((op(), None))
@@ -76,16 +74,10 @@ def run_ops(org: Org, all_or_none: bool, ops: Sequence[Op], *, upsert: bool = Fa
                 results.append((None, err))
                 if all_or_none:
                     results.extend((None, None) for _ in range(len(ops) - len(results)))
-                    raise _Rollback() from None
+                    return True
+        return False
 
-    if all_or_none:
-        try:
-            with org.store.transaction():
-                run_all()
-        except _Rollback:
-            pass
-    else:
-        run_all()
+    run_atomic(org.store, run_all, atomic=all_or_none)
     failed = all_or_none and any(err is not None for _, err in results)
     out: list[dict[str, Any]] = []
     for outcome, err in results:
@@ -239,3 +231,35 @@ def retrieve_many(org: Org, ver: str, sobject: str, ids: Any, fields: Any) -> Re
         except ApiError:
             out.append(None)
     return Reply(200, out)
+
+
+# -- the URL table's operations ---------------------------------------------------------------------
+
+
+def op_collection(call: Call) -> Reply:
+    """``/composite/sobjects``: POST creates, PATCH updates, DELETE deletes (``?ids=&allOrNone=``)."""
+    org, ver = call.org, call.ver
+    if call.method == "DELETE":
+        return delete_many(org, ver, call.arg("ids"), call.arg("allOrNone"))
+    if call.method == "POST":
+        return create_many(org, ver, call.body, call.user_id)
+    return update_many(org, ver, call.body, call.user_id)
+
+
+def op_retrieve(call: Call) -> Reply:
+    """``/composite/sobjects/{sobject}``: GET ``?ids=&fields=``, or POST ``{"ids", "fields"}``."""
+    name = call.param("sobject")
+    if call.method == "POST":
+        if not isinstance(call.body, dict):
+            raise ApiError(
+                400, "JSON_PARSER_ERROR", "The request body must be an object with 'ids' and 'fields'"
+            )
+        return retrieve_many(call.org, call.ver, name, call.body.get("ids"), call.body.get("fields"))
+    return retrieve_many(call.org, call.ver, name, call.arg("ids"), call.arg("fields"))
+
+
+def op_upsert(call: Call) -> Reply:
+    """``PATCH /composite/sobjects/{sobject}/{field}``."""
+    return upsert_many(
+        call.org, call.ver, call.param("sobject"), call.param("field"), call.body, call.user_id
+    )

@@ -16,8 +16,8 @@ from typing import Any
 
 from kinetic_core.emulator.errors import ApiError, not_found
 from kinetic_core.emulator.org import Org
-from kinetic_core.emulator.routes.common import Reply
-from kinetic_core.emulator.routes.query import run_query
+from kinetic_core.emulator.service.calls import Reply
+from kinetic_core.emulator.service.queries import run_query
 from kinetic_core.emulator.store import messages
 from kinetic_core.emulator.store.ids import is_well_formed, to18
 from kinetic_core.emulator.store.schema import ChildRelationship, FieldDef, ObjectDef
