@@ -242,12 +242,13 @@ def load(
         if not no_check:
             header, _rows = read_csv(file)
             sobject = check_load(client.describe, client.list_objects, sobject, header.names, op, external_id)
-        total = count_rows(file)
+        console = stderr()
+        # the row count is only for the live display (a terminal): a script does not pay for it
+        total = count_rows(file) if not json_output and console.is_terminal else None
         client.bulk.poll = FAST_POLL
-        with LoadProgress(
-            stderr(), f"{op.value} {sobject}", total=total, enabled=not json_output
-        ) as progress:
-            progress.rows_read(total)
+        with LoadProgress(console, f"{op.value} {sobject}", total=total, enabled=not json_output) as progress:
+            if total is not None:
+                progress.rows_read(total)
             result = load_records(
                 client,
                 sobject,
