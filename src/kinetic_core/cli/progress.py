@@ -27,7 +27,6 @@ from rich.progress import (
 from rich.text import Text
 
 from kinetic_core.bulk.events import JobCreated, JobStateChanged, LoadDone, RowsUploaded
-from kinetic_core.pipeline.report import BatchSummary
 
 
 class RateColumn(ProgressColumn):
@@ -117,5 +116,13 @@ class LoadProgress:
                 self._update("jobs", visible=True, description=self._jobs_line())
             elif isinstance(event, LoadDone):
                 self._update("jobs", visible=True, description=self._jobs_line())
-            elif isinstance(event, BatchSummary):
+            elif type(event).__name__ == "BatchSummary" and _is_batch_summary(event):
                 self._update("read", advance=event.rows)
+
+
+def _is_batch_summary(event: Any) -> bool:
+    """A pipeline's ``BatchSummary`` (imported here: only ``kinetic sync`` sends them, and the
+    pipeline package is not loaded by the other commands)."""
+    from kinetic_core.pipeline.report import BatchSummary
+
+    return isinstance(event, BatchSummary)
