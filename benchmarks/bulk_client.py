@@ -470,10 +470,11 @@ def verdicts(results: list[Row], scale: list[tuple[int, str, float, float]], row
         e = _get(results, "encode-frame", flavour)
         if e and e[5].get("seconds"):
             rate = rows / e[5]["seconds"]
+            target = 2_500_000 if flavour == "polars" else 2_000_000
             lines.append(
-                f"- ingest from a {flavour} DataFrame, >= 2,000,000 rows/s encoded: {ok(rate >= 2_000_000)}"
+                f"- ingest from a {flavour} DataFrame, >= {target:,} rows/s encoded: {ok(rate >= target)}"
                 f" ({rate:,.0f} rows/s: {e[5]['seconds']:.2f} s wall,"
-                f" {e[5]['cpu']:.2f} s CPU for {rows:,} rows,"
+                f" {e[5]['cpu']:.2f} s CPU ({rows / e[5]['cpu']:,.0f} rows per CPU second) for {rows:,} rows,"
                 f" {e[5]['bytes'] / 1e6:.0f} MB of CSV)"
             )
     k, p = _get(results, "export-file", "kinetic"), _get(results, "export-file", "simple-salesforce")
