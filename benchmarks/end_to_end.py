@@ -423,6 +423,21 @@ def main() -> None:
             f" | {med(runs, 1):.2f} ({spread(runs, 1)}) |"
         )
     lines += ["", "Ratios (Kinetic / other, per interleaved round, median and min-max):", "", *verdict]
+    lines += ["", "Targets (Kinetic / simple-salesforce over TLS, medians of the per-round ratios):", ""]
+    for scenario, transport, client, runs in table:
+        if client != "simple-salesforce" or transport != "tls":
+            continue
+        mine = next(r for s2, t2, c2, r in table if (s2, t2, c2) == (scenario, transport, "kinetic"))
+        pairs = list(zip(mine, runs, strict=False))
+        cpu = statistics.median(k[0] / o[0] for k, o in pairs)
+        wall = statistics.median(k[1] / o[1] for k, o in pairs)
+        if scenario == "load":
+            met = "met" if cpu <= 0.7 and wall <= 1.0 else "not met"
+            figures = f"CPU {cpu:.2f}x, wall {wall:.2f}x"
+            lines.append(f"- load: CPU <= 0.7x and wall <= 1.0x: **{met}** ({figures})")
+        else:
+            met = "met" if cpu <= 0.5 else "not met"
+            lines.append(f"- export: CPU <= 0.5x: **{met}** (CPU {cpu:.2f}x, wall {wall:.2f}x)")
     write_doc("\n".join(lines))
 
 
