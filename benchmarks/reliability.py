@@ -232,9 +232,9 @@ def check_store(
 def connect(org: Any) -> Any:
     """A client on ``org`` whose retries never really sleep."""
     from kinetic_core.auth.flows import PasswordAuth
+    from kinetic_core.client import SalesforceClient
     from kinetic_core.http import RetryPolicy
     from kinetic_core.http.session import HttpSession
-    from kinetic_core.rest.client import SalesforceClient
 
     auth = PasswordAuth(org.login_url, org.client_id, org.client_secret, org.username, org.password)
     session = HttpSession(

@@ -3,6 +3,8 @@
 Every public name is imported from its module on first use, so ``import kinetic_core`` (or
 ``from kinetic_core.bulk import BulkClient``) pulls in only what the program touches: no JWT or
 cryptography without JWT auth, no YAML without mappings or pipelines, no DataFrame libraries.
+Only the names of ``__all__`` are handed out; the subpackages are imported as usual
+(``import kinetic_core.bulk``).
 
 Example:
     >>> from kinetic_core import SalesforceClient
@@ -12,10 +14,8 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+from types import ModuleType
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any
 
 if _TYPE_CHECKING:
     from kinetic_core.auth import (
@@ -28,7 +28,14 @@ if _TYPE_CHECKING:
         Token,
     )
     from kinetic_core.bulk import BulkClient, BulkResult
-    from kinetic_core.composite import ErrorDetail, RecordResult
+    from kinetic_core.client import SalesforceClient, SObject
+    from kinetic_core.composite import (
+        ErrorDetail,
+        RecordResult,
+        SubRequest,
+        SubResponse,
+        TreeResult,
+    )
     from kinetic_core.config import OrgConfig, resolve_org
     from kinetic_core.errors import (
         ApiError,
@@ -60,14 +67,19 @@ if _TYPE_CHECKING:
         TransportError,
         UnsafeUrlError,
     )
-    from kinetic_core.http import ApiUsage, HttpSession, ResponseBounds, RetryPolicy, Timeouts
-    from kinetic_core.load import LoadResult, Strategy, Thresholds
+    from kinetic_core.http import (
+        ApiUsage,
+        HttpSession,
+        ResponseBounds,
+        RetryPolicy,
+        Timeouts,
+    )
+    from kinetic_core.load import LoadResult, RowOutcome, Strategy, Thresholds
     from kinetic_core.mapping import FieldMapper, FieldRule, Issue
     from kinetic_core.pipeline import RunReport, SyncPipeline
     from kinetic_core.records import flatten
-    from kinetic_core.rest import QueryResult, SalesforceClient, SObject, UpsertResult, soql
-
-__version__ = "3.0.0.dev0"
+    from kinetic_core.rest import QueryResult, UpsertResult, soql
+    from kinetic_core.rest.replication import DeletedRecords, UpdatedRecords
 
 _LAZY = {
     "ApiError": "kinetic_core.errors",
@@ -80,6 +92,7 @@ _LAZY = {
     "BulkTimeoutError": "kinetic_core.errors",
     "ClientCredentialsAuth": "kinetic_core.auth",
     "ConfigError": "kinetic_core.errors",
+    "DeletedRecords": "kinetic_core.rest.replication",
     "DuplicateValueError": "kinetic_core.errors",
     "EntityIsDeletedError": "kinetic_core.errors",
     "ErrorDetail": "kinetic_core.composite",
@@ -112,35 +125,102 @@ _LAZY = {
     "ResponseLimitError": "kinetic_core.errors",
     "ResultsNotSavedError": "kinetic_core.errors",
     "RetryPolicy": "kinetic_core.http",
+    "RowOutcome": "kinetic_core.load",
     "RunLockedError": "kinetic_core.errors",
     "RunReport": "kinetic_core.pipeline",
-    "SObject": "kinetic_core.rest",
-    "SalesforceClient": "kinetic_core.rest",
+    "SObject": "kinetic_core.client",
+    "SalesforceClient": "kinetic_core.client",
     "ServerUnavailableError": "kinetic_core.errors",
     "SessionExpiredError": "kinetic_core.errors",
     "StaticTokenAuth": "kinetic_core.auth",
     "Strategy": "kinetic_core.load",
+    "SubRequest": "kinetic_core.composite",
+    "SubResponse": "kinetic_core.composite",
     "SyncPipeline": "kinetic_core.pipeline",
     "Thresholds": "kinetic_core.load",
     "Timeouts": "kinetic_core.http",
     "Token": "kinetic_core.auth",
     "TransportError": "kinetic_core.errors",
+    "TreeResult": "kinetic_core.composite",
     "UnsafeUrlError": "kinetic_core.errors",
+    "UpdatedRecords": "kinetic_core.rest.replication",
     "UpsertResult": "kinetic_core.rest",
     "flatten": "kinetic_core.records",
     "resolve_org": "kinetic_core.config",
     "soql": "kinetic_core.rest",
 }
-"""Public name -> the module that defines it (imported on first access)."""
+"""Public name -> the module that defines it (imported on first access, by ``_module``)."""
 
 
-def __getattr__(name: str) -> Any:
+def _module(name: str) -> ModuleType:
+    """Import one module of ``_LAZY`` with an ordinary import statement (visible to the import linter)."""
+    match name:
+        case "kinetic_core.auth":
+            import kinetic_core.auth
+
+            return kinetic_core.auth
+        case "kinetic_core.bulk":
+            import kinetic_core.bulk
+
+            return kinetic_core.bulk
+        case "kinetic_core.client":
+            import kinetic_core.client
+
+            return kinetic_core.client
+        case "kinetic_core.composite":
+            import kinetic_core.composite
+
+            return kinetic_core.composite
+        case "kinetic_core.config":
+            import kinetic_core.config
+
+            return kinetic_core.config
+        case "kinetic_core.errors":
+            import kinetic_core.errors
+
+            return kinetic_core.errors
+        case "kinetic_core.http":
+            import kinetic_core.http
+
+            return kinetic_core.http
+        case "kinetic_core.mapping":
+            import kinetic_core.mapping
+
+            return kinetic_core.mapping
+        case "kinetic_core.pipeline":
+            import kinetic_core.pipeline
+
+            return kinetic_core.pipeline
+        case "kinetic_core.records":
+            import kinetic_core.records
+
+            return kinetic_core.records
+        case "kinetic_core.rest":
+            import kinetic_core.rest
+
+            return kinetic_core.rest
+        case "kinetic_core.rest.replication":
+            import kinetic_core.rest.replication
+
+            return kinetic_core.rest.replication
+        case "kinetic_core.load":
+            import kinetic_core.load
+
+            return kinetic_core.load
+    raise AssertionError(f"no import for {name}")  # _LAZY names a module missing above
+
+
+def __getattr__(name: str) -> object:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("kinetic-core")  # one source of truth: pyproject.toml, via the installed metadata
     module = _LAZY.get(name)
-    if module is not None:
-        return getattr(importlib.import_module(module), name)
-    if not name.startswith("_") and importlib.util.find_spec(f"kinetic_core.{name}") is not None:
-        return importlib.import_module(f"kinetic_core.{name}")  # a subpackage, e.g. kinetic_core.bulk
-    raise AttributeError(f"module 'kinetic_core' has no attribute {name!r}")
+    if module is None:
+        raise AttributeError(f"module 'kinetic_core' has no attribute {name!r}")
+    value = getattr(_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
@@ -158,6 +238,7 @@ __all__ = [
     "BulkTimeoutError",
     "ClientCredentialsAuth",
     "ConfigError",
+    "DeletedRecords",
     "DuplicateValueError",
     "EntityIsDeletedError",
     "ErrorDetail",
@@ -190,6 +271,7 @@ __all__ = [
     "ResponseLimitError",
     "ResultsNotSavedError",
     "RetryPolicy",
+    "RowOutcome",
     "RunLockedError",
     "RunReport",
     "SObject",
@@ -198,12 +280,16 @@ __all__ = [
     "SessionExpiredError",
     "StaticTokenAuth",
     "Strategy",
+    "SubRequest",
+    "SubResponse",
     "SyncPipeline",
     "Thresholds",
     "Timeouts",
     "Token",
     "TransportError",
+    "TreeResult",
     "UnsafeUrlError",
+    "UpdatedRecords",
     "UpsertResult",
     "__version__",
     "flatten",

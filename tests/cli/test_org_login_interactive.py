@@ -45,8 +45,8 @@ class _Hidden(HTMLParser):
 class Kinetic:
     """A running ``kinetic`` process whose stderr lines can be awaited."""
 
-    def __init__(self, home: Path, *args: str) -> None:
-        env = {**os.environ, "KINETIC_HOME": str(home)}
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "KINETIC_HOME": str(home), **(env or {})}
         self.proc = subprocess.Popen(
             [str(KINETIC), *args],
             cwd=home.parent,
@@ -238,3 +238,75 @@ def test_a_bad_profile_name_is_refused_before_any_login(setup: tuple[LocalOrg, P
     assert "Open " not in err
     assert not home.exists() or not any(home.rglob("*refresh_token*"))
     assert not (home.parent / "outside.refresh_token").exists()
+
+
+_FAKE_BROWSER = '''#!{python}
+"""A browser for the test: logs in on the page it is given and follows the redirect, in the background."""
+import subprocess, sys
+from html.parser import HTMLParser
+
+import httpx
+
+if sys.argv[1] != "--work":
+    with open({opened!r}, "w", encoding="utf-8") as note:
+        note.write(sys.argv[1])
+    subprocess.Popen([sys.executable, __file__, "--work", sys.argv[1]], start_new_session=True)
+    sys.exit(0)
+
+
+class Hidden(HTMLParser):
+    fields = {{}}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "hidden":
+            self.fields[a["name"]] = a.get("value") or ""
+
+
+url = sys.argv[2]
+page = Hidden()
+page.feed(httpx.get(url, timeout=10).text)
+data = {{**page.fields, "username": {username!r}, "password": {password!r}, "action": "approve"}}
+login = url.split("/services/")[0]
+approved = httpx.post(login + "/services/oauth2/authorize", data=data, timeout=10)
+httpx.get(approved.headers["location"].replace("localhost", "127.0.0.1", 1), timeout=10)
+'''
+
+
+def test_web_login_opens_the_browser_when_there_is_one(setup: tuple[LocalOrg, Path, int]) -> None:
+    org, home, port = setup
+    home.mkdir(parents=True)
+    opened = home / "browser-opened.txt"
+    browser = home / "fake-browser"
+    browser.write_text(
+        _FAKE_BROWSER.format(
+            python=sys.executable, opened=str(opened), username=org.username, password=org.password
+        ),
+        encoding="utf-8",
+    )
+    browser.chmod(0o755)
+    env = {"BROWSER": str(browser)}
+    run = Kinetic(
+        home, "org", "login", "web", "browsed", "--login-url", org.login_url, "--client-id", org.client_id,
+        "--port", str(port), "--json", env=env,
+    )  # fmt: skip
+    url = run.wait_for(r"(http://\S+/services/oauth2/authorize\?\S+)").group(1)
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert opened.read_text(encoding="utf-8") == url  # the printed URL is the one the browser opened
+    assert "no browser found" not in err
+    _check_saved(home, "browsed", "web", out)
+
+
+def test_web_login_without_a_browser_says_to_open_the_url(setup: tuple[LocalOrg, Path, int]) -> None:
+    org, home, port = setup
+    # No browser at all: BROWSER names a missing program, and PATH holds no other browser.
+    env = {"BROWSER": str(home.parent / "no-such-browser"), "PATH": str(KINETIC.parent)}
+    run = Kinetic(
+        home, "org", "login", "web", "later", "--login-url", org.login_url, "--client-id", org.client_id,
+        "--port", str(port), "--timeout", "1", env=env,
+    )  # fmt: skip
+    code, _, err = run.finish()
+    assert "(no browser found: open the URL yourself)" in err
+    assert code == 3, err
+    assert "no login arrived" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from conftest import EmulatorApi
@@ -168,3 +168,43 @@ def test_unserved_endpoints_say_the_emulator_does_not_support_them(emulator_api:
     assert "not supported by this emulator" in composite[0]["body"][0]["message"]
     missing_record = emulator_api.get("sobjects/Account/001000000000999AAA")
     assert missing_record.json()[0]["message"] == "The requested resource does not exist"
+
+
+def test_conditional_sub_requests_answer_304_with_the_validators(emulator_api: EmulatorApi) -> None:
+    """As recorded from Salesforce: ``httpStatusCode`` 304, ``body`` null, validators in httpHeaders."""
+    modified = emulator_api.get("sobjects").headers["Last-Modified"]
+    since = parsedate_to_datetime(modified)
+    account_id = emulator_api.create("Account", Name="Sub-request cache")
+    etag = emulator_api.get(f"sobjects/Account/{account_id}").headers["ETag"]
+    base = "/services/data/v62.0"
+
+    def sub(ref: str, url: str, **headers: str) -> dict[str, Any]:
+        return {"referenceId": ref, "method": "GET", "url": base + url, "httpHeaders": headers}
+
+    body = {
+        "compositeRequest": [
+            sub("global", "/sobjects", **{"If-Modified-Since": modified}),
+            sub("describe", "/sobjects/Contact/describe", **{"If-Modified-Since": _http_date(since)}),
+            sub("stale", "/sobjects", **{"If-Modified-Since": _http_date(since - timedelta(days=1))}),
+            sub("row", f"/sobjects/Account/{account_id}", **{"If-None-Match": etag}),
+            sub("nobody", "/sobjects/Nobody__c/describe", **{"If-Modified-Since": modified}),
+        ]
+    }
+    out = {r["referenceId"]: r for r in emulator_api.post("composite", json=body).json()["compositeResponse"]}
+    for ref in ("global", "describe"):
+        assert out[ref] == {
+            "body": None,
+            "httpHeaders": {"Last-Modified": modified},
+            "httpStatusCode": 304,
+            "referenceId": ref,
+        }
+    assert out["stale"]["httpStatusCode"] == 200
+    assert out["stale"]["httpHeaders"] == {"Last-Modified": modified}
+    assert out["stale"]["body"]["sobjects"]
+    assert out["row"] == {
+        "body": None,
+        "httpHeaders": {"ETag": etag},
+        "httpStatusCode": 304,
+        "referenceId": "row",
+    }
+    assert out["nobody"]["httpStatusCode"] == 404

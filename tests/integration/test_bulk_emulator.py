@@ -12,11 +12,11 @@ import pytest
 
 from kinetic_core.auth.flows import PasswordAuth
 from kinetic_core.bulk import BulkClient, JobState, PollPolicy
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import ApiError
 from kinetic_core.http.session import HttpSession
 from kinetic_core.load import Strategy, Thresholds, load
-from kinetic_core.rest.client import SalesforceClient
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kinetic_core.bulk import BulkClient, PollPolicy
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
-from kinetic_core.rest.client import SalesforceClient
 
 pd = pytest.importorskip("pandas")
 pl = pytest.importorskip("polars")

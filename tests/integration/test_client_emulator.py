@@ -23,8 +23,8 @@ from kinetic_core.errors import (
     RequiredFieldMissingError,
     SessionExpiredError,
 )
+from kinetic_core.localorg import local_config
 from kinetic_core.lockfile import LockFile
-from kinetic_core.rest.local import local_config
 
 
 def connect(org: LocalOrg, tmp_path: Path, **overrides: Any) -> SalesforceClient:

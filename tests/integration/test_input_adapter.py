@@ -21,6 +21,7 @@ import pytest
 from kinetic_core.auth.flows import PasswordAuth
 from kinetic_core.bulk import PollPolicy
 from kinetic_core.bulk.sources import prepare_input
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.http.session import HttpSession
 from kinetic_core.inputs import (
@@ -36,7 +37,6 @@ from kinetic_core.inputs import (
 )
 from kinetic_core.load import Strategy, load
 from kinetic_core.pipeline.sources import DataFrameSource, open_source
-from kinetic_core.rest.client import SalesforceClient
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
 CSV_TEXT = 'LastName,Email,Title\nNg,ng@example.com,"Head, ""Ops"""\nOkafor,,#N/A\nLi,li@example.com,Ça va\n'

@@ -19,11 +19,11 @@ import pytest
 from kinetic_core.auth.flows import PasswordAuth
 from kinetic_core.bulk import BulkClient, PollPolicy, RowStatus
 from kinetic_core.bulk.events import BulkEvent, JobCreated
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import OutputNotWritableError, ResultsNotSavedError, RunLockedError
 from kinetic_core.http.session import HttpSession
 from kinetic_core.load import load as load_records
-from kinetic_core.rest.client import SalesforceClient
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
 
@@ -100,7 +100,7 @@ HOLDER = textwrap.dedent(
     from kinetic_core.auth.flows import PasswordAuth
     from kinetic_core.bulk import BulkClient
     from kinetic_core.http.session import HttpSession
-    from kinetic_core.rest.client import SalesforceClient
+    from kinetic_core.client import SalesforceClient
 
     env = os.environ
     auth = PasswordAuth(env["T_LOGIN"], env["T_ID"], env["T_SECRET"], env["T_USER"], env["T_PASSWORD"])

@@ -4,16 +4,17 @@ its own loads, the allowances, and the defaults it starts from (emulator with in
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kinetic_core.auth.flows import PasswordAuth
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.http.session import HttpSession
-from kinetic_core.load import CostModel, Strategy, load
+from kinetic_core.load import CostModel, Strategy, count_limit, load
 from kinetic_core.load.observe import CallTimer, default_model, org_view
-from kinetic_core.rest.client import SalesforceClient
 
 LATENCY_MS = 40.0
 
@@ -56,7 +57,7 @@ def test_a_first_load_measures_the_latency_only_when_the_choice_depends_on_it(
     # one record: Composite whatever the latency, so no limits call
     assert one.strategy is Strategy.COMPOSITE
     assert org.org.request_counts().get("limits", 0) == before
-    assert "(assumed 3 ms per call" in one.reason  # the login is not a measure of the latency
+    assert "(assumed 2 ms per call" in one.reason  # the login is not a measure of the latency
     view = org_view(client, 30_000, 0, CostModel.salesforce())
     assert view.observed
     assert view.model.call_seconds >= LATENCY_MS / 1000
@@ -132,3 +133,31 @@ def test_calls_carrying_records_logins_and_result_files_are_not_latency() -> Non
         now[0] += took
         timer.on_response(httpx.Response(200, request=request))
     assert timer.call_seconds() == pytest.approx(0.06)  # the median of 0.05 and 0.07
+
+
+def test_a_one_shot_input_is_counted_up_to_where_the_observed_figures_switch_to_bulk(
+    client: SalesforceClient,
+) -> None:
+    timer = CallTimer.install(client)
+    assert timer is not None
+    client.create("Contact", {"LastName": "Plain"})  # the latency
+    # defaults that put the switch at the 2,000-record floor; the loads seen say Composite is cheap
+    model = replace(CostModel.emulator(), composite_record_seconds=0.002, bulk_job_seconds=0.3)
+    assert count_limit(None, model) == 2_000
+    latency = timer.call_seconds()
+    assert latency is not None
+    for _ in range(3):
+        timer.note_load(Strategy.COMPOSITE, 10 * latency + 2_000 * 0.00002, 2_000)
+    refined, _ = timer.refine(model)
+    limit = count_limit(None, refined)
+    assert limit > 2_000
+    records = ({"LastName": f"G{n}"} for n in range(limit + 500))
+    result = load(client, "Contact", records, model=model)
+    try:
+        assert result.strategy is Strategy.BULK
+        assert result.reason.startswith(f"at least {limit:,} records: Bulk API 2.0, predicted")
+        assert result.successful == limit + 500
+    finally:
+        result.close()
+    # the whole load is noted, with its true size: the Bulk per-record cost is now observed
+    assert timer.refine(model)[0].bulk_record_seconds != model.bulk_record_seconds

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,73 @@ def test_unreadable_rows_fail_alike_through_load_and_sync(
         assert [f["row_number"] for f in failures] == ["2", "3", "4"]
         assert "unbalanced double quote" in failures[2]["error_message"]
         assert sorted(_stored(sf)) == ["B1", "B5"]
+
+
+REALISTIC_ROWS = 10_250
+"""Past one Composite call (200 records) and one internal Bulk batch (10,000 records): every API
+sends this input in its default chunks."""
+BOUNDARY_FAULTS = (1, 199, 200, 201, 400, 401, 9_999, 10_000, 10_001, REALISTIC_ROWS)
+"""Rows with a fault at the edges of a Composite call and of a Bulk batch."""
+TEXTS = ("Ng", 'Say "hi"', "a, b; c", "two\nlines", "crlf\r\nend", "Zoë", "漢字", "\U0001f600", " pad ", "x")
+FAULT_VALUES = (
+    ("Name", None),
+    ("Name", "#N/A"),
+    ("Name", ""),
+    ("Short__c", "eleven char"),
+    ("When__c", "not a time"),
+    ("On__c", "31/02/2024"),
+)
+
+
+def _realistic_rows(count: int, seed: int = 14) -> list[dict[str, Any]]:
+    """Rows like a real export: mixed text, empty and null cells, every type, 3 % faulty."""
+    rng = random.Random(seed)
+    zones = [None, dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))]
+    rows: list[dict[str, Any]] = []
+    for number in range(1, count + 1):
+        moment = dt.datetime(2000, 1, 1) + dt.timedelta(seconds=rng.randrange(900_000_000))
+        row: dict[str, Any] = {
+            "External_Id__c": f"R{number}",
+            "Name": f"{rng.choice(TEXTS)} {number}",
+            "Short__c": rng.choice([*TEXTS, "", "#N/A", None]),
+            "When__c": rng.choice([moment.replace(tzinfo=rng.choice(zones)), None, ""]),
+            "On__c": rng.choice([moment.date(), None, "#N/A"]),
+            "Flag__c": rng.choice([True, False, None]),
+            "Score__c": rng.choice([rng.randrange(-999_999, 999_999), 0.5, -12.25, None]),
+        }
+        if number in BOUNDARY_FAULTS or rng.random() < 0.03:
+            field, value = rng.choice(FAULT_VALUES)
+            row[field] = value
+        rows.append(row)
+    return rows
+
+
+def test_a_realistic_input_past_the_default_batch_sizes_loads_alike(
+    org: LocalOrg, sf: SalesforceClient, tmp_path: Path
+) -> None:
+    records = _realistic_rows(REALISTIC_ROWS)
+    inputs = {
+        "dicts": lambda: [dict(r) for r in records],
+        "csv": lambda: _csv(tmp_path / "realistic.csv", records),
+    }
+    for form, make in inputs.items():
+        seen = {strategy: _load(sf, org, make(), strategy) for strategy in STRATEGIES}
+        outcomes, stored = seen["rest"]
+        assert [n for n, _, _ in outcomes] == list(range(1, REALISTIC_ROWS + 1))
+        failed = [n for n, status, _ in outcomes if status == "failed"]
+        assert set(BOUNDARY_FAULTS) <= set(failed), form
+        assert len(stored) == REALISTIC_ROWS - len(failed)
+        assert any("\n" in str(values["Name"]) for values in stored.values())
+        for strategy in ("composite", "bulk"):
+            assert seen[strategy][0] == outcomes, f"{form}: {strategy} outcomes differ from rest"
+            assert seen[strategy][1] == stored, f"{form}: {strategy} stored records differ from rest"
+        # whatever the router picks for it, the same outcome
+        org.org.reset()
+        routed = sf.load("Account", make())
+        try:
+            assert [
+                (o.row_number, o.status, SAME_ERROR.get(o.error_code or "", o.error_code)) for o in routed
+            ] == outcomes, f"{form}: the router's {routed.strategy.value} differs"
+        finally:
+            routed.close()
+        assert _stored(sf) == stored

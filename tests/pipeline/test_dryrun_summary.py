@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from kinetic_core import FieldMapper, SalesforceClient
-from kinetic_core.cli.app import app
 from kinetic_core.pipeline import SyncPipeline
+
+KINETIC = Path(sys.executable).parent / "kinetic"
 
 
 def _csv(path: Path, rows: int) -> Path:
@@ -91,13 +93,23 @@ def test_the_cli_dry_run_prints_the_summary(home: Path, tmp_path: Path) -> None:
         "mapping: {fields: {LastName: last_name, Email: email}}\n",
         encoding="utf-8",
     )
-    env = {"KINETIC_HOME": str(home)}
-    runner = CliRunner()
-    text = runner.invoke(app, ["sync", str(tmp_path / "p.yaml"), "--dry-run"], env=env)
-    assert text.exit_code == 1
+
+    def sync(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(KINETIC), "sync", str(tmp_path / "p.yaml"), "--dry-run", *extra],
+            env={**os.environ, "KINETIC_HOME": str(home)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    text = sync()
+    assert text.returncode == 1, text.stderr
     assert text.stdout.count("MISSING_KEY") == 1, text.stdout
     assert "MISSING_KEY: 40 of 40 sampled rows, e.g." in text.stdout
-    as_json = runner.invoke(app, ["sync", str(tmp_path / "p.yaml"), "--dry-run", "--json"], env=env)
+    as_json = sync("--json")
     assert json.loads(as_json.stdout)["error_summary"] == [
         {"error_code": "MISSING_KEY", "count": 40, "rows": [1, 2, 3]}
     ]

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from reliability_helpers import SCHEMA, connect
 
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
-from kinetic_core.rest.client import SalesforceClient
 
 
 @pytest.fixture(scope="module")

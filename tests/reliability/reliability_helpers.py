@@ -11,10 +11,10 @@ from typing import Any
 
 from kinetic_core.auth.flows import PasswordAuth
 from kinetic_core.bulk import BulkClient, PollPolicy
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.http import RetryPolicy
 from kinetic_core.http.session import HttpSession
-from kinetic_core.rest.client import SalesforceClient
 
 ROOT = Path(__file__).resolve().parents[2]
 

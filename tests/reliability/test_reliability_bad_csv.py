@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from reliability_helpers import store_keys, store_value
 
+from kinetic_core.client import SalesforceClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import KineticError
-from kinetic_core.rest.client import SalesforceClient
 
 
 @dataclass

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kinetic_core.client import SalesforceClient
 from kinetic_core.config import save_profile
 from kinetic_core.emulator.server import LocalOrg
-from kinetic_core.rest.client import SalesforceClient
 from kinetic_core.rest.soql import select, soql
 
 HOSTILE = [

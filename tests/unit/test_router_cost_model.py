@@ -68,6 +68,9 @@ def test_poll_schedule_past_its_end_repeats_the_last_delay() -> None:
     assert poll_wait(m, 2.5) == 3.0
     assert poll_wait(m, 6.5) == 7.0  # 3 + 2 + 2
     assert poll_wait(CostModel(), 20.0) == pytest.approx(21.0)  # no schedule: half the overshoot
+    # a job that ends before the router's first poll is seen at that poll
+    assert poll_wait(CostModel(), 0.02) == pytest.approx(0.1)
+    assert poll_wait(CostModel(), 0.5) == pytest.approx(0.55)
 
 
 def test_poll_schedule_from_a_policy() -> None:
@@ -122,11 +125,11 @@ def test_reason_gives_the_predicted_figures_with_thousands_separators() -> None:
     assert decision.reason == (
         f"100,000 records: Bulk API 2.0, predicted {times[Strategy.BULK]:,.1f} s vs Composite "
         f"{times[Strategy.COMPOSITE]:,.1f} s and REST {times[Strategy.REST]:,.1f} s "
-        "(observed 50 ms per call, 0.50 ms per Composite record, Bulk 5,000 records/s + 5.0 s per job)"
+        "(observed 50 ms per call, 0.10 ms per Composite record, Bulk 5,000 records/s + 5.0 s per job)"
     )
     small = decide(20, 0, None, None, model=PRODUCTION)
     assert small.reason.startswith(
-        "20 records: Composite, predicted 0.06 s vs Bulk API 2.0 5.6 s and REST 1.0 s"
+        "20 records: Composite, predicted 52 ms vs Bulk API 2.0 5.6 s and REST 1.0 s"
     )
     assert "; 1 call of up to 200 records (assumed 50 ms per call" in small.reason
 

@@ -1,15 +1,18 @@
-"""``BulkClient``: Bulk API 2.0 ingest and query for one ``SalesforceClient``."""
+"""``BulkClient``: Bulk API 2.0 ingest and query for one ``SalesforceClient``.
+
+Ingest splits the input into jobs below the size caps, uploads them in parallel and maps every
+result row to its input row; a query runs one job and reads its result pages lazily, to a file or
+into a DataFrame. The job-by-job operations come from :class:`~kinetic_core.bulk.control.JobControl`.
+"""
 
 from __future__ import annotations
 
-import logging
-import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
 
-from kinetic_core.bulk.events import BulkEvent, Emitter, JobStateChanged
+from kinetic_core.bulk.control import JobControl
+from kinetic_core.bulk.events import BulkEvent
 from kinetic_core.bulk.frames import (
     column_kinds,
     query_object,
@@ -17,36 +20,45 @@ from kinetic_core.bulk.frames import (
     type_pandas,
     type_polars,
 )
-from kinetic_core.bulk.jobs import HttpLike, JobsApi
 from kinetic_core.bulk.models import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CONCURRENT_JOBS,
     DEFAULT_MAX_RECORDS,
     ColumnDelimiter,
-    JobInfo,
-    JobKind,
     LineEnding,
     Operation,
 )
-from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
+from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.bulk.query import QueryExport, export_to_file, iter_records, run_query_job, to_dataframe
-from kinetic_core.errors import BulkTimeoutError
-from kinetic_core.http.paths import check_id
 
 if TYPE_CHECKING:
-    from kinetic_core.bulk.manifest import ManifestStore
+    import pandas
+    import polars
+
     from kinetic_core.bulk.results import BulkResult
 
 # The ingest side (splitting, spooling, manifests, result mapping) is imported on first use,
 # so a program that only queries does not load it.
 
-logger = logging.getLogger(__name__)
-
 Records = Any
 """An iterable of dicts, a CSV path (str/Path) or a pandas/polars DataFrame."""
 
+Row = dict[str, str | None]
+"""One record of a query result: column -> text (None for an empty cell)."""
 
-class BulkClient:
+
+class QueryOptions(TypedDict, total=False):
+    """The options of :meth:`BulkClient.query` that do not change what it returns."""
+
+    max_records: int | None
+    column_delimiter: ColumnDelimiter | str
+    line_ending: LineEnding | str
+    timeout: float | None
+    on_event: Callable[[BulkEvent], None] | None
+    typed: bool
+
+
+class BulkClient(JobControl):
     """Bulk API 2.0 through the client's shared HTTP session (re-authentication and retries included).
 
     Resuming jobs: before a load uploads a job it writes a small JSON manifest for it in
@@ -88,53 +100,6 @@ class BulkClient:
         >>> for rec in bulk.query("SELECT Id, Name FROM Account"):           # doctest: +SKIP
         ...     print(rec["Name"])
     """
-
-    def __init__(
-        self,
-        client: Any,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        poll: PollPolicy | None = None,
-        state_dir: str | Path | Literal[False] | None = None,
-    ) -> None:
-        http: HttpLike = client.http if hasattr(client, "http") else client
-        self.http = http
-        self.api = JobsApi(http)
-        self.clock = clock
-        self.sleep = sleep
-        self.poll = poll or PollPolicy()
-        self.state_dir: Path | Literal[False] | None = (
-            False if state_dir is False else (Path(state_dir) if state_dir is not None else None)
-        )
-        self._stores: dict[tuple[Path, str], ManifestStore] = {}
-
-    @property
-    def manifests(self) -> ManifestStore | None:
-        """The job manifest store for this org (None when ``state_dir=False``)."""
-        if self.state_dir is False:
-            return None
-        from kinetic_core.bulk.manifest import ManifestStore, org_key
-        from kinetic_core.config import kinetic_home
-
-        directory = self.state_dir if self.state_dir is not None else kinetic_home() / "bulk-jobs"
-        key = (directory, org_key(self.http))
-        store = self._stores.get(key)
-        if store is None:
-            store = self._stores.setdefault(key, ManifestStore(*key))
-        return store
-
-    def forget(self, job_id: str) -> bool:
-        """Remove the manifest (and kept spool) of ``job_id``; True if there was one.
-
-        The job itself is untouched on the server (see :meth:`delete_job`).
-
-        Example:
-            >>> client.bulk.forget("7505g00000AbCdE")  # doctest: +SKIP
-            True
-        """
-        store = self.manifests
-        return store.forget(check_id(job_id, "job id")) if store is not None else False
 
     # -- ingest ------------------------------------------------------------------------------
     def _load(
@@ -252,14 +217,15 @@ class BulkClient:
         soql: str,
         operation: Operation,
         out: str | Path | None,
-        max_records: int | None,
         as_dataframe: bool | str | None,
-        column_delimiter: ColumnDelimiter | str,
-        line_ending: LineEnding | str,
-        timeout: float | None,
-        on_event: Callable[[BulkEvent], None] | None,
+        *,
+        max_records: int | None = None,
+        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
+        line_ending: LineEnding | str = LineEnding.LF,
+        timeout: float | None = None,
+        on_event: Callable[[BulkEvent], None] | None = None,
         typed: bool = True,
-    ) -> Any:
+    ) -> QueryExport | Iterator[Row] | pandas.DataFrame | polars.DataFrame:
         flavour = None
         if as_dataframe and out is None:
             flavour = as_dataframe if isinstance(as_dataframe, str) else "pandas"
@@ -278,13 +244,17 @@ class BulkClient:
         )
         if out is not None:
             return export_to_file(self.api, job, Path(out), max_records)
-        if flavour is not None:
-            frame = to_dataframe(self.api, job, flavour, max_records)
-            if not typed or not len(frame.columns):
-                return frame
+        if flavour is None:
+            return iter_records(self.api, job, max_records)
+        frame = to_dataframe(self.api, job, flavour, max_records)
+        if typed and len(frame.columns):
             kinds = column_kinds(query_object(soql), [str(c) for c in frame.columns], self.describe)
-            return type_polars(frame, kinds) if flavour == "polars" else type_pandas(frame, kinds)
-        return iter_records(self.api, job, max_records)
+            frame = type_polars(frame, kinds) if flavour == "polars" else type_pandas(frame, kinds)
+        if flavour == "polars":
+            polars_frame: polars.DataFrame = frame
+            return polars_frame
+        pandas_frame: pandas.DataFrame = frame
+        return pandas_frame
 
     def describe(self, sobject: str) -> dict[str, Any]:
         """``GET .../sobjects/NAME/describe`` (types the columns of ``as_dataframe`` results)."""
@@ -292,223 +262,117 @@ class BulkClient:
         body: dict[str, Any] = self.http.request("GET", url, retry=True).json()
         return body
 
+    @overload
+    def query(
+        self,
+        soql: str,
+        *,
+        out: str | Path,
+        as_dataframe: bool | str | None = None,
+        **options: Unpack[QueryOptions],
+    ) -> QueryExport: ...
+    @overload
+    def query(
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[False] | None = None,
+        **options: Unpack[QueryOptions],
+    ) -> Iterator[Row]: ...
+    @overload
+    def query(
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[True, "pandas"],
+        **options: Unpack[QueryOptions],
+    ) -> pandas.DataFrame: ...
+    @overload
+    def query(
+        self, soql: str, *, out: None = None, as_dataframe: Literal["polars"], **options: Unpack[QueryOptions]
+    ) -> polars.DataFrame: ...
     def query(
         self,
         soql: str,
         *,
         out: str | Path | None = None,
-        max_records: int | None = None,
         as_dataframe: bool | str | None = None,
-        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
-        line_ending: LineEnding | str = LineEnding.LF,
-        timeout: float | None = None,
-        on_event: Callable[[BulkEvent], None] | None = None,
-        typed: bool = True,
-    ) -> Any:
+        **options: Unpack[QueryOptions],
+    ) -> QueryExport | Iterator[Row] | pandas.DataFrame | polars.DataFrame:
         """Run a Bulk API 2.0 query; the job is created and awaited before this returns.
+
+        What it returns follows from ``out`` and ``as_dataframe`` (and is typed so):
+
+        * ``out=path``: the CSV is written there (header once); a ``QueryExport`` (rows, pages, bytes).
+        * ``as_dataframe=True`` or ``"pandas"``: a pandas DataFrame; ``"polars"``: a polars one. Its
+          columns are typed from describe (numbers, booleans, dates, UTC datetimes; see
+          :mod:`kinetic_core.bulk.frames`) unless ``typed=False``. Without the library installed
+          this raises ``ImportError`` before any job starts.
+        * otherwise: a lazy iterator of dicts (column -> text, None for an empty cell).
 
         Args:
             soql: the query.
-            out: write the CSV (header once) to this path and return a ``QueryExport``.
-            max_records: page size sent as ``maxRecords`` (None: the server's default).
-            as_dataframe: ``True``/``"pandas"`` or ``"polars"``: return a DataFrame, its columns typed
-                from describe (numbers, booleans, dates, UTC datetimes; see
-                :mod:`kinetic_core.bulk.frames`). Without the library installed this raises
-                ``ImportError`` before any job starts.
-            typed: ``False`` keeps every DataFrame column as text (no describe call).
-            column_delimiter / line_ending: the dialect of the result CSV.
-            timeout: seconds to wait for the job (``BulkTimeoutError`` names it).
-            on_event: progress callback.
-
-        Returns:
-            A lazy iterator of dicts (default), a ``QueryExport`` or a DataFrame.
+            out: the path to write the CSV to.
+            as_dataframe: ``True``/``"pandas"`` or ``"polars"``.
+            **options: ``max_records`` (page size sent as ``maxRecords``; None: the server's
+                default), ``column_delimiter`` / ``line_ending`` (the dialect of the result CSV),
+                ``timeout`` (seconds to wait for the job; ``BulkTimeoutError`` names it),
+                ``on_event`` (progress callback), ``typed`` (``False`` keeps every DataFrame
+                column as text, with no describe call).
 
         Example:
             >>> client.bulk.query("SELECT Id FROM Account", out="accounts.csv").rows  # doctest: +SKIP
             1200000
         """
-        return self._query(
-            soql,
-            Operation.QUERY,
-            out,
-            max_records,
-            as_dataframe,
-            column_delimiter,
-            line_ending,
-            timeout,
-            on_event,
-            typed,
-        )
+        return self._query(soql, Operation.QUERY, out, as_dataframe, **options)
 
+    @overload
+    def query_all(
+        self,
+        soql: str,
+        *,
+        out: str | Path,
+        as_dataframe: bool | str | None = None,
+        **options: Unpack[QueryOptions],
+    ) -> QueryExport: ...
+    @overload
+    def query_all(
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[False] | None = None,
+        **options: Unpack[QueryOptions],
+    ) -> Iterator[Row]: ...
+    @overload
+    def query_all(
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[True, "pandas"],
+        **options: Unpack[QueryOptions],
+    ) -> pandas.DataFrame: ...
+    @overload
+    def query_all(
+        self, soql: str, *, out: None = None, as_dataframe: Literal["polars"], **options: Unpack[QueryOptions]
+    ) -> polars.DataFrame: ...
     def query_all(
         self,
         soql: str,
         *,
         out: str | Path | None = None,
-        max_records: int | None = None,
         as_dataframe: bool | str | None = None,
-        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
-        line_ending: LineEnding | str = LineEnding.LF,
-        timeout: float | None = None,
-        on_event: Callable[[BulkEvent], None] | None = None,
-        typed: bool = True,
-    ) -> Any:
+        **options: Unpack[QueryOptions],
+    ) -> QueryExport | Iterator[Row] | pandas.DataFrame | polars.DataFrame:
         """Like :meth:`query` with ``queryAll`` (deleted and archived records included).
 
         Example:
             >>> list(client.bulk.query_all("SELECT Id, IsDeleted FROM Account"))  # doctest: +SKIP
         """
-        return self._query(
-            soql,
-            Operation.QUERY_ALL,
-            out,
-            max_records,
-            as_dataframe,
-            column_delimiter,
-            line_ending,
-            timeout,
-            on_event,
-            typed,
-        )
-
-    # -- low level ---------------------------------------------------------------------------
-    def create_job(
-        self,
-        sobject: str,
-        operation: Operation | str,
-        *,
-        external_id_field: str | None = None,
-        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
-        line_ending: LineEnding | str = LineEnding.LF,
-    ) -> JobInfo:
-        """Create an ingest job (``Open``).
-
-        For a query job pass ``operation="query"`` and the SOQL as ``sobject``.
-
-        Example:
-            >>> job = client.bulk.create_job("Account", "insert")  # doctest: +SKIP
-        """
-        op = Operation.parse(operation)
-        delim = ColumnDelimiter.parse(column_delimiter)
-        ending = LineEnding.parse(line_ending)
-        if op in (Operation.QUERY, Operation.QUERY_ALL):
-            return self.api.create_query(sobject, operation=op, delimiter=delim, line_ending=ending)
-        return self.api.create_ingest(
-            sobject, op, external_id_field=external_id_field, delimiter=delim, line_ending=ending
-        )
-
-    def upload_data(self, job_id: str, data: str | Path | bytes) -> None:
-        """Upload CSV to an ``Open`` job: a file path (streamed) or bytes.
-
-        Example:
-            >>> client.bulk.upload_data(job.id, b"Name\\nAcme\\n")  # doctest: +SKIP
-        """
-        self.api.upload(job_id, data if isinstance(data, bytes) else Path(data))
-
-    def close_job(self, job_id: str) -> JobInfo:
-        """Mark the upload complete so processing starts."""
-        return self.api.close_job(job_id)
-
-    def abort_job(self, job_id: str, *, kind: JobKind | str = JobKind.INGEST) -> JobInfo:
-        """Abort a job."""
-        return self.api.abort_job(job_id, JobKind(kind))
-
-    def delete_job(self, job_id: str, *, kind: JobKind | str = JobKind.INGEST) -> None:
-        """Delete a terminal job and its data."""
-        self.api.delete_job(job_id, JobKind(kind))
-
-    def get_job(self, job_id: str, *, kind: JobKind | str | None = None) -> JobInfo:
-        """Read a job (ingest or query; tried in that order when ``kind`` is None)."""
-        if kind is None:
-            return self.api.find_job(job_id)
-        return self.api.get_job(job_id, JobKind(kind))
-
-    def list_jobs(self, *, kind: JobKind | str = JobKind.INGEST, **filters: Any) -> Iterator[JobInfo]:
-        """Every job of ``kind`` (all pages)."""
-        return self.api.list_jobs(JobKind(kind), **filters)
-
-    def wait(
-        self,
-        job_id: str,
-        *,
-        timeout: float | None = None,
-        on_event: Callable[[BulkEvent], None] | None = None,
-    ) -> JobInfo:
-        """Wait for any job (e.g. one left running by a timed-out load) to finish.
-
-        Raises:
-            BulkTimeoutError: ``timeout`` passed first.
-
-        Example:
-            >>> client.bulk.wait("7505g00000AbCdE").state  # doctest: +SKIP
-            <JobState.JOB_COMPLETE: 'JobComplete'>
-        """
-        check_id(job_id, "job id")
-        store = self.manifests
-        kind = JobKind.INGEST if store is not None and store.read(job_id) else self.api.find_job(job_id).kind
-        emit = Emitter(on_event)
-        deadline = self.clock() + timeout if timeout is not None else None
-        try:
-            return wait_for_job(
-                job_id,
-                lambda jid: self.api.get_job(jid, kind),
-                policy=self.poll,
-                clock=self.clock,
-                sleep=self.sleep,
-                deadline=deadline,
-                on_change=lambda i: emit(
-                    JobStateChanged(i.id, i.state, i.records_processed, i.records_failed)
-                ),
-            )
-        except JobWaitTimeout:
-            raise BulkTimeoutError([job_id]) from None
-
-    def get_results(self, job_id: str, *, results_dir: str | Path | None = None) -> BulkResult:
-        """Results of a finished ingest job, e.g. one left running by a load in another process.
-
-        When the job's manifest is in ``state_dir`` (the job was uploaded by a load) and its input
-        is unchanged, every row carries its input row number, the same as in the loading process
-        (while the result is open this process holds the job's manifest lock: a process that loads
-        or reads the same job meanwhile is refused with ``RunLockedError``, and so is this call
-        while another one holds it);
-        closing the result after reading its rows removes the manifest (unless the job was still
-        running: rows not yet processed then show as unprocessed, and the manifest stays).
-        Otherwise (a job driven by hand, a changed input: then a ``BulkResumeWarning`` says why)
-        ``row_number`` is None.
-
-        Example:
-            >>> with client.bulk.get_results("7505g00000AbCdE") as res:  # doctest: +SKIP
-            ...     bad = [(r.row_number, r.error_message) for r in res.failed_rows()]
-        """
-        from kinetic_core.bulk.ingest import fetch_job_results
-        from kinetic_core.bulk.manifest import BulkResumeWarning
-        from kinetic_core.bulk.resume import fetch_resumed_results
-        from kinetic_core.runfiles import check_writable
-
-        check_id(job_id, "job id")
-        target = check_writable(Path(results_dir)) if results_dir is not None else None
-        store = self.manifests
-        manifest = store.read(job_id) if store is not None else None
-        if store is None or manifest is None:
-            return fetch_job_results(self.api, job_id, target)
-        store.hold(job_id, f"reading the results of bulk job {job_id}")
-        try:
-            info = self.api.get_job(job_id, JobKind.INGEST)
-            problem = store.problem(manifest, info)
-            if problem is not None:
-                store.let_go(job_id)
-                message = f"bulk job {job_id}: result rows get no input row numbers: {problem}"
-                logger.warning("%s", message)
-                warnings.warn(message, BulkResumeWarning, stacklevel=2)
-                return fetch_job_results(self.api, job_id, target)
-            # a job still running has partial result files: keep its manifest for a later read
-            release = (lambda: store.forget(job_id)) if info.state.terminal else None
-            return fetch_resumed_results(
-                self.api, info, manifest, target, release=release, unlock=lambda: store.let_go(job_id)
-            )
-        except BaseException:
-            store.let_go(job_id)
-            raise
+        return self._query(soql, Operation.QUERY_ALL, out, as_dataframe, **options)
 
 
 __all__ = ["BulkClient", "QueryExport"]

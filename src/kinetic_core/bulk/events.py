@@ -51,6 +51,14 @@ class JobStateChanged:
 
 
 @dataclass(frozen=True)
+class ResultRowsWritten:
+    """``rows`` of the load's ``total`` rows were written to its result files so far (``results_dir=``)."""
+
+    rows: int
+    total: int
+
+
+@dataclass(frozen=True)
 class LoadDone:
     """Every job of the load reached a terminal state and results were collected."""
 
@@ -61,7 +69,7 @@ class LoadDone:
     unprocessed: int
 
 
-BulkEvent = JobCreated | RowsUploaded | JobStateChanged | LoadDone
+BulkEvent = JobCreated | RowsUploaded | JobStateChanged | ResultRowsWritten | LoadDone
 
 
 class Emitter:

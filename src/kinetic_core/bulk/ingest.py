@@ -44,7 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.bulk.events import BulkEvent, Emitter, JobCreated, JobStateChanged, LoadDone, RowsUploaded
+from kinetic_core.bulk.events import (
+    BulkEvent,
+    Emitter,
+    JobCreated,
+    JobStateChanged,
+    LoadDone,
+    ResultRowsWritten,
+    RowsUploaded,
+)
 from kinetic_core.bulk.jobs import JobsApi, is_transient
 from kinetic_core.bulk.manifest import FILE_INPUT, SPOOL_INPUT, JobManifest, ManifestStore, stat_file
 from kinetic_core.bulk.models import (
@@ -418,7 +426,8 @@ class IngestLoad:
     def _write_files(self, result: BulkResult, directory: Path, name: str) -> None:
         """Write the result files; when that fails, keep the manifests and say how to get the files."""
         try:
-            result.write_files(directory, name)
+            total = result.total
+            result.write_files(directory, name, on_rows=lambda n: self.emit(ResultRowsWritten(n, total)))
         except OSError as exc:
             result.keep_manifests()
             raise results_not_saved(

@@ -46,6 +46,10 @@ RESULT_FILES = {
 KINDS = {"success": SUCCESS, "failed": FAILED, "unprocessed": UNPROCESSED}
 
 
+WRITE_REPORT_EVERY = 5_000
+"""Rows between two progress reports of :meth:`BulkResult.write_files`."""
+
+
 class RowStatus(enum.StrEnum):
     """The outcome of one input row."""
 
@@ -195,8 +199,9 @@ class RowSource(Protocol):
     def indexed_jobs(self) -> tuple[str, ...]:
         """Jobs whose rows needed an index to be matched (diagnostics)."""
 
-    def success_lines(self) -> Iterator[bytes] | None:
-        """The success rows as CSV lines ending in their row number, as bytes; None: list them."""
+    def success_lines(self) -> Iterator[tuple[bytes, int]] | None:
+        """The success rows as CSV lines ending in their row number, as blocks of bytes with their
+        number of rows; None: list them."""
 
 
 class BulkResult:
@@ -379,13 +384,17 @@ class BulkResult:
             f"unprocessed={self.unprocessed}, job_ids={list(self.job_ids)})"
         )
 
-    def write_files(self, directory: Path, name: str) -> dict[str, Path]:
+    def write_files(
+        self, directory: Path, name: str, *, on_rows: Callable[[int], object] | None = None
+    ) -> dict[str, Path]:
         """Write the three CLI-style result files into ``directory``; returns their paths.
 
         Files are ``<name>-success|failed|unprocessed-records.csv``; a file that exists already is
         never replaced: the set is then named ``<name>-2-...`` (``-3``...). When writing fails, the
-        files begun here are removed and the error is raised.
+        files begun here are removed and the error is raised. ``on_rows`` (for progress) is called
+        with the rows written so far, every ``WRITE_REPORT_EVERY`` rows and at the end.
         """
+        written = 0
         self._ensure_mapped()
         directory.mkdir(parents=True, exist_ok=True)
         specs = [
@@ -409,8 +418,14 @@ class BulkResult:
                 if lines is not None:  # in input order: the rows as sent, numbered, no parsing
                     handle.flush()
                     binary = cast(io.TextIOWrapper, handle).buffer
-                    for chunk in lines:
+                    for chunk, count in lines:
                         binary.write(chunk)
+                        before, written = written, written + count
+                        if (
+                            on_rows is not None
+                            and written // WRITE_REPORT_EVERY > before // WRITE_REPORT_EVERY
+                        ):
+                            on_rows(written)
                     handle.close()
                     continue
                 for row, _job, sf_id, created, code, message, fields, cells in self._source.rows(kind):
@@ -425,8 +440,13 @@ class BulkResult:
                         writer.writerow([*cells, number])
                     if len(lines_out) >= 4096:
                         _flush_lines(handle, lines_out)
+                    written += 1
+                    if on_rows is not None and written % WRITE_REPORT_EVERY == 0:
+                        on_rows(written)
                 _flush_lines(handle, lines_out)
                 handle.close()
+            if on_rows is not None:
+                on_rows(written)
         except BaseException:
             for path, handle in opened.values():
                 handle.close()

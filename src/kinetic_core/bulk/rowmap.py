@@ -256,7 +256,7 @@ class _Part:
                 self._successes()
         return bool(self.ordered) and not self.indexed
 
-    def success_lines(self) -> Iterator[bytes]:
+    def success_lines(self) -> Iterator[tuple[bytes, int]]:
         """The successful rows as the CLI's success file holds them, in blocks of lines: each result
         row as Salesforce sent it (``sf__Id``, ``sf__Created``, the echoed cells), its line ending
         replaced by ``,<input row number>`` and a line feed. Only for a :meth:`copyable` job: its rows
@@ -268,7 +268,10 @@ class _Part:
         for block in success_blocks(layout):
             pieces = (b"\n" + block).split(b'\n"')
             rows = zip(pieces[1:], numbers, strict=False)  # pieces first: no number taken past them
-            yield b"".join([b'"%s,%d\n' % (piece.rstrip(b"\r\n"), number) for piece, number in rows])
+            yield (
+                b"".join([b'"%s,%d\n' % (piece.rstrip(b"\r\n"), number) for piece, number in rows]),
+                len(pieces) - 1,
+            )
 
     def _indexed(self, kind: int) -> Iterator[Outcome]:
         if not self.indexed:
@@ -348,9 +351,10 @@ class RowMap:
                     return tuple(h for h in layout.header if not h.lower().startswith("sf__"))
         return self.columns
 
-    def success_lines(self) -> Iterator[bytes] | None:
-        """The success file's data lines as bytes (see :meth:`_Part.success_lines`), or None when a job's
-        successes must be listed row by row (out of order, indexed, or without their input)."""
+    def success_lines(self) -> Iterator[tuple[bytes, int]] | None:
+        """The success file's data lines as blocks of bytes with their number of rows (see
+        :meth:`_Part.success_lines`), or None when a job's successes must be listed row by row (out
+        of order, indexed, or without their input)."""
         if not all(part.copyable(self._lock) for part in self._parts):
             return None
         return (chunk for part in self._parts for chunk in part.success_lines())

@@ -33,6 +33,7 @@ import typer
 from rich.console import Console
 from typer.exceptions import TyperException
 
+from kinetic_core.client import SalesforceClient
 from kinetic_core.errors import (
     ApiError,
     AuthenticationError,
@@ -44,7 +45,6 @@ from kinetic_core.errors import (
     RunLockedError,
     SessionExpiredError,
 )
-from kinetic_core.rest.client import SalesforceClient
 
 
 class ExitCode(enum.IntEnum):

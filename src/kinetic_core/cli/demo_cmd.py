@@ -12,9 +12,9 @@ from rich.table import Table
 
 from kinetic_core.cli.common import JsonOption, OrgOption, emit_json, fail, handle_errors, stderr, stdout
 from kinetic_core.cli.progress import LoadProgress
+from kinetic_core.client import SalesforceClient
 from kinetic_core.config import kinetic_home
 from kinetic_core.demo import DemoSummary, run_demo
-from kinetic_core.rest.client import SalesforceClient
 
 
 class _Steps:

@@ -18,9 +18,9 @@ import typer
 from rich.table import Table
 
 from kinetic_core.cli.common import ExitCode, JsonOption, OrgOption, emit_json, handle_errors, stderr, stdout
+from kinetic_core.client import SalesforceClient
 from kinetic_core.config import resolve_org
 from kinetic_core.errors import AuthenticationError, KineticError, SessionExpiredError, TransportError
-from kinetic_core.rest.client import SalesforceClient
 from kinetic_core.rest.soql import soql as build_soql
 
 PERMISSIONS = (

@@ -22,7 +22,7 @@ import typer
 
 from kinetic_core.cli.common import JsonOption, emit_json, exit_codes_help
 from kinetic_core.config import kinetic_home
-from kinetic_core.rest.local import pid_alive
+from kinetic_core.localorg import pid_alive
 
 emulator_app = typer.Typer(help="Run the local Salesforce org emulator.", no_args_is_help=True)
 

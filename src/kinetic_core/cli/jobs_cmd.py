@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.progress import LoadProgress
+from kinetic_core.errors import ApiError
 
 jobs_app = typer.Typer(
     help="Bulk API 2.0 jobs: list, inspect, fetch results, abort, wait.", no_args_is_help=True
@@ -59,6 +61,34 @@ def job_dict(info: JobInfo) -> dict[str, Any]:
     }
 
 
+COUNTERS = ("numberRecordsProcessed", "numberRecordsFailed")
+
+
+def with_counters(client: Any, jobs: list[JobInfo], workers: int = 4) -> list[JobInfo]:
+    """The jobs with their record counters, read from each job's info where the list left them out.
+
+    ``GET /jobs/ingest`` (and ``/jobs/query``) list each job's configuration only: the counters
+    (``numberRecordsProcessed``, ``numberRecordsFailed``) come with ``GET /jobs/ingest/{id}``. A job
+    deleted in between keeps what the list said.
+    """
+
+    def complete(job: JobInfo) -> JobInfo:
+        if job.raw is not None and all(key in job.raw for key in COUNTERS):
+            return job
+        try:
+            full: JobInfo = client.bulk.get_job(job.id, kind=job.kind)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return job
+        return full
+
+    if not jobs:
+        return jobs
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        return list(pool.map(complete, jobs))
+
+
 @jobs_app.command("list", epilog=ORG_EXIT_CODES)
 @handle_errors
 def list_jobs(
@@ -68,7 +98,7 @@ def list_jobs(
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List Bulk API 2.0 jobs.
+    """List Bulk API 2.0 jobs, with the records each has processed and failed.
 
     Example:
         $ kinetic jobs list --state InProgress
@@ -79,6 +109,7 @@ def list_jobs(
         for k in kinds:
             found = client.bulk.list_jobs(kind=k)
             jobs += [j for j in itertools.islice(found, limit) if state is None or j.state.value == state]
+        jobs = with_counters(client, jobs)
     if json_output:
         emit_json([job_dict(j) for j in jobs])
         return

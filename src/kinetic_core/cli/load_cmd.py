@@ -19,8 +19,8 @@ from __future__ import annotations
 import csv
 import heapq
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,6 +44,7 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.loadcheck import check_load
+from kinetic_core.cli.loadfile import FileOptions, needs_rewrite, parse_delimiter, parse_line_ending, prepare
 from kinetic_core.cli.progress import LoadProgress
 from kinetic_core.cli.retry import find_descriptor, retry_input, write_descriptor
 from kinetic_core.errors import ResultsNotSavedError
@@ -147,18 +148,51 @@ def failed_jobs(result: LoadResult) -> list[dict[str, str]]:
     ]
 
 
-def _failures_table(result: LoadResult) -> Table:
-    table = Table("row", "status", "error", "message", title="first failures")
-    failures: Iterator[tuple[int | None, str, str | None, str | None]]
-    if result.bulk is not None and not result.renumbered:  # only the failures: no success row is read
+Failure = tuple[int | None, str, str | None, str | None]
+"""A failed or unprocessed row: (row number, status, error code, message)."""
+
+
+def _failures(result: LoadResult) -> Iterator[Failure]:
+    """The failed and unprocessed rows in row order; for a Bulk load, without reading a success row."""
+    if result.bulk is not None and not result.renumbered:
         bulk = result.bulk
         rows = heapq.merge(bulk.failed_rows(), bulk.unprocessed_rows(), key=lambda r: r.row_number or 0)
-        failures = ((r.row_number, r.status.value, r.error_code, r.error_message) for r in rows)
-    else:
-        failures = ((o.row_number, o.status, o.error_code, o.error_message) for o in result if not o.success)
-    for number, status, code, message in islice(failures, SHOWN_FAILURES):
-        table.add_row(str(number), status, code or "", message or "")
+        return ((r.row_number, r.status.value, r.error_code, r.error_message) for r in rows)
+    return ((o.row_number, o.status, o.error_code, o.error_message) for o in result if not o.success)
+
+
+def failure_digest(result: LoadResult) -> tuple[list[Failure], dict[str, int]]:
+    """The first failed or unprocessed rows (up to ``SHOWN_FAILURES``) and the count of such rows by
+    error code, most frequent first (``UNPROCESSED`` for a row never processed that has no code), in
+    one pass over the failures; nothing is read when every row succeeded."""
+    first: list[Failure] = []
+    counts: Counter[str] = Counter()
+    if not (result.failed or result.unprocessed):
+        return first, {}
+    for failure in _failures(result):
+        counts[failure[2] or failure[1].upper()] += 1
+        if len(first) < SHOWN_FAILURES:
+            first.append(failure)
+    return first, dict(counts.most_common())
+
+
+def _failures_table(first: list[Failure]) -> Table:
+    table = Table("row", "status", "error", "message", title="first failures")
+    for number, status, code, message in first:
+        table.add_row("" if number is None else f"{number:,}", status, code or "", message or "")
     return table
+
+
+def _codes_table(counts: dict[str, int]) -> Table:
+    table = Table("error", "rows", title="rows by error")
+    for code, count in counts.items():
+        table.add_row(code, f"{count:,}")
+    return table
+
+
+def field_types(client: Any, sobject: str) -> dict[str, str]:
+    """``{field: describe type}`` of an object (for ``--date-format``)."""
+    return {str(f["name"]): str(f.get("type", "")) for f in client.describe(sobject).get("fields", [])}
 
 
 @handle_errors
@@ -168,7 +202,10 @@ def load(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Argument(help="CSV file (any Bulk delimiter, UTF-8, BOM allowed).", show_default=False),
+        typer.Argument(
+            help="CSV file (any encoding, Bulk delimiter and line ending; see the file options).",
+            show_default=False,
+        ),
     ] = None,
     operation: Annotated[
         str, typer.Option("--operation", "-p", help=f"One of {', '.join(OPERATIONS)}.")
@@ -201,16 +238,79 @@ def load(
             " describe.",
         ),
     ] = False,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="The file's encoding (auto: detected, e.g. cp1252 from Excel).")
+    ] = "auto",
+    delimiter: Annotated[
+        str,
+        typer.Option(
+            "--delimiter",
+            "--column-delimiter",
+            help="COMMA, SEMICOLON, TAB, PIPE, CARET, BACKQUOTE or the character (auto: detected).",
+        ),
+    ] = "auto",
+    line_ending: Annotated[
+        str | None,
+        typer.Option(
+            "--line-ending",
+            help="LF or CRLF: checked against the file (default: either).",
+            show_default=False,
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="Column to field mapping: a Data Loader .sdl file (Source=Target lines) or FieldMapper"
+            " YAML.",
+            show_default=False,
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="How date and datetime cells are written, as a Java pattern, e.g. dd/MM/yyyy or"
+            " dd/MM/yyyy HH:mm (times without a zone are UTC).",
+            show_default=False,
+        ),
+    ] = None,
+    insert_nulls: Annotated[
+        bool,
+        typer.Option(
+            "--insert-nulls",
+            help="Empty cells clear their fields (sent as #N/A); by default an empty cell leaves the field"
+            " unchanged on update and upsert.",
+        ),
+    ] = False,
     org: OrgOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Load a CSV file: insert, update, upsert, delete or hard-delete, through REST, Composite or Bulk.
 
+    Files as spreadsheets and Data Loader leave them are read as they are: any encoding (detected, or
+    --encoding), any Bulk delimiter, LF or CRLF, a mapping file, dates in a pattern of your own.
+
     Example:
         $ kinetic load Contact contacts.csv --operation upsert --external-id External_Id__c
+        $ kinetic load Contact export.csv --encoding cp1252 --delimiter SEMICOLON --date-format dd/MM/yyyy
+        $ kinetic load Contact export.csv --mapping contact.sdl --operation update --insert-nulls
         $ kinetic load --retry results
     """
+    file_options = FileOptions(
+        encoding=encoding,
+        delimiter=parse_delimiter(delimiter),
+        line_ending=parse_line_ending(line_ending),
+        mapping=mapping,
+        date_format=date_format,
+        insert_nulls=insert_nulls,
+    )
     if retry is not None:
+        if file_options.given():
+            raise fail(
+                "--retry takes no file options: the result files hold the rows as they were sent",
+                json_output=json_output,
+            )
         if sobject is not None or file is not None:
             raise fail(
                 "--retry takes no OBJECT or FILE: they come from the earlier run", json_output=json_output
@@ -238,82 +338,106 @@ def load(
     if not file.is_file():
         raise fail(f"file not found: {file}", json_output=json_output)
     timeout = parse_minutes(wait)
-    with connected(org) as client:
-        if not no_check:
-            header, _rows = read_csv(file)
-            sobject = check_load(client.describe, client.list_objects, sobject, header.names, op, external_id)
-        console = stderr()
-        # the row count is only for the live display (a terminal): a script does not pay for it
-        total = count_rows(file) if not json_output and console.is_terminal else None
-        client.bulk.poll = FAST_POLL
-        with LoadProgress(console, f"{op.value} {sobject}", total=total, enabled=not json_output) as progress:
-            if total is not None:
-                progress.rows_read(total)
-            result = load_records(
-                client,
-                sobject,
-                file,
-                operation=op.value,
-                strategy=strategy,
-                external_id_field=external_id,
-                results_dir=results_dir,
-                timeout=timeout,
-                on_event=progress.on_event,
-            )
-    broken = failed_jobs(result)
-    try:
-        files: dict[str, Any]
-        if result.bulk is not None and not result.renumbered:
-            files = dict(result.bulk.files)
-        else:
-            files = save_result_files(result, file, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
-        summary: dict[str, Any] = {
-            "object": sobject,
-            "operation": op.value,
-            "strategy": result.strategy.value,
-            "reason": result.reason,
-            "total": result.total,
-            "successful": result.successful,
-            "failed": result.failed,
-            "unprocessed": result.unprocessed,
-            "job_ids": list(result.job_ids),
-            "failed_jobs": broken,
-            "files": {k: str(v) for k, v in files.items()},
-        }
-        try:
-            descriptor = write_descriptor(summary, file, external_id)
-        except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
-            stderr().print(f"warning: no run descriptor for --retry: {exc}", markup=False)
-            descriptor = None
-        if descriptor is not None:
-            summary["run"] = str(descriptor)
-        if json_output:
-            emit_json(summary)
-        else:
-            table = Table("object", "operation", "strategy", "total", "successful", "failed", "unprocessed")
-            table.add_row(
-                sobject,
-                op.value,
-                result.strategy.value,
-                f"{result.total:,}",
-                f"{result.successful:,}",
-                f"{result.failed:,}",
-                f"{result.unprocessed:,}",
-            )
-            stdout().print(table)
+    with tempfile.TemporaryDirectory(prefix="kinetic-load-") as work:
+        with connected(org) as client:
+            source, target, read_as = file, sobject, None
+            if needs_rewrite(file, file_options):
+                prepared = prepare(
+                    file, file_options, Path(work) / f"{file.stem}.csv", lambda: field_types(client, target)
+                )
+                source, read_as = prepared.path, prepared.describe()
+                stderr().print(
+                    f"read {file} as {prepared.encoding}, delimiter {prepared.delimiter!r}, "
+                    f"{prepared.line_ending} lines: {prepared.rows:,} rows, "
+                    f"columns {', '.join(prepared.columns)}",
+                    markup=False,
+                )
+            if not no_check:
+                header, _rows = read_csv(source)
+                sobject = check_load(
+                    client.describe, client.list_objects, sobject, header.names, op, external_id
+                )
             console = stderr()
-            console.print(f"why {result.strategy.value}: {result.reason}", markup=False)
-            if result.job_ids:
-                console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
-            for label, path in files.items():
-                console.print(f"{label} rows: {path}", markup=False)
-            if result.failed or result.unprocessed:
-                stdout().print(_failures_table(result))
-    finally:
-        result.close()
-    for job in broken:
-        stderr().print(f"error: bulk job {job['id']} {job['state']}: {job['error']}", markup=False)
-    if broken:
-        raise typer.Exit(int(ExitCode.API))
-    if result.failed or result.unprocessed:
-        raise typer.Exit(int(ExitCode.ROWS_FAILED))
+            # the row count is only for the live display (a terminal): a script does not pay for it
+            total = count_rows(source) if not json_output and console.is_terminal else None
+            client.bulk.poll = FAST_POLL
+            with LoadProgress(
+                console, f"{op.value} {sobject}", total=total, enabled=not json_output
+            ) as progress:
+                if total is not None:
+                    progress.rows_read(total)
+                result = load_records(
+                    client,
+                    sobject,
+                    source,
+                    operation=op.value,
+                    strategy=strategy,
+                    external_id_field=external_id,
+                    results_dir=results_dir,
+                    timeout=timeout,
+                    on_event=progress.on_event,
+                )
+        broken = failed_jobs(result)
+        try:
+            files: dict[str, Any]
+            if result.bulk is not None and not result.renumbered:
+                files = dict(result.bulk.files)
+            else:
+                files = save_result_files(result, source, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
+            summary: dict[str, Any] = {
+                "object": sobject,
+                "operation": op.value,
+                "strategy": result.strategy.value,
+                "reason": result.reason,
+                "total": result.total,
+                "successful": result.successful,
+                "failed": result.failed,
+                "unprocessed": result.unprocessed,
+                "job_ids": list(result.job_ids),
+                "failed_jobs": broken,
+                "files": {k: str(v) for k, v in files.items()},
+            }
+            first, by_code = failure_digest(result)
+            summary["errors_by_code"] = by_code
+            if read_as is not None:
+                summary["read_as"] = read_as
+            try:
+                descriptor = write_descriptor(summary, file, external_id)
+            except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
+                stderr().print(f"warning: no run descriptor for --retry: {exc}", markup=False)
+                descriptor = None
+            if descriptor is not None:
+                summary["run"] = str(descriptor)
+            if json_output:
+                emit_json(summary)
+            else:
+                table = Table(
+                    "object", "operation", "strategy", "total", "successful", "failed", "unprocessed"
+                )
+                table.add_row(
+                    sobject,
+                    op.value,
+                    result.strategy.value,
+                    f"{result.total:,}",
+                    f"{result.successful:,}",
+                    f"{result.failed:,}",
+                    f"{result.unprocessed:,}",
+                )
+                stdout().print(table)
+                console = stderr()
+                console.print(f"why {result.strategy.value}: {result.reason}", markup=False)
+                if result.job_ids:
+                    console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
+                for label, path in files.items():
+                    console.print(f"{label} rows: {path}", markup=False)
+                if first:
+                    stdout().print(_failures_table(first))
+                    stdout().print(_codes_table(by_code))
+        finally:
+            result.close()
+        for job in broken:
+            stderr().print(f"error: bulk job {job['id']} {job['state']}: {job['error']}", markup=False)
+        if broken:
+            raise typer.Exit(int(ExitCode.API))
+        if result.failed or result.unprocessed:
+            raise typer.Exit(int(ExitCode.ROWS_FAILED))

@@ -29,7 +29,7 @@ from kinetic_core.emulator.routes import (
     soap,
 )
 from kinetic_core.emulator.routing import Endpoint, Sub, UrlTable
-from kinetic_core.emulator.service import collections, org_info, queries, records, tree
+from kinetic_core.emulator.service import collections, conditional, org_info, queries, records, tree
 from kinetic_core.emulator.service.oauth_device import VERIFICATION_PATH
 
 V = "/services/data/v{ver}"
@@ -47,20 +47,13 @@ def _rest() -> list[Endpoint]:
     return [
         Endpoint("/services/data", _GET, "versions", handler=rest.versions),
         Endpoint(V, _GET, "resources", op=org_info.op_resources),
-        Endpoint(f"{V}/sobjects", _GET, "sobjects", org_info.op_describe_global, rest.sobjects_global, both),
+        Endpoint(f"{V}/sobjects", _GET, "sobjects", conditional.op_describe_global, sub=both),
         Endpoint(f"{V}/sobjects/{{sobject}}/deleted", _GET, "sobjects", handler=replication.deleted),
         Endpoint(f"{V}/sobjects/{{sobject}}/updated", _GET, "sobjects", handler=replication.updated),
         Endpoint(f"{V}/sobjects/{{sobject}}", ("GET", "POST"), "sobjects", org_info.op_sobject, sub=both),
+        Endpoint(f"{V}/sobjects/{{sobject}}/describe", _GET, "sobjects", conditional.op_describe, sub=both),
         Endpoint(
-            f"{V}/sobjects/{{sobject}}/describe",
-            _GET,
-            "sobjects",
-            org_info.op_describe,
-            rest.sobject_describe,
-            both,
-        ),
-        Endpoint(
-            f"{V}/sobjects/{{sobject}}/{{rid}}", _ROW, "sobjects", records.op_row, rest.sobject_row, both
+            f"{V}/sobjects/{{sobject}}/{{rid}}", _ROW, "sobjects", conditional.op_row, rest.sobject_row, both
         ),
         Endpoint(
             f"{V}/sobjects/{{sobject}}/{{field}}/{{value}}",

@@ -67,9 +67,10 @@ class CostModel:
         bulk_record_seconds: client and server time per record of a Bulk load beyond that rate
             (encoding the CSV, uploading it, reading the result files back).
         poll_delays: seconds between status polls of a job, when the caller sets the poll policy;
-            empty: the router polls every :attr:`poll_overshoot` of the job's predicted time (at
-            least :attr:`poll_floor` seconds), and a finished job is seen half an interval late.
-        poll_overshoot / poll_floor: see ``poll_delays``.
+            empty: the router polls every :attr:`poll_overshoot` of the job's predicted time
+            (:attr:`poll_floor` to :attr:`poll_ceiling` seconds apart), and a finished job is seen
+            half an interval late (at the first poll, when it finishes before it).
+        poll_overshoot / poll_floor / poll_ceiling: see ``poll_delays``.
     """
 
     call_seconds: float = 0.1
@@ -83,6 +84,7 @@ class CostModel:
     poll_delays: tuple[float, ...] = field(default=())
     poll_overshoot: float = 0.1
     poll_floor: float = 0.1
+    poll_ceiling: float = 5.0
 
     @classmethod
     def salesforce(cls) -> CostModel:
@@ -93,12 +95,12 @@ class CostModel:
     def emulator(cls) -> CostModel:
         """The defaults for the local emulator: no queue, no rate limit, loopback calls."""
         return cls(
-            call_seconds=0.003,
+            call_seconds=0.002,
             rest_record_seconds=0.001,
-            composite_record_seconds=0.0005,
+            composite_record_seconds=0.0001,
             bulk_job_seconds=0.0,
             bulk_records_per_second=1_000_000.0,
-            bulk_record_seconds=0.0001,
+            bulk_record_seconds=0.00002,
         )
 
     def with_poll_schedule(self, delays: Iterable[float], horizon: float = 3_600.0) -> CostModel:
@@ -117,7 +119,8 @@ class CostModel:
         return (
             f"{'observed' if observed else 'assumed'} {self.call_seconds * 1000:,.0f} ms per call, "
             f"{self.composite_record_seconds * 1000:,.2f} ms per Composite record, Bulk "
-            f"{self.bulk_records_per_second:,.0f} records/s + {_seconds(self.bulk_job_seconds)} per job"
+            f"{self.bulk_records_per_second:,.0f} records/s "
+            + (f"+ {_seconds(self.bulk_job_seconds)} per job" if self.bulk_job_seconds else "with no queue")
         )
 
 
@@ -158,10 +161,16 @@ def bulk_jobs(encoded_bytes: int) -> int:
     return max(1, math.ceil(encoded_bytes / BULK_JOB_BYTES)) if encoded_bytes else 1
 
 
+def poll_interval(model: CostModel, seconds: float) -> float:
+    """The router's own poll interval for a job that takes ``seconds`` after its close."""
+    return min(model.poll_ceiling, max(model.poll_floor, seconds * model.poll_overshoot))
+
+
 def poll_wait(model: CostModel, seconds: float) -> float:
     """When a job that takes ``seconds`` after its close is seen finished by the poll schedule."""
     if not model.poll_delays:
-        return seconds + max(model.poll_floor, seconds * model.poll_overshoot) / 2
+        interval = poll_interval(model, seconds)
+        return max(interval, seconds + interval / 2)
     waited = 0.0
     for delay in model.poll_delays:
         waited += delay
@@ -191,8 +200,8 @@ def predict(record_count: int, encoded_bytes: int, model: CostModel) -> dict[Str
 
 
 def _seconds(value: float) -> str:
-    """``0.05 s``, ``9.1 s``, ``1,204.5 s``."""
-    return f"{value:,.2f} s" if value < 1 else f"{value:,.1f} s"
+    """``4 ms``, ``520 ms``, ``9.1 s``, ``1,204.5 s``."""
+    return f"{value * 1000:,.0f} ms" if value < 1 else f"{value:,.1f} s"
 
 
 def _plural(count: int, noun: str) -> str:
@@ -342,6 +351,7 @@ __all__ = [
     "Thresholds",
     "count_limit",
     "decide",
+    "poll_interval",
     "poll_wait",
     "predict",
 ]

@@ -24,8 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
+from kinetic_core._httpx import httpx
 from kinetic_core.errors import KineticError
 from kinetic_core.load.decide import CostModel, Strategy, poll_wait, predict
 
@@ -214,15 +213,17 @@ def org_view(
     ``limits`` call.
 
     The ``limits`` call is made only when the choice depends on what it tells: when the latency is
-    not yet known and the choice would change with it, or when Bulk is likely (its batches left).
+    not yet known and the choice would change with it, or when Bulk is predicted the fastest (its
+    batches left may rule it out).
     """
     base = model or default_model(client)
     timer = timer or CallTimer.install(client)
     current, observed = timer.refine(base) if timer is not None else (base, False)
     times = predict(record_count, encoded_bytes, current)
-    bulk_likely = times[Strategy.BULK] <= 2 * times[Strategy.COMPOSITE]
+    # the Bulk batches left matter only when Bulk is the fastest: they can rule it out
+    bulk_fastest = times[Strategy.BULK] <= min(times[Strategy.COMPOSITE], times[Strategy.REST])
     batches = None
-    if bulk_likely or (not observed and _choice_depends_on_latency(record_count, encoded_bytes, base)):
+    if bulk_fastest or (not observed and _choice_depends_on_latency(record_count, encoded_bytes, base)):
         batches = bulk_batches_left(client)
         if not observed and timer is not None:
             current, observed = timer.refine(base)  # the limits call was timed

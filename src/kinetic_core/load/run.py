@@ -28,6 +28,7 @@ from kinetic_core.load.decide import (
     bulk_jobs,
     count_limit,
     decide,
+    poll_interval,
 )
 from kinetic_core.load.inputs import OneShot, as_records, measure
 from kinetic_core.load.observe import CallTimer, default_model, org_view
@@ -37,8 +38,6 @@ from kinetic_core.runfiles import check_writable
 logger = logging.getLogger(__name__)
 
 BULK_UNAVAILABLE = frozenset({"FEATURENOTENABLED", "API_DISABLED_FOR_ORG"})
-POLL_MAX_SECONDS = 5.0
-"""The longest wait between two status polls of a Bulk job the router runs."""
 
 
 def load(
@@ -73,7 +72,7 @@ def load(
     Example:
         >>> result = load(client, "Contact", [{"LastName": "Ng"}])  # doctest: +SKIP
         >>> result.strategy, result.reason                           # doctest: +SKIP
-        (<Strategy.COMPOSITE: 'composite'>, '1 record: Composite, predicted 0.05 s vs ...')
+        (<Strategy.COMPOSITE: 'composite'>, '1 record: Composite, predicted 52 ms vs ...')
     """
     if is_file_object(records):
         return _load_file_object(
@@ -96,7 +95,9 @@ def load(
     timer = CallTimer.install(client)
     started = timer.now() if timer is not None else 0.0
     m = _with_polls(model or default_model(client), opts)
-    count, size, source, kept = measure(records, count_limit(thresholds, m))
+    # a one-shot input is counted up to where Bulk becomes the faster, with the figures seen so far
+    limit = count_limit(thresholds, timer.refine(m)[0] if timer is not None else m)
+    count, size, source, kept = measure(records, limit)
     renumber = Renumber.of(kept)
     if chosen is Strategy.AUTO:
         decision = _choose(client, count, size, isinstance(source, OneShot), op, thresholds, m, timer)
@@ -105,8 +106,9 @@ def load(
     if decision.strategy is Strategy.BULK and "poll" not in opts:
         opts = {**opts, "poll": bulk_poll_policy(m, count, size)}
     result = _send(client, sobject, records, source, renumber, op, external_id_field, chosen, decision, opts)
-    if timer is not None and not isinstance(source, OneShot):
-        timer.note_load(result.strategy, timer.now() - started, count, jobs=max(1, len(result.job_ids)))
+    if timer is not None:
+        sent = result.total - (len(kept.rejected) if kept is not None else 0)
+        timer.note_load(result.strategy, timer.now() - started, sent, jobs=max(1, len(result.job_ids)))
     return result
 
 
@@ -173,8 +175,9 @@ def bulk_poll_policy(model: CostModel, record_count: int, encoded_bytes: int) ->
         1.5
     """
     jobs = bulk_jobs(encoded_bytes)
-    server = model.bulk_job_seconds + record_count / jobs / model.bulk_records_per_second
-    interval = min(POLL_MAX_SECONDS, max(model.poll_floor, server * model.poll_overshoot))
+    interval = poll_interval(
+        model, model.bulk_job_seconds + record_count / jobs / model.bulk_records_per_second
+    )
     return PollPolicy(initial=interval, maximum=interval, factor=1.0)
 
 

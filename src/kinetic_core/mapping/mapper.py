@@ -17,6 +17,7 @@ import yaml
 
 from kinetic_core.errors import ConfigError, MappingError
 from kinetic_core.mapping.transforms import Transform, resolve
+from kinetic_core.mapping.validate import Issue, validate_mapping
 from kinetic_core.yamlsafe import load_yaml
 
 
@@ -88,13 +89,6 @@ class FieldRule:
     constant: Any = MISSING
     compute: Callable[[Mapping[str, Any]], Any] | None = None
     when: Condition | None = None
-
-    @property
-    def fills_always(self) -> bool:
-        """True when every record gets a value (constant, default or computed, unconditionally)."""
-        return self.when is None and (
-            self.constant is not MISSING or self.default is not MISSING or self.compute is not None
-        )
 
     def value(self, record: Mapping[str, Any]) -> tuple[bool, Any]:
         """``(present, value)`` for one source record."""
@@ -269,10 +263,8 @@ class FieldMapper:
         """Map a list; the first failure raises ``MappingError`` (nothing is dropped)."""
         return list(self.map_many(records))
 
-    def validate(self, describe: Mapping[str, Any], operation: str = "insert") -> list[Any]:
+    def validate(self, describe: Mapping[str, Any], operation: str = "insert") -> list[Issue]:
         """Check the targets against an object's describe; see ``kinetic_core.mapping.validate``."""
-        from kinetic_core.mapping.validate import validate_mapping
-
         return validate_mapping(self, describe, operation)
 
     # ------------------------------------------------------------------ loading

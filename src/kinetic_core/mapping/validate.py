@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from kinetic_core.mapping.mapper import FieldMapper
+from typing import Any, Protocol
 
 OPERATIONS = ("insert", "update", "upsert", "delete")
+
+
+class Mapped(Protocol):
+    """What the check reads of a mapper: the target fields it can fill (``FieldMapper.targets``)."""
+
+    @property
+    def targets(self) -> Iterable[str]: ...
 
 
 class IssueCode(StrEnum):
@@ -39,17 +43,64 @@ class Issue:
     message: str
 
 
-def _resolve_target(
-    target: str, by_name: Mapping[str, Mapping[str, Any]], by_relationship: Mapping[str, Mapping[str, Any]]
-) -> Mapping[str, Any] | None:
-    if "." in target:
-        return by_relationship.get(target.split(".", 1)[0].lower())
-    return by_name.get(target.lower())
+class _Describe:
+    """The fields of one describe, looked up by name and by relationship name (case-insensitive)."""
+
+    def __init__(self, describe: Mapping[str, Any]) -> None:
+        self.object = str(describe.get("name") or "the object")
+        self.fields = [f for f in describe.get("fields") or [] if isinstance(f, Mapping)]
+        self._by_name = {str(f.get("name", "")).lower(): f for f in self.fields}
+        self._by_relationship = {
+            str(f["relationshipName"]).lower(): f for f in self.fields if f.get("relationshipName")
+        }
+
+    def field(self, target: str) -> Mapping[str, Any] | None:
+        """The field a target fills: ``Name``, or the lookup of ``Account.External_Id__c``."""
+        if "." in target:
+            return self._by_relationship.get(target.split(".", 1)[0].lower())
+        return self._by_name.get(target.lower())
 
 
-def validate_mapping(
-    mapper: FieldMapper, describe: Mapping[str, Any], operation: str = "insert"
+def _write_issues(obj: str, target: str, field: Mapping[str, Any], operation: str) -> list[Issue]:
+    """A target the operation cannot write: an error when it is the only way, a warning for upsert."""
+    name = str(field.get("name"))
+    if name.lower() == "id" or operation == "delete":
+        return []
+    issues: list[Issue] = []
+    if operation in ("insert", "upsert") and not field.get("createable", False):
+        severity = "error" if operation == "insert" else "warning"
+        issues.append(Issue(severity, IssueCode.NOT_CREATEABLE, target, f"{obj}.{name} is not createable"))
+    if operation in ("update", "upsert") and not field.get("updateable", False):
+        severity = "error" if operation == "update" else "warning"
+        issues.append(Issue(severity, IssueCode.NOT_UPDATEABLE, target, f"{obj}.{name} is not updateable"))
+    return issues
+
+
+def _is_required(field: Mapping[str, Any]) -> bool:
+    """Required on create: createable, not nillable, no default, and not a checkbox (false by default)."""
+    return bool(
+        field.get("createable", False)
+        and not field.get("nillable", True)
+        and not field.get("defaultedOnCreate", False)
+        and field.get("type") != "boolean"
+    )
+
+
+def _required_issues(
+    obj: str, fields: Sequence[Mapping[str, Any]], filled: set[str], operation: str
 ) -> list[Issue]:
+    """Required fields nothing maps (insert: an error; upsert: a warning, the record may exist)."""
+    if operation not in ("insert", "upsert"):
+        return []
+    severity = "error" if operation == "insert" else "warning"
+    return [
+        Issue(severity, IssueCode.REQUIRED_NOT_MAPPED, name, f"{obj}.{name} is required and nothing maps it")
+        for name in (str(f.get("name", "")) for f in fields if _is_required(f))
+        if name.lower() not in filled
+    ]
+
+
+def validate_mapping(mapper: Mapped, describe: Mapping[str, Any], operation: str = "insert") -> list[Issue]:
     """Unknown targets, targets not createable/updateable for ``operation``, required fields left unfilled.
 
     Example:
@@ -61,48 +112,16 @@ def validate_mapping(
     """
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}")
-    obj = str(describe.get("name") or "the object")
-    fields = [f for f in describe.get("fields") or [] if isinstance(f, Mapping)]
-    by_name = {str(f.get("name", "")).lower(): f for f in fields}
-    by_relationship = {str(f["relationshipName"]).lower(): f for f in fields if f.get("relationshipName")}
+    fields = _Describe(describe)
     issues: list[Issue] = []
     filled: set[str] = set()
     for target in mapper.targets:
-        field = _resolve_target(target, by_name, by_relationship)
+        field = fields.field(target)
         if field is None:
-            issues.append(Issue("error", IssueCode.UNKNOWN_FIELD, target, f"no field {target} on {obj}"))
-            continue
-        name = str(field.get("name"))
-        filled.add(name.lower())
-        if name.lower() == "id" or operation == "delete":
-            continue
-        if operation in ("insert", "upsert") and not field.get("createable", False):
-            severity = "error" if operation == "insert" else "warning"
             issues.append(
-                Issue(severity, IssueCode.NOT_CREATEABLE, target, f"{obj}.{name} is not createable")
+                Issue("error", IssueCode.UNKNOWN_FIELD, target, f"no field {target} on {fields.object}")
             )
-        if operation in ("update", "upsert") and not field.get("updateable", False):
-            severity = "error" if operation == "update" else "warning"
-            issues.append(
-                Issue(severity, IssueCode.NOT_UPDATEABLE, target, f"{obj}.{name} is not updateable")
-            )
-    if operation in ("insert", "upsert"):
-        for field in fields:
-            name = str(field.get("name", ""))
-            required = (
-                field.get("createable", False)
-                and not field.get("nillable", True)
-                and not field.get("defaultedOnCreate", False)
-                and field.get("type") != "boolean"
-            )
-            if required and name.lower() not in filled:
-                severity = "error" if operation == "insert" else "warning"
-                issues.append(
-                    Issue(
-                        severity,
-                        IssueCode.REQUIRED_NOT_MAPPED,
-                        name,
-                        f"{obj}.{name} is required and nothing maps it",
-                    )
-                )
-    return issues
+            continue
+        filled.add(str(field.get("name")).lower())
+        issues += _write_issues(fields.object, target, field, operation)
+    return issues + _required_issues(fields.object, fields.fields, filled, operation)

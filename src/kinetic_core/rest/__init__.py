@@ -1,4 +1,5 @@
-"""REST API: ``SalesforceClient`` (CRUD, upsert, describe, limits, SOQL), the SOQL builder.
+"""REST API: single-record CRUD, upsert, describe, limits, SOQL and SOSL over one ``HttpSession``
+(``crud``), lazy query pages (``QueryResult``), replication windows, and the SOQL builder.
 
 Example:
     >>> from kinetic_core.rest import soql
@@ -8,15 +9,12 @@ Example:
 
 from __future__ import annotations
 
-from kinetic_core.rest.client import SalesforceClient, UpsertResult
+from kinetic_core.rest.crud import UpsertResult
 from kinetic_core.rest.query import QueryResult
-from kinetic_core.rest.sobject import SObject
 from kinetic_core.rest.soql import literal, quote_string, select, soql
 
 __all__ = [
     "QueryResult",
-    "SObject",
-    "SalesforceClient",
     "UpsertResult",
     "literal",
     "quote_string",

@@ -4,7 +4,8 @@ Layout under ``<data_dir>/jobs/<job id>/``::
 
     upload-<n>.tmp          an upload being received
     part-0001.csv ...       committed uploads, in order
-    b000001.ok / .fail      per-batch result records (a JSON array of encoded CSV records)
+    b000001.ok / .fail      per-batch result records: a line naming the line ending and giving every
+                            record's length, then the records, each followed by that line ending
     b000001.ok.tmp          written before the batch commits, renamed after
     successfulResults.csv   final files (header + records), written when the job ends
     failedResults.csv
@@ -73,13 +74,21 @@ class JobFiles:
     def batch(self, number: int, kind: str, *, temp: bool = False) -> Path:
         return self.dir / f"b{number:06d}.{kind}{'.tmp' if temp else ''}"
 
-    def write_batch(self, number: int, ok: list[str], fail: list[str]) -> None:
-        """Write a batch's result records to temp files (committed later by :meth:`commit_batch`)."""
+    def write_batch(self, number: int, ok: list[str], fail: list[str], line_ending: str = "\n") -> None:
+        """Write a batch's result records to temp files (committed later by :meth:`commit_batch`).
+
+        The records are stored as the final result file holds them (each followed by ``line_ending``),
+        so merging batches is a copy; the first line keeps each record's length for a shuffled merge.
+        """
         self.ensure()
+        name = _ENDING_NAMES[line_ending]
         for kind, records in (("ok", ok), ("fail", fail)):
             path = self.batch(number, kind, temp=True)
-            with open(path, "w", encoding="utf-8", opener=private_opener) as fh:
-                fh.write(json.dumps(records, ensure_ascii=False))
+            with open(path, "w", encoding="utf-8", newline="", opener=private_opener) as fh:
+                fh.write(" ".join([name, *map(str, map(len, records))]) + "\n")
+                if records:
+                    fh.write(line_ending.join(records))
+                    fh.write(line_ending)
 
     def commit_batch(self, number: int) -> None:
         for kind in BATCH_KINDS:
@@ -185,16 +194,42 @@ class JobFiles:
         return first[0], end
 
 
+_ENDING_NAMES = {"\n": "LF", "\r\n": "CRLF"}
+_ENDINGS = {name: chars for chars, name in _ENDING_NAMES.items()}
+
+
+def _split_records(head: str, body: str) -> list[str]:
+    """The records of a batch file's body, cut by the lengths on its first line."""
+    name, *lengths = head.split()
+    step = len(_ENDINGS[name])
+    records, pos = [], 0
+    for n in map(int, lengths):
+        records.append(body[pos : pos + n])
+        pos += n + step
+    return records
+
+
 def _load_records(path: Path) -> list[str]:
     """The encoded records of one batch file (at most one batch: bounded memory)."""
     if not path.exists():
         return []
-    with path.open("r", encoding="utf-8") as fh:
-        records: list[str] = json.load(fh)
-    return records
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        head = fh.readline()
+        if head.startswith("["):  # a JSON array, as earlier versions wrote batch files
+            fh.seek(0)
+            records: list[str] = json.load(fh)
+            return records
+        return _split_records(head, fh.read()) if head else []
 
 
 def _copy_records(path: Path, out: IO[str], line_ending: str) -> None:
+    if not path.exists():
+        return
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        head = fh.readline()
+        if head and not head.startswith("[") and _ENDINGS[head.split()[0]] == line_ending:
+            shutil.copyfileobj(fh, out, 1 << 20)
+            return
     records = _load_records(path)
     if records:
         out.write(line_ending.join(records))

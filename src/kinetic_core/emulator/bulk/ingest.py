@@ -17,6 +17,7 @@ from kinetic_core.emulator.bulk.csvio import (
 from kinetic_core.emulator.bulk.models import BulkLimits, Job, Operation
 from kinetic_core.emulator.bulk.ports import RowOutcomeLike, StoreLike
 from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.store.bulkops import CreatedIds
 from kinetic_core.emulator.store.columnar import HeaderRows
 
 
@@ -116,9 +117,15 @@ class BatchApplier:
             add_index(i)
         outcomes = self._dispatch(indexes, all_cells, errors)
         out = BatchOutput()
-        ok, fail = out.ok.append, out.fail.append
         d = self._delim
+        if isinstance(outcomes, CreatedIds) and width and not self._keep_rows:
+            # Every row created (no refused row either): one success record per id, in input order.
+            head = f'"{d}"true"{d}'
+            encoded = encode_many(all_cells, d)
+            out.ok = [f'"{rid}{head}{tail}' for rid, tail in zip(outcomes.ids, encoded, strict=True)]
+            return out
         tails = [d + t for t in encode_many(all_cells, d)] if width else [""] * len(all_cells)
+        ok, fail = out.ok.append, out.fail.append
         created_text = {True: '"true"', False: '"false"'}
         keep = out.rows.append if self._keep_rows else None
         for i, cells in enumerate(all_cells):
@@ -177,13 +184,21 @@ class BatchApplier:
 
     def _dispatch(
         self, indexes: list[int], all_cells: list[list[str]], errors: dict[int, ApiError]
-    ) -> dict[int, RowOutcomeLike]:
-        """Run the store calls of the batch; rows refused before any call get their error in ``errors``."""
+    ) -> Mapping[int, RowOutcomeLike] | CreatedIds:
+        """Run the store calls of the batch; rows refused before any call get their error in ``errors``.
+
+        The outcomes by input index; :class:`CreatedIds` (indexed the same) when no row was refused
+        and the store created every one.
+        """
         op = self._job.operation
         if op is Operation.INSERT:
             # One header for the whole batch: the store reads it column by column.
-            batch = HeaderRows(tuple(self._plan.keys), [all_cells[i] for i in indexes])
+            clean = len(indexes) == len(all_cells)
+            cells = all_cells if clean else [all_cells[i] for i in indexes]
+            batch = HeaderRows(tuple(self._plan.keys), cells)
             done = self._store.insert_many(self._job.object, batch, user_id=self._user_id) if indexes else []
+            if clean and isinstance(done, CreatedIds):
+                return done
             return dict(zip(indexes, done, strict=True))
         keys, id_index = self._plan.keys, self._plan.id_index
         pending = [

@@ -247,7 +247,7 @@ class Worker:
                 if current is None or current.state is not JobState.IN_PROGRESS:
                     return False
                 out = applier.apply(batch)  # type: ignore[arg-type]
-                files.write_batch(number, out.ok, out.fail)
+                files.write_batch(number, out.ok, out.fail, job.line_ending.chars)
                 rows_done += len(batch)
                 failed += len(out.fail)
                 spent_ms += int((time.perf_counter() - started) * 1000)

@@ -153,6 +153,6 @@ async def read_json(request: Request) -> Any:
 
 def render(reply: Reply) -> Response:
     """Turn a :class:`Reply` into a Starlette response."""
-    if reply.status == 204 or (reply.body is None and reply.status < 300):
+    if reply.status in (204, 304) or (reply.body is None and reply.status < 300):
         return Response(b"", status_code=reply.status, headers=reply.headers)
     return json_response(reply.body, reply.status, reply.headers)

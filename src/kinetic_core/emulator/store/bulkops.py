@@ -13,11 +13,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, overload
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import ids, messages
@@ -64,6 +64,51 @@ class RowOutcome:
     error: ApiError | None
 
 
+class CreatedIds(Sequence[RowOutcome]):
+    """The outcomes of a batch of inserts in which every row was created: only the new ids are kept.
+
+    Reads like a list of :class:`RowOutcome` (made on access); :attr:`ids` lets a caller that renders
+    results skip one object per row.
+
+    Example:
+        >>> done = CreatedIds(["003000000000001AAA"])
+        >>> done[0]
+        RowOutcome(id='003000000000001AAA', created=True, error=None)
+    """
+
+    __slots__ = ("ids",)
+
+    def __init__(self, new_ids: list[str]) -> None:
+        self.ids = new_ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> RowOutcome: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RowOutcome]: ...
+
+    def __getitem__(self, index: int | slice) -> RowOutcome | list[RowOutcome]:
+        if isinstance(index, slice):
+            return [RowOutcome(i, True, None) for i in self.ids[index]]
+        return RowOutcome(self.ids[index], True, None)
+
+    def __iter__(self) -> Iterator[RowOutcome]:
+        return (RowOutcome(i, True, None) for i in self.ids)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CreatedIds):
+            return self.ids == other.ids
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"CreatedIds({self.ids!r})"
+
+
 def _outcome(p: Pending) -> RowOutcome:
     if p.error is not None:
         return RowOutcome(p.record_id if not p.created else None, False, p.error)
@@ -108,8 +153,8 @@ class BulkOps:
         *,
         source: str = "csv",
         user_id: str | None = None,
-    ) -> list[RowOutcome]:
-        """Create records; one transaction, one outcome per row.
+    ) -> Sequence[RowOutcome]:
+        """Create records; one transaction, one outcome per row (:class:`CreatedIds` when all were created).
 
         Example:
             >>> # store.insert_many("Account", [{"Name": "Acme", "AnnualRevenue": "1.5E6"}])
@@ -133,7 +178,7 @@ class BulkOps:
 
     def _insert_columns(
         self, plan: ObjectPlan, cols: dict[str, Any], count: int, user_id: str, now: str
-    ) -> list[RowOutcome]:
+    ) -> CreatedIds:
         """Write a batch that :func:`plan_clean_insert` cleared: no row can fail, no per-row dicts."""
         new_ids = ids.make_ids(plan.obj.key_prefix, self._reserve(plan.obj.key_prefix, count), count)
         cols.update(
@@ -151,7 +196,7 @@ class BulkOps:
         series = [cols[c] if isinstance(cols[c], list) else repeat(cols[c]) for c in columns]
         self._conn.executemany(plan.insert_sql(tuple(columns)), zip(*series, strict=False))
         self._save_sequences()
-        return [RowOutcome(new_id, True, None) for new_id in new_ids]
+        return CreatedIds(new_ids)
 
     def _do_inserts(self, plan: ObjectPlan, pendings: list[Pending], user_id: str, now: str) -> None:
         conn = self._conn

@@ -27,8 +27,14 @@ from typing import Any, overload
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import messages
 from kinetic_core.emulator.store.database import is_nocase, quote
-from kinetic_core.emulator.store.schema import FieldDef, ObjectDef
-from kinetic_core.emulator.store.values import NULL_MARKER, UNCHANGED, csv_converter, plain_text_limit
+from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef
+from kinetic_core.emulator.store.values import (
+    NULL_MARKER,
+    UNCHANGED,
+    csv_converter,
+    emails_as_given,
+    plain_text_limit,
+)
 from kinetic_core.emulator.store.writer import (
     Lookup,
     ObjectPlan,
@@ -110,6 +116,10 @@ def _plain_within(cells: list[Any], limit: int) -> bool:
         return False
 
 
+def _all_text(cells: list[Any]) -> bool:
+    return all(type(c) is str for c in cells)
+
+
 def _convert_column(
     cells: list[Any],
     conv: Callable[[Any], Any],
@@ -125,12 +135,13 @@ def _convert_column(
     (what the row parser does for plain fields; relationship values keep the converter's error).
     """
     limit = plain_text_limit(fdef)
-    if limit is not None:
-        if _plain_within(cells, limit):  # the converter would give back every non-empty cell as it is
-            if "" not in cells and NULL_MARKER not in cells:
-                return cells
-            return [_SKIP if c == "" else None if c == NULL_MARKER else c for c in cells]
-    else:
+    if (limit is not None and _plain_within(cells, limit)) or (
+        fdef.type is FieldType.EMAIL and _all_text(cells) and emails_as_given(fdef, cells)
+    ):  # the converter would give back every non-empty cell as it is
+        if "" not in cells and NULL_MARKER not in cells:
+            return cells
+        return [_SKIP if c == "" else None if c == NULL_MARKER else c for c in cells]
+    if limit is None:
         try:
             return [_SKIP if c == "" else None if c == NULL_MARKER else conv(c) for c in cells]
         except ApiError:

@@ -1,19 +1,19 @@
-"""``SalesforceClient.connect``: resolve the configuration, build the session, own a local emulator."""
+"""Opening an org for ``SalesforceClient.connect``: resolve the configuration, build the session, and
+start (and later stop) the built-in local emulator when the org is ``local``."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from kinetic_core.config import kinetic_home, resolve_org
+from kinetic_core.config import OrgConfig, resolve_org
+from kinetic_core.home import kinetic_home
 from kinetic_core.http.session import HttpSession, Timeouts
-from kinetic_core.rest.local import local_config
-
-if TYPE_CHECKING:
-    from kinetic_core.rest.client import SalesforceClient
+from kinetic_core.localorg import local_config
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +34,30 @@ SESSION_OPTIONS = frozenset(
 )
 LOOKUP_OPTIONS = frozenset({"environ", "cwd", "home"})
 
-C = TypeVar("C", bound="SalesforceClient")
+
+@dataclass(frozen=True)
+class OpenedOrg:
+    """An org ready for a client: its session, its resolved configuration, and what to run on close.
+
+    Attributes:
+        session: the HTTP session every call of the client goes through.
+        config: the concrete configuration (for ``local``, the emulator's URL and credentials).
+        closers: stop what opening started (an in-process emulator), in order.
+    """
+
+    session: HttpSession
+    config: OrgConfig
+    closers: tuple[Callable[[], None], ...]
 
 
-def connect_client(cls: type[C], org: str | None, overrides: Mapping[str, Any]) -> C:
-    """Build a client of type ``cls`` for ``org`` (see ``SalesforceClient.connect``)."""
+def open_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg:
+    """Resolve ``org`` and build its session (see ``SalesforceClient.connect`` for ``overrides``).
+
+    Example:
+        >>> opened = open_org("local", {})    # doctest: +SKIP
+        >>> opened.config.source               # doctest: +SKIP
+        'in-process local emulator at http://127.0.0.1:...'
+    """
     settings = {k: v for k, v in overrides.items() if k not in SESSION_OPTIONS | LOOKUP_OPTIONS}
     options = {k: v for k, v in overrides.items() if k in SESSION_OPTIONS}
     environ: Mapping[str, str] = overrides.get("environ") or os.environ
@@ -74,6 +93,4 @@ def connect_client(cls: type[C], org: str | None, overrides: Mapping[str, Any]) 
             closer()
         raise
     logger.info("org %s: %s (%s flow)", config.name, config.source, session.auth.flow)
-    return cls(
-        session, closers=closers, org_name=config.name, org_source=config.source, org_local=config.local
-    )
+    return OpenedOrg(session, config, tuple(closers))

@@ -9,7 +9,6 @@ and waits (up to ``wait`` seconds) for that server's ``emulator.json``, then use
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -96,10 +95,6 @@ def config_from_info(base: OrgConfig, info: Mapping[str, Any]) -> OrgConfig:
     )
 
 
-def _emulator_server() -> Any:
-    return importlib.import_module("kinetic_core.emulator.server")
-
-
 def _await_running(
     data_dir: Path, wait: float, clock: Callable[[], float], sleep: Callable[[float], None]
 ) -> dict[str, Any] | None:
@@ -135,11 +130,14 @@ def local_config(
         logger.info("using the running local emulator at %s", _instance_of(info))
         return config_from_info(base, info), None
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = _emulator_server()
-    org = server.LocalOrg(data_dir=data_dir)
+    # Imported here, not at the top: the emulator (a web server, SQLite, the SOQL grammar) is loaded
+    # only by a program that talks to the local org. This is the one import of the emulator by the client.
+    from kinetic_core.emulator.server import EmulatorRunningError, LocalOrg
+
+    org = LocalOrg(data_dir=data_dir)
     try:
         org.__enter__()
-    except server.EmulatorRunningError as exc:
+    except EmulatorRunningError as exc:
         # another process is starting (or runs) the emulator on this data dir: use that one
         running = _await_running(data_dir, wait, clock, sleep)
         if running is None:
@@ -147,16 +145,16 @@ def local_config(
         logger.info("using the local emulator another process started at %s", _instance_of(running))
         return config_from_info(base, running), None
     logger.info("started an in-process local emulator at %s", org.instance_url)
-    ca = getattr(org, "ca_cert", None)
+    ca = org.ca_cert
     started = {
         "instance_url": org.instance_url,
-        "login_url": getattr(org, "login_url", org.instance_url),
+        "login_url": org.login_url,
         "username": org.username,
         "password": org.password,
         "client_id": org.client_id,
         "client_secret": org.client_secret,
         "ca_cert": str(ca) if ca else None,
-        "api_version": getattr(org, "api_version", None),
+        "api_version": org.api_version,
     }
 
     def stop() -> None:

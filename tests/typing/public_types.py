@@ -1,0 +1,51 @@
+"""Checked by mypy --strict in scripts/test (not a pytest module): the public entry points are typed
+by what they return, with no ``Any``: the client's bulk, load, tree and replication calls, and the
+Bulk API query overloads chosen by ``out`` and ``as_dataframe``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import assert_type
+
+import pandas
+import polars
+
+from kinetic_core import (
+    BulkClient,
+    DeletedRecords,
+    LoadResult,
+    SalesforceClient,
+    SubResponse,
+    TreeResult,
+    UpdatedRecords,
+)
+from kinetic_core.bulk.query import QueryExport
+
+
+def client_calls(client: SalesforceClient, when: dt.datetime) -> None:
+    assert_type(client.bulk, BulkClient)
+    assert_type(client.load("Account", [{"Name": "Acme"}]), LoadResult)
+    assert_type(client.smart_insert("Account", "accounts.csv"), LoadResult)
+    assert_type(client.tree("Account", [{"Name": "Acme"}]), TreeResult)
+    assert_type(client.get_deleted("Account", when, when), DeletedRecords)
+    assert_type(client.get_updated("Account", when, when), UpdatedRecords)
+    assert_type(client.composite([]), list[SubResponse])
+
+
+def bulk_queries(bulk: BulkClient) -> None:
+    assert_type(bulk.query("SELECT Id FROM Account"), Iterator[dict[str, str | None]])
+    assert_type(bulk.query("SELECT Id FROM Account", max_records=500), Iterator[dict[str, str | None]])
+    assert_type(bulk.query("SELECT Id FROM Account", out="accounts.csv"), QueryExport)
+    assert_type(bulk.query_all("SELECT Id FROM Account", out=Path("a.csv")), QueryExport)
+    assert_type(bulk.query("SELECT Id FROM Account", as_dataframe=True), pandas.DataFrame)
+    assert_type(bulk.query("SELECT Id FROM Account", as_dataframe="pandas", typed=False), pandas.DataFrame)
+    assert_type(
+        bulk.query_all("SELECT Id FROM Account", as_dataframe="polars", timeout=5.0), polars.DataFrame
+    )
+
+
+def connect_returns_the_class() -> None:
+    with SalesforceClient.connect("local") as client:
+        assert_type(client, SalesforceClient)
