@@ -38,6 +38,12 @@ class Scenario:
 
 SCENARIOS = (
     Scenario("REST answer of 1.5 GB", "huge", "rest", {"size": 1536 * MiB}),
+    Scenario(
+        "REST answer of 1.5 GB, no Content-Length",
+        "huge",
+        "rest",
+        {"size": 1536 * MiB, "declare_length": False},
+    ),
     Scenario("REST gzip bomb (1 GiB in 1 MB)", "bomb", "rest"),
     Scenario("Bulk page gzip bomb, records", "bulk_bomb", "records"),
     Scenario("Bulk page gzip bomb, export", "bulk_bomb", "export"),
@@ -46,6 +52,20 @@ SCENARIOS = (
         "bulk_huge",
         "records",
         {"size": 1024 * MiB},
+        {"max_download_bytes": 256 * MiB},
+    ),
+    Scenario(
+        "Bulk page of 1 GiB, records, no Content-Length",
+        "bulk_huge",
+        "records",
+        {"size": 1024 * MiB, "declare_length": False},
+        {"max_download_bytes": 256 * MiB},
+    ),
+    Scenario(
+        "Bulk page of 1 GiB, export, no Content-Length",
+        "bulk_huge",
+        "export",
+        {"size": 1024 * MiB, "declare_length": False},
         {"max_download_bytes": 256 * MiB},
     ),
     Scenario("Bulk endless unique locators", "endless_locators", "records", {"declared": 200}),
@@ -57,6 +77,27 @@ SCENARIOS = (
         "REST trickle, 1 byte / 1.5 s", "trickle", "rest", {"trickle_delay": 1.5}, {"request_deadline": 10.0}
     ),
     Scenario("Bulk trickle, 1 byte / 1.5 s", "bulk_trickle", "export", {"trickle_delay": 1.5}),
+    Scenario(
+        "Bulk trickle, 1 byte / 1.5 s, progress rule off",
+        "bulk_trickle",
+        "export",
+        {"trickle_delay": 1.5},
+        {"download_deadline": 10.0, "min_download_rate": 0},
+    ),
+    Scenario(
+        "REST headers trickled, 1 byte / 1.5 s",
+        "head_trickle",
+        "rest",
+        {"trickle_delay": 1.5},
+        {"request_deadline": 10.0},
+    ),
+    Scenario(
+        "Bulk page headers trickled, 1 byte / 1.5 s",
+        "bulk_head_trickle",
+        "export",
+        {"trickle_delay": 1.5},
+        {"request_deadline": 10.0},
+    ),
 )
 
 

@@ -1,6 +1,6 @@
 """Checked by mypy --strict in scripts/test (not a pytest module): the public entry points are typed
-by what they return, with no ``Any``: the client's bulk, load, tree and replication calls, and the
-Bulk API query overloads chosen by ``out`` and ``as_dataframe``."""
+by what they return, with no ``Any``: the client's bulk, load, tree and replication calls, a
+pipeline's dry run, and the Bulk API query overloads chosen by ``out`` and ``as_dataframe``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from kinetic_core import (
     LoadResult,
     SalesforceClient,
     SubResponse,
+    SyncPipeline,
     TreeResult,
     UpdatedRecords,
 )
 from kinetic_core.bulk.query import QueryExport
+from kinetic_core.pipeline import DryRunReport
 
 
 def client_calls(client: SalesforceClient, when: dt.datetime) -> None:
@@ -49,3 +51,7 @@ def bulk_queries(bulk: BulkClient) -> None:
 def connect_returns_the_class() -> None:
     with SalesforceClient.connect("local") as client:
         assert_type(client, SalesforceClient)
+
+
+def pipeline_dry_run(pipeline: SyncPipeline) -> None:
+    assert_type(pipeline.dry_run(), DryRunReport)
