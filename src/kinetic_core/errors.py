@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kinetic_core.http.limits import ApiUsage
+    from kinetic_core.usage import ApiUsage
 
 
 class KineticError(Exception):

@@ -2,8 +2,9 @@
 
 Its ``mode`` picks the misbehaviour of REST queries, the Bulk job list and Bulk query result pages:
 off-host cursors, huge bodies, gzip bombs, endless locators, empty pages that are not the last,
-bodies trickled one byte at a time. Every request is recorded with its ``Authorization`` header,
-so a second instance on another port (a different origin) shows whether a token leaked to it.
+bodies or status lines and headers trickled one byte at a time. Every request is recorded with
+its ``Authorization`` header, so a second instance on another port (a different origin) shows
+whether a token leaked to it.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class HostileServer:
         self.bomb = b""
         """The gzip body of the ``bomb`` modes."""
         self.trickle_delay = 0.2
+        self.declare_length = True
+        """False: streamed bodies carry no ``Content-Length`` (they end when the connection closes)."""
         self.seen: list[tuple[str, str, str]] = []
         """(method, path, Authorization) of every request."""
         self._lock = threading.Lock()
@@ -137,7 +140,11 @@ def _handler_for(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(length))
+            if owner.declare_length:
+                self.send_header("Content-Length", str(length))
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             try:
                 for chunk in chunks:
@@ -147,6 +154,22 @@ def _handler_for(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
                         time.sleep(delay)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
+
+        def _trickle_head(self, body: bytes, headers: dict[str, str]) -> None:
+            """The status line and headers one byte every ``trickle_delay`` s, then ``body`` at once."""
+            head = b"HTTP/1.1 200 OK\r\n" + b"".join(
+                f"{name}: {value}\r\n".encode() for name, value in headers.items()
+            )
+            head += b"X-Padding: " + b"p" * 200 + b"\r\n"
+            head += f"Content-Length: {len(body)}\r\n\r\n".encode()
+            try:
+                for i in range(len(head)):
+                    self.wfile.write(head[i : i + 1])
+                    time.sleep(owner.trickle_delay)
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up: what its deadline should make it do
+            self.close_connection = True
 
         # ------------------------------------------------------------------ routes
         def do_GET(self) -> None:
@@ -216,6 +239,10 @@ def _handler_for(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
                     {"Content-Type": "application/json", "Content-Encoding": "gzip"},
                 )
                 return
+            elif mode == "head_trickle":
+                page["done"] = True
+                self._trickle_head(json.dumps(page).encode(), {"Content-Type": "application/json"})
+                return
             elif mode == "trickle":
                 body = json.dumps({"totalSize": 0, "done": True, "records": []}).encode().ljust(400)
                 self._stream(len(body), (body[i : i + 1] for i in range(len(body))), {}, owner.trickle_delay)
@@ -255,6 +282,9 @@ def _handler_for(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
                     _filler(owner.size, b'"Id"\n' + row),
                     {**csv_headers, "Sforce-Locator": "null"},
                 )
+            elif mode == "bulk_head_trickle":
+                body = b'"Id"\n"001000000000000001AAA"\n'
+                self._trickle_head(body, {**csv_headers, "Sforce-Locator": "null"})
             elif mode == "bulk_trickle":
                 body = b'"Id"\n' + b'"001000000000000001AAA"\n' * 20
                 self._stream(

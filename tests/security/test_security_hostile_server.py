@@ -238,18 +238,36 @@ def test_a_gzip_bomb_in_a_bulk_page_stops_at_the_ratio(
         assert (tmp_path / "out.csv").stat().st_size < 20 * MiB
 
 
+@pytest.mark.parametrize("declared", [True, False])
 @pytest.mark.parametrize("export", [False, True])
 def test_a_huge_bulk_page_stops_at_the_download_bound(
-    hostile: HostileServer, tmp_path: Path, export: bool
+    hostile: HostileServer, tmp_path: Path, export: bool, declared: bool
 ) -> None:
-    hostile.mode, hostile.size = "bulk_huge", 64 * MiB
+    hostile.mode, hostile.size, hostile.declare_length = "bulk_huge", 64 * MiB, declared
     with (
         client_for(hostile, max_download_bytes=24 * MiB) as client,
-        pytest.raises(ResponseLimitError, match="max_download_bytes"),
+        pytest.raises(ResponseLimitError, match="max_download_bytes") as info,
     ):
         bulk_query(client, tmp_path if export else None)
+    # with a Content-Length the page is refused unread; without one, at the bound
+    assert ("declares 67108864 bytes" in str(info.value)) is declared
     assert hostile.requests_to("/results") == 1
     assert not list(tmp_path.glob("**/page-*.csv"))
+    if export:
+        assert (tmp_path / "out.csv").stat().st_size <= 24 * MiB
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_huge_json_answer_is_refused_by_its_length_or_at_the_bound(
+    hostile: HostileServer, declared: bool
+) -> None:
+    hostile.mode, hostile.size, hostile.declare_length = "huge", 16 * MiB, declared
+    with (
+        client_for(hostile, max_response_bytes=4 * MiB) as client,
+        pytest.raises(ResponseLimitError, match="max_response_bytes=4194304") as info,
+    ):
+        client.query("SELECT Id FROM Account")
+    assert ("declares 16777216 bytes" in str(info.value)) is declared
 
 
 @pytest.mark.parametrize("export", [False, True])

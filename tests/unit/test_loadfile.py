@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kinetic_core.cli.loadfile import (
-    FileError,
-    date_converter,
-    load_mapping,
-    parse_delimiter,
-    read_sdl,
-    strptime_format,
-)
+from kinetic_core.cli.javadates import DatePatternError, date_converter, strptime_format
+from kinetic_core.cli.loadfile import FileError, file_encoding, load_mapping, parse_delimiter, read_sdl
 
 
 def test_sdl_files_read_as_java_properties(tmp_path: Path) -> None:
@@ -78,9 +72,9 @@ def test_java_date_patterns(pattern: str, text: str, kind: str, expected: str) -
 
 
 def test_bad_patterns_and_values() -> None:
-    with pytest.raises(FileError, match="'QQ' is not a supported pattern letter"):
+    with pytest.raises(DatePatternError, match="'QQ' is not a supported pattern letter"):
         strptime_format("dd/QQ")
-    with pytest.raises(FileError, match="never closed"):
+    with pytest.raises(DatePatternError, match="never closed"):
         strptime_format("dd'T")
     assert strptime_format("dd 'of' MMMM ''yy") == "%d of %B '%y"
     with pytest.raises(ValueError, match="is not a date in the --date-format dd/MM/yyyy"):
@@ -93,3 +87,16 @@ def test_delimiters_by_name_or_character() -> None:
     ]  # fmt: skip
     with pytest.raises(FileError, match="use one of COMMA"):
         parse_delimiter(":")
+
+
+def test_a_late_non_ascii_character_still_decides_the_encoding(tmp_path: Path) -> None:
+    late = tmp_path / "late.csv"
+    late.write_bytes(b"LastName\n" + b"Smith\n" * 100_000 + "Müller\n".encode("cp1252"))
+    assert file_encoding(late) == "cp1252"  # the first 256 KB are ASCII: the whole file is checked
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes("LastName\nMüller\n".encode())
+    assert file_encoding(plain) == "utf-8"
+    assert file_encoding(plain, "latin-1") == "latin-1"
+    odd = tmp_path / "odd.csv"
+    odd.write_bytes(b"LastName\n" + b"A\n" * 200_000 + b"\x81\xe9\n")  # 0x81 is not cp1252
+    assert file_encoding(odd) == "latin-1"

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kinetic_core.bulk.codec import encode_record
+from kinetic_core.cli.javadates import date_converter, strptime_format
 from kinetic_core.errors import ConfigError
 from kinetic_core.mapping import MISSING, FieldMapper, FieldRule
 from kinetic_core.pipeline.csvsource import detect_encoding, sniff_delimiter
@@ -91,103 +90,6 @@ def parse_line_ending(value: str | None) -> str | None:
     if value.upper() not in LINE_ENDINGS:
         raise FileError(f"--line-ending {value!r}: use LF or CRLF")
     return value.upper()
-
-
-# ---------------------------------------------------------------- Java date patterns
-
-_JAVA_TOKENS = {
-    "yyyy": "%Y",
-    "yy": "%y",
-    "MMMM": "%B",
-    "MMM": "%b",
-    "MM": "%m",
-    "M": "%m",
-    "dd": "%d",
-    "d": "%d",
-    "HH": "%H",
-    "H": "%H",
-    "hh": "%I",
-    "h": "%I",
-    "mm": "%M",
-    "m": "%M",
-    "ss": "%S",
-    "s": "%S",
-    "SSS": "%f",
-    "a": "%p",
-    "EEEE": "%A",
-    "EEE": "%a",
-    "XXX": "%z",
-    "XX": "%z",
-    "X": "%z",
-    "Z": "%z",
-    "z": "%Z",
-}
-_TOKEN = re.compile("|".join(sorted((re.escape(t) for t in _JAVA_TOKENS), key=len, reverse=True)))
-
-
-def strptime_format(pattern: str) -> str:
-    """A Java date pattern (as Data Loader users write them) as a ``strptime`` format.
-
-    Letters in single quotes are literal (``''`` is a quote); other letters must be pattern letters.
-
-    Example:
-        >>> strptime_format("dd/MM/yyyy"), strptime_format("yyyy-MM-dd'T'HH:mm:ss.SSSZ")
-        ('%d/%m/%Y', '%Y-%m-%dT%H:%M:%S.%f%z')
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "'":
-            end = pattern.find("'", i + 1)
-            if end == -1:
-                raise FileError(f"--date-format {pattern!r}: a quote is never closed")
-            out.append("'" if end == i + 1 else pattern[i + 1 : end].replace("%", "%%"))
-            i = end + 1
-            continue
-        if char.isalpha():
-            match = _TOKEN.match(pattern, i)
-            if match is None or (match.end() < len(pattern) and pattern[match.end()] == char):
-                run = re.match(f"{re.escape(char)}+", pattern[i:])
-                letters = run.group(0) if run else char
-                raise FileError(f"--date-format {pattern!r}: {letters!r} is not a supported pattern letter")
-            out.append(_JAVA_TOKENS[match.group(0)])
-            i = match.end()
-            continue
-        out.append("%%" if char == "%" else char)
-        i += 1
-    return "".join(out)
-
-
-def date_converter(pattern: str, kind: str) -> Callable[[str], str]:
-    """A function turning ``pattern`` text into a Salesforce ``date`` or ``datetime`` value.
-
-    A datetime without a zone is taken as UTC; one with a zone is converted to UTC.
-
-    Example:
-        >>> date_converter("dd/MM/yyyy", "date")("31/01/2024")
-        '2024-01-31'
-        >>> date_converter("dd/MM/yyyy HH:mm", "datetime")("31/01/2024 09:30")
-        '2024-01-31T09:30:00Z'
-    """
-    fmt = strptime_format(pattern)
-
-    def convert(text: str) -> str:
-        try:
-            value = dt.datetime.strptime(text.strip(), fmt)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date in the --date-format {pattern}") from None
-        if kind == "date":
-            return value.date().isoformat()
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return (
-            value.strftime("%Y-%m-%dT%H:%M:%S")
-            + ("" if not value.microsecond else f".{value.microsecond // 1000:03d}")
-            + "Z"
-        )
-
-    return convert
 
 
 # ---------------------------------------------------------------- mapping files
@@ -390,11 +292,38 @@ class Prepared:
         }
 
 
+def _decodes(path: Path, encoding: str, chunk: int = 1 << 20) -> bool:
+    """True when the whole file decodes in ``encoding`` (read in chunks, never whole)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(chunk):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def file_encoding(path: Path, requested: str = "auto") -> str:
+    """The encoding to read ``path`` with: ``requested``, or detected as ``kinetic sync`` does.
+
+    Detection looks at the file's first bytes; when they say UTF-8, the whole file is checked, so an
+    export whose first non-ASCII character comes late is still read as Windows-1252 (or Latin-1).
+    """
+    if requested not in ("", "auto"):
+        return requested
+    detected = detect_encoding(path)
+    if detected != "utf-8" or _decodes(path, "utf-8"):
+        return detected
+    return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+
+
 def needs_rewrite(path: Path, options: FileOptions) -> bool:
     """True when the file must be rewritten before loading: an option is given or it is not UTF-8."""
     if options.given():
         return True
-    return detect_encoding(path) not in UTF8
+    return file_encoding(path) not in UTF8
 
 
 def _record(header: list[str], cells: list[str]) -> dict[str, Any]:
@@ -421,7 +350,12 @@ def prepare(
         FileError: unknown encoding, undecodable line, a line ending other than ``--line-ending``, a
             mapping that reads missing columns, a value not in ``--date-format`` (named by row and column).
     """
-    encoding = detect_encoding(path) if options.encoding in ("", "auto") else options.encoding
+    encoding = options.encoding
+    try:
+        codecs.lookup("utf-8" if encoding in ("", "auto") else encoding)
+    except LookupError:
+        raise FileError(f"--encoding {encoding!r}: unknown encoding") from None
+    encoding = file_encoding(path, encoding)
     try:
         codecs.lookup(encoding)
     except LookupError:

@@ -270,12 +270,19 @@ class AsyncHttpSession(SendCore):
             finally:
                 self._deadlines.disarm()
         if isinstance(op, Pump):
+            self._deadlines.arm(op.deadline)
             try:
                 async for chunk in aiter_download(
-                    op.response, self.bounds, clock=self.monotonic, url=op.url, limit=op.limit
+                    op.response,
+                    self.bounds,
+                    clock=self.monotonic,
+                    url=op.url,
+                    limit=op.limit,
+                    deadline=op.deadline,
                 ):
                     op.sink.write(chunk)
             finally:
+                self._deadlines.disarm()
                 await op.response.aclose()
             return None
         if isinstance(op, GetToken):

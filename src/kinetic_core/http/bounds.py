@@ -2,9 +2,12 @@
 
 A broken or hostile server can answer with a body of gigabytes, a small gzip body that inflates
 a thousandfold, or one byte every second for ever. Every answer is read against these bounds,
-chunk by chunk as it arrives (a few integer comparisons per chunk of up to 64 KiB, nothing per
-byte), and one that breaks a bound ends the call with a ``ResponseLimitError`` that names the
-bound, its value and how to raise it. The defaults sit far above anything a real org sends.
+piece by piece as it arrives (a few integer comparisons per piece of up to 64 KiB, nothing per
+byte; a compressed answer is decoded in steps of at most 64 KiB, see ``kinetic_core.http.inflate``,
+so a gzip bomb is stopped one step past ``inflation_grace_bytes``), and one that breaks a bound
+ends the call with a ``ResponseLimitError`` that names the bound, its value and how to raise it.
+An uncompressed answer whose ``Content-Length`` is already over its bound is refused unread. The
+defaults sit far above anything a real org sends.
 
 Example:
     >>> bounds = ResponseBounds(max_response_bytes=64 * 1024 * 1024)
@@ -14,11 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 from kinetic_core._httpx import httpx
 from kinetic_core.errors import ResponseLimitError
+from kinetic_core.http.inflate import adecoded, decoded
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -45,7 +50,10 @@ class ResponseBounds:
         request_deadline: seconds one attempt of a call may take, from sending the request to the
             last byte of an answer read whole. Default 600. Each read also waits at most the
             time left. Streamed downloads keep this deadline until their headers arrive, then
-            follow the progress rule below instead (a large export may rightly take hours).
+            ``download_deadline`` and the progress rule below (a large export may rightly take hours).
+        download_deadline: seconds the body of one streamed download (a Bulk query page, a job
+            result file) may take, from its headers to its last byte. Default 14,400 (4 hours:
+            1 GB at 70 KB/s). Each read also waits at most the time left.
         min_download_rate: bytes per second a streamed download must average over each
             ``progress_window``. Default 1024 (a link slower than 1 KiB/s is not a link).
         progress_window: seconds over which ``min_download_rate`` is measured. Default 60.
@@ -56,6 +64,7 @@ class ResponseBounds:
     max_inflation: float = 100.0
     inflation_grace_bytes: int = 8 * MiB
     request_deadline: float = 600.0
+    download_deadline: float = 4 * 3600.0
     min_download_rate: float = 1024.0
     progress_window: float = 60.0
 
@@ -63,7 +72,7 @@ class ResponseBounds:
         for name in ("max_response_bytes", "max_download_bytes", "inflation_grace_bytes"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"ResponseBounds.{name} must be positive")
-        for name in ("max_inflation", "request_deadline", "progress_window"):
+        for name in ("max_inflation", "request_deadline", "download_deadline", "progress_window"):
             if float(getattr(self, name)) <= 0:
                 raise ValueError(f"ResponseBounds.{name} must be positive")
         if self.min_download_rate < 0:
@@ -81,6 +90,20 @@ def check_encoding(response: httpx.Response, method: str, url: str) -> None:
             f"the answer is encoded {encoding!r}",
             method=method,
             url=url,
+        )
+
+
+def check_declared(response: httpx.Response, cap: int, bound: str, method: str, url: str) -> None:
+    """Refuse, before reading it, an uncompressed answer whose ``Content-Length`` is over ``cap``."""
+    if response.headers.get("content-encoding", "").strip().lower() not in ("", "identity"):
+        return
+    try:
+        declared = int(response.headers.get("content-length", ""))
+    except ValueError:
+        return
+    if declared > cap:
+        raise ResponseLimitError(
+            bound, cap, f"the answer declares {declared} bytes (Content-Length)", method=method, url=url
         )
 
 
@@ -142,8 +165,9 @@ class DownloadMeter:
     """The checks of a streamed download, one chunk at a time (shared by the sync and async readers).
 
     Checked at each chunk: ``max_download_bytes`` (or ``limit``), the inflation ratio past the
-    grace bytes, and the progress rule (at least ``min_download_rate`` bytes per second over each
-    ``progress_window``). Silence is ended by the read timeout.
+    grace bytes, the progress rule (at least ``min_download_rate`` bytes per second over each
+    ``progress_window``) and ``deadline`` (monotonic; by default ``download_deadline`` from now).
+    Silence is ended by the read timeout, or by the deadline where the session bounds reads by it.
     """
 
     def __init__(
@@ -154,9 +178,11 @@ class DownloadMeter:
         method: str = "GET",
         url: str = "",
         limit: int | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.bounds = bounds
         self.clock = clock
+        self.deadline = clock() + bounds.download_deadline if deadline is None else deadline
         self.method = method
         self.url = url
         self.cap = bounds.max_download_bytes if limit is None else limit
@@ -180,6 +206,8 @@ class DownloadMeter:
         if self.size > bounds.inflation_grace_bytes:
             _inflation(response, self.size, bounds, self.method, self.url)
         now = self.clock()
+        if now > self.deadline:
+            raise download_deadline_error(bounds, self.size, self.method, self.url)
         elapsed = now - self.window_start
         if elapsed >= bounds.progress_window:
             moved = self.size - self.window_size
@@ -193,6 +221,18 @@ class DownloadMeter:
                 )
             self.window_start = now
             self.window_size = self.size
+
+
+def download_deadline_error(bounds: ResponseBounds, size: int, method: str, url: str) -> ResponseLimitError:
+    """The error of a streamed download whose body outlasted ``download_deadline``."""
+    return ResponseLimitError(
+        "download_deadline",
+        bounds.download_deadline,
+        f"the download took longer than {bounds.download_deadline:g} s"
+        + (f" ({size} bytes read)" if size >= 0 else ""),
+        method=method,
+        url=url,
+    )
 
 
 def read_whole(
@@ -211,14 +251,15 @@ def read_whole(
     """
     check_encoding(response, method, url)
     meter = WholeMeter(bounds, deadline=deadline, clock=clock, method=method, url=url)
-    held: list[bytes] = []
+    held = io.BytesIO()
     try:
-        for chunk in response.iter_bytes():
+        check_declared(response, bounds.max_response_bytes, "max_response_bytes", method, url)
+        for chunk in decoded(response):
             meter.check(response, chunk)
-            held.append(chunk)
+            held.write(chunk)
     finally:
         response.close()
-    return b"".join(held)
+    return held.getvalue()
 
 
 async def aread_whole(
@@ -233,14 +274,15 @@ async def aread_whole(
     """``read_whole`` for a response of an ``httpx.AsyncClient``."""
     check_encoding(response, method, url)
     meter = WholeMeter(bounds, deadline=deadline, clock=clock, method=method, url=url)
-    held: list[bytes] = []
+    held = io.BytesIO()
     try:
-        async for chunk in response.aiter_bytes():
+        check_declared(response, bounds.max_response_bytes, "max_response_bytes", method, url)
+        async for chunk in adecoded(response):
             meter.check(response, chunk)
-            held.append(chunk)
+            held.write(chunk)
     finally:
         await response.aclose()
-    return b"".join(held)
+    return held.getvalue()
 
 
 def iter_download(
@@ -251,6 +293,7 @@ def iter_download(
     method: str = "GET",
     url: str = "",
     limit: int | None = None,
+    deadline: float | None = None,
 ) -> Iterator[bytes]:
     """The decoded chunks of a streamed answer, within the download bounds (see ``DownloadMeter``).
 
@@ -258,8 +301,9 @@ def iter_download(
         ResponseLimitError: a bound was broken.
     """
     check_encoding(response, method, url)
-    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
-    for chunk in response.iter_bytes():
+    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit, deadline=deadline)
+    check_declared(response, meter.cap, "max_download_bytes", method, url)
+    for chunk in decoded(response):
         meter.check(response, chunk)
         yield chunk
 
@@ -272,10 +316,12 @@ async def aiter_download(
     method: str = "GET",
     url: str = "",
     limit: int | None = None,
+    deadline: float | None = None,
 ) -> AsyncIterator[bytes]:
     """``iter_download`` for a response of an ``httpx.AsyncClient``."""
     check_encoding(response, method, url)
-    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit)
-    async for chunk in response.aiter_bytes():
+    meter = DownloadMeter(bounds, clock=clock, method=method, url=url, limit=limit, deadline=deadline)
+    check_declared(response, meter.cap, "max_download_bytes", method, url)
+    async for chunk in adecoded(response):
         meter.check(response, chunk)
         yield chunk

@@ -33,7 +33,7 @@ from kinetic_core._httpx import httpx
 from kinetic_core.auth.base import Authenticator, Token, TokenRequest, parse_token_response
 from kinetic_core.auth.provider import Held, TokenProvider
 from kinetic_core.errors import SessionExpiredError, TransportError
-from kinetic_core.http.bounds import ResponseBounds, check_encoding
+from kinetic_core.http.bounds import ResponseBounds, check_encoding, download_deadline_error
 from kinetic_core.http.limits import ApiUsage, parse_limit_info
 from kinetic_core.http.ops import (
     DEADLINE_SLACK,
@@ -364,19 +364,24 @@ class SendCore:
 
         Raises:
             TransportError: still cut off after the policy's attempts (``in_doubt`` is False: a
-            download changes nothing). ResponseLimitError: a download bound was broken (never retried).
+            download changes nothing). ResponseLimitError: a download bound was broken, or the body
+            outlasted ``download_deadline`` (never retried).
         """
         call = replace(call, stream=True)
         cuts = 0
         while True:
             resp: httpx.Response = yield from self.exchange(call)
             headers = dict(resp.headers)
+            deadline = self.monotonic() + self.bounds.download_deadline
             try:
                 sink.start(headers)
-                yield Pump(resp, sink, redact_url(str(resp.request.url)), limit)
+                yield Pump(resp, sink, redact_url(str(resp.request.url)), limit, deadline)
                 return headers
             except httpx.TransportError as exc:
                 sink.reset()
+                if isinstance(exc, httpx.TimeoutException) and self.monotonic() >= deadline - DEADLINE_SLACK:
+                    shown = redact_url(str(resp.request.url))
+                    raise download_deadline_error(self.bounds, -1, call.method, shown) from None
                 cuts += 1
                 decision = decide(call.policy, cuts, failure=Failure.IN_DOUBT, rng_value=self._random())
                 shown = redact_url(str(resp.request.url))

@@ -12,7 +12,8 @@ answer of a request in the caller's thread or task, on whichever pooled connecti
 wrapper works the same for a new connection and for a reused one.
 
 The book itself (``kinetic_core.http.transport.DeadlineBook``) imports nothing of httpcore;
-this module is loaded when a session builds its first transport.
+this module is loaded when a session builds its first transport, and knows the book only by the
+one method it calls (``Deadlines``), so it imports nothing of the transport module.
 """
 
 from __future__ import annotations
@@ -21,21 +22,29 @@ import logging
 import ssl
 import typing
 from collections.abc import Iterable
+from typing import Protocol
 
 import httpcore
 
 from kinetic_core._httpx import httpx
-from kinetic_core.http.transport import DeadlineBook
 
 logger = logging.getLogger(__name__)
 
 SocketOptions = Iterable[typing.Any] | None
 
 
+class Deadlines(Protocol):
+    """What the wrappers need of a ``DeadlineBook``: a timeout cut to the caller's time left."""
+
+    def bound(self, timeout: float | None, expired: type[Exception]) -> float | None:
+        """``timeout`` cut to the time left; ``expired`` raised when no time is left."""
+        ...
+
+
 class DeadlineStream(httpcore.NetworkStream):
     """A network stream whose reads and writes wait at most until the caller's deadline."""
 
-    def __init__(self, inner: httpcore.NetworkStream, book: DeadlineBook) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, book: Deadlines) -> None:
         self._inner = inner
         self._book = book
 
@@ -60,7 +69,7 @@ class DeadlineStream(httpcore.NetworkStream):
 class DeadlineBackend(httpcore.NetworkBackend):
     """Opens connections through ``inner`` and wraps their streams in ``DeadlineStream``."""
 
-    def __init__(self, inner: httpcore.NetworkBackend, book: DeadlineBook) -> None:
+    def __init__(self, inner: httpcore.NetworkBackend, book: Deadlines) -> None:
         self._inner = inner
         self._book = book
 
@@ -87,7 +96,7 @@ class DeadlineBackend(httpcore.NetworkBackend):
 class AsyncDeadlineStream(httpcore.AsyncNetworkStream):
     """``DeadlineStream`` for asyncio connections."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream, book: DeadlineBook) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkStream, book: Deadlines) -> None:
         self._inner = inner
         self._book = book
 
@@ -113,7 +122,7 @@ class AsyncDeadlineStream(httpcore.AsyncNetworkStream):
 class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
     """``DeadlineBackend`` for asyncio connections."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend, book: DeadlineBook) -> None:
+    def __init__(self, inner: httpcore.AsyncNetworkBackend, book: Deadlines) -> None:
         self._inner = inner
         self._book = book
 
@@ -138,7 +147,7 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def hold_deadlines(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, book: DeadlineBook) -> bool:
+def hold_deadlines(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, book: Deadlines) -> bool:
     """Make the connections of ``transport``'s pool keep ``book``'s deadlines; False if it cannot.
 
     httpx builds its connection pool without a way to pass a network backend, so the pool's

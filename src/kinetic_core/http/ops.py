@@ -84,12 +84,14 @@ class ReadWhole:
 
 @dataclass(frozen=True)
 class Pump:
-    """Copy a streamed answer into ``sink`` within the download bounds; the response is closed."""
+    """Copy a streamed answer into ``sink`` within the download bounds by ``deadline`` (monotonic);
+    the response is closed."""
 
     response: httpx.Response
     sink: BodySink
     url: str
-    limit: int | None = None
+    limit: int | None
+    deadline: float
 
 
 @dataclass(frozen=True)

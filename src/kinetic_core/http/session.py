@@ -283,12 +283,19 @@ class HttpSession(SendCore):
             finally:
                 self._deadlines.disarm()
         if isinstance(op, Pump):
+            self._deadlines.arm(op.deadline)
             try:
                 for chunk in iter_download(
-                    op.response, self.bounds, clock=self.monotonic, url=op.url, limit=op.limit
+                    op.response,
+                    self.bounds,
+                    clock=self.monotonic,
+                    url=op.url,
+                    limit=op.limit,
+                    deadline=op.deadline,
                 ):
                     op.sink.write(chunk)
             finally:
+                self._deadlines.disarm()
                 op.response.close()
             return None
         if isinstance(op, GetToken):

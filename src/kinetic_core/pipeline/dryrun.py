@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kinetic_core.bulk.codec import encode_record
+from kinetic_core.load import Decision, Thresholds
 from kinetic_core.mapping import FieldMapper, Issue, IssueCode
 from kinetic_core.pipeline.runner import BatchRunner, Callbacks, Item
 from kinetic_core.pipeline.sources import Source, SqlSource
-
-if TYPE_CHECKING:
-    from kinetic_core.pipeline.sync import SyncPipeline
 
 COUNT_LIMIT = 10_000_000
 """Rows counted at most to estimate batches and jobs (the count streams the source)."""
@@ -209,7 +208,33 @@ def missing_sources(mapper: FieldMapper | None, source: Source, raws: list[Any])
     return issues
 
 
-def dry_run(pipeline: SyncPipeline, source: Source, sample: int) -> DryRunReport:
+class Planned(Protocol):
+    """What a dry run reads of a pipeline (a ``SyncPipeline``): its settings and its routing decision."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def client(self) -> Any: ...
+    @property
+    def sobject(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def external_id_field(self) -> str | None: ...
+    @property
+    def mapper(self) -> FieldMapper | None: ...
+    @property
+    def thresholds(self) -> Thresholds | None: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def bulk_options(self) -> Mapping[str, Any]: ...
+    def decide(self, source: Source) -> tuple[Decision, Any]:
+        """The API for the whole run, and the rows to read."""
+        ...
+
+
+def dry_run(pipeline: Planned, source: Source, sample: int) -> DryRunReport:
     """Build the :class:`DryRunReport` of ``pipeline`` on ``source``; nothing is written or sent."""
     runner = BatchRunner(
         client=pipeline.client,

@@ -16,6 +16,7 @@ from kinetic_core.load import Decision, Strategy, Thresholds, count_limit
 from kinetic_core.mapping import FieldMapper
 from kinetic_core.pipeline.config import OPERATIONS, STRATEGIES, PipelineConfig, load_config
 from kinetic_core.pipeline.csvsource import RawRow
+from kinetic_core.pipeline.dryrun import DryRunReport, dry_run
 from kinetic_core.pipeline.journal import Journal
 from kinetic_core.pipeline.recover import recover_batch
 from kinetic_core.pipeline.report import BatchSummary, RecordError, RunReport, write_failure_csv
@@ -368,7 +369,7 @@ class SyncPipeline:
             logger.warning("%s", exc)
 
     # ------------------------------------------------------------------ dry run
-    def dry_run(self, source: Any = None, *, sample: int | None = None) -> Any:
+    def dry_run(self, source: Any = None, *, sample: int | None = None) -> DryRunReport:
         """Check the run without writing anything: describe, mapping, a sample, the routing decision.
 
         Returns a :class:`~kinetic_core.pipeline.dryrun.DryRunReport`.
@@ -376,8 +377,6 @@ class SyncPipeline:
         Example:
             >>> print(pipeline.dry_run().render())  # doctest: +SKIP
         """
-        from kinetic_core.pipeline.dryrun import dry_run
-
         return dry_run(self, self._open_source(source), sample or self.sample)
 
 
