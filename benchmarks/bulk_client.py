@@ -7,7 +7,7 @@ the reported figure is the median of ``--repeat`` runs (default 3), the clients'
 
 Data: generated Account rows (``fake_bulk_server.account_values``: Name, Phone, Website, billing
 address, Industry, AnnualRevenue, NumberOfEmployees, Description), about 137 bytes per CSV line, so
-1,000,000 rows make the 137 MB file of the issue's figures. Query pages carry ``Id`` too, every value
+1,000,000 rows make a 137 MB file. Query pages carry ``Id`` too, every value
 quoted as Salesforce writes them (about 179 bytes per row).
 
 Scenarios (``--rows`` rows, default 1,000,000):
@@ -83,6 +83,7 @@ ONLY = {
     "ingest-real-failures": ("kinetic",),
     "export-file": CLIENTS[:2],
     "encode-frame": ("pandas", "polars"),
+    "ingest-dicts": (*CLIENTS, "input"),
 }
 SOQL = f"SELECT Id, {', '.join(COLUMNS)} FROM Account"
 SCALE_ROWS = (1_000_000, 5_000_000)
@@ -187,6 +188,9 @@ def child(scenario: str, client: str, port: int, rows: int, data: Path, work: Pa
     if scenario == "encode-frame":
         encode_frame(client, rows, work)
         return
+    if client == "input":  # building the dicts alone (both clients are given these same dicts)
+        assert sum(1 for _ in _records(rows)) == rows
+        return
     if client == "floor":
         import csv
 
@@ -222,12 +226,14 @@ def child(scenario: str, client: str, port: int, rows: int, data: Path, work: Pa
             count = sum(1 for _ in bulk.query(soql))
             assert count == rows, count
             return
-        assert result.successful == rows, result
+        assert result.successful + result.failed == rows, result
         if scenario.endswith("-rows"):  # every row's outcome, with its input row number
             assert sum(1 for r in result if r.row_number) == rows
-        elif scenario.endswith("-failures"):  # failures only: the fake server fails none
-            assert sum(1 for _ in result.failed_rows()) + sum(1 for _ in result.unprocessed_rows()) == 0
+        elif scenario.endswith("-failures"):  # failures only (with --fail-every, 1 row in N failed)
+            failed = sum(1 for r in result.failed_rows() if r.row_number)
+            assert failed + sum(1 for _ in result.unprocessed_rows()) == result.failed, (failed, result)
             assert result.indexed_jobs == ()
+            print(json.dumps({"failed": failed}), flush=True)
         result.close()
         session.close()
         return
@@ -243,8 +249,7 @@ def child(scenario: str, client: str, port: int, rows: int, data: Path, work: Pa
         if scenario != "ingest-dicts":
             jobs = handler.insert(csv_file=str(data), batch_size=500_000, wait=0)
         else:
-            records = [{k: str(v) for k, v in r.items()} for r in _records(rows)]
-            jobs = handler.insert(records=records, batch_size=500_000, wait=0)
+            jobs = handler.insert(records=list(_records(rows)), batch_size=500_000, wait=0)
         assert sum(int(j["numberRecordsProcessed"]) for j in jobs) == rows, jobs
         for job in jobs:
             handler.get_successful_records(job["job_id"], file=str(work / f"{job['job_id']}.csv"))
@@ -305,12 +310,16 @@ def run_child(
     return cpu, rss_mb, wall, (json.loads(lines[-1]) if lines else {})
 
 
+FAIL_EVERY: list[int] = []
+"""``--fail-every``: the fake server fails every N-th row of each ingest job."""
+
 TLS_CA: list[str] = []
 """The local CA of the fake server when ``--tls`` is given (filled by :func:`start_server`)."""
 
 
 def start_server(rows: int, tls_dir: Path | None = None) -> tuple[subprocess.Popen[str], int]:
     cmd = [sys.executable, str(HERE / "fake_bulk_server.py"), "--port", "0", "--query-rows", str(rows)]
+    cmd += ["--fail-every", str(FAIL_EVERY[0])] if FAIL_EVERY else []
     if tls_dir is not None:
         cmd += ["--tls", str(tls_dir)]
         TLS_CA[:] = [str(tls_dir / "tls" / "ca.pem")]
@@ -403,7 +412,7 @@ def _get(results: list[Row], scenario: str, client: str) -> Row | None:
 
 
 def verdicts(results: list[Row], scale: list[tuple[int, str, float, float]], rows: int) -> list[str]:
-    """One line per target of the issue: met / not met, with the figures behind it."""
+    """One line per target: met / not met, with the figures behind it."""
     lines: list[str] = []
 
     def ok(flag: bool) -> str:
@@ -441,25 +450,31 @@ def verdicts(results: list[Row], scale: list[tuple[int, str, float, float]], row
         failures = _get(results, f"ingest-{data}-failures", "kinetic")
         if base and failures:
             extra = (failures[2] - base[2]) * 1_000_000 / rows
+            failed = failures[5].get("failed", 0)
             lines.append(
-                f"- listing the failures only ({data} data, none failed): {extra:+.2f} s CPU per million rows"
-                " over the load alone (the successes are never read)"
+                f"- listing the failures only ({data} data, {failed:,.0f} failed): {extra:+.2f} s CPU per"
+                f" million rows over the load alone ({failures[2]:.2f} s - {base[2]:.2f} s; the successes"
+                " are never read)"
             )
     k, f = _get(results, "ingest-dicts", "kinetic"), _get(results, "ingest-dicts", "floor")
-    if k and f:
-        ratio = k[2] / f[2]
+    b = _get(results, "ingest-dicts", "input")
+    if k and f and b:
+        ratio = (k[2] - b[2]) / (f[2] - b[2])
         lines.append(
-            f"- ingest of dicts, <= 1.3x `csv.DictWriter` and < 150 MB: {ok(ratio <= 1.3 and k[3] < 150)}"
-            f" ({k[2]:.2f} s vs {f[2]:.2f} s = {ratio:.3f}x; {k[3]:.0f} MB)"
+            "- ingest of dicts, cost beyond building the dicts <= 1.3x `csv.DictWriter`'s and < 150 MB:"
+            f" {ok(ratio <= 1.3 and k[3] < 150)} (({k[2]:.2f} - {b[2]:.2f}) s vs ({f[2]:.2f} - {b[2]:.2f}) s"
+            f" = {ratio:.3f}x; whole processes {k[2] / f[2]:.3f}x; {k[3]:.0f} MB;"
+            f" CPU spread {k[5]['cpu_spread']} / {f[5]['cpu_spread']} / {b[5]['cpu_spread']} s)"
         )
     for flavour in ("pandas", "polars"):
         e = _get(results, "encode-frame", flavour)
         if e and e[5].get("seconds"):
             rate = rows / e[5]["seconds"]
+            target = 2_500_000 if flavour == "polars" else 2_000_000
             lines.append(
-                f"- ingest from a {flavour} DataFrame, >= 2,000,000 rows/s encoded: {ok(rate >= 2_000_000)}"
+                f"- ingest from a {flavour} DataFrame, >= {target:,} rows/s encoded: {ok(rate >= target)}"
                 f" ({rate:,.0f} rows/s: {e[5]['seconds']:.2f} s wall,"
-                f" {e[5]['cpu']:.2f} s CPU for {rows:,} rows,"
+                f" {e[5]['cpu']:.2f} s CPU ({rows / e[5]['cpu']:,.0f} rows per CPU second) for {rows:,} rows,"
                 f" {e[5]['bytes'] / 1e6:.0f} MB of CSV)"
             )
     k, p = _get(results, "export-file", "kinetic"), _get(results, "export-file", "simple-salesforce")
@@ -501,7 +516,10 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="also measure peaks at 1M and 5M rows")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--tls", action="store_true", help="the fake server speaks HTTPS (local CA)")
+    parser.add_argument("--fail-every", type=int, default=0, help="the server fails every N-th row")
     args = parser.parse_args()
+    if args.fail_every:
+        FAIL_EVERY[:] = [args.fail_every]
     scenarios = [s for s in args.scenarios.split(",") if s]
     results: list[Row] = []
     scale: list[tuple[int, str, float, float]] = []
@@ -570,7 +588,7 @@ def main() -> None:
             "|---|---:|---:|---:|",
         ]
         lines += [f"| {sc} | {rows:,} | {cpu:.2f} | {rss:.0f} |" for rows, sc, cpu, rss in scale]
-    lines += ["", "Targets (issues 4 and 14):", "", *verdicts(results, scale, args.rows)]
+    lines += ["", "Targets:", "", *verdicts(results, scale, args.rows)]
     lines += [
         "",
         "Kinetic's ingest counts the exact bytes and rows of every job and splits below the caps;"

@@ -95,11 +95,14 @@ def records(lines: Iterable[bytes]) -> Iterator[bytes]:
         yield b"".join(pending)
 
 
+FAILED_ERROR = b'"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"'
+
 JOB = re.compile(r"^/services/data/v[\d.]+/jobs/(ingest|query)/?([^/?]*)/?([^/?]*)")
 
 
 class State:
-    def __init__(self, query_rows: int) -> None:
+    def __init__(self, query_rows: int, fail_every: int = 0) -> None:
+        self.fail_every = fail_every
         self.lock = threading.Lock()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.counter = 0
@@ -223,9 +226,13 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
                     job["numberRecordsProcessed"] = (
                         max(0, job.get("_lines", 0) - 1) if job["_kind"] == "ingest" else state.query_rows
                     )
+                    if job["_kind"] == "ingest" and state.fail_every:
+                        job["numberRecordsFailed"] = job["numberRecordsProcessed"] // state.fail_every
                 self._json(200, self._info(job))
             elif sub == "successfulresults":
                 self._stream_success(job)
+            elif sub == "failedresults" and state.fail_every:
+                self._stream_success(job, failed=True)
             elif sub in ("failedresults", "unprocessedrecords"):
                 self._stream_header(job, sub)
             elif sub == "results":
@@ -248,15 +255,24 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
         def _end(self) -> None:
             self.wfile.write(b"0\r\n\r\n")
 
-        def _stream_success(self, job: dict[str, Any]) -> None:
+        def _stream_success(self, job: dict[str, Any], failed: bool = False) -> None:
+            """The successful rows (or, with ``failed``, the failed ones: every ``fail_every``-th row
+            of the job when the server was started with ``--fail-every``), each echoing its record."""
             self._send_stream_headers()
             n = 0
+            every = state.fail_every
             buf: list[bytes] = []
             with open(job["_file"], "rb") as handle:
                 rows = records(handle)
-                buf.append(b'"sf__Id","sf__Created",' + next(rows, b""))
+                lead = b'"sf__Id","sf__Error",' if failed else b'"sf__Id","sf__Created",'
+                buf.append(lead + next(rows, b""))
                 for line in rows:
                     n += 1
+                    if every and (n % every == 0) != failed:
+                        continue
+                    if failed:
+                        buf.append(b'"",' + FAILED_ERROR + b"," + line)
+                        continue
                     buf.append(b'"001%015d","true",' % n + line)
                     if len(buf) >= 5000:
                         self._chunk(b"".join(buf))
@@ -294,11 +310,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--query-rows", type=int, default=1_000_000)
+    parser.add_argument("--fail-every", type=int, default=0, help="fail every N-th row of each ingest job")
     parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a local CA made in DIR (tls/ca.pem)")
     args = parser.parse_args()
     from http.server import ThreadingHTTPServer
 
-    state = State(args.query_rows)
+    state = State(args.query_rows, args.fail_every)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
     if args.tls:
         import ssl

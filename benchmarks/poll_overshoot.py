@@ -6,7 +6,7 @@ N / rate seconds on the server. For each target duration (about 2, 16 and 60 s) 
 inserts that many Account rows with the default :class:`PollPolicy`; meanwhile a watcher
 thread reads the job's state every 50 ms through its own connection, which dates the end of
 the job on the server (to within 50 ms). The overshoot is the time from that end to the
-client's own status check that saw it. The target (issue 14): at most 1 s or 10 % of the
+client's own status check that saw it. The target: at most 1 s or 10 % of the
 job's time, whichever is larger. For comparison, the doubling schedule the client used before
 checked at 0, 1, 3, 7, 15, 31, 63 ... s after closing the job.
 

@@ -8,7 +8,10 @@ its own number, whichever path mapped it.
 
 from __future__ import annotations
 
+import csv
 import random
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +111,28 @@ def build(tmp: Path, case: Case) -> tuple[BulkResult, dict[int, tuple[str, list[
     return result, expected
 
 
+def check_files(result: BulkResult) -> None:
+    """The CLI's result files (the success file copied from the result bytes when the successes
+    came back in input order, else written row by row) hold what the rows list."""
+    directory = Path(tempfile.mkdtemp(prefix="rowmap-files-"))
+    try:
+        paths = result.write_files(directory, "load")
+        with paths["success"].open(encoding="utf-8", newline="") as handle:
+            written = list(csv.reader(handle))
+        assert written[0] == ["sf__Id", "sf__Created", *COLUMNS, "kc__RowNumber"]
+        listed = [
+            [r.id or "", "true", *(r.record.get(c, "") for c in COLUMNS), str(r.row_number)]
+            for r in result.successful_rows()
+        ]
+        assert written[1:] == listed
+        for label, rows in (("failed", result.failed_rows()), ("unprocessed", result.unprocessed_rows())):
+            with paths[label].open(encoding="utf-8", newline="") as handle:
+                numbers = [line[-1] for line in list(csv.reader(handle))[1:]]
+            assert numbers == [str(r.row_number) for r in rows]
+    finally:
+        shutil.rmtree(directory)
+
+
 def check(result: BulkResult, expected: dict[int, tuple[str, list[str], str | None]], case: Case) -> None:
     seen: dict[int, tuple[str, list[str], str | None]] = {}
     for rows in (result.successful_rows(), result.failed_rows(), result.unprocessed_rows()):
@@ -130,6 +155,7 @@ def check(result: BulkResult, expected: dict[int, tuple[str, list[str], str | No
     for key, want in groups.items():
         got = [(s, i or "") for n, (s, _, i) in seen.items() if tuple(case.rows[n - 1]) == key]
         assert sorted(got) == sorted(want), key
+    check_files(result)
     counts = [s for s, _, _ in expected.values()]
     assert (result.total, result.successful, result.failed, result.unprocessed) == (
         len(expected),
@@ -231,3 +257,47 @@ def test_every_row_gets_its_own_outcome_and_number(
     result, expected = build(tmp, case)
     check(result, expected, case)
     result.close()
+
+
+_CELL = st.text(alphabet=st.sampled_from(list('ab,"\n\r é')), max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=25),
+    eol=st.sampled_from(["\n", "\r\n"]),
+    final_eol=st.booleans(),
+    taken_seed=st.integers(0, 1000),
+)
+def test_row_starts_and_cut_ranges_agree_with_the_scanned_rows(
+    tmp_path: Path, rows: list[list[str]], eol: str, final_eol: bool, taken_seed: int
+) -> None:
+    from kinetic_core.bulk.csvfile import RowRun, iter_row_runs
+    from kinetic_core.bulk.rowmerge import _cut, _kept
+
+    text = _line(COLUMNS, eol) + "".join(_line(r, eol, quote_all=not any(r)) for r in rows)
+    if not final_eol:
+        text = text[: -len(eol)]
+    source = tmp_path / f"rows-{taken_seed}.csv"
+    source.write_bytes(text.encode())
+    layout = sniff(source)
+    end = source.stat().st_size
+    spans: dict[int, tuple[int, int]] = {}
+    number = 1
+    for run in iter_row_runs(layout, start=layout.data_offset, end=end):
+        # a fresh run answers row_index by counting line feeds; compare with the listed ends
+        fresh = RowRun(run.data, run.begin, run.stop, run.rows, run.offset, inside=run._inside)
+        counted = run._ends is None  # runs given their ends (blank lines, the last row) use them
+        ends = run.ends
+        starts = {run.begin: 0, **{e: i + 1 for i, e in enumerate(ends[:-1])}}
+        if counted:
+            for pos in range(run.begin, run.stop):
+                assert fresh.row_index(pos) == starts.get(pos), (pos, run.data)
+        for i, stop in enumerate(ends):
+            start = ends[i - 1] if i else run.begin
+            spans[number] = (run.offset + start, run.offset + min(stop, len(run.data)))
+            number += 1
+    assert number - 1 == len(rows)
+    taken = sorted(random.Random(taken_seed).sample(range(1, len(rows) + 1), k=len(rows) // 3))
+    cut = b"".join(_cut(layout, layout.data_offset, end, [spans[n] for n in taken]))
+    assert cut == b"".join(_kept(layout, layout.data_offset, end, 1, taken))

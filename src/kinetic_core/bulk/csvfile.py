@@ -13,6 +13,7 @@ skipped and do not count as rows.
 from __future__ import annotations
 
 import csv
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress, count, repeat
@@ -205,7 +206,7 @@ class RowRun:
         offset: position of ``data[0]`` in the file.
     """
 
-    __slots__ = ("_ends", "_inside", "begin", "data", "offset", "rows", "stop")
+    __slots__ = ("_cursor", "_ends", "_inside", "begin", "data", "offset", "rows", "stop")
 
     def __init__(
         self,
@@ -224,6 +225,7 @@ class RowRun:
         self.offset = offset
         self._ends = ends
         self._inside = inside
+        self._cursor = (begin, 0)  # (offset, line feeds from begin to it): counting resumes there
 
     @property
     def ends(self) -> list[int]:
@@ -231,6 +233,36 @@ class RowRun:
         if self._ends is None:
             self._ends = _row_ends(self.data, self.begin, self.stop, self._inside)
         return self._ends
+
+    def row_index(self, pos: int) -> int | None:
+        """The index in this run of the row that starts at offset ``pos`` of ``data`` (the number of
+        rows before it); None when no row starts there.
+
+        Without the row ends listed, the line feeds before ``pos`` are counted (from the previous
+        call's offset when ``pos`` lies after it), less those inside quoted values: work in
+        proportion to the bytes passed over, at C speed, and no list of the block's rows.
+        """
+        if self._ends is not None:
+            ends = self._ends
+            i = bisect_right(ends, pos)
+            return i if (ends[i - 1] if i else self.begin) == pos and i < len(ends) else None
+        if pos == self.begin:
+            return 0
+        data = self.data
+        if not self.begin < pos < self.stop or data[pos - 1] != 0x0A:
+            return None
+        at, feeds = self._cursor
+        if pos < at:
+            at, feeds = self.begin, 0
+        feeds += data.count(b"\n", at, pos)
+        self._cursor = (pos, feeds)
+        inside = self._inside
+        if not inside:
+            return feeds
+        k = bisect_left(inside, feeds)  # line feeds inside quoted values before pos
+        if k and inside[k - 1] == feeds - 1:  # the line feed just before pos is inside a value
+            return None
+        return feeds - k
 
 
 def _line_ends(buf: bytes, begin: int, stop: int) -> list[int]:

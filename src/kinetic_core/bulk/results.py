@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import io
 import shutil
 import threading
 import weakref
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from kinetic_core.bulk.codec import pack_cells, packed_key
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo
@@ -197,6 +198,10 @@ class RowSource(Protocol):
     @property
     def indexed_jobs(self) -> tuple[str, ...]:
         """Jobs whose rows needed an index to be matched (diagnostics)."""
+
+    def success_lines(self) -> Iterator[tuple[bytes, int]] | None:
+        """The success rows as CSV lines ending in their row number, as blocks of bytes with their
+        number of rows; None: list them."""
 
 
 class BulkResult:
@@ -402,8 +407,27 @@ class BulkResult:
         try:
             for label, lead, kind in specs:
                 handle = opened[label][1]
-                writer = csv.writer(handle, lineterminator="\n")
+                # rows end in a line feed, but a value holding a carriage return must be quoted too:
+                # csv.writer quotes only the characters of its line terminator, so it writes CRLF
+                # into a list and each line's CR is dropped before the batch is written
+                lines_out: list[str] = []
+                writer = csv.writer(_ListWriter(lines_out), lineterminator="\r\n")
                 writer.writerow([*lead, *self.columns, "kc__RowNumber"])
+                _flush_lines(handle, lines_out)
+                lines = self._source.success_lines() if label == "success" else None
+                if lines is not None:  # in input order: the rows as sent, numbered, no parsing
+                    handle.flush()
+                    binary = cast(io.TextIOWrapper, handle).buffer
+                    for chunk, count in lines:
+                        binary.write(chunk)
+                        before, written = written, written + count
+                        if (
+                            on_rows is not None
+                            and written // WRITE_REPORT_EVERY > before // WRITE_REPORT_EVERY
+                        ):
+                            on_rows(written)
+                    handle.close()
+                    continue
                 for row, _job, sf_id, created, code, message, fields, cells in self._source.rows(kind):
                     if len(cells) != width:
                         cells = [*cells[:width], *[""] * (width - len(cells))]
@@ -414,9 +438,12 @@ class BulkResult:
                         writer.writerow([sf_id or "", format_sf_error(code, message, fields), *cells, number])
                     else:
                         writer.writerow([*cells, number])
+                    if len(lines_out) >= 4096:
+                        _flush_lines(handle, lines_out)
                     written += 1
                     if on_rows is not None and written % WRITE_REPORT_EVERY == 0:
                         on_rows(written)
+                _flush_lines(handle, lines_out)
                 handle.close()
             if on_rows is not None:
                 on_rows(written)
@@ -432,6 +459,21 @@ class BulkResult:
     def keep_manifests(self) -> None:
         """Keep the jobs' manifests when this result is closed (their rows can be fetched again by job id)."""
         self._state["read"] = False
+
+
+class _ListWriter:
+    """A ``write`` target for ``csv.writer`` that appends to a list."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
+
+
+def _flush_lines(handle: Any, lines: list[str]) -> None:
+    """Write lines that ``csv.writer`` ended with CRLF, each ending with LF instead."""
+    handle.write("".join([line[:-2] + "\n" for line in lines]))
+    lines.clear()
 
 
 def _cleanup(

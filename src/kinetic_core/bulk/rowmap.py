@@ -43,6 +43,7 @@ from kinetic_core.bulk.rowmerge import (
     locate,
     remaining_rows,
     result_layout,
+    success_blocks,
     successes_in_order,
 )
 from kinetic_core.csvread import read_rows
@@ -140,6 +141,7 @@ class _Part:
         self.files = {label: result_layout(job.files.get(label), delimiter) for label in RESULT_FILES}
         self.located: list[list[int]] | None = None  # [failed rows, unprocessed rows] in file order
         self.taken: list[int] = []
+        self.spans: dict[int, tuple[int, int]] = {}  # byte range of each located row in the input
         self.ordered: bool | None = None  # successes checked to be in input order (None: not yet)
         self.indexed = False  # this job's successes (or all its rows) are in its own index
         self.totals: dict[str, int] = {}
@@ -170,7 +172,9 @@ class _Part:
             failed = failed_tails(files["failed"]) if files["failed"] is not None else []
             unprocessed = list(data_rows(files["unprocessed"])) if files["unprocessed"] is not None else []
             if failed is not None:
-                self.located = locate(self.input, job.start, job.end, job.first_row, [failed, unprocessed])
+                self.located = locate(
+                    self.input, job.start, job.end, job.first_row, [failed, unprocessed], self.spans
+                )
         if self.located is None:
             self.totals = self._index(everything=True)
             return self.totals
@@ -193,7 +197,7 @@ class _Part:
         assert self.located is not None
         job = self.job
         self.ordered = successes_in_order(
-            self.input, job.start, job.end, job.first_row, self.taken, self.files["success"]
+            self.input, job.start, job.end, job.first_row, self.taken, self.files["success"], self.spans
         )
         if self.ordered:
             self.totals["successful"] = job.rows - len(self.taken)
@@ -241,6 +245,33 @@ class _Part:
             if self.indexed:  # rows missing from every file, found by the index
                 listed = heapq.merge(listed, self._indexed(UNPROCESSED), key=lambda o: o[0] or 0)
             yield from listed
+
+    def copyable(self, lock: threading.Lock) -> bool:
+        """Whether this job's successes can be written by :meth:`success_lines`: merged in input
+        order with the input's own columns (checked now if not yet)."""
+        if self.input is None or self.located is None:
+            return False
+        with lock:
+            if self.ordered is None and not self.indexed:
+                self._successes()
+        return bool(self.ordered) and not self.indexed
+
+    def success_lines(self) -> Iterator[tuple[bytes, int]]:
+        """The successful rows as the CLI's success file holds them, in blocks of lines: each result
+        row as Salesforce sent it (``sf__Id``, ``sf__Created``, the echoed cells), its line ending
+        replaced by ``,<input row number>`` and a line feed. Only for a :meth:`copyable` job: its rows
+        were checked to split at each line break followed by a double quote."""
+        layout = self.files["success"]
+        if layout is None:
+            return
+        numbers = remaining_rows(self.job.first_row, self.job.rows, self.taken)
+        for block in success_blocks(layout):
+            pieces = (b"\n" + block).split(b'\n"')
+            rows = zip(pieces[1:], numbers, strict=False)  # pieces first: no number taken past them
+            yield (
+                b"".join([b'"%s,%d\n' % (piece.rstrip(b"\r\n"), number) for piece, number in rows]),
+                len(pieces) - 1,
+            )
 
     def _indexed(self, kind: int) -> Iterator[Outcome]:
         if not self.indexed:
@@ -319,6 +350,14 @@ class RowMap:
                 if layout is not None:
                     return tuple(h for h in layout.header if not h.lower().startswith("sf__"))
         return self.columns
+
+    def success_lines(self) -> Iterator[tuple[bytes, int]] | None:
+        """The success file's data lines as blocks of bytes with their number of rows (see
+        :meth:`_Part.success_lines`), or None when a job's successes must be listed row by row (out
+        of order, indexed, or without their input)."""
+        if not all(part.copyable(self._lock) for part in self._parts):
+            return None
+        return (chunk for part in self._parts for chunk in part.success_lines())
 
     def build(self) -> dict[str, int]:
         """Map every job; return the totals read from the result files."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
 
@@ -70,28 +70,44 @@ def failed_tails(layout: CsvLayout) -> list[bytes] | None:
 
 
 def _find_row(run: RowRun, row: bytes, pos: int, base: int, claimed: set[int]) -> tuple[int, int] | None:
-    """The first whole row of ``run`` at or after ``pos`` equal to ``row``, not claimed: (number, end)."""
+    """The first whole row of ``run`` at or after ``pos`` equal to ``row``, not claimed: (number, end).
+
+    ``row`` is a complete row (balanced quotes, its line ending included): found where a row starts,
+    it ends where that row ends, so only its start is checked (:meth:`RowRun.row_index`).
+    """
     data = run.data
+    whole = row.endswith(b"\n")
     hit = data.find(row, pos, run.stop)
     while hit >= 0:
-        ends = run.ends
-        i = bisect_right(ends, hit)
-        start = ends[i - 1] if i else run.begin
-        if hit == start and ends[i] == hit + len(row) and base + i not in claimed:
-            return base + i, ends[i]
+        if whole:
+            i = run.row_index(hit)
+            if i is not None and base + i not in claimed:
+                return base + i, hit + len(row)
+        else:
+            ends = run.ends
+            i = bisect_right(ends, hit)
+            start = ends[i - 1] if i else run.begin
+            if hit == start and ends[i] == hit + len(row) and base + i not in claimed:
+                return base + i, ends[i]
         hit = data.find(row, hit + 1, run.stop)
     return None
 
 
 def locate(
-    layout: CsvLayout, start: int, end: int, first_row: int, streams: Sequence[Sequence[bytes]]
+    layout: CsvLayout,
+    start: int,
+    end: int,
+    first_row: int,
+    streams: Sequence[Sequence[bytes]],
+    spans: dict[int, tuple[int, int]] | None = None,
 ) -> list[list[int]] | None:
     """Input row numbers of the rows of each stream (each in input order), or None if one is not found.
 
     ``streams`` are the rows of a job's failed and unprocessed files (line endings included,
     ``sf__`` prefix cut off); the input rows are those of bytes ``start``..``end`` of
     ``layout``, numbered from ``first_row``. A row is searched from just after the previous
-    row of its stream; a row already taken by another stream is passed over.
+    row of its stream; a row already taken by another stream is passed over. ``spans``, when
+    given, receives each located row's byte range in the file by row number.
     """
     found: list[list[int]] = [[] for _ in streams]
     if not any(streams):
@@ -103,17 +119,58 @@ def locate(
         for s, rows in enumerate(streams):
             pos = run.begin
             while heads[s] < len(rows):
-                hit = _find_row(run, rows[heads[s]], pos, base, claimed)
+                row = rows[heads[s]]
+                hit = _find_row(run, row, pos, base, claimed)
                 if hit is None:
                     break
                 number, pos = hit
                 claimed.add(number)
                 found[s].append(number)
+                if spans is not None:
+                    spans[number] = (run.offset + pos - len(row), run.offset + pos)
                 heads[s] += 1
         base += run.rows
         if all(h == len(rows) for h, rows in zip(heads, streams, strict=True)):
             return found
     return None
+
+
+def _cut(layout: CsvLayout, start: int, end: int, cuts: Sequence[tuple[int, int]]) -> Iterator[bytes]:
+    """Bytes ``start``..``end`` of the file without the byte ranges ``cuts`` (ascending), read in
+    blocks with no scanning at all; a range that does not end with a line feed gets the layout's
+    line ending (as :func:`iter_row_runs` gives its last row). Blank lines are kept: with them the
+    comparison fails and the caller compares rows scanned by :func:`_kept`."""
+    k = 0
+    last = b""
+    with layout.path.open("rb", buffering=0) as handle:
+        position = start
+        handle.seek(position)
+        while position < end:
+            block = handle.read(min(BLOCK_SIZE, end - position))
+            if not block:
+                break
+            top = position + len(block)
+            at = 0
+            while k < len(cuts) and cuts[k][0] < top:
+                low, high = cuts[k]
+                if low - position > at:
+                    yield block[at : low - position]
+                if high > top:  # the cut row runs on into the next block
+                    handle.seek(high)
+                    block, top = b"", high
+                    at = 0
+                    k += 1
+                    break
+                at = high - position
+                k += 1
+            if block[at:]:
+                yield block[at:]
+                last = block[-1:]
+            elif k and cuts[k - 1][1] == top:
+                last = b"\n"
+            position = top
+    if last and last != b"\n":
+        yield layout.line_ending.chars.encode()
 
 
 def _kept(layout: CsvLayout, start: int, end: int, first_row: int, taken: Sequence[int]) -> Iterator[bytes]:
@@ -133,7 +190,7 @@ def _kept(layout: CsvLayout, start: int, end: int, first_row: int, taken: Sequen
         base = top
 
 
-def _success_blocks(layout: CsvLayout) -> Iterator[bytes]:
+def success_blocks(layout: CsvLayout) -> Iterator[bytes]:
     """The data of a success file in blocks of whole rows, each cut just before a line break
     followed by a double quote (``sf__Id`` is always quoted, so every row starts with one)."""
     eol = layout.line_ending.chars.encode()
@@ -158,7 +215,7 @@ def count_successes(layout: CsvLayout | None) -> int:
     line and the index, which parses every row, counts them again)."""
     if layout is None:
         return 0
-    return sum(block.count(b'\n"') + block.startswith(b'"') for block in _success_blocks(layout))
+    return sum(block.count(b'\n"') + block.startswith(b'"') for block in success_blocks(layout))
 
 
 def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
@@ -171,7 +228,7 @@ def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
     sep = layout.delimiter.char.encode()
     close, between = b'"' + sep, b'"' + sep + b'"'
     created = [b'"' + sep + b'"' + flag + b'"' + sep for flag in (b"true", b"false")]
-    for block in _success_blocks(layout):
+    for block in success_blocks(layout):
         parts = (b"\n" + block).split(b'\n"')
         if parts[0]:
             yield b"\x00not a success row"
@@ -216,11 +273,28 @@ def same_bytes(left: Iterable[bytes], right: Iterable[bytes]) -> bool:
 
 
 def successes_in_order(
-    layout: CsvLayout, start: int, end: int, first_row: int, taken: Sequence[int], successes: CsvLayout | None
+    layout: CsvLayout,
+    start: int,
+    end: int,
+    first_row: int,
+    taken: Sequence[int],
+    successes: CsvLayout | None,
+    spans: Mapping[int, tuple[int, int]] | None = None,
 ) -> bool:
-    """Whether the successful rows are exactly the input rows not in ``taken``, in input order."""
-    chunks: Iterable[bytes] = _stripped_successes(successes) if successes is not None else ()
-    return same_bytes(_kept(layout, start, end, first_row, taken), chunks)
+    """Whether the successful rows are exactly the input rows not in ``taken``, in input order.
+
+    With the byte ``spans`` of the taken rows (from :func:`locate`) the input is compared as read,
+    those ranges cut out; only if that fails (blank lines in the input, say) are its rows scanned.
+    """
+
+    def chunks() -> Iterable[bytes]:
+        return _stripped_successes(successes) if successes is not None else ()
+
+    if spans is not None and all(n in spans for n in taken):
+        cuts = sorted(spans[n] for n in taken)
+        if same_bytes(_cut(layout, start, end, cuts), chunks()):
+            return True
+    return same_bytes(_kept(layout, start, end, first_row, taken), chunks())
 
 
 def remaining_rows(first_row: int, rows: int, taken: Sequence[int]) -> Iterator[int]:

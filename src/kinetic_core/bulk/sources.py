@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import io
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -128,15 +127,26 @@ def _as_record(item: Any, number: int) -> Mapping[str, Any]:
     raise TypeError(f"record {number} is a {type(item).__name__}, expected a dict (or an id string)")
 
 
+class _Appender:
+    """A ``write`` target for ``csv.writer`` that appends to a list."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, parts: list[str]) -> None:
+        self.write = parts.append
+
+
 class _SpoolWriter:
     """Encodes batches of rows with ``csv.writer`` into a buffer written to the spool file per batch."""
 
     def __init__(self, path: Path, encoder: RowEncoder) -> None:
         self.path = path
         self.encoder = encoder
-        self.buffer = io.StringIO()
+        # csv.writer writes each row through ``write``: a list's append keeps that at C level and
+        # one join per batch is cheaper than a StringIO's getvalue and truncate
+        self.parts: list[str] = []
         self.writer = csv.writer(
-            self.buffer, delimiter=encoder.delimiter.char, lineterminator=encoder.line_ending.chars
+            _Appender(self.parts), delimiter=encoder.delimiter.char, lineterminator=encoder.line_ending.chars
         )
         self.handle = path.open("w", encoding="utf-8", newline="")
         # csv.writer quotes CR only when it is part of the line terminator: check LF blocks for it
@@ -144,12 +154,11 @@ class _SpoolWriter:
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         self.writer.writerows(rows)
-        text = self.buffer.getvalue()
+        text = "".join(self.parts)
+        self.parts.clear()
         if self.check_cr and "\r" in text:
             text = "".join(self.encoder.line([str(v) for v in row]) for row in rows)
         self.handle.write(text)
-        self.buffer.seek(0)
-        self.buffer.truncate()
 
     def close(self) -> None:
         self.handle.close()

@@ -22,9 +22,6 @@ import typer
 
 from kinetic_core.cli.common import JsonOption, emit_json, exit_codes_help
 from kinetic_core.config import kinetic_home
-from kinetic_core.emulator.org import OrgSettings
-from kinetic_core.emulator.server import EMULATOR_JSON, EmulatorRunningError, serve_foreground
-from kinetic_core.emulator.store.custom import SchemaError
 from kinetic_core.localorg import pid_alive
 
 emulator_app = typer.Typer(help="Run the local Salesforce org emulator.", no_args_is_help=True)
@@ -65,7 +62,7 @@ def _data_dir(value: Path | None) -> Path:
 
 def find_running(data_dir: Path) -> Running | None:
     """The emulator described by ``data_dir/emulator.json`` if its process is alive, else None."""
-    path = data_dir / EMULATOR_JSON
+    path = data_dir / "emulator.json"  # the emulator's EMULATOR_JSON (not imported: see start)
     try:
         info: Any = json.loads(path.read_text(encoding="utf-8"))
         started = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
@@ -126,6 +123,11 @@ def start(
     Example:
         $ kinetic emulator start --port 0 --data-dir /tmp/org --tls
     """
+    # the emulator is imported here, not with the module: every other command starts without it
+    from kinetic_core.emulator.org import OrgSettings
+    from kinetic_core.emulator.server import EMULATOR_JSON, EmulatorRunningError, serve_foreground
+    from kinetic_core.emulator.store.custom import SchemaError
+
     if schema is not None and not schema.is_file():
         typer.echo(f"error: schema file not found: {schema}", err=True)
         raise typer.Exit(2)

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from kinetic_core.bulk.csvfile import iter_row_runs, sniff
 from kinetic_core.bulk.models import JobState, Operation
 from kinetic_core.bulk.results import format_sf_error
 from kinetic_core.cli.common import (
@@ -57,8 +58,12 @@ SHOWN_FAILURES = 10
 
 
 def count_rows(path: Path) -> int:
-    """Data rows of a CSV file (streamed), unreadable ones included."""
-    return sum(1 for _ in read_csv(path)[1])
+    """Data rows of a CSV file for the progress display: counted by the block scanner (as the rows a
+    Bulk job is split into), or row by row when a quote is never closed."""
+    try:
+        return sum(run.rows for run in iter_row_runs(sniff(path)))
+    except ValueError:
+        return sum(1 for _ in read_csv(path)[1])
 
 
 def write_result_files(result: LoadResult, source: Path, directory: Path, name: str) -> dict[str, Path]:
@@ -395,12 +400,15 @@ def load(
                 sobject = check_load(
                     client.describe, client.list_objects, sobject, header.names, op, external_id
                 )
-            total = count_rows(source)
+            console = stderr()
+            # the row count is only for the live display (a terminal): a script does not pay for it
+            total = count_rows(source) if not json_output and console.is_terminal else None
             client.bulk.poll = FAST_POLL
             with LoadProgress(
-                stderr(), f"{op.value} {sobject}", total=total, enabled=not json_output
+                console, f"{op.value} {sobject}", total=total, enabled=not json_output
             ) as progress:
-                progress.rows_read(total)
+                if total is not None:
+                    progress.rows_read(total)
                 result = load_records(
                     client,
                     sobject,

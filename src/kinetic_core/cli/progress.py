@@ -32,7 +32,6 @@ from rich.progress import (
 from rich.text import Text
 
 from kinetic_core.bulk.events import JobCreated, JobStateChanged, LoadDone, ResultRowsWritten, RowsUploaded
-from kinetic_core.pipeline.report import BatchSummary
 
 RESULTS_WAITING = "results: downloading and matching to rows"
 RESULTS_WRITING = "results: rows written"
@@ -175,5 +174,13 @@ class LoadProgress:
                     self._update(
                         "results", description=RESULTS_WRITING, completed=event.total, total=event.total
                     )
-            elif isinstance(event, BatchSummary):
+            elif type(event).__name__ == "BatchSummary" and _is_batch_summary(event):
                 self._update("read", advance=event.rows)
+
+
+def _is_batch_summary(event: Any) -> bool:
+    """A pipeline's ``BatchSummary`` (imported here: only ``kinetic sync`` sends them, and the
+    pipeline package is not loaded by the other commands)."""
+    from kinetic_core.pipeline.report import BatchSummary
+
+    return isinstance(event, BatchSummary)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,8 +22,10 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.progress import LoadProgress
-from kinetic_core.pipeline import CsvSource, JsonLinesSource, RunReport, SyncPipeline, load_config
-from kinetic_core.pipeline.sources import Source
+
+if TYPE_CHECKING:
+    from kinetic_core.pipeline import RunReport
+    from kinetic_core.pipeline.sources import Source
 
 CRASH_ENV = "KINETIC_TEST_CRASH_AT"
 """Test hook: ``STEP:N`` kills this process with SIGKILL right after the N-th journal step STEP
@@ -48,6 +50,8 @@ def crash_hook(spec: str | None) -> Callable[[str], None] | None:
 
 
 def _count(source: Source) -> int | None:
+    from kinetic_core.pipeline import CsvSource, JsonLinesSource
+
     if isinstance(source, CsvSource | JsonLinesSource):
         return sum(1 for _ in source.rows())
     return None
@@ -111,6 +115,9 @@ def sync(
         $ kinetic sync contacts.yaml --dry-run
         $ kinetic sync contacts.yaml --resume
     """
+    # the pipeline package is imported by this command only: the others start without it
+    from kinetic_core.pipeline import SyncPipeline, load_config
+
     config = load_config(pipeline_file)
     with connected(org) as client:
         client.bulk.poll = FAST_POLL
