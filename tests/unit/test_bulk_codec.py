@@ -22,7 +22,7 @@ from kinetic_core.bulk.codec import (
 )
 from kinetic_core.bulk.csvfile import iter_rows, sniff
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobState, LineEnding, Operation
-from kinetic_core.bulk.results import format_sf_error, parse_sf_error
+from kinetic_core.bulk.resultfiles import format_sf_error, parse_sf_error
 
 
 class Color(enum.StrEnum):

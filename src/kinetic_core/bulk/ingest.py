@@ -66,7 +66,8 @@ from kinetic_core.bulk.models import (
     Operation,
 )
 from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
-from kinetic_core.bulk.results import RESULT_FILES, BulkResult
+from kinetic_core.bulk.resultfiles import RESULT_FILES
+from kinetic_core.bulk.results import BulkResult
 from kinetic_core.bulk.rowmap import JobPart, RowMap, totals_from_jobs
 from kinetic_core.bulk.sources import PreparedInput, prepare_input
 from kinetic_core.bulk.split import Chunk, split_file

@@ -16,7 +16,8 @@ from pathlib import Path
 from kinetic_core.bulk.jobs import JobsApi
 from kinetic_core.bulk.manifest import JobManifest
 from kinetic_core.bulk.models import JobInfo
-from kinetic_core.bulk.results import RESULT_FILES, BulkResult
+from kinetic_core.bulk.resultfiles import RESULT_FILES
+from kinetic_core.bulk.results import BulkResult
 from kinetic_core.bulk.rowmap import JobPart, RowMap, totals_from_jobs
 
 

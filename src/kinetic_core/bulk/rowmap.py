@@ -33,7 +33,8 @@ from pathlib import Path
 from kinetic_core.bulk.codec import unpack_cells
 from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import JobInfo
-from kinetic_core.bulk.results import RESULT_FILES, Outcome, load_result_files, parse_sf_error
+from kinetic_core.bulk.resultfiles import RESULT_FILES, load_result_files, parse_sf_error
+from kinetic_core.bulk.results import Outcome
 from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, RowIndex, add_input_range, iter_results
 from kinetic_core.bulk.rowmerge import (
     count_rows,

@@ -29,7 +29,7 @@ from rich.table import Table
 
 from kinetic_core.bulk.csvfile import iter_row_runs, sniff
 from kinetic_core.bulk.models import JobState, Operation
-from kinetic_core.bulk.results import format_sf_error
+from kinetic_core.bulk.resultfiles import format_sf_error
 from kinetic_core.cli.common import (
     ExitCode,
     JsonOption,
