@@ -161,6 +161,11 @@ def reset(info: dict[str, str], model: OrgModel) -> None:
     inject(info, model)
 
 
+def _secs(value: float) -> str:
+    """Seconds with three decimals under one second (a loopback call takes a few ms), else two."""
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
 def runs_at(n: int, repeat: int) -> int:
     """Runs per cell: more where a run is short and noise (jitter, a busy core) weighs most."""
     if n <= 1_000:
@@ -201,7 +206,7 @@ def run_org(
             ratio = median["auto"] / median[best_api]
             ratios[n] = ratio
             ok = ratio <= TARGET
-            cells = [f"{n:,}"] + [f"{median[s]:.2f}" if s in median else "-" for s in (*FIXED, "auto")]
+            cells = [f"{n:,}"] + [_secs(median[s]) if s in median else "-" for s in (*FIXED, "auto")]
             runs_of_best = times[best_api]
             spread = max(runs_of_best) / min(runs_of_best)
             cells += [chosen, best_api, f"{ratio:.2f}", "yes" if ok else "**no**", f"{spread:.2f}"]

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 if _TYPE_CHECKING:
+    from kinetic_core.aclient import AsyncSalesforceClient
     from kinetic_core.auth import (
         AuthFlow,
         ClientCredentialsAuth,
@@ -78,12 +79,14 @@ if _TYPE_CHECKING:
     from kinetic_core.mapping import FieldMapper, FieldRule, Issue
     from kinetic_core.pipeline import RunReport, SyncPipeline
     from kinetic_core.records import flatten
-    from kinetic_core.rest import QueryResult, UpsertResult, soql
+    from kinetic_core.rest import AsyncQueryResult, QueryResult, UpsertResult, soql
     from kinetic_core.rest.replication import DeletedRecords, UpdatedRecords
 
 _LAZY = {
     "ApiError": "kinetic_core.errors",
     "ApiUsage": "kinetic_core.http",
+    "AsyncQueryResult": "kinetic_core.rest",
+    "AsyncSalesforceClient": "kinetic_core.aclient",
     "AuthFlow": "kinetic_core.auth",
     "AuthenticationError": "kinetic_core.errors",
     "BulkClient": "kinetic_core.bulk",
@@ -155,6 +158,10 @@ _LAZY = {
 def _module(name: str) -> ModuleType:
     """Import one module of ``_LAZY`` with an ordinary import statement (visible to the import linter)."""
     match name:
+        case "kinetic_core.aclient":
+            import kinetic_core.aclient
+
+            return kinetic_core.aclient
         case "kinetic_core.auth":
             import kinetic_core.auth
 
@@ -230,6 +237,8 @@ def __dir__() -> list[str]:
 __all__ = [
     "ApiError",
     "ApiUsage",
+    "AsyncQueryResult",
+    "AsyncSalesforceClient",
     "AuthFlow",
     "AuthenticationError",
     "BulkClient",

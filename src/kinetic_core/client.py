@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from kinetic_core.http.limits import ApiUsage
 from kinetic_core.http.paths import check_name
 from kinetic_core.http.session import HttpSession
-from kinetic_core.rest import crud
+from kinetic_core.http.steps import run
+from kinetic_core.rest import crud, ops
 from kinetic_core.rest.crud import UpsertResult
 from kinetic_core.rest.query import QueryResult
 
@@ -65,8 +65,7 @@ class SalesforceClient:
         """Where the org's settings came from (one source: environment, ``.env``, profile...)."""
         self.org_local = org_local
         """True when the org is the built-in local emulator."""
-        self._describe_cache: dict[str, dict[str, Any]] = {}
-        self._cache_lock = threading.Lock()
+        self._describes = ops.DescribeCache()
         self._bulk: BulkClient | None = None
         self._closed = False
 
@@ -195,20 +194,11 @@ class SalesforceClient:
             >>> [f["name"] for f in client.describe("Account")["fields"]][:2]  # doctest: +SKIP
             ['Id', 'IsDeleted']
         """
-        key = check_name(sobject).lower()
-        with self._cache_lock:
-            cached = self._describe_cache.get(key)
-        if cached is not None:
-            return cached
-        result = crud.describe(self._session, sobject)
-        with self._cache_lock:
-            self._describe_cache[key] = result
-        return result
+        return run(self._session, self._describes.steps(sobject))
 
     def clear_describe_cache(self) -> None:
         """Forget cached describes (after metadata changes)."""
-        with self._cache_lock:
-            self._describe_cache.clear()
+        self._describes.clear()
 
     def list_objects(self) -> list[dict[str, Any]]:
         """The describe-global entries of every object (``name``, ``label``, ``createable``...)."""
@@ -372,21 +362,10 @@ class SalesforceClient:
         Children go under their relationship name (``{"Name": "Acme", "Contacts": [{...}]}``); their
         object comes from the parent's describe. Returns a ``TreeResult`` (ids by reference id).
         """
-        from kinetic_core.composite.subrequests import tree
+        from kinetic_core.composite.subrequests import described_child_types, tree_steps
 
-        known: dict[str, dict[str, str]] = {}  # one describe per parent object, not per record
-
-        def child_types(parent: str) -> dict[str, str]:
-            if parent not in known:
-                relations = self.describe(parent).get("childRelationships") or []
-                known[parent] = {
-                    str(r["relationshipName"]).lower(): str(r["childSObject"])
-                    for r in relations
-                    if r.get("relationshipName") and r.get("childSObject")
-                }
-            return known[parent]
-
-        return tree(self._session, sobject, records, child_types=child_types)
+        child_types = described_child_types(self._describes.steps)  # the client's describe cache
+        return run(self._session, tree_steps(sobject, records, child_types))
 
     # ------------------------------------------------------------------ bulk and the smart loader
     @property

@@ -8,12 +8,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kinetic_core.config import OrgConfig, resolve_org
 from kinetic_core.home import kinetic_home
 from kinetic_core.http.session import HttpSession, Timeouts
 from kinetic_core.localorg import local_config
+
+if TYPE_CHECKING:
+    from kinetic_core.http.asession import AsyncHttpSession
 
 logger = logging.getLogger(__name__)
 
@@ -33,24 +36,30 @@ SESSION_OPTIONS = frozenset(
     }
 )
 LOOKUP_OPTIONS = frozenset({"environ", "cwd", "home"})
+ASYNC_OPTIONS = frozenset({"max_connections"})
+"""Session options only an ``AsyncHttpSession`` takes."""
+
+
+S = TypeVar("S", "HttpSession", "AsyncHttpSession")
 
 
 @dataclass(frozen=True)
-class OpenedOrg:
+class OpenedOrg(Generic[S]):
     """An org ready for a client: its session, its resolved configuration, and what to run on close.
 
     Attributes:
-        session: the HTTP session every call of the client goes through.
+        session: the HTTP session every call of the client goes through (an ``AsyncHttpSession``
+            when opened ``asynchronous``).
         config: the concrete configuration (for ``local``, the emulator's URL and credentials).
         closers: stop what opening started (an in-process emulator), in order.
     """
 
-    session: HttpSession
+    session: S
     config: OrgConfig
     closers: tuple[Callable[[], None], ...]
 
 
-def open_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg:
+def open_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg[HttpSession]:
     """Resolve ``org`` and build its session (see ``SalesforceClient.connect`` for ``overrides``).
 
     Example:
@@ -58,8 +67,24 @@ def open_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg:
         >>> opened.config.source               # doctest: +SKIP
         'in-process local emulator at http://127.0.0.1:...'
     """
-    settings = {k: v for k, v in overrides.items() if k not in SESSION_OPTIONS | LOOKUP_OPTIONS}
-    options = {k: v for k, v in overrides.items() if k in SESSION_OPTIONS}
+    opened: OpenedOrg[HttpSession] = _open(org, overrides, HttpSession, SESSION_OPTIONS)
+    return opened
+
+
+def open_async_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg[AsyncHttpSession]:
+    """``open_org`` for ``AsyncSalesforceClient``: the session is an ``AsyncHttpSession``, which also
+    takes ``max_connections`` (calls in flight at most) and awaits ``sleep``."""
+    from kinetic_core.http.asession import AsyncHttpSession
+
+    opened: OpenedOrg[AsyncHttpSession] = _open(
+        org, overrides, AsyncHttpSession, SESSION_OPTIONS | ASYNC_OPTIONS
+    )
+    return opened
+
+
+def _open(org: str | None, overrides: Mapping[str, Any], session_type: Any, known: frozenset[str]) -> Any:
+    settings = {k: v for k, v in overrides.items() if k not in known | LOOKUP_OPTIONS}
+    options = {k: v for k, v in overrides.items() if k in known}
     environ: Mapping[str, str] = overrides.get("environ") or os.environ
     home = Path(overrides["home"]) if overrides.get("home") else kinetic_home(environ)
     cwd = Path(overrides["cwd"]) if overrides.get("cwd") else None
@@ -77,9 +102,9 @@ def open_org(org: str | None, overrides: Mapping[str, Any]) -> OpenedOrg:
                 connect=float(options.get("connect_timeout") or defaults.connect),
                 read=float(options.get("read_timeout") or defaults.read),
             )
-        passed = ("clock", "sleep", "rng", "retry", "monotonic", "bounds")
+        passed = ("clock", "sleep", "rng", "retry", "monotonic", "bounds", "max_connections")
         extra: dict[str, Any] = {k: options[k] for k in passed if k in options}
-        session = HttpSession(
+        session = session_type(
             config.authenticator(),
             api_version=config.api_version,
             http_client=options.get("http_client"),

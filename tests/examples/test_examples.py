@@ -12,6 +12,16 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 EXPECTED = {
+    "async_client.py": [
+        "created 50 accounts concurrently",
+        "read back: Async 00 +1 415 555 0100",
+        "query: 50 energy accounts, first Async 00",
+        "count: 51",
+        "create_batch: 449 created, 1 failed",
+        "composite: acct 201, check 200",
+        "after delete: ENTITY_IS_DELETED",
+        "async_client: done",
+    ],
     "rest_crud.py": [
         "read back: Acme +1 415 555 0100",
         "upsert created=True, then created=False, same id=True",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_client_emulator import connect
@@ -145,15 +146,18 @@ def test_tree_describes_each_parent_object_once(
     client: SalesforceClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     described: list[str] = []
-    real = client.describe
+    real = client.http.request
 
-    def describe(sobject: str) -> dict[str, object]:
-        described.append(sobject)
-        return real(sobject)
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        if url.endswith("/describe"):
+            described.append(url)
+        return real(method, url, **kwargs)
 
-    monkeypatch.setattr(client, "describe", describe)
+    monkeypatch.setattr(client.http, "request", request)
     parents = [{"Name": f"Many {i}", "Contacts": [{"LastName": f"C{i}"}]} for i in range(20)]
     result = client.tree("Account", parents)
     assert result.ok
     assert len(result.ids) == 40
-    assert described == ["Account"]
+    assert described == ["sobjects/Account/describe"]
+    client.tree("Account", parents[:1])  # the client's describe cache answers
+    assert described == ["sobjects/Account/describe"]

@@ -7,20 +7,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import assert_type
+from typing import Any, assert_type
 
 import pandas
 import polars
 
 from kinetic_core import (
+    AsyncQueryResult,
+    AsyncSalesforceClient,
     BulkClient,
     DeletedRecords,
     LoadResult,
+    RecordResult,
     SalesforceClient,
     SubResponse,
     SyncPipeline,
     TreeResult,
     UpdatedRecords,
+    UpsertResult,
 )
 from kinetic_core.bulk.query import QueryExport
 from kinetic_core.pipeline import DryRunReport
@@ -51,6 +55,19 @@ def bulk_queries(bulk: BulkClient) -> None:
 def connect_returns_the_class() -> None:
     with SalesforceClient.connect("local") as client:
         assert_type(client, SalesforceClient)
+
+
+async def async_client_calls() -> None:
+    async with AsyncSalesforceClient.connect("local") as client:
+        assert_type(client, AsyncSalesforceClient)
+        assert_type(await client.create("Account", {"Name": "Acme"}), str)
+        assert_type(await client.upsert("Account", "Ext__c", "1", {}), UpsertResult)
+        assert_type(client.query("SELECT Id FROM Account"), AsyncQueryResult)
+        assert_type(await client.query("SELECT Id FROM Account"), AsyncQueryResult)
+        assert_type([row async for row in client.query_all("SELECT Id FROM Account")], list[dict[str, Any]])
+        assert_type(await client.create_batch("Account", []), list[RecordResult])
+        assert_type(await client.tree("Account", [{"Name": "Acme"}]), TreeResult)
+        assert_type(await client.batch([]), list[SubResponse])
 
 
 def pipeline_dry_run(pipeline: SyncPipeline) -> None:

@@ -195,6 +195,56 @@ def field_types(client: Any, sobject: str) -> dict[str, str]:
     return {str(f["name"]): str(f.get("type", "")) for f in client.describe(sobject).get("fields", [])}
 
 
+def _retry(results: Path, json_output: bool) -> tuple[str, Path, str, str | None, Path] | None:
+    """What ``--retry RESULTS`` loads again: object, file of rows, operation, external id and the
+    earlier results dir; None (said on stderr) when the earlier load left nothing to retry."""
+    run = find_descriptor(results)
+    file, count = retry_input(run)
+    stderr().print(
+        f"retrying {count:,} row(s) of {run.path.name}: {run.operation} {run.object} from {file}",
+        markup=False,
+    )
+    if count == 0:
+        stderr().print("nothing to retry: that load has no failed or unprocessed rows", markup=False)
+        if json_output:
+            emit_json(
+                {"object": run.object, "operation": run.operation, "total": 0, "retry_of": str(run.path)}
+            )
+        return None
+    return run.object, file, run.operation, run.external_id, run.path.parent
+
+
+def _show(
+    result: LoadResult,
+    sobject: str,
+    op: Operation,
+    files: dict[str, Any],
+    first: list[Failure],
+    by_code: dict[str, int],
+) -> None:
+    """The human-readable outcome of a load: counts on stdout, why and where on stderr, first failures."""
+    table = Table("object", "operation", "strategy", "total", "successful", "failed", "unprocessed")
+    table.add_row(
+        sobject,
+        op.value,
+        result.strategy.value,
+        f"{result.total:,}",
+        f"{result.successful:,}",
+        f"{result.failed:,}",
+        f"{result.unprocessed:,}",
+    )
+    stdout().print(table)
+    console = stderr()
+    console.print(f"why {result.strategy.value}: {result.reason}", markup=False)
+    if result.job_ids:
+        console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
+    for label, path in files.items():
+        console.print(f"{label} rows: {path}", markup=False)
+    if first:
+        stdout().print(_failures_table(first))
+        stdout().print(_codes_table(by_code))
+
+
 @handle_errors
 def load(
     sobject: Annotated[
@@ -315,18 +365,11 @@ def load(
             raise fail(
                 "--retry takes no OBJECT or FILE: they come from the earlier run", json_output=json_output
             )
-        run = find_descriptor(retry)
-        file, count = retry_input(run)
-        sobject, operation, external_id = run.object, run.operation, run.external_id
-        results_dir = results_dir or run.path.parent
-        stderr().print(
-            f"retrying {count:,} row(s) of {run.path.name}: {operation} {sobject} from {file}", markup=False
-        )
-        if count == 0:
-            stderr().print("nothing to retry: that load has no failed or unprocessed rows", markup=False)
-            if json_output:
-                emit_json({"object": sobject, "operation": operation, "total": 0, "retry_of": str(run.path)})
+        again = _retry(retry, json_output)
+        if again is None:
             return
+        sobject, file, operation, external_id, earlier_dir = again
+        results_dir = results_dir or earlier_dir
     if sobject is None or file is None:
         raise fail("give OBJECT and FILE (or --retry RESULTS_DIR)", json_output=json_output)
     results_dir = results_dir or Path(".")
@@ -411,28 +454,7 @@ def load(
             if json_output:
                 emit_json(summary)
             else:
-                table = Table(
-                    "object", "operation", "strategy", "total", "successful", "failed", "unprocessed"
-                )
-                table.add_row(
-                    sobject,
-                    op.value,
-                    result.strategy.value,
-                    f"{result.total:,}",
-                    f"{result.successful:,}",
-                    f"{result.failed:,}",
-                    f"{result.unprocessed:,}",
-                )
-                stdout().print(table)
-                console = stderr()
-                console.print(f"why {result.strategy.value}: {result.reason}", markup=False)
-                if result.job_ids:
-                    console.print(f"jobs: {', '.join(result.job_ids)}", markup=False)
-                for label, path in files.items():
-                    console.print(f"{label} rows: {path}", markup=False)
-                if first:
-                    stdout().print(_failures_table(first))
-                    stdout().print(_codes_table(by_code))
+                _show(result, sobject, op, files, first, by_code)
         finally:
             result.close()
         for job in broken:

@@ -17,13 +17,14 @@ Retries, call by call:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kinetic_core.composite.results import (
     IN_DOUBT,
@@ -36,6 +37,10 @@ from kinetic_core.composite.results import (
 from kinetic_core.errors import ApiError, RequestLimitExceeded, TransportError
 from kinetic_core.http.paths import check_name
 from kinetic_core.http.session import HttpSession
+from kinetic_core.http.steps import ApiCall, Steps, arun, run
+
+if TYPE_CHECKING:
+    from kinetic_core.http.asession import AsyncHttpSession
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +48,8 @@ CHUNK_SIZE = 200
 """Salesforce's limit of records per sObject Collections request."""
 
 T = TypeVar("T")
-Sender = Callable[[int, list[T]], list[RecordResult]]
+ChunkSteps = Callable[[int, list[T]], Steps[list[RecordResult]]]
+"""The calls of one chunk (its start index and rows) and its row results."""
 
 
 def chunked(items: Iterable[T], size: int = CHUNK_SIZE) -> Iterator[tuple[int, list[T]]]:
@@ -62,22 +68,28 @@ def chunked(items: Iterable[T], size: int = CHUNK_SIZE) -> Iterator[tuple[int, l
         start += len(chunk)
 
 
-class _Run:
-    """Sends chunks (sequentially or on threads) and turns chunk-level failures into row results."""
+class ChunkRun:
+    """Sends the chunks of one batch operation and turns chunk-level failures into row results.
 
-    def __init__(self, send: Sender[Any], *, create: bool) -> None:
-        self._send = send
+    ``run`` sends them on a sync session (in order, or on ``concurrency`` threads), ``arun`` on an
+    async session (``concurrency`` chunks in flight); both use the same chunk steps and rules.
+    """
+
+    def __init__(self, steps: ChunkSteps[Any], *, create: bool) -> None:
+        self._steps = steps
         self._create = create
         self._limit_hit: RequestLimitExceeded | None = None
         self._lock = threading.Lock()
 
-    def chunk(self, start: int, rows: list[Any]) -> list[RecordResult]:
+    def chunk(self, start: int, rows: list[Any]) -> Steps[list[RecordResult]]:
+        """One chunk's steps, its failures mapped to row results (the org's request limit stops
+        the chunks not yet sent: they fail ``NOT_SENT``)."""
         with self._lock:
             limit_hit = self._limit_hit
         if limit_hit is not None:
             return failed(start, len(rows), ErrorDetail(NOT_SENT, f"not sent: {limit_hit.message}"))
         try:
-            return self._send(start, rows)
+            return (yield from self._steps(start, rows))
         except RequestLimitExceeded as exc:
             with self._lock:
                 self._limit_hit = exc
@@ -95,20 +107,40 @@ class _Run:
                 return failed(start, len(rows), detail)
             return failed(start, len(rows), ErrorDetail(exc.error_code, exc.message, exc.fields))
 
-    def run(self, records: Iterable[Any], concurrency: int, size: int) -> list[RecordResult]:
+    def run(
+        self, session: HttpSession, records: Iterable[Any], concurrency: int, size: int
+    ) -> list[RecordResult]:
+        """Every chunk on a sync session; one result per record, in input order."""
         results: list[RecordResult] = []
         if concurrency <= 1:
             for start, rows in chunked(records, size):
-                results.extend(self.chunk(start, rows))
+                results.extend(run(session, self.chunk(start, rows)))
             return results
         pending: list[Future[list[RecordResult]]] = []
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kinetic-composite") as pool:
             for start, rows in chunked(records, size):
-                pending.append(pool.submit(self.chunk, start, rows))
+                pending.append(pool.submit(run, session, self.chunk(start, rows)))
                 if len(pending) >= concurrency * 2:  # bound memory on long inputs
                     results.extend(pending.pop(0).result())
             for fut in pending:
                 results.extend(fut.result())
+        results.sort(key=lambda r: r.index)
+        return results
+
+    async def arun(
+        self, session: AsyncHttpSession, records: Iterable[Any], concurrency: int, size: int
+    ) -> list[RecordResult]:
+        """Every chunk on an async session, ``concurrency`` in flight; one result per record, in order."""
+        chunks = chunked(records, size)  # drawn lazily by the workers: memory stays bounded
+        results: list[RecordResult] = []
+
+        async def worker() -> None:
+            for start, rows in chunks:
+                results.extend(await arun(session, self.chunk(start, rows)))
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, concurrency)):
+                group.create_task(worker())
         results.sort(key=lambda r: r.index)
         return results
 
@@ -118,6 +150,69 @@ def _records_body(sobject: str, rows: Sequence[Mapping[str, Any]], all_or_none: 
         {"attributes": {"type": sobject}, **{k: v for k, v in r.items() if k != "attributes"}} for r in rows
     ]
     return {"allOrNone": all_or_none, "records": records}
+
+
+def create_run(sobject: str, *, all_or_none: bool = False) -> ChunkRun:
+    """The chunks of a batch create."""
+    check_name(sobject)
+
+    def steps(start: int, rows: list[Mapping[str, Any]]) -> Steps[list[RecordResult]]:
+        # Not idempotent: re-sent only when provably unprocessed; a lost answer marks the rows IN_DOUBT.
+        body = _records_body(sobject, rows, all_or_none)
+        resp = yield ApiCall("POST", "composite/sobjects", json=body, retry=False)
+        return parse_save_results(resp.json(), start, len(rows), create=True)
+
+    return ChunkRun(steps, create=True)
+
+
+def update_run(sobject: str, *, all_or_none: bool = False) -> ChunkRun:
+    """The chunks of a batch update (a record without ``Id`` fails with ``MISSING_ID``, unsent)."""
+    check_name(sobject)
+
+    def steps(start: int, rows: list[Mapping[str, Any]]) -> Steps[list[RecordResult]]:
+        with_id = [offset for offset, row in enumerate(rows) if row.get("Id")]
+        results = {
+            offset: RecordResult(
+                start + offset, None, False, False, [ErrorDetail("MISSING_ID", "update needs an Id")]
+            )
+            for offset in range(len(rows))
+            if not rows[offset].get("Id")
+        }
+        if with_id:
+            body = _records_body(sobject, [rows[o] for o in with_id], all_or_none)
+            # Idempotent: setting the same values twice has the same effect.
+            resp = yield ApiCall("PATCH", "composite/sobjects", json=body)
+            for offset, result in zip(
+                with_id, parse_save_results(resp.json(), 0, len(with_id), create=False), strict=True
+            ):
+                results[offset] = replace(result, index=start + offset)
+        return [results[offset] for offset in range(len(rows))]
+
+    return ChunkRun(steps, create=False)
+
+
+def upsert_run(sobject: str, external_id_field: str, *, all_or_none: bool = False) -> ChunkRun:
+    """The chunks of a batch upsert on ``external_id_field``."""
+    path = f"composite/sobjects/{check_name(sobject)}/{check_name(external_id_field, 'field')}"
+
+    def steps(start: int, rows: list[Mapping[str, Any]]) -> Steps[list[RecordResult]]:
+        # Idempotent: a repeat matches what the first try created (a row would then report created=False).
+        resp = yield ApiCall("PATCH", path, json=_records_body(sobject, rows, all_or_none))
+        return parse_save_results(resp.json(), start, len(rows), create=False)
+
+    return ChunkRun(steps, create=False)
+
+
+def delete_run(*, all_or_none: bool = False) -> ChunkRun:
+    """The chunks of a batch delete by id (any mix of types)."""
+
+    def steps(start: int, rows: list[str]) -> Steps[list[RecordResult]]:
+        params = {"ids": ",".join(rows), "allOrNone": "true" if all_or_none else "false"}
+        # Idempotent: deleting twice leaves the same state.
+        resp = yield ApiCall("DELETE", "composite/sobjects", params=params)
+        return parse_save_results(resp.json(), start, len(rows), create=False)
+
+    return ChunkRun(steps, create=False)
 
 
 def create_batch(
@@ -134,16 +229,7 @@ def create_batch(
     Example:
         >>> results = create_batch(client.http, "Account", [{"Name": "A"}, {"Name": "B"}])  # doctest: +SKIP
     """
-    check_name(sobject)
-
-    def send(start: int, rows: list[Mapping[str, Any]]) -> list[RecordResult]:
-        # Not idempotent: re-sent only when provably unprocessed; a lost answer marks the rows IN_DOUBT.
-        resp = session.request(
-            "POST", "composite/sobjects", json=_records_body(sobject, rows, all_or_none), retry=False
-        )
-        return parse_save_results(resp.json(), start, len(rows), create=True)
-
-    return _Run(send, create=True).run(records, concurrency, chunk_size)
+    return create_run(sobject, all_or_none=all_or_none).run(session, records, concurrency, chunk_size)
 
 
 def update_batch(
@@ -156,28 +242,7 @@ def update_batch(
     chunk_size: int = CHUNK_SIZE,
 ) -> list[RecordResult]:
     """Update records, each carrying its ``Id`` (a record without one fails with ``MISSING_ID``, unsent)."""
-    check_name(sobject)
-
-    def send(start: int, rows: list[Mapping[str, Any]]) -> list[RecordResult]:
-        with_id = [offset for offset, row in enumerate(rows) if row.get("Id")]
-        results = {
-            offset: RecordResult(
-                start + offset, None, False, False, [ErrorDetail("MISSING_ID", "update needs an Id")]
-            )
-            for offset in range(len(rows))
-            if not rows[offset].get("Id")
-        }
-        if with_id:
-            body = _records_body(sobject, [rows[o] for o in with_id], all_or_none)
-            # Idempotent: setting the same values twice has the same effect.
-            resp = session.request("PATCH", "composite/sobjects", json=body, retry=True)
-            for offset, result in zip(
-                with_id, parse_save_results(resp.json(), 0, len(with_id), create=False), strict=True
-            ):
-                results[offset] = replace(result, index=start + offset)
-        return [results[offset] for offset in range(len(rows))]
-
-    return _Run(send, create=False).run(records, concurrency, chunk_size)
+    return update_run(sobject, all_or_none=all_or_none).run(session, records, concurrency, chunk_size)
 
 
 def upsert_batch(
@@ -191,14 +256,8 @@ def upsert_batch(
     chunk_size: int = CHUNK_SIZE,
 ) -> list[RecordResult]:
     """Upsert records on ``external_id_field`` (``Id`` allowed: null Ids insert)."""
-    path = f"composite/sobjects/{check_name(sobject)}/{check_name(external_id_field, 'field')}"
-
-    def send(start: int, rows: list[Mapping[str, Any]]) -> list[RecordResult]:
-        # Idempotent: a repeat matches what the first try created (a row would then report created=False).
-        resp = session.request("PATCH", path, json=_records_body(sobject, rows, all_or_none), retry=True)
-        return parse_save_results(resp.json(), start, len(rows), create=False)
-
-    return _Run(send, create=False).run(records, concurrency, chunk_size)
+    plan = upsert_run(sobject, external_id_field, all_or_none=all_or_none)
+    return plan.run(session, records, concurrency, chunk_size)
 
 
 def delete_batch(
@@ -210,11 +269,4 @@ def delete_batch(
     chunk_size: int = CHUNK_SIZE,
 ) -> list[RecordResult]:
     """Delete records by id (any mix of types)."""
-
-    def send(start: int, rows: list[str]) -> list[RecordResult]:
-        params = {"ids": ",".join(rows), "allOrNone": "true" if all_or_none else "false"}
-        # Idempotent: deleting twice leaves the same state.
-        resp = session.request("DELETE", "composite/sobjects", params=params, retry=True)
-        return parse_save_results(resp.json(), start, len(rows), create=False)
-
-    return _Run(send, create=False).run(ids, concurrency, chunk_size)
+    return delete_run(all_or_none=all_or_none).run(session, ids, concurrency, chunk_size)

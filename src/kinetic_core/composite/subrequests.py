@@ -23,6 +23,7 @@ from kinetic_core.composite.results import ErrorDetail
 from kinetic_core.errors import ApiError
 from kinetic_core.http.paths import check_name
 from kinetic_core.http.session import HttpSession
+from kinetic_core.http.steps import ApiCall, Steps, run
 
 MAX_STEPS = 25
 """Steps per composite or batch request."""
@@ -83,10 +84,10 @@ class SubResponse:
         return [ErrorDetail.from_save_error(item) for item in items if isinstance(item, Mapping)]
 
 
-def _data_path(session: HttpSession, url: str) -> str:
+def _data_path(api_version: str, url: str) -> str:
     if url.startswith("/services/"):
         return url
-    return f"/services/data/v{session.api_version}/{url.lstrip('/')}"
+    return f"/services/data/v{api_version}/{url.lstrip('/')}"
 
 
 def _as_step(item: SubRequest | Mapping[str, Any], position: int) -> SubRequest:
@@ -118,6 +119,22 @@ def composite(
     all_or_none: bool = False,
     collate_subrequests: bool = False,
 ) -> list[SubResponse]:
+    """Send up to 25 dependent steps in one ``/composite`` call (see ``composite_steps``)."""
+    return run(
+        session,
+        composite_steps(
+            session.api_version, steps, all_or_none=all_or_none, collate_subrequests=collate_subrequests
+        ),
+    )
+
+
+def composite_steps(
+    api_version: str,
+    steps: Iterable[SubRequest | Mapping[str, Any]],
+    *,
+    all_or_none: bool = False,
+    collate_subrequests: bool = False,
+) -> Steps[list[SubResponse]]:
     """Send up to 25 dependent steps in one ``/composite`` call; one ``SubResponse`` per step, in order.
 
     Steps without a ``reference_id`` are named ``step0``, ``step1``... by position.
@@ -127,6 +144,8 @@ def composite(
         ...     SubRequest("POST", "sobjects/Account", "acct", {"Name": "Acme"}),
         ...     SubRequest("POST", "sobjects/Contact", "boss", {"LastName": "Ng", "AccountId": "@{acct.id}"}),
         ... ], all_or_none=True)
+        >>> next(composite_steps("62.0", [SubRequest("GET", "limits")])).url
+        'composite'
     """
     named = [
         step if step.reference_id else SubRequest(step.method, step.url, f"step{n}", step.body, step.headers)
@@ -140,7 +159,7 @@ def composite(
         "compositeRequest": [
             {
                 "method": step.method.upper(),
-                "url": _data_path(session, step.url),
+                "url": _data_path(api_version, step.url),
                 "referenceId": step.reference_id,
                 **({"body": step.body} if step.body is not None else {}),
                 **({"httpHeaders": dict(step.headers)} if step.headers else {}),
@@ -148,7 +167,7 @@ def composite(
             for step in named
         ],
     }
-    answer = session.request("POST", "composite", json=body, retry=False).json()
+    answer = (yield ApiCall("POST", "composite", json=body, retry=False)).json()
     by_ref = {item.get("referenceId"): item for item in answer.get("compositeResponse", [])}
     responses = []
     for step in named:
@@ -172,6 +191,16 @@ def batch(
     *,
     halt_on_error: bool = False,
 ) -> list[SubResponse]:
+    """Send up to 25 independent steps in one ``/composite/batch`` call (see ``batch_steps``)."""
+    return run(session, batch_steps(session.api_version, steps, halt_on_error=halt_on_error))
+
+
+def batch_steps(
+    api_version: str,
+    steps: Iterable[SubRequest | Mapping[str, Any]],
+    *,
+    halt_on_error: bool = False,
+) -> Steps[list[SubResponse]]:
     """Send up to 25 independent steps in one ``/composite/batch`` call; one ``SubResponse`` per step.
 
     Each response's ``reference_id`` is the step's own, or its position (``"0"``, ``"1"``...).
@@ -186,13 +215,13 @@ def batch(
         "batchRequests": [
             {
                 "method": step.method.upper(),
-                "url": _data_path(session, step.url).removeprefix("/services/data/"),
+                "url": _data_path(api_version, step.url).removeprefix("/services/data/"),
                 **({"richInput": step.body} if step.body is not None else {}),
             }
             for step in steps_
         ],
     }
-    answer = session.request("POST", "composite/batch", json=body, retry=False).json()
+    answer = (yield ApiCall("POST", "composite/batch", json=body, retry=False)).json()
     results = answer.get("results") or []
     if len(results) != len(steps_):
         raise ValueError(f"the batch answer has {len(results)} results for {len(steps_)} steps")
@@ -230,17 +259,53 @@ class TreeResult:
 ChildTypes = Callable[[str], Mapping[str, str]]
 """Relationship name -> child object name, for a parent object (from its describe)."""
 
+ChildTypeSteps = Callable[[str], Steps[Mapping[str, str]]]
+"""``ChildTypes`` as steps: may call the API (a describe) to answer."""
+
+
+def child_types_of(describe: Mapping[str, Any]) -> dict[str, str]:
+    """Relationship name (lower case) -> child object, from an object's describe.
+
+    Example:
+        >>> relation = {"relationshipName": "Contacts", "childSObject": "Contact"}
+        >>> child_types_of({"childRelationships": [relation]})
+        {'contacts': 'Contact'}
+    """
+    relations = describe.get("childRelationships") or []
+    return {
+        str(r["relationshipName"]).lower(): str(r["childSObject"])
+        for r in relations
+        if r.get("relationshipName") and r.get("childSObject")
+    }
+
+
+def described_child_types(describe: Callable[[str], Steps[Mapping[str, Any]]]) -> ChildTypeSteps:
+    """``ChildTypeSteps`` reading each parent's describe through ``describe`` (a client's cache)."""
+
+    def steps(parent: str) -> Steps[Mapping[str, str]]:
+        return child_types_of((yield from describe(parent)))
+
+    return steps
+
+
+def _known(child_types: ChildTypes) -> ChildTypeSteps:
+    def steps(parent: str) -> Steps[Mapping[str, str]]:
+        return child_types(parent)
+        yield  # a generator that calls nothing
+
+    return steps
+
 
 class _TreeBuilder:
     """Adds ``attributes`` (type, reference id) to every record, and finds children's types."""
 
-    def __init__(self, child_types: ChildTypes) -> None:
+    def __init__(self, child_types: ChildTypeSteps) -> None:
         self.child_types = child_types
         self.counter = itertools.count(1)
         self.reference_ids: list[str] = []
         self.records = 0
 
-    def record(self, sobject: str, record: Mapping[str, Any], where: str) -> dict[str, Any]:
+    def record(self, sobject: str, record: Mapping[str, Any], where: str) -> Steps[dict[str, Any]]:
         if not isinstance(record, Mapping):
             raise TypeError(f"{where} is a {type(record).__name__}, expected a dict")
         self.records += 1
@@ -254,17 +319,15 @@ class _TreeBuilder:
                 continue
             children = value.get("records") if isinstance(value, Mapping) else value
             if isinstance(children, list) and all(isinstance(child, Mapping) for child in children):
-                child_type = self.child_types(kind).get(name.lower())
+                child_type = (yield from self.child_types(kind)).get(name.lower())
                 if child_type is None and any(
                     not (child.get("attributes") or {}).get("type") for child in children
                 ):
                     raise ValueError(f"{where}.{name}: {kind} has no child relationship named {name!r}")
-                out[name] = {
-                    "records": [
-                        self.record(child_type or "", child, f"{where}.{name}[{n}]")
-                        for n, child in enumerate(children)
-                    ]
-                }
+                built = []
+                for n, child in enumerate(children):
+                    built.append((yield from self.record(child_type or "", child, f"{where}.{name}[{n}]")))
+                out[name] = {"records": built}
             else:
                 out[name] = value
         return out
@@ -290,12 +353,22 @@ def tree(
         >>> done.ids[done.reference_ids[0]]                                        # doctest: +SKIP
         '001...'
     """
+    return run(session, tree_steps(sobject, records, _known(child_types)))
+
+
+def tree_steps(
+    sobject: str, records: Sequence[Mapping[str, Any]], child_types: ChildTypeSteps
+) -> Steps[TreeResult]:
+    """``tree`` as steps; ``child_types`` may describe the parent objects it is asked about."""
     check_name(sobject)
     builder = _TreeBuilder(child_types)
-    body = {"records": [builder.record(sobject, r, f"record {n}") for n, r in enumerate(records)]}
+    built = []
+    for n, r in enumerate(records):
+        built.append((yield from builder.record(sobject, r, f"record {n}")))
+    body = {"records": built}
     if not 1 <= builder.records <= MAX_TREE_RECORDS:
         raise ValueError(f"a tree request takes 1 to {MAX_TREE_RECORDS} records, not {builder.records}")
-    answer = _tree_answer(session, sobject, body)
+    answer = yield from _tree_answer(sobject, body)
     ids: dict[str, str] = {}
     errors: dict[str, list[ErrorDetail]] = {}
     for item in answer.get("results") or []:
@@ -309,10 +382,10 @@ def tree(
     return TreeResult(ids if not errors else {}, errors, builder.reference_ids)
 
 
-def _tree_answer(session: HttpSession, sobject: str, body: Mapping[str, Any]) -> Any:
+def _tree_answer(sobject: str, body: Mapping[str, Any]) -> Steps[Any]:
     """The answer body: 201 when created; a refused tree (400) gives its per-record errors back."""
     try:
-        return session.request("POST", f"composite/tree/{sobject}", json=body, retry=False).json()
+        return (yield ApiCall("POST", f"composite/tree/{sobject}", json=body, retry=False)).json()
     except ApiError as exc:
         refused = [e for e in exc.errors if e.get("referenceId")]
         if exc.status != 400 or not refused:

@@ -10,10 +10,11 @@ Example:
 from __future__ import annotations
 
 from kinetic_core.rest.crud import UpsertResult
-from kinetic_core.rest.query import QueryResult
+from kinetic_core.rest.query import AsyncQueryResult, QueryResult
 from kinetic_core.rest.soql import literal, quote_string, select, soql
 
 __all__ = [
+    "AsyncQueryResult",
     "QueryResult",
     "UpsertResult",
     "literal",
