@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef
@@ -39,7 +39,20 @@ from .sosl import (
 )
 
 if TYPE_CHECKING:
-    from .engine import QueryEngine
+    from kinetic_core.emulator.store.records import Store
+
+
+class QueryEngine(Protocol):
+    """What a search needs of the SOQL engine (``engine.QueryEngine``): its store, and running the
+    record query of one RETURNING item."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def run_query(self, text: str, query: a.Query, *, api_version: str = ...) -> list[dict[str, Any]]:
+        """Every record of an already parsed record query, one page."""
+        ...
+
 
 MAX_CANDIDATES = 30_000
 """Records of one object a search may match before filtering by WHERE (an emulator limit). [I]"""
