@@ -121,8 +121,10 @@ class RowEncoder:
         return text
 
     def line(self, cells: Iterable[str]) -> str:
-        """One CSV line, line ending included."""
-        return self._sep.join(self.cell(c) for c in cells) + self._eol
+        """One CSV line, line ending included (a lone empty cell is written ``""``: a blank line is
+        no row)."""
+        text = self._sep.join(self.cell(c) for c in cells)
+        return (text or '""') + self._eol
 
     def encode(self, cells: Iterable[str]) -> bytes:
         """The exact UTF-8 bytes of :meth:`line`."""

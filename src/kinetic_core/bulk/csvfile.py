@@ -13,6 +13,7 @@ skipped and do not count as rows.
 from __future__ import annotations
 
 import csv
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -323,12 +324,12 @@ def _scan_block(buf: bytes) -> tuple[int, int, list[int]]:
     return stop + 1, through[j] - len(inside), inside
 
 
+_BLANK = re.compile(rb"\n\r?\n")
+"""A blank line after a line feed (one regex pass: quicker than two ``bytes.find`` of two bytes)."""
+
+
 def _has_blank(buf: bytes, begin: int, stop: int) -> bool:
-    return (
-        buf.find(b"\n\n", begin, stop) >= 0
-        or buf.find(b"\n\r\n", begin, stop) >= 0
-        or buf.startswith((b"\n", b"\r\n"), begin)
-    )
+    return _BLANK.search(buf, begin, stop) is not None or buf.startswith((b"\n", b"\r\n"), begin)
 
 
 def _runs(buf: bytes, begin: int, ends: list[int], offset: int) -> Iterator[RowRun]:

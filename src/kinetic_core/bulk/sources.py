@@ -21,23 +21,18 @@ Accepted inputs:
     the end; if a key first appears after some rows were written, the spool is
     rewritten once at the end with the earlier rows padded.
 
-A DataFrame is encoded by pyarrow when it is installed (:func:`_write_frame_arrow`): the frame
-becomes an Arrow table (zero-copy for polars), each column is put in its Salesforce form with Arrow
-compute functions (booleans ``true``/``false``, dates ``YYYY-MM-DD``, datetimes
-``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC, NaN -> null, infinities refused), and ``pyarrow.csv`` writes
-the rows with ``#N/A`` for every null. String cells are all quoted when any cell of the frame needs
-quotes (pyarrow quotes every string then), bare otherwise; either way the file is valid CSV and its
-bytes are counted exactly like any other spool. A frame holding a type the Arrow path does not
-handle (times, lists, mixed objects) falls back to the per-value encoder.
+A DataFrame is encoded by polars' ``write_csv`` when polars is installed (:mod:`.framecsv`: pandas
+frames and Arrow tables are read by polars without copying Arrow-backed columns), else by pyarrow
+(:mod:`.arrowcsv`); a frame holding a type neither handles (lists, mixed objects) goes value by
+value through :func:`~kinetic_core.bulk.codec.encode_value` and ``csv.writer``, the reference whose
+bytes the polars path reproduces exactly. An infinity is refused naming its row and column.
 
-Records are encoded (see :mod:`.codec`) a batch of a few thousand at a time by a
-``csv.writer`` (``writerows``) into an in-memory buffer written to a spool file. A batch
-of plain records (``dict``s with known keys and ``str``/``int``/``None`` values) takes a
-fast path: values in column order by ``operator.itemgetter``, types checked with one
-``set(map(type, ...))``, no per-record Python code; other values of a batch go through
-:func:`~kinetic_core.bulk.codec.encode_value`, and a batch with unknown keys, nested
-relationships or non-dict items record by record through
-:func:`~kinetic_core.bulk.codec.encode_record`. Bytes are counted later, exactly, on the
+Records are encoded a batch of a few thousand at a time. A batch of plain dicts (known keys, no
+nested mappings) is encoded a column at a time by :func:`~kinetic_core.bulk.recordcsv.batch_text`,
+with no Python code per record; a batch with unknown keys, nested relationships or non-dict items
+goes record by record through :func:`~kinetic_core.bulk.codec.encode_record` and ``csv.writer``.
+A value that cannot be encoded is an error naming the record (1-based) and the field. Bytes are
+counted later, exactly, on the
 spool file (see :mod:`.split`). The result is a :class:`PreparedInput`
 whose ``layout`` describes a CSV file (the caller's or the spool).
 """
@@ -45,21 +40,18 @@ whose ``layout`` describes a CSV file (the caller's or the spool).
 from __future__ import annotations
 
 import csv
-import importlib.util
-import os
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field
-from itertools import chain, islice, repeat
-from operator import itemgetter
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from kinetic_core.bulk.arrowcsv import write_frame_arrow
 from kinetic_core.bulk.codec import NULL_CELL, RowEncoder, encode_record, encode_value, flatten_record
 from kinetic_core.bulk.csvfile import CsvLayout, sniff
+from kinetic_core.bulk.framecsv import write_frame
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
+from kinetic_core.bulk.recordcsv import RecordValueError, batch_text
 from kinetic_core.csvread import read_rows
 from kinetic_core.inputs.adapter import (
     InputKind,
@@ -73,8 +65,6 @@ from kinetic_core.inputs.normalise import is_missing
 
 FLUSH_ROWS = 4096
 """Rows encoded in memory between two writes to the spool file."""
-_PLAIN = frozenset({str, int})
-_PLAIN_OR_NONE = frozenset({str, int, type(None)})
 
 
 @dataclass
@@ -152,6 +142,10 @@ class _SpoolWriter:
         # csv.writer quotes CR only when it is part of the line terminator: check LF blocks for it
         self.check_cr = "\r" not in encoder.line_ending.chars
 
+    def write_text(self, text: str) -> None:
+        """Write lines already encoded (by :func:`~kinetic_core.bulk.recordcsv.batch_text`)."""
+        self.handle.write(text)
+
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         self.writer.writerows(rows)
         text = "".join(self.parts)
@@ -164,33 +158,6 @@ class _SpoolWriter:
         self.handle.close()
 
 
-def _plain_rows(batch: list[Any], cols: list[str], known: set[str]) -> list[Sequence[Any]] | None:
-    """Value rows of a batch of plain dicts with known keys, built with C-level helpers; else None."""
-    if not cols or set(map(type, batch)) != {dict}:
-        return None
-    get = itemgetter(*cols) if len(cols) > 1 else lambda item: (item[cols[0]],)
-    rows: list[Sequence[Any]] | None = None
-    if set(map(len, batch)) == {len(cols)}:
-        # as many keys as columns and every column found (no KeyError): exactly the columns
-        with suppress(KeyError):
-            rows = list(map(get, batch))
-    if rows is None:
-        if not all(map(known.issuperset, batch)):
-            return None  # a new key: the column list grows, record by record
-        try:
-            rows = list(map(get, batch))
-        except KeyError:  # some record lacks a column: an empty cell
-            rows = [tuple(map(item.get, cols, repeat(""))) for item in batch]
-    kinds = set(map(type, chain.from_iterable(rows)))
-    if kinds <= _PLAIN:
-        return rows
-    if kinds <= _PLAIN_OR_NONE:
-        return [[NULL_CELL if v is None else v for v in row] for row in rows]
-    if any(issubclass(kind, Mapping) for kind in kinds):
-        return None  # nested relationships: flattened record by record
-    return [[v if type(v) is str else encode_value(v) for v in row] for row in rows]
-
-
 def _write_records(
     records: Iterable[Any], writer: _SpoolWriter, cols: list[str], declared: bool
 ) -> tuple[int, bool]:
@@ -200,15 +167,15 @@ def _write_records(
     number = 0
     source = iter(records)
     while batch := list(islice(source, FLUSH_ROWS)):
-        rows = _plain_rows(batch, cols, known)
-        if rows is not None:
+        text = batch_text(batch, cols, known, writer.encoder, number + 1)
+        if text is not None:
             number += len(batch)
-            writer.write_rows(rows)
+            writer.write_text(text)
             continue
         rows = []
         for item in batch:
             number += 1
-            encoded = encode_record(_as_record(item, number))
+            encoded = _encoded_record(_as_record(item, number), number)
             if not encoded.keys() <= known:
                 extra = [k for k in encoded if k not in known]
                 if declared:
@@ -219,6 +186,19 @@ def _write_records(
             rows.append([encoded.get(c, "") for c in cols])
         writer.write_rows(rows)
     return number, narrow
+
+
+def _encoded_record(record: Mapping[str, Any], number: int) -> dict[str, str]:
+    """:func:`~kinetic_core.bulk.codec.encode_record`, an error naming the record and the field."""
+    try:
+        return encode_record(record)
+    except (ValueError, TypeError):
+        for key, value in flatten_record(record).items():
+            try:
+                encode_value(value)
+            except (ValueError, TypeError) as exc:
+                raise RecordValueError(number, key, str(exc)) from None
+        raise
 
 
 def _widen(path: Path, width: int, encoder: RowEncoder) -> None:
@@ -263,7 +243,9 @@ def prepare_input(
     flavour = frame_kind(records)
     if flavour is not None:
         cols = frame_column_names(records)
-        written = _write_frame_arrow(records, flavour, spool, encoder)
+        written = write_frame(records, flavour, cols, spool, encoder)
+        if written is None:
+            written = write_frame_arrow(records, flavour, cols, spool, encoder)
         if written is None:
             writer = _SpoolWriter(spool, encoder)
             try:
@@ -293,10 +275,19 @@ def prepare_input(
 
 def _union_of_keys(records: Iterable[Any]) -> list[str]:
     seen: dict[str, None] = {}
-    for number, item in enumerate(records, 1):
-        if type(item) is dict and item.keys() <= seen.keys():
+    known: set[str] = set()
+    number = 0
+    source = iter(records)
+    while batch := list(islice(source, FLUSH_ROWS)):
+        if set(map(type, batch)) == {dict} and all(map(known.issuperset, batch)):
+            number += len(batch)  # nothing new: no per-record work
             continue
-        seen.update(dict.fromkeys(flatten_record(_as_record(item, number))))
+        for item in batch:
+            number += 1
+            if type(item) is dict and item.keys() <= seen.keys():
+                continue
+            seen.update(dict.fromkeys(flatten_record(_as_record(item, number))))
+        known = set(seen)
     return list(seen)
 
 
@@ -307,131 +298,3 @@ def _write_frame(frame: Any, writer: _SpoolWriter) -> int:
         writer.write_rows([[NULL_CELL if _is_missing(v) else encode_value(v) for v in row] for row in batch])
         written += len(batch)
     return written
-
-
-ARROW_BATCH_ROWS = 16_384
-"""Rows converted and written per pyarrow call (bounds the extra memory next to the frame)."""
-ARROW_THREADS = 4
-"""At most this many slices are encoded at once (and never more than the CPUs)."""
-
-
-def _write_frame_arrow(frame: Any, kind: str, path: Path, encoder: RowEncoder) -> int | None:
-    """Encode ``frame`` with pyarrow into ``path``; None (nothing written) when pyarrow cannot."""
-    if importlib.util.find_spec("pyarrow") is None:
-        return None
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    try:
-        if kind == "arrow":
-            table = frame
-        elif kind == "polars":
-            table = frame.to_arrow()
-        else:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowException, TypeError, ValueError):
-        return None
-    if not all(_arrow_supported(pa, field.type) for field in table.schema):
-        return None
-    table = table.rename_columns(frame_column_names(frame))
-    style = "needed" if _needs_quotes(pa, table, encoder) else "none"
-    options = pacsv.WriteOptions(
-        include_header=False,
-        delimiter=encoder.delimiter.char,
-        eol=encoder.line_ending.chars,
-        null_string=NULL_CELL,
-        quoting_style=style,
-    )
-
-    def encode(start: int) -> Any:
-        part = table.slice(start, ARROW_BATCH_ROWS)
-        columns = [_arrow_cell_text(pa, column) for column in part.columns]
-        buffer = pa.BufferOutputStream()
-        pacsv.write_csv(pa.Table.from_arrays(columns, names=part.column_names), buffer, options)
-        return buffer.getvalue()
-
-    # Arrow releases the GIL: slices are encoded on a few threads, written in order; a bounded
-    # window of slices in flight keeps the extra memory small whatever the frame's size.
-    workers = max(1, min(ARROW_THREADS, os.cpu_count() or 1))
-    starts = iter(range(0, table.num_rows, ARROW_BATCH_ROWS))
-    with pa.OSFile(str(path), "wb") as sink, ThreadPoolExecutor(workers) as pool:
-        pending = deque(pool.submit(encode, start) for start in islice(starts, 2 * workers))
-        while pending:
-            sink.write(pending.popleft().result())
-            for start in islice(starts, 1):
-                pending.append(pool.submit(encode, start))
-    return int(table.num_rows)
-
-
-def _arrow_supported(pa: Any, kind: Any) -> bool:
-    types = pa.types
-    if types.is_dictionary(kind):
-        return bool(types.is_string(kind.value_type) or types.is_large_string(kind.value_type))
-    return bool(
-        types.is_string(kind)
-        or types.is_large_string(kind)
-        or getattr(types, "is_string_view", lambda _: False)(kind)
-        or types.is_integer(kind)
-        or types.is_floating(kind)
-        or types.is_boolean(kind)
-        or types.is_date(kind)
-        or types.is_timestamp(kind)
-        or types.is_decimal(kind)
-        or types.is_null(kind)
-    )
-
-
-def _needs_quotes(pa: Any, table: Any, encoder: RowEncoder) -> bool:
-    """Whether any text cell may hold the delimiter, a quote, CR or LF.
-
-    The raw character data of each text column is searched (``bytes`` ``in``, no per-cell work);
-    bytes outside the cells (a slice's neighbours) can only answer yes, which is merely cautious.
-    """
-    specials = [c.encode() for c in (encoder.delimiter.char, '"', "\r", "\n")]
-    for column in table.columns:
-        kind = column.type
-        if pa.types.is_dictionary(kind):
-            column = pa.chunked_array([chunk.dictionary for chunk in column.chunks], kind.value_type)
-            kind = kind.value_type
-        if str(kind) == "string_view":
-            column, kind = column.cast(pa.large_string()), pa.large_string()
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-            continue
-        for chunk in column.chunks:
-            data = chunk.buffers()[2]
-            if data is None:
-                continue
-            raw = memoryview(data).tobytes()
-            if any(special in raw for special in specials):
-                return True
-    return False
-
-
-def _arrow_cell_text(pa: Any, column: Any) -> Any:
-    """One column in the form ``pyarrow.csv`` should write (nulls stay null: written as ``#N/A``)."""
-    import pyarrow.compute as pc
-
-    kind = column.type
-    types = pa.types
-    if types.is_dictionary(kind) or str(kind) == "string_view":
-        return column.cast(pa.large_string())
-    if types.is_floating(kind):
-        if pc.any(pc.is_inf(column)).as_py():
-            raise ValueError("cannot encode non-finite float inf")
-        if pc.any(pc.is_nan(column)).as_py():
-            return pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
-        return column
-    if types.is_timestamp(kind):
-        instants = column.cast(pa.int64())  # the UTC instant (any zone dropped); naive values are UTC
-        naive = instants.cast(pa.timestamp(kind.unit))
-        if (pc.min(instants).as_py() or 0) < 0:  # before 1970: truncation would round toward zero
-            millis = pc.floor_temporal(naive, 1, "millisecond").cast(pa.timestamp("ms"))
-        else:
-            millis = naive.cast(pa.timestamp("ms"), safe=False)
-        text = pc.utf8_replace_slice(millis.cast(pa.string()), 10, 11, "T")  # "YYYY-MM-DD HH:..." -> T
-        return pc.binary_join_element_wise(text, "Z", "")
-    if types.is_date(kind) or types.is_decimal(kind):
-        return column.cast(pa.string())
-    if types.is_null(kind):
-        return column.cast(pa.string())
-    return column

@@ -95,9 +95,10 @@ def python_value(value: Any) -> Any:
 
 def _datetime_text(value: dt.datetime) -> str:
     if value.tzinfo is not None and value.utcoffset() is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    stamp: str = value.strftime("%Y-%m-%dT%H:%M:%S.")
-    return f"{stamp}{value.microsecond // 1000:03d}Z"
+        value = value.astimezone(dt.UTC)
+    # isoformat pads the year to four digits (strftime does not, on every platform) and truncates
+    # to milliseconds
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def salesforce_text(value: Any) -> str:
