@@ -30,7 +30,6 @@ from typing import Any
 
 from kinetic_core.bulk.codec import NULL_CELL, RowEncoder, encode_value
 
-_STR = frozenset({str})
 _INT = frozenset({int})
 _FLOAT = frozenset({float})
 
@@ -78,19 +77,14 @@ def batch_text(
     return eol.join(map(encoder.delimiter.char.join, zip(*cells, strict=True))) + eol
 
 
-def _exact_columns(batch: list[dict[str, Any]], cols: Sequence[str]) -> list[Sequence[Any]] | None:
-    """Every column (rows picked by one ``itemgetter``, then transposed) when each dict has exactly
-    the keys ``cols``; else None."""
+def _exact_columns(batch: list[dict[str, Any]], cols: Sequence[str]) -> list[list[Any]] | None:
+    """Every column picked by ``itemgetter`` when each dict has exactly the keys ``cols``; else None."""
     if set(map(len, batch)) != {len(cols)}:
         return None
-    get = itemgetter(*cols)
     try:
-        rows = list(map(get, batch))
+        return [list(map(itemgetter(c), batch)) for c in cols]
     except KeyError:
         return None
-    if len(cols) == 1:
-        return [rows]
-    return list(zip(*rows, strict=True))
 
 
 def _specials(encoder: RowEncoder) -> tuple[str, ...]:
@@ -105,14 +99,16 @@ def _column_cells(
     name: str,
     first: int,
 ) -> Sequence[str] | None:
-    kinds = set(map(type, values))
-    if kinds == _INT:
-        return list(map(str, values))
-    if kinds != _STR:
+    try:
+        joined = "".join(values)  # only text joins: no type test needed for a text column
+    except TypeError:
+        kinds = set(map(type, values))
+        if kinds == _INT:
+            return list(map(str, values))
         if any(issubclass(kind, dict) for kind in kinds):
             return None  # nested relationships: flattened record by record
         values = _encoded(values, kinds, name, first)
-    joined = "".join(values)
+        joined = "".join(values)
     if not any(special in joined for special in specials) and not (alone and "" in values):
         return values
     found = list(map(search, values))  # a match object for each cell that needs quotes
