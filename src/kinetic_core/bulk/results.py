@@ -226,7 +226,7 @@ class BulkResult:
                 {
                     "status": status,
                     "row_number": row,
-                    "id": sf_id,
+                    "id": sf_id or None,
                     "created": created,
                     "error_code": code,
                     "error_message": message,
