@@ -34,7 +34,7 @@ from kinetic_core.bulk.codec import unpack_cells
 from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.resultfiles import RESULT_FILES, load_result_files, parse_sf_error
-from kinetic_core.bulk.results import Outcome
+from kinetic_core.bulk.results import CellRun, Outcome
 from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, RowIndex, add_input_range, iter_results
 from kinetic_core.bulk.rowmerge import (
     Segment,
@@ -265,6 +265,19 @@ class _Part:
                 listed = heapq.merge(listed, self._indexed(UNPROCESSED), key=lambda o: o[0] or 0)
             yield from listed
 
+    def success_run(self, lock: threading.Lock) -> CellRun | Iterator[Outcome]:
+        """The successes as :meth:`rows` gives them, or, merged in input order, as parsed rows."""
+        if self.input is None or self.located is None:
+            return self.rows(SUCCESS, lock)
+        with lock:
+            if self.ordered is None and not self.indexed:
+                self._successes()
+        layout = self.files["success"]
+        if self.indexed or layout is None:
+            return self.rows(SUCCESS, lock)
+        numbers = remaining_rows(self.job.first_row, self.job.rows, self.taken)
+        return CellRun(self.job.info.id, numbers, _file_rows(layout, len(self.columns) + 2))
+
     def copyable(self, lock: threading.Lock) -> bool:
         """Whether this job's successes can be written by :meth:`success_lines`: merged in input
         order with the input's own columns (checked now if not yet)."""
@@ -392,6 +405,11 @@ class RowMap:
             for key, value in part.totals.items():
                 totals[key] += value
         return totals
+
+    def success_runs(self) -> Iterator[CellRun | Iterator[Outcome]]:
+        """The successes job by job (see :meth:`_Part.success_run`), in input order."""
+        for part in self._parts:
+            yield part.success_run(self._lock)
 
     def rows(self, kind: int) -> Iterator[Outcome]:
         """The outcomes of one kind, in input order (file order for results without their input)."""

@@ -281,12 +281,14 @@ def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
             yield b"\x00not a success row"
             return
         del parts[0]
+        if not parts:
+            continue
         # the common case: ids of one length and one sf__Created value in the whole block, so every
         # prefix has one length; a row cut wrongly makes the comparison fail, never match wrongly
-        uniform = [text for text in created if block.count(text) == len(parts)]
+        text = created[created[0] not in parts[0]]
         try:
-            if len(uniform) == 1 and parts:
-                cut = parts[0].index(uniform[0]) + len(uniform[0])
+            if block.count(text) == len(parts):
+                cut = parts[0].index(text) + len(text)
                 tails = [p[cut:] for p in parts]
             else:
                 tails = [p[p.index(close, p.index(between) + 3) + 2 :] for p in parts]
@@ -297,26 +299,26 @@ def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
 
 
 def same_bytes(left: Iterable[bytes], right: Iterable[bytes]) -> bool:
-    """Whether two streams of byte chunks hold the same bytes (chunked differently)."""
+    """Whether two streams of byte chunks hold the same bytes (chunked differently).
+
+    Each side is compared from an offset into its current chunk, so every byte is copied at
+    most once per side (a whole chunk not at all); the comparison itself is a ``memcmp``.
+    """
     a, b = iter(left), iter(right)
     x = y = b""
+    i = j = 0
     while True:
-        while not x:
-            chunk = next(a, None)
-            if chunk is None:
-                break
-            x = chunk
-        while not y:
-            chunk = next(b, None)
-            if chunk is None:
-                break
-            y = chunk
+        if i == len(x):
+            x, i = next((c for c in a if c), b""), 0
+        if j == len(y):
+            y, j = next((c for c in b if c), b""), 0
         if not x or not y:
             return not x and not y
-        n = min(len(x), len(y))
-        if x[:n] != y[:n]:  # copies, but memcmp: far cheaper than comparing memoryviews
+        n = min(len(x) - i, len(y) - j)
+        if x[i : i + n] != y[j : j + n]:
             return False
-        x, y = x[n:], y[n:]
+        i += n
+        j += n
 
 
 def successes_in_order(
