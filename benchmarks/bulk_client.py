@@ -619,7 +619,8 @@ def main() -> None:
             "DataFrame encoding (`prepare_input` alone, timed in the child process; building the frame is"
             " not counted, nor a first 10-row call paying the once-per-process imports and library"
             " initialisation, shown in the last column). CPU is the whole process's (every thread's);"
-            " wall time depends on how many of the 2 CPUs the other work left free:",
+            " it includes the kernel's time writing the CSV file. The writer runs on several threads, so"
+            " its wall time falls below its CPU time only when the other work leaves both CPUs free:",
             "",
             "| frame | rows | encode CPU s (runs) | rows per CPU s | encode wall s (runs) | rows/s (wall)"
             " | CSV MB | first 10-row call s |",
