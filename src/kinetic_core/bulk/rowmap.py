@@ -1,16 +1,20 @@
 """Row numbers for a load's result rows: totals from counters now, a merge on demand.
 
 While loading, nothing is parsed or hashed: each job is remembered as a :class:`JobPart`
-(its final info, its downloaded result files, and the byte range of the input it was
-uploaded from). :func:`totals_from_jobs` gives the totals at once. The first time a
-:class:`~.results.BulkResult` is asked for rows, :meth:`RowMap.build` maps each job:
+(its final info, its downloaded result files, the byte range of the input it was uploaded
+from, and the runs of rows the split found there). :func:`totals_from_jobs` gives the totals
+at once. The first time a :class:`~.results.BulkResult` is asked for rows, :meth:`RowMap.build`
+maps each job:
 
 * its failed and unprocessed rows are found in its input range by a forward search
-  (:func:`.rowmerge.locate`: work in proportion to those rows; the rest of the input is
-  only scanned at C speed), which gives their row numbers;
-* its successful rows are checked, when they are first listed, to be the remaining input
-  rows in input order (:func:`.rowmerge.successes_in_order`, one pass over bytes); then
-  their row numbers are counted off, with no index at all.
+  (:func:`.rowmerge.locate`: the bytes of the split's runs read back, searched at C speed,
+  and a row found numbered by the quotes since the previous one: no scan, no other row
+  parsed), which gives their row numbers;
+* when the job's own counters agree with the rows located, the success file is not read;
+  its rows are checked, when they are first listed or written, to be the remaining input rows
+  in input order (one pass over bytes: :func:`.rowmerge.successes_in_order`, or while the
+  success file is written, :meth:`_Part.success_lines`); then their row numbers are counted
+  off, with no index at all.
 
 When a job's rows come back in another order (Salesforce promises none; the emulator's
 ``--shuffle-results``), were re-quoted or normalised, or are missing from every file, that

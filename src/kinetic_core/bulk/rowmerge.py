@@ -6,7 +6,8 @@ still input order, so mapping starts with a merge that never indexes the success
 
 1. :func:`locate` finds each failed and unprocessed row (few, in the common case) in the
    input range of its job, in file order, searching forward with ``bytes.find`` over
-   blocks of complete rows; a row counts as found only at a row boundary and for its whole
+   blocks of complete rows (the split's runs read back, :func:`replay_runs`, or scanned when
+   they are not known); a row counts as found only at a row boundary and for its whole
    length. Those rows' numbers are then known.
 2. :func:`successes_in_order` checks that the successful rows, with their ``"<id>","<created>",``
    prefix cut off, are byte for byte the input rows that remain (the input minus the located
