@@ -259,7 +259,7 @@ class BulkResult:
                     "error_message": message,
                     "error_fields": fields,
                     "job_id": job_id,
-                    "record": dict(zip(columns, cells, strict=False)),
+                    "record": dict(zip(columns, cells)),  # noqa: B905 - per row: a keyword costs 0.1 us
                     "index_label": labels[row - 1] if labels is not None and row and row <= count else None,
                 },
             )
@@ -293,7 +293,7 @@ class BulkResult:
                         "error_message": None,
                         "error_fields": (),
                         "job_id": job_id,
-                        "record": dict(zip(columns, cells[2:], strict=False)),
+                        "record": dict(zip(columns, cells[2:])),  # noqa: B905 - as above
                         "index_label": labels[row - 1]
                         if labels is not None and row and row <= count
                         else None,

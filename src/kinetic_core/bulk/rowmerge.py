@@ -269,10 +269,10 @@ def count_successes(layout: CsvLayout | None) -> int:
 def success_rows(block: bytes) -> list[bytes] | None:
     """The rows of a block of :func:`success_blocks`, each without its first double quote and its
     last line feed; None when the block does not start a row with a quote."""
-    rows = (b"\n" + block).split(b'\n"')
-    if rows[0]:
+    if not block.startswith(b'"'):
         return None
-    del rows[0]
+    rows = block.split(b'\n"')
+    rows[0] = rows[0][1:]
     return rows
 
 
