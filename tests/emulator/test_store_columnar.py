@@ -244,7 +244,20 @@ def test_sqlite_settings_suit_a_local_emulator(store: Store) -> None:
     with store.read() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16_384
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 16_384
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * 16_384 == 64 << 20
+
+
+def test_a_store_file_made_with_other_pages_keeps_them(tmp_path: Path) -> None:
+    path = tmp_path / "org.db"
+    older = sqlite3.connect(path)
+    older.execute("PRAGMA page_size=4096")
+    older.execute("CREATE TABLE earlier (x)")
+    older.close()
+    with Store(path, build_schema()) as s, s.read() as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * 4096 == 64 << 20
+        assert conn.execute("SELECT count(*) FROM sobj_account").fetchone()[0] == 0
 
 
 INSERT_HEADERS = ["Name", "Phone", "AnnualRevenue", "Site", "External_Id__c", "ParentId", "OwnerId", "Rating"]

@@ -118,7 +118,7 @@ def _plain_within(cells: list[Any], limit: int) -> bool:
 
 
 def _all_text(cells: list[Any]) -> bool:
-    return all(type(c) is str for c in cells)
+    return set(map(type, cells)) <= {str}
 
 
 def _convert_column(
@@ -341,23 +341,30 @@ def plan_clean_insert(
         return None
     if plan.derives and not plan.derives_name:
         return None
-    resolved = _resolve_lookup_columns(conn, batch)
+    parents: dict[str, set[str]] = {}
+    resolved = _resolve_lookup_columns(conn, batch, parents)
     if resolved is None:
         return None
-    skipped = {*batch.skipped, *(name for name, values in resolved if any(v is _SKIP for v in values))}
+    skipped = {*batch.skipped, *(name for name, values in resolved if _SKIP in values)}
     cols = _stored_columns(plan, [*zip(batch.names, batch.values, strict=True), *resolved], skipped)
     _fill_defaults(plan, cols, owner_id)
     if plan.derives_name:
         _derive_names(cols, count)
     if _missing_required(plan, cols):
         return None
-    if not _references_ok(conn, plan, cols, owner_id) or not _unique_ok(conn, plan, cols, count):
+    if not _references_ok(conn, plan, cols, owner_id, parents) or not _unique_ok(conn, plan, cols, count):
         return None
     return cols
 
 
-def _resolve_lookup_columns(conn: sqlite3.Connection, batch: Columns) -> list[tuple[str, list[Any]]] | None:
-    """Each lookup column as its reference column of parent ids; None when a parent is not found once."""
+def _resolve_lookup_columns(
+    conn: sqlite3.Connection, batch: Columns, parents: dict[str, set[str]]
+) -> list[tuple[str, list[Any]]] | None:
+    """Each lookup column as its reference column of parent ids; None when a parent is not found once.
+
+    ``parents`` gets, by reference column, the ids found (live records of an object the reference
+    accepts, read in this transaction: :func:`_references_ok` need not look them up again).
+    """
     out: list[tuple[str, list[Any]]] = []
     for lk in batch.lookups:
         nocase = is_nocase(lk.key)
@@ -371,6 +378,7 @@ def _resolve_lookup_columns(conn: sqlite3.Connection, batch: Columns) -> list[tu
             if len(hits) != 1:
                 return None
             ids[value] = hits[0]
+        parents.setdefault(lk.ref.column, set()).update(ids[v] for v in present)
         out.append((lk.ref.column, list(map(ids.__getitem__, lk.values))))
     return out
 
@@ -431,13 +439,21 @@ def _missing_required(plan: ObjectPlan, cols: dict[str, Any]) -> bool:
     return False
 
 
-def _references_ok(conn: sqlite3.Connection, plan: ObjectPlan, cols: dict[str, Any], owner_id: str) -> bool:
+def _references_ok(
+    conn: sqlite3.Connection,
+    plan: ObjectPlan,
+    cols: dict[str, Any],
+    owner_id: str,
+    parents: dict[str, set[str]],
+) -> bool:
+    """Whether every reference names a live record of an object it accepts (``parents``: already known)."""
     wanted: dict[str, set[str]] = {}
     for column, _, reference_to in plan.reference_cols:
         current = cols.get(column)
         distinct: set[Any] = set(current) if isinstance(current, list) else {current}
         distinct.discard(None)
         distinct.discard(owner_id)
+        distinct -= parents.get(column, set())
         for value in distinct:
             target = plan.schema.by_prefix(value[:3])
             if target is None or target.name not in reference_to:
