@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinetic_core.emulator.store import Store, build_schema, bulkops, ids
-from kinetic_core.emulator.store.columnar import insert_columns, parse_columns, sql_literal
+from kinetic_core.emulator.store.cleaninsert import insert_columns, sql_literal
+from kinetic_core.emulator.store.columnar import parse_columns
 from kinetic_core.emulator.store.database import ensure_tables
 from kinetic_core.emulator.store.values import plain_text_limit
 from kinetic_core.emulator.store.writer import ObjectPlan, Pending, RowParser

@@ -20,13 +20,8 @@ from typing import Any, overload
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import ids, messages
-from kinetic_core.emulator.store.columnar import (
-    build_pendings,
-    convert_columns,
-    insert_columns,
-    parse_columns,
-    plan_clean_insert,
-)
+from kinetic_core.emulator.store.cleaninsert import insert_columns, plan_clean_insert
+from kinetic_core.emulator.store.columnar import build_pendings, convert_columns, parse_columns
 from kinetic_core.emulator.store.database import quote
 from kinetic_core.emulator.store.schema import FieldDef, Schema
 from kinetic_core.emulator.store.upserts import parse_upsert_rows, route_upserts, upsert_keys, upsert_targets
