@@ -52,6 +52,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -585,7 +586,7 @@ def main() -> None:
                 server.wait()
         if args.scale:
             scale = run_scale(tmp, args.repeat)
-    command = "python benchmarks/bulk_client.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/bulk_client.py " + shlex.join(sys.argv[1:])
     if scale and not args.no_write:
         write_doc(scale_doc(scale, args.repeat, command, LOADS[-len(scale) * args.repeat :]), markers=SCALE)
     if not results:
