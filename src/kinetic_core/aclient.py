@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from kinetic_core.bulk.aclient import AsyncBulkClient
     from kinetic_core.composite.results import RecordResult
     from kinetic_core.http.asession import AsyncHttpSession
-    from kinetic_core.load import LoadResult
+    from kinetic_core.inputs import LoadInput
+    from kinetic_core.load import CostModel, LoadResult, Thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -312,20 +313,40 @@ class AsyncSalesforceClient:
         return self._bulk
 
     async def load(
-        self, sobject: str, records: Any, operation: str = "insert", strategy: str = "auto", **kwargs: Any
+        self,
+        sobject: str,
+        records: LoadInput,
+        operation: str = "insert",
+        strategy: str = "auto",
+        *,
+        external_id_field: str | None = None,
+        thresholds: Thresholds | None = None,
+        model: CostModel | None = None,
+        **options: Any,
     ) -> LoadResult:
-        """Load records through the cheapest API (``kinetic_core.load.aload``): the same decision,
-        reason and ``LoadResult`` as ``SalesforceClient.load``.
+        """Load records through the cheapest API (``kinetic_core.load.aload``): the arguments of
+        ``SalesforceClient.load``, and the same decision, reason and ``LoadResult``.
 
         Example:
-            >>> result = await client.load("Contact", "contacts.csv", operation="upsert")  # doctest: +SKIP
+            >>> result = await client.load("Contact", "contacts.csv", operation="upsert",  # doctest: +SKIP
+            ...                            external_id_field="Ext__c")
             >>> result.strategy, result.reason                                             # doctest: +SKIP
         """
         # Imported on first use, like ``bulk``: the loader brings the Bulk API and input adapters.
         from kinetic_core.load.run import aload
 
-        return await aload(self, sobject, records, operation=operation, strategy=strategy, **kwargs)
+        return await aload(
+            self,
+            sobject,
+            records,
+            operation=operation,
+            strategy=strategy,
+            external_id_field=external_id_field,
+            thresholds=thresholds,
+            model=model,
+            **options,
+        )
 
-    async def smart_insert(self, sobject: str, records: Any, **kwargs: Any) -> LoadResult:
+    async def smart_insert(self, sobject: str, records: LoadInput, **options: Any) -> LoadResult:
         """``await load(sobject, records, operation="insert")``."""
-        return await self.load(sobject, records, operation="insert", **kwargs)
+        return await self.load(sobject, records, operation="insert", **options)

@@ -332,7 +332,7 @@ class IngestPlan:
         written when ``results_dir`` was given."""
         outcomes.sort(key=lambda o: o.chunk.part)
         parts = [
-            JobPart(c.part, o.info, o.files, c.first_row, c.rows, c.start, c.end)
+            JobPart(c.part, o.info, o.files, c.first_row, c.rows, c.start, c.end, c.segments)
             for o in outcomes
             for c in (o.chunk,)
         ]
