@@ -19,6 +19,7 @@ from kinetic_core import (
     AsyncQueryResult,
     AsyncSalesforceClient,
     BulkClient,
+    BulkResult,
     DeletedRecords,
     LoadInput,
     LoadResult,
@@ -68,6 +69,16 @@ def load_inputs(client: SalesforceClient, path: Path, frame: pandas.DataFrame, t
     client.load("Account", b"Name\nAcme\n")  # type: ignore[arg-type]
     client.load("Account", [1, 2, 3])  # type: ignore[arg-type]
     client.load("Account", rows, external_id_field=1)  # type: ignore[arg-type]
+
+
+def bulk_loads(bulk: BulkClient, path: Path, frame: polars.DataFrame) -> None:
+    """The Bulk API loads take the same inputs as ``load``."""
+    assert_type(bulk.insert("Account", path), BulkResult)
+    assert_type(bulk.update("Account", frame), BulkResult)
+    assert_type(bulk.upsert("Account", [{"Ext__c": "1"}], external_id_field="Ext__c"), BulkResult)
+    assert_type(bulk.delete("Account", ["001000000000001AAA"]), BulkResult)
+    assert_type(bulk.hard_delete("Account", io.StringIO("Id\n001000000000001AAA\n")), BulkResult)
+    bulk.insert("Account", 42)  # type: ignore[arg-type]
 
 
 def bulk_queries(bulk: BulkClient) -> None:
