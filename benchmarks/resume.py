@@ -295,7 +295,7 @@ def render(scenarios: list[Scenario], rows: int, size: int, command: str) -> lis
     )
     lines += [
         "",
-        f"Target (issue 10): killed + resumed CPU at most {TARGET}x the uninterrupted run's, 0 duplicates,"
+        f"Target: killed + resumed CPU at most {TARGET}x the uninterrupted run's, 0 duplicates,"
         f" 0 losses: {'met' if ok else 'NOT met'}. The uninterrupted runs stored every row once too.",
     ]
     return lines
