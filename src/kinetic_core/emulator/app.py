@@ -36,9 +36,9 @@ from kinetic_core.emulator.headers import CanonicalHeaders
 from kinetic_core.emulator.hostcheck import HostPolicy
 from kinetic_core.emulator.org import Org
 from kinetic_core.emulator.routes.bulk_v1 import error_response as v1_error_response
-from kinetic_core.emulator.routes.common import SESSION_STATE_KEY, dumps, error_response, session_or_none
 from kinetic_core.emulator.routing import UrlTable, check_version
 from kinetic_core.emulator.urls import url_table
+from kinetic_core.emulator.web import SESSION_STATE_KEY, dumps, error_response, session_or_none
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 from kinetic_core.emulator.bulk import BulkEngine
 from kinetic_core.emulator.bulk.v1 import BulkV1
 from kinetic_core.emulator.faults import FaultConfig, Faults
+from kinetic_core.emulator.grants import GrantStore
 from kinetic_core.emulator.private import private_dir
-from kinetic_core.emulator.service.oauth import OAuthGrants
 from kinetic_core.emulator.soql import QueryEngine
 from kinetic_core.emulator.store.custom import build_schema
 from kinetic_core.emulator.store.records import Store
@@ -180,7 +180,7 @@ class Org:
             rng=self.rng,
         )
         self.bulk_v1 = BulkV1(self.bulk)
-        self.oauth = OAuthGrants(self)
+        self.grants = GrantStore()
         self._started = False
         self._closed = False
 

@@ -27,14 +27,14 @@ from starlette.routing import BaseRoute, Match, Route
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
-from kinetic_core.emulator.routes.common import (
+from kinetic_core.emulator.service.calls import Call, Reply
+from kinetic_core.emulator.web import (
     api_version_of,
     get_org,
     read_json,
     render,
     require_session,
 )
-from kinetic_core.emulator.service.calls import Call, Reply
 
 Handler = Callable[[Request], Awaitable[Response]]
 Operation = Callable[[Call], Reply]

@@ -14,27 +14,58 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from kinetic_core.emulator.bulk.csvio import BadRecord, InputReader, JobFailure, encode_minimal, plan_header
+from kinetic_core.emulator.bulk.files import JobFiles
 from kinetic_core.emulator.bulk.ingest import BatchApplier, result_header
 from kinetic_core.emulator.bulk.models import (
     COUNTER_BATCHES,
     COUNTER_RECORDS,
+    BulkLimits,
     Job,
     JobKind,
     JobState,
     Operation,
     ResultKind,
 )
+from kinetic_core.emulator.bulk.ports import QueryEngineLike, StoreLike
 from kinetic_core.emulator.bulk.query import materialize
+from kinetic_core.emulator.bulk.repo import JobRepo
 from kinetic_core.emulator.errors import ApiError
 
-if TYPE_CHECKING:
-    from kinetic_core.emulator.bulk.engine import BulkEngine
-
 logger = logging.getLogger(__name__)
+
+
+class EngineLike(Protocol):
+    """What the worker uses of the engine that owns it (``BulkEngine``; this module never imports it)."""
+
+    @property
+    def store(self) -> StoreLike: ...
+
+    @property
+    def query_engine(self) -> QueryEngineLike | None: ...
+
+    @property
+    def limits(self) -> BulkLimits: ...
+
+    @property
+    def repo(self) -> JobRepo: ...
+
+    @property
+    def lock(self) -> threading.RLock: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def workloads(self) -> list[Callable[[], int]]:
+        """Other work run on each pass (Bulk API 1.0 batches); each returns the items it touched."""
+        ...
+
+    def files(self, job_id: str) -> JobFiles: ...
 
 
 @dataclass
@@ -50,7 +81,7 @@ class _Budget:
 
 
 class Worker:
-    """Processes pending jobs of a :class:`BulkEngine`, in a thread or on demand.
+    """Processes pending jobs of a bulk engine (:class:`EngineLike`), in a thread or on demand.
 
     Example:
         >>> engine.worker.run_pending()  # doctest: +SKIP
@@ -59,7 +90,7 @@ class Worker:
 
     def __init__(
         self,
-        engine: BulkEngine,
+        engine: EngineLike,
         *,
         rate: float | None,
         job_delay: float,

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultConfig
-from kinetic_core.emulator.routes.common import get_org, json_response, read_json
+from kinetic_core.emulator.web import get_org, json_response, read_json
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 ADMIN_TOKEN_HEADER = "X-Kinetic-Admin-Token"

@@ -15,14 +15,14 @@ from starlette.responses import Response, StreamingResponse
 
 from kinetic_core.emulator.bulk import BulkEngine, JobKind, gzip_chunks
 from kinetic_core.emulator.errors import ApiError
-from kinetic_core.emulator.routes.common import (
+from kinetic_core.emulator.service.jobs import create_multipart_job
+from kinetic_core.emulator.web import (
     api_version_of,
     get_org,
     json_response,
     read_json,
     require_session,
 )
-from kinetic_core.emulator.service.jobs import create_multipart_job
 
 LIST_LOCATOR_PREFIX = "01g8c0000000001"
 CSV_TYPE = "text/csv"

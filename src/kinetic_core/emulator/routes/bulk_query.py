@@ -22,7 +22,7 @@ from kinetic_core.emulator.routes.bulk_ingest import (
     list_response,
     patch_state,
 )
-from kinetic_core.emulator.routes.common import api_version_of, json_response, read_json, require_session
+from kinetic_core.emulator.web import api_version_of, json_response, read_json, require_session
 
 
 def _max_records(request: Request) -> int | None:

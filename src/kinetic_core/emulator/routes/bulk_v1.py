@@ -24,8 +24,8 @@ from kinetic_core.emulator.bulk.v1 import BulkV1
 from kinetic_core.emulator.bulk.v1_data import DATALOAD_NS
 from kinetic_core.emulator.bulk.v1_models import ContentType, V1Error, V1Job
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW
-from kinetic_core.emulator.routes.common import dumps, get_org, session_or_none
 from kinetic_core.emulator.tokens import Session
+from kinetic_core.emulator.web import dumps, get_org, session_or_none
 
 XML_TYPE = "application/xml"
 JSON_TYPE = "application/json"

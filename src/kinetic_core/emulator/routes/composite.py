@@ -13,15 +13,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kinetic_core.emulator.errors import ApiError
-from kinetic_core.emulator.routes.common import (
+from kinetic_core.emulator.routing import Sub, UrlTable
+from kinetic_core.emulator.service.composite import run_batch, run_composite
+from kinetic_core.emulator.web import (
     api_version_of,
     get_org,
     json_response,
     read_json,
     require_session,
 )
-from kinetic_core.emulator.routing import Sub, UrlTable
-from kinetic_core.emulator.service.composite import run_batch, run_composite
 
 
 def _table(request: Request) -> UrlTable:

@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from kinetic_core.emulator.errors import ApiError, not_found
 from kinetic_core.emulator.org import Org
-from kinetic_core.emulator.routes.common import get_org, json_response, require_session, session_or_none
 from kinetic_core.emulator.store.ids import is_well_formed, to18
 from kinetic_core.emulator.tokens import Session
+from kinetic_core.emulator.web import get_org, json_response, require_session, session_or_none
 
 _USER_FIELDS = ["Id", "Username", "Email", "FirstName", "LastName", "Name", "LastModifiedDate"]
 

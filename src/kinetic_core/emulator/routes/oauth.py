@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kinetic_core.emulator.routes import oauth_device
-from kinetic_core.emulator.routes.common import bearer_token, get_org, json_response
+from kinetic_core.emulator.service import oauth
 from kinetic_core.emulator.service.oauth import OAuthError
 from kinetic_core.emulator.service.oauth_device import approving_user
+from kinetic_core.emulator.web import bearer_token, get_org, json_response
 
 
 def _response(err: OAuthError) -> Response:
@@ -38,7 +39,7 @@ async def token(request: Request) -> Response:
     """``POST /services/oauth2/token``."""
     org = get_org(request)
     try:
-        body = org.oauth.token(await _form(request), request.headers.get("authorization", ""))
+        body = oauth.token(org, await _form(request), request.headers.get("authorization", ""))
     except OAuthError as err:
         return _response(err)
     return json_response(body)
@@ -49,7 +50,7 @@ async def revoke(request: Request) -> Response:
     org = get_org(request)
     try:
         params = await _form(request)
-        org.oauth.revoke(params.get("token") or bearer_token(request.headers.get("authorization")))
+        oauth.revoke(org, params.get("token") or bearer_token(request.headers.get("authorization")))
     except OAuthError as err:
         return _response(err)
     return Response(b"", status_code=200)
@@ -76,7 +77,7 @@ async def authorize(request: Request) -> Response:
     org = get_org(request)
     try:
         params = await _form(request) if request.method == "POST" else dict(request.query_params)
-        org.oauth.check_authorize(params)
+        oauth.check_authorize(org, params)
     except OAuthError as err:
         return _response(err)
     hidden = {k: params[k] for k in _AUTHORIZE_FIELDS if k in params}
@@ -84,12 +85,12 @@ async def authorize(request: Request) -> Response:
     if request.method == "GET":
         return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden)
     if params.get("action") == "deny":
-        return RedirectResponse(org.oauth.deny(params), status_code=302)
+        return RedirectResponse(oauth.deny(org, params), status_code=302)
     user = approving_user(org, params)
     if user is None:
         wrong = "Wrong username or password."
         return oauth_device.approval_page(title, "/services/oauth2/authorize", hidden, wrong, 401)
-    return RedirectResponse(org.oauth.approve(params, *user), status_code=302)
+    return RedirectResponse(oauth.approve(org, params, *user), status_code=302)
 
 
 __all__ = ["authorize", "revoke", "token"]

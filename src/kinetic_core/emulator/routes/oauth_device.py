@@ -12,8 +12,9 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from kinetic_core.emulator.routes.common import get_org
+from kinetic_core.emulator.service import oauth_device
 from kinetic_core.emulator.service.oauth_device import VERIFICATION_PATH
+from kinetic_core.emulator.web import get_org
 
 
 def approval_page(
@@ -61,7 +62,7 @@ async def verify(request: Request) -> Response:
     except UnicodeDecodeError:
         return _user_code_page("", "The form must be UTF-8.", 400)
     typed = form.get("user_code", "")
-    outcome = org.oauth.devices.decide(typed, form)
+    outcome = oauth_device.decide(org, typed, form)
     if outcome == "unknown_code":
         return _user_code_page(typed, "That code is not valid or has expired.", 400)
     if outcome == "bad_credentials":

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kinetic_core.emulator.errors import ApiError
-from kinetic_core.emulator.routes.common import render, require_session
 from kinetic_core.emulator.routing import call_of
 from kinetic_core.emulator.service.queries import op_parameterized_search
+from kinetic_core.emulator.web import render, require_session
 
 
 async def parameterized_search(request: Request) -> Response:

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kinetic_core.emulator.errors import ApiError
-from kinetic_core.emulator.routes.common import get_org, json_response, require_session
 from kinetic_core.emulator.service.records import object_def
 from kinetic_core.emulator.store.values import format_datetime, parse_datetime
+from kinetic_core.emulator.web import get_org, json_response, require_session
 
 MAX_IDS = 600_000
 DELETED_DAYS = 15

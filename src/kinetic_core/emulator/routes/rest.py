@@ -8,9 +8,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kinetic_core.emulator.routes.common import json_response, read_json, render, require_session
 from kinetic_core.emulator.routing import call_of
 from kinetic_core.emulator.service import conditional, org_info
+from kinetic_core.emulator.web import json_response, read_json, render, require_session
 
 
 async def versions(request: Request) -> Response:

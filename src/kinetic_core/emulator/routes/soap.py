@@ -21,8 +21,8 @@ from starlette.responses import Response
 
 from kinetic_core.emulator.credentials import LoginRefused, password_login
 from kinetic_core.emulator.org import MAX_API_VERSION, RETIRED_BELOW, Org
-from kinetic_core.emulator.routes.common import get_org
 from kinetic_core.emulator.store.ids import is_well_formed, to18
+from kinetic_core.emulator.web import get_org
 
 logger = logging.getLogger(__name__)
 

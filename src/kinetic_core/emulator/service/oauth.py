@@ -6,7 +6,7 @@ client_credentials, authorization_code (the web server flow, with PKCE) and devi
 input (a non-ASCII password or secret included).
 
 Web server flow: ``/services/oauth2/authorize`` shows a login-and-approve page; the user's approval
-(:meth:`OAuthGrants.approve`, with the org's username and password) redirects to the callback with
+(:func:`approve`, with the org's username and password) redirects to the callback with
 ``code`` and ``state``, a denial with ``error=access_denied``. It only ever redirects to one of the
 connected app's callback URLs (``OrgSettings.callback_urls``, exact match). PKCE: a ``code_challenge``
 (base64url SHA-256 of the verifier) given at authorize must be answered by its ``code_verifier`` at the
@@ -27,21 +27,15 @@ import binascii
 import hashlib
 import hmac
 import math
-import secrets
-import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import jwt
 
 from kinetic_core.emulator.credentials import password_matches
-from kinetic_core.emulator.service.oauth_device import (
-    DEVICE_GRANT,
-    DEVICE_RESPONSE_TYPE,
-    DeviceFlowError,
-    DeviceGrants,
-)
+from kinetic_core.emulator.grants import CodeGrant
+from kinetic_core.emulator.service import oauth_device
+from kinetic_core.emulator.service.oauth_device import DEVICE_GRANT, DEVICE_RESPONSE_TYPE, DeviceFlowError
 from kinetic_core.emulator.tokens import Session
 
 if TYPE_CHECKING:
@@ -91,22 +85,6 @@ def token_body(org: Org, session: Session, *, refresh_token: str | None = None) 
 
 def _bad_credentials() -> OAuthError:
     return OAuthError("invalid_grant", "authentication failure")
-
-
-@dataclass(frozen=True)
-class CodeGrant:
-    """An issued authorization code: who approved it, for what, and the PKCE challenge to answer."""
-
-    expires_at: float
-    scope: str
-    redirect_uri: str
-    user_id: str
-    username: str
-    code_challenge: str | None = None
-
-
-_Codes = dict[str, CodeGrant]
-"""Authorization codes by code."""
 
 
 def _same(given: str, expected: str) -> bool:
@@ -269,7 +247,7 @@ def issue_for_user(org: Org, user_id: str, username: str, scope: str) -> dict[st
     return token_body(org, session, refresh_token=refresh)
 
 
-def _authorization_code(org: Org, codes: _Codes, params: dict[str, str]) -> dict[str, Any]:
+def _authorization_code(org: Org, codes: dict[str, CodeGrant], params: dict[str, str]) -> dict[str, Any]:
     _check_client(org, params, secret_required=False)
     grant = codes.pop(params.get("code", ""), None)
     if grant is None or grant.expires_at < org.clock().timestamp():
@@ -290,119 +268,113 @@ def _with_query(redirect_uri: str, query: dict[str, str]) -> str:
     return f"{redirect_uri}{sep}{urlencode(query)}"
 
 
-class OAuthGrants:
-    """The OAuth side of one org: the token endpoint's grants, authorization codes, revocation.
+def token(org: Org, params: dict[str, str], authorization: str = "") -> dict[str, Any]:
+    """The token endpoint: the success body for ``params`` (``grant_type`` and its parameters).
 
     Example:
-        >>> grants = OAuthGrants(org)  # doctest: +SKIP
-        >>> params = {"grant_type": "password", "username": "admin@kinetic.local", "password": "kinetic",
-        ...           "client_id": org.settings.client_id, "client_secret": org.settings.client_secret}
-        >>> grants.token(params)["token_type"]  # doctest: +SKIP
+        >>> params = {"grant_type": "password", "username": "admin@kinetic.local",  # doctest: +SKIP
+        ...           "password": "kinetic", "client_id": org.settings.client_id,
+        ...           "client_secret": org.settings.client_secret}
+        >>> token(org, params)["token_type"]  # doctest: +SKIP
         'Bearer'
+
+    Raises:
+        OAuthError: whatever the grant refuses.
     """
+    grant = params.get("grant_type", "")
+    if grant == "password":
+        return _password(org, params)
+    if grant == JWT_GRANT:
+        return _jwt_bearer(org, params)
+    if grant == "refresh_token":
+        return _refresh(org, params)
+    if grant == "client_credentials":
+        return _client_credentials(org, params, authorization)
+    if grant == "authorization_code":
+        with org.grants.lock:
+            return _authorization_code(org, org.grants.codes, params)
+    try:
+        if grant == DEVICE_GRANT:
+            _check_client(org, params, secret_required=False)
+            return issue_for_user(org, *oauth_device.poll(org, params))
+        if not grant and params.get("response_type") == DEVICE_RESPONSE_TYPE:
+            _check_client(org, params, secret_required=False)
+            return oauth_device.start(org, params)
+    except DeviceFlowError as err:
+        raise OAuthError(err.error, err.description) from None
+    raise OAuthError("unsupported_grant_type", "grant type not supported")
 
-    def __init__(self, org: Org, *, code_bytes: Any = secrets.token_urlsafe) -> None:
-        self._org = org
-        self._code_bytes = code_bytes
-        self._codes: _Codes = {}
-        self._lock = threading.Lock()
-        self.devices = DeviceGrants(org)
 
-    def token(self, params: dict[str, str], authorization: str = "") -> dict[str, Any]:
-        """The token endpoint: the success body for ``params`` (``grant_type`` and its parameters).
+def check_authorize(org: Org, params: dict[str, str]) -> None:
+    """Check an authorize request before showing its login page or acting on it.
 
-        Raises:
-            OAuthError: whatever the grant refuses.
-        """
-        org = self._org
-        grant = params.get("grant_type", "")
-        if grant == "password":
-            return _password(org, params)
-        if grant == JWT_GRANT:
-            return _jwt_bearer(org, params)
-        if grant == "refresh_token":
-            return _refresh(org, params)
-        if grant == "client_credentials":
-            return _client_credentials(org, params, authorization)
-        if grant == "authorization_code":
-            with self._lock:
-                return _authorization_code(org, self._codes, params)
-        try:
-            if grant == DEVICE_GRANT:
-                _check_client(org, params, secret_required=False)
-                return issue_for_user(org, *self.devices.poll(params))
-            if not grant and params.get("response_type") == DEVICE_RESPONSE_TYPE:
-                _check_client(org, params, secret_required=False)
-                return self.devices.start(params)
-        except DeviceFlowError as err:
-            raise OAuthError(err.error, err.description) from None
-        raise OAuthError("unsupported_grant_type", "grant type not supported")
+    Raises:
+        OAuthError: an unknown client, a redirect URI that is not a callback URL (never redirected
+            to), a response type other than ``code``, a challenge method other than ``S256``.
+    """
+    if params.get("client_id") != org.settings.client_id:
+        raise OAuthError("invalid_client_id", "client identifier invalid")
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri or redirect_uri not in org.settings.callback_urls:
+        raise OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration")
+    if params.get("response_type") != "code":
+        raise OAuthError("unsupported_response_type", "response type not supported")
+    if params.get("code_challenge_method", "S256") != "S256":
+        # [I] Salesforce documents only the SHA-256 challenge.
+        raise OAuthError("invalid_request", "code_challenge_method must be S256")
 
-    def check_authorize(self, params: dict[str, str]) -> None:
-        """Check an authorize request before showing its login page or acting on it.
 
-        Raises:
-            OAuthError: an unknown client, a redirect URI that is not a callback URL (never redirected
-                to), a response type other than ``code``, a challenge method other than ``S256``.
-        """
-        org = self._org
-        if params.get("client_id") != org.settings.client_id:
-            raise OAuthError("invalid_client_id", "client identifier invalid")
-        redirect_uri = params.get("redirect_uri")
-        if not redirect_uri or redirect_uri not in org.settings.callback_urls:
-            raise OAuthError("redirect_uri_mismatch", "redirect_uri must match configuration")
-        if params.get("response_type") != "code":
-            raise OAuthError("unsupported_response_type", "response type not supported")
-        if params.get("code_challenge_method", "S256") != "S256":
-            # [I] Salesforce documents only the SHA-256 challenge.
-            raise OAuthError("invalid_request", "code_challenge_method must be S256")
+def deny(org: Org, params: dict[str, str]) -> str:
+    """The user refused: the callback URL carrying ``error=access_denied`` (and ``state``)."""
+    check_authorize(org, params)
+    query = {"error": "access_denied", "error_description": "end-user denied authorization"}
+    if "state" in params:
+        query["state"] = params["state"]
+    return _with_query(params["redirect_uri"], query)
 
-    def deny(self, params: dict[str, str]) -> str:
-        """The user refused: the callback URL carrying ``error=access_denied`` (and ``state``)."""
-        self.check_authorize(params)
-        query = {"error": "access_denied", "error_description": "end-user denied authorization"}
-        if "state" in params:
-            query["state"] = params["state"]
-        return _with_query(params["redirect_uri"], query)
 
-    def approve(self, params: dict[str, str], user_id: str, username: str) -> str:
-        """The user logged in and allowed access: the callback URL carrying a new code (and ``state``).
+def approve(org: Org, params: dict[str, str], user_id: str, username: str) -> str:
+    """The user logged in and allowed access: the callback URL carrying a new code (and ``state``).
 
-        Raises:
-            OAuthError: as :meth:`check_authorize`.
-        """
-        self.check_authorize(params)
-        org = self._org
-        redirect_uri = params["redirect_uri"]
-        code = self._code_bytes(24)
-        with self._lock:
-            self._codes[code] = CodeGrant(
-                expires_at=org.clock().timestamp() + _CODE_TTL_SECONDS,
-                scope=params.get("scope", ""),
-                redirect_uri=redirect_uri,
-                user_id=user_id,
-                username=username,
-                code_challenge=params.get("code_challenge") or None,
-            )
-        query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
-        return _with_query(redirect_uri, query)
+    Raises:
+        OAuthError: as :func:`check_authorize`.
+    """
+    check_authorize(org, params)
+    redirect_uri = params["redirect_uri"]
+    grants = org.grants
+    code = grants.new_code(24)
+    with grants.lock:
+        grants.codes[code] = CodeGrant(
+            expires_at=org.clock().timestamp() + _CODE_TTL_SECONDS,
+            scope=params.get("scope", ""),
+            redirect_uri=redirect_uri,
+            user_id=user_id,
+            username=username,
+            code_challenge=params.get("code_challenge") or None,
+        )
+    query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
+    return _with_query(redirect_uri, query)
 
-    def revoke(self, token: str | None) -> None:
-        """Revoke an access or refresh token.
 
-        Raises:
-            OAuthError: ``unsupported_token_type`` for an unknown token.
-        """
-        if not token or not self._org.tokens.revoke(token):
-            raise OAuthError("unsupported_token_type", "this token type is not supported")
+def revoke(org: Org, token: str | None) -> None:
+    """Revoke an access or refresh token.
+
+    Raises:
+        OAuthError: ``unsupported_token_type`` for an unknown token.
+    """
+    if not token or not org.tokens.revoke(token):
+        raise OAuthError("unsupported_token_type", "this token type is not supported")
 
 
 __all__ = [
     "JWT_GRANT",
-    "CodeGrant",
     "OAuthError",
-    "OAuthGrants",
+    "approve",
+    "check_authorize",
+    "deny",
     "issue_for_user",
     "pkce_challenge",
+    "revoke",
+    "token",
     "token_body",
 ]

@@ -16,11 +16,10 @@ No HTTP here: the token route and the verification page (``routes.oauth_device``
 from __future__ import annotations
 
 import secrets
-import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kinetic_core.emulator.credentials import password_matches
+from kinetic_core.emulator.grants import DeviceGrant
 
 if TYPE_CHECKING:
     from kinetic_core.emulator.org import Org
@@ -42,21 +41,6 @@ class DeviceFlowError(Exception):
         self.description = description
 
 
-@dataclass
-class DeviceGrant:
-    """One device authorization: pending until its user code is approved or denied, or it expires."""
-
-    device_code: str
-    user_code: str
-    scope: str
-    expires_at: float
-    interval: int
-    last_poll: float | None = None
-    decision: str = "pending"  # pending | approved | denied
-    user_id: str = ""
-    username: str = ""
-
-
 def normal_user_code(user_code: str) -> str:
     """A user code as typed, upper-cased, without separators.
 
@@ -76,90 +60,83 @@ def approving_user(org: Org, params: dict[str, str]) -> tuple[str, str] | None:
     return str(user.get("Id")), str(user.get("Username", username))
 
 
-class DeviceGrants:
-    """The pending device authorizations of one org."""
+def start(org: Org, params: dict[str, str]) -> dict[str, Any]:
+    """A new device authorization (the client id has been checked by the caller)."""
+    now = org.clock().timestamp()
+    user_code = "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(_USER_CODE_LENGTH))
+    grant = DeviceGrant(
+        device_code=secrets.token_urlsafe(32),
+        user_code=user_code,
+        scope=params.get("scope") or DEFAULT_DEVICE_SCOPE,
+        expires_at=now + org.settings.device_code_ttl_seconds,
+        interval=org.settings.device_poll_interval_seconds,
+    )
+    grants = org.grants
+    with grants.device_lock:
+        for code, old in list(grants.devices.items()):
+            if old.expires_at < now:
+                del grants.devices[code]
+        grants.devices[grant.device_code] = grant
+    return {
+        "device_code": grant.device_code,
+        "user_code": grant.user_code,
+        "verification_uri": org.base_url.rstrip("/") + VERIFICATION_PATH,
+        "interval": grant.interval,
+        "expires_in": int(org.settings.device_code_ttl_seconds),
+    }
 
-    def __init__(self, org: Org) -> None:
-        self._org = org
-        self._grants: dict[str, DeviceGrant] = {}
-        self._lock = threading.Lock()
 
-    def start(self, params: dict[str, str]) -> dict[str, Any]:
-        """A new device authorization (the client id has been checked by the caller)."""
-        org = self._org
-        now = org.clock().timestamp()
-        user_code = "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(_USER_CODE_LENGTH))
-        grant = DeviceGrant(
-            device_code=secrets.token_urlsafe(32),
-            user_code=user_code,
-            scope=params.get("scope") or DEFAULT_DEVICE_SCOPE,
-            expires_at=now + org.settings.device_code_ttl_seconds,
-            interval=org.settings.device_poll_interval_seconds,
+def poll(org: Org, params: dict[str, str]) -> tuple[str, str, str]:
+    """One poll: the approving (user id, username, scope), or a ``DeviceFlowError`` to answer."""
+    now = org.clock().timestamp()
+    devices = org.grants.devices
+    with org.grants.device_lock:
+        grant = devices.get(params.get("code", ""))
+        if grant is None:
+            raise DeviceFlowError("invalid_grant", "invalid device code")  # [I] wording
+        if grant.expires_at < now:
+            del devices[grant.device_code]
+            raise DeviceFlowError("expired_token", "the device code has expired")
+        if grant.decision == "denied":
+            del devices[grant.device_code]
+            raise DeviceFlowError("access_denied", "end-user denied authorization")
+        too_soon = grant.last_poll is not None and now - grant.last_poll < grant.interval
+        grant.last_poll = now
+        if too_soon and grant.decision == "pending":
+            raise DeviceFlowError("slow_down", "polling too frequently")
+        if grant.decision == "pending":
+            raise DeviceFlowError("authorization_pending", "authorization pending")
+        del devices[grant.device_code]
+        return grant.user_id, grant.username, grant.scope
+
+
+def decide(org: Org, user_code: str, form: dict[str, str]) -> str:
+    """Approve or deny a pending user code from the verification form.
+
+    Returns ``approved``, ``denied``, ``unknown_code`` (no pending grant has that code) or
+    ``bad_credentials`` (the form's username or password is wrong).
+    """
+    wanted = normal_user_code(user_code)
+    now = org.clock().timestamp()
+    with org.grants.device_lock:
+        grant = next(
+            (
+                g
+                for g in org.grants.devices.values()
+                if normal_user_code(g.user_code) == wanted and g.expires_at >= now and g.decision == "pending"
+            ),
+            None,
         )
-        with self._lock:
-            for code, old in list(self._grants.items()):
-                if old.expires_at < now:
-                    del self._grants[code]
-            self._grants[grant.device_code] = grant
-        return {
-            "device_code": grant.device_code,
-            "user_code": grant.user_code,
-            "verification_uri": org.base_url.rstrip("/") + VERIFICATION_PATH,
-            "interval": grant.interval,
-            "expires_in": int(org.settings.device_code_ttl_seconds),
-        }
-
-    def poll(self, params: dict[str, str]) -> tuple[str, str, str]:
-        """One poll: the approving (user id, username, scope), or a ``DeviceFlowError`` to answer."""
-        now = self._org.clock().timestamp()
-        with self._lock:
-            grant = self._grants.get(params.get("code", ""))
-            if grant is None:
-                raise DeviceFlowError("invalid_grant", "invalid device code")  # [I] wording
-            if grant.expires_at < now:
-                del self._grants[grant.device_code]
-                raise DeviceFlowError("expired_token", "the device code has expired")
-            if grant.decision == "denied":
-                del self._grants[grant.device_code]
-                raise DeviceFlowError("access_denied", "end-user denied authorization")
-            too_soon = grant.last_poll is not None and now - grant.last_poll < grant.interval
-            grant.last_poll = now
-            if too_soon and grant.decision == "pending":
-                raise DeviceFlowError("slow_down", "polling too frequently")
-            if grant.decision == "pending":
-                raise DeviceFlowError("authorization_pending", "authorization pending")
-            del self._grants[grant.device_code]
-            return grant.user_id, grant.username, grant.scope
-
-    def decide(self, user_code: str, form: dict[str, str]) -> str:
-        """Approve or deny a pending user code from the verification form.
-
-        Returns ``approved``, ``denied``, ``unknown_code`` (no pending grant has that code) or
-        ``bad_credentials`` (the form's username or password is wrong).
-        """
-        wanted = normal_user_code(user_code)
-        now = self._org.clock().timestamp()
-        with self._lock:
-            grant = next(
-                (
-                    g
-                    for g in self._grants.values()
-                    if normal_user_code(g.user_code) == wanted
-                    and g.expires_at >= now
-                    and g.decision == "pending"
-                ),
-                None,
-            )
-            if grant is None:
-                return "unknown_code"
-            if form.get("action") == "deny":
-                grant.decision = "denied"
-                return "denied"
-            user = approving_user(self._org, form)
-            if user is None:
-                return "bad_credentials"
-            grant.decision, grant.user_id, grant.username = "approved", user[0], user[1]
-            return "approved"
+        if grant is None:
+            return "unknown_code"
+        if form.get("action") == "deny":
+            grant.decision = "denied"
+            return "denied"
+        user = approving_user(org, form)
+        if user is None:
+            return "bad_credentials"
+        grant.decision, grant.user_id, grant.username = "approved", user[0], user[1]
+        return "approved"
 
 
 __all__ = [
@@ -167,8 +144,9 @@ __all__ = [
     "DEVICE_RESPONSE_TYPE",
     "VERIFICATION_PATH",
     "DeviceFlowError",
-    "DeviceGrant",
-    "DeviceGrants",
     "approving_user",
+    "decide",
     "normal_user_code",
+    "poll",
+    "start",
 ]

@@ -11,24 +11,40 @@ Example:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+import sqlite3
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import database
 from kinetic_core.emulator.store.standard import PERMISSIONS
-
-if TYPE_CHECKING:
-    from kinetic_core.emulator.store.records import Store
 
 STANDARD_USER_PERMISSIONS = ("PermissionsApiEnabled", "PermissionsRunReports", "PermissionsExportReport")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SEED_TABLES = ("organization", "profile", "permissionset", "permissionsetassignment", "user")
 
 
-def seed_org(store: Store, org_name: str) -> str:
+class SeedTarget(Protocol):
+    """What seeding needs of the record store (``Store`` is one; this module never imports it).
+
+    The acting user of a seeded row is the store's ``admin_user_id`` once it has one; before the first
+    user exists the rows are written without a creator and credited to that user afterwards.
+    """
+
+    def read(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def find_ids(self, sobject: str, field: str, value: Any) -> list[str]: ...
+
+    def _raw_insert(self, sobject: str, values: Mapping[str, Any], user_id: str | None) -> str: ...
+
+
+def seed_org(store: SeedTarget, org_name: str) -> str:
     """Seed the Organization and the profiles on first open; answer the org id."""
-    conn = store._conn
-    existing = database.get_meta(conn, "org_id")
+    with store.read() as conn:
+        existing = database.get_meta(conn, "org_id")
     if existing:
         return existing
     for name, granted in (
@@ -59,11 +75,12 @@ def seed_org(store: Store, org_name: str) -> str:
         },
         None,
     )
-    database.set_meta(conn, "org_id", org_id)
+    with store.read() as conn:
+        database.set_meta(conn, "org_id", org_id)
     return org_id
 
 
-def seed_user(store: Store, username: str, profile: str, email: str | None) -> str:
+def seed_user(store: SeedTarget, username: str, profile: str, email: str | None) -> str:
     """Create a user on a profile unless the username exists; answer the user's id."""
     with store.transaction():
         hits = store.find_ids("User", "Username", username)
@@ -104,16 +121,17 @@ def seed_user(store: Store, username: str, profile: str, email: str | None) -> s
         return user_id
 
 
-def _fix_creators(store: Store, admin_id: str) -> None:
+def _fix_creators(store: SeedTarget, admin_id: str) -> None:
     """Seed rows written before any user existed are credited to the first (admin) user."""
-    for table in _SEED_TABLES:
-        store._conn.execute(
-            f'UPDATE "sobj_{table}" SET createdbyid = ?, lastmodifiedbyid = ? WHERE createdbyid = ?',
-            (admin_id, admin_id, ""),
-        )
+    with store.read() as conn:
+        for table in _SEED_TABLES:
+            conn.execute(
+                f'UPDATE "sobj_{table}" SET createdbyid = ?, lastmodifiedbyid = ? WHERE createdbyid = ?',
+                (admin_id, admin_id, ""),
+            )
 
 
-def permissions_of(store: Store, user_id: str) -> dict[str, bool]:
+def permissions_of(store: SeedTarget, user_id: str) -> dict[str, bool]:
     """Effective permissions: the user's profile OR any permission set assigned to the user."""
     cols = ", ".join(f'"{p.lower()}"' for p in PERMISSIONS)
     with store.read() as conn:

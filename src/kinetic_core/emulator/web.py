@@ -1,4 +1,8 @@
-"""Helpers every route module uses: the org, the session, JSON in and out, errors, versions."""
+"""Request and response helpers: the org, the session, JSON in and out, errors, versions.
+
+Both the route modules (:mod:`kinetic_core.emulator.routes`) and the URL table
+(:mod:`kinetic_core.emulator.routing`) use these; they sit below both and import neither.
+"""
 
 from __future__ import annotations
 
