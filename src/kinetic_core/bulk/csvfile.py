@@ -13,7 +13,8 @@ skipped and do not count as rows.
 from __future__ import annotations
 
 import csv
-from bisect import bisect_left, bisect_right
+import re
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress, count, repeat
@@ -216,7 +217,7 @@ class RowRun:
         rows: int,
         offset: int,
         ends: list[int] | None = None,
-        inside: Sequence[int] = (),
+        inside: Sequence[int] | None = None,
     ) -> None:
         self.data = data
         self.begin = begin
@@ -224,13 +225,16 @@ class RowRun:
         self.rows = rows
         self.offset = offset
         self._ends = ends
-        self._inside = inside
-        self._cursor = (begin, 0)  # (offset, line feeds from begin to it): counting resumes there
+        self._inside = inside  # None: not known yet (found from the bytes when the ends are asked for)
+        # (offset, rows before it, inside a quoted value there): counting resumes from it
+        self._cursor = (begin, 0, False)
 
     @property
     def ends(self) -> list[int]:
         """Offset in ``data`` just past each row, ascending (computed on first use)."""
         if self._ends is None:
+            if self._inside is None:
+                self._inside = _quoted_feeds(self.data, self.begin, self.stop)
             self._ends = _row_ends(self.data, self.begin, self.stop, self._inside)
         return self._ends
 
@@ -238,9 +242,11 @@ class RowRun:
         """The index in this run of the row that starts at offset ``pos`` of ``data`` (the number of
         rows before it); None when no row starts there.
 
-        Without the row ends listed, the line feeds before ``pos`` are counted (from the previous
-        call's offset when ``pos`` lies after it), less those inside quoted values: work in
-        proportion to the bytes passed over, at C speed, and no list of the block's rows.
+        Without the row ends listed, the bytes before ``pos`` are read (from the previous call's
+        offset when ``pos`` lies after it) as :func:`_scan_block` reads a block: the line feeds
+        outside quoted values are the rows, and the parity of the double quotes says whether
+        ``pos`` is inside a value. Work in proportion to the bytes passed over, at C speed, and
+        no list of the block's rows.
         """
         if self._ends is not None:
             ends = self._ends
@@ -251,18 +257,18 @@ class RowRun:
         data = self.data
         if not self.begin < pos < self.stop or data[pos - 1] != 0x0A:
             return None
-        at, feeds = self._cursor
+        at, rows, quoted = self._cursor
         if pos < at:
-            at, feeds = self.begin, 0
-        feeds += data.count(b"\n", at, pos)
-        self._cursor = (pos, feeds)
-        inside = self._inside
-        if not inside:
-            return feeds
-        k = bisect_left(inside, feeds)  # line feeds inside quoted values before pos
-        if k and inside[k - 1] == feeds - 1:  # the line feed just before pos is inside a value
-            return None
-        return feeds - k
+            at, rows, quoted = self.begin, 0, False
+        marks = data[at:pos].translate(None, _ALL_BUT_QUOTES_AND_LF)
+        if b'"' not in marks:
+            rows += 0 if quoted else len(marks)
+        else:
+            pieces = marks.split(b'"')
+            rows += b"".join(pieces[1 if quoted else 0 :: 2]).count(b"\n")
+            quoted ^= len(pieces) % 2 == 0
+        self._cursor = (pos, rows, quoted)
+        return None if quoted else rows
 
 
 def _line_ends(buf: bytes, begin: int, stop: int) -> list[int]:
@@ -284,51 +290,57 @@ def _row_ends(buf: bytes, begin: int, stop: int, inside: Sequence[int]) -> list[
 
 
 _ALL_BUT_QUOTES_AND_LF = bytes(c for c in range(256) if c not in (0x22, 0x0A))
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
-def _scan_block(buf: bytes) -> tuple[int, int, list[int]]:
-    """Where the complete rows of ``buf`` (starting at a row boundary) stop, how many there are, and
-    which line feeds before the stop lie inside quoted values (0-based ordinals among the block's).
+def _quoted_feeds(buf: bytes, begin: int, stop: int) -> list[int]:
+    """Which line feeds of ``buf[begin:stop]`` (whole rows) lie inside quoted values: their 0-based
+    ordinals among the range's line feeds. Only the quoted pieces holding line feeds are looked at."""
+    pieces = buf[begin:stop].translate(None, _ALL_BUT_QUOTES_AND_LF).split(b'"')
+    if len(pieces) < 2:
+        return []
+    feeds = list(map(bytes.count, pieces, repeat(b"\n")))
+    through = list(accumulate(feeds))  # line feeds up to the end of each piece
+    return [
+        ordinal
+        for i in compress(range(1, len(pieces), 2), feeds[1::2])
+        for ordinal in range(through[i] - feeds[i], through[i])
+    ]
+
+
+def _scan_block(buf: bytes) -> tuple[int, int]:
+    """Where the complete rows of ``buf`` (starting at a row boundary) stop, and how many there are.
 
     Everything but double quotes and line feeds is dropped first (``bytes.translate``, C speed:
     a few bytes per row remain). Quoted values are the odd pieces of that between quotes, so a
-    block with no quoted line break is settled by one ``in`` test; otherwise only the pieces
-    holding line feeds are looked at, never each row (a quoted ``""`` closes and reopens a
-    value: its empty piece changes nothing).
+    block with no quoted line break is settled by one ``in`` test; otherwise the rows are the
+    line feeds of the even pieces, counted in one go, never each row (a quoted ``""`` closes and
+    reopens a value: its empty piece changes nothing). Which line feeds lie inside quoted values
+    is worked out only if a run's row ends are asked for (:func:`_quoted_feeds`).
     """
     last = buf.rfind(b"\n")
     if last < 0:
-        return 0, 0, []
+        return 0, 0
     marks = buf.translate(None, _ALL_BUT_QUOTES_AND_LF)
     if b'"' not in marks:
-        return last + 1, len(marks), []
+        return last + 1, len(marks)
     pieces = marks.split(b'"')
     if b"\n" not in b"".join(pieces[1::2]):
-        return last + 1, marks.count(b"\n"), []
-    feeds = list(map(bytes.count, pieces, repeat(b"\n")))
-    through = list(accumulate(feeds))  # line feeds up to the end of each piece
+        return last + 1, marks.count(b"\n")
     # the stop is the last line feed of the last piece outside quotes that has one
-    outside = [i for i in compress(range(len(pieces) - 1, -1, -1), reversed(feeds)) if not i % 2]
-    if not outside:
-        return 0, 0, []
-    j = outside[0]
-    inside = [
-        ordinal
-        for i in compress(range(1, j, 2), feeds[1:j:2])
-        for ordinal in range(through[i] - feeds[i], through[i])
-    ]
+    j = len(pieces) - 1 - (len(pieces) - 1) % 2
+    while j >= 0 and b"\n" not in pieces[j]:
+        j -= 2
+    if j < 0:
+        return 0, 0
     stop = last
-    for _ in range(through[-1] - through[j]):  # line feeds after the stop: inside the open last row
+    for _ in range(b"".join(pieces[j + 1 :]).count(b"\n")):  # line feeds inside the open last row
         stop = buf.rfind(b"\n", 0, stop)
-    return stop + 1, through[j] - len(inside), inside
+    return stop + 1, b"".join(pieces[0 : j + 1 : 2]).count(b"\n")
 
 
 def _has_blank(buf: bytes, begin: int, stop: int) -> bool:
-    return (
-        buf.find(b"\n\n", begin, stop) >= 0
-        or buf.find(b"\n\r\n", begin, stop) >= 0
-        or buf.startswith((b"\n", b"\r\n"), begin)
-    )
+    return _BLANK_LINE.search(buf, begin, stop) is not None or buf.startswith((b"\n", b"\r\n"), begin)
 
 
 def _runs(buf: bytes, begin: int, ends: list[int], offset: int) -> Iterator[RowRun]:
@@ -379,12 +391,13 @@ def iter_row_runs(
         while left and (block := handle.read(BLOCK_SIZE if left < 0 else min(BLOCK_SIZE, left))):
             left = left - len(block) if left > 0 else left
             buf = carry + block if carry else block
-            consumed, rows, inside = _scan_block(buf)
+            consumed, rows = _scan_block(buf)
             if not _has_blank(buf, 0, consumed):
                 if rows:
-                    yield RowRun(buf, 0, consumed, rows, position, inside=inside)
+                    yield RowRun(buf, 0, consumed, rows, position)
             elif consumed:
-                yield from _runs(buf, 0, _row_ends(buf, 0, consumed, inside), position)
+                ends = _row_ends(buf, 0, consumed, _quoted_feeds(buf, 0, consumed))
+                yield from _runs(buf, 0, ends, position)
             carry = buf[consumed:]
             position += consumed
             if max_row is not None and len(carry) > max(max_row, BLOCK_SIZE):

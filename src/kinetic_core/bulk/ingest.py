@@ -402,7 +402,7 @@ class IngestLoad:
     def _merge(self, prep: PreparedInput, outcomes: list[_Outcome], workdir: Path) -> BulkResult:
         outcomes.sort(key=lambda o: o.chunk.part)
         parts = [
-            JobPart(c.part, o.info, o.files, c.first_row, c.rows, c.start, c.end)
+            JobPart(c.part, o.info, o.files, c.first_row, c.rows, c.start, c.end, c.segments)
             for o in outcomes
             for c in (o.chunk,)
         ]

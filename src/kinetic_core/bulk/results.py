@@ -86,6 +86,21 @@ Outcome = tuple[
 (row_number, job_id, sf_id, created, error_code, error_message, error_fields, cells)."""
 
 
+@dataclass(frozen=True)
+class CellRun:
+    """The successful rows of one job as parsed from its result file, in input order.
+
+    Attributes:
+        job_id: the job.
+        numbers: the rows' input row numbers, in the order of ``rows``.
+        rows: each row's cells: ``sf__Id``, ``sf__Created``, then the uploaded columns (padded).
+    """
+
+    job_id: str
+    numbers: Iterator[int]
+    rows: Iterator[list[str]]
+
+
 class RowSource(Protocol):
     """Where a :class:`BulkResult` reads its rows from (see :class:`~.rowmap.RowMap`)."""
 
@@ -97,6 +112,9 @@ class RowSource(Protocol):
 
     def totals(self) -> Mapping[str, int]:
         """The totals as they stand (after the rows listed so far)."""
+
+    def success_runs(self) -> Iterator[CellRun | Iterator[Outcome]]:
+        """The successes job by job, in input order: parsed rows with their numbers, or outcomes."""
 
     @property
     def indexed_jobs(self) -> tuple[str, ...]:
@@ -213,12 +231,16 @@ class BulkResult:
 
     def _rows(self, kind: int, status: RowStatus) -> Iterator[RowResult]:
         self._ensure_mapped()
+        yield from self._results(self._source.rows(kind), status)
+        self._set_totals(self._source.totals())
+
+    def _results(self, outcomes: Iterator[Outcome], status: RowStatus) -> Iterator[RowResult]:
         columns, labels = self.columns, self.index_labels
         count = len(labels) if labels is not None else 0
         # RowResult is frozen: its __init__ sets each field through object.__setattr__, a third of
         # the cost of listing a row; the instance dict is set in one go instead (same object)
         new, set_dict = object.__new__, object.__setattr__
-        for row, job_id, sf_id, created, code, message, fields, cells in self._source.rows(kind):
+        for row, job_id, sf_id, created, code, message, fields, cells in outcomes:
             result = new(RowResult)
             set_dict(
                 result,
@@ -226,7 +248,7 @@ class BulkResult:
                 {
                     "status": status,
                     "row_number": row,
-                    "id": sf_id,
+                    "id": sf_id or None,
                     "created": created,
                     "error_code": code,
                     "error_message": message,
@@ -237,11 +259,47 @@ class BulkResult:
                 },
             )
             yield result
+
+    def _successes(self) -> Iterator[RowResult]:
+        """:meth:`_rows` for the successes: a job's rows parsed from its file in input order become
+        results in one loop (no outcome tuple in between); other jobs' rows go through outcomes."""
+        self._ensure_mapped()
+        columns, labels = self.columns, self.index_labels
+        count = len(labels) if labels is not None else 0
+        new, set_dict = object.__new__, object.__setattr__
+        status = RowStatus.SUCCESS
+        for run in self._source.success_runs():
+            if not isinstance(run, CellRun):
+                yield from self._results(run, status)
+                continue
+            job_id = run.job_id
+            for cells, row in zip(run.rows, run.numbers, strict=False):
+                flag = cells[1]
+                result = new(RowResult)
+                set_dict(
+                    result,
+                    "__dict__",
+                    {
+                        "status": status,
+                        "row_number": row,
+                        "id": cells[0] or None,
+                        "created": flag == "true" or (flag != "false" and flag.strip().lower() == "true"),
+                        "error_code": None,
+                        "error_message": None,
+                        "error_fields": (),
+                        "job_id": job_id,
+                        "record": dict(zip(columns, cells[2:], strict=False)),
+                        "index_label": labels[row - 1]
+                        if labels is not None and row and row <= count
+                        else None,
+                    },
+                )
+                yield result
         self._set_totals(self._source.totals())
 
     def successful_rows(self) -> Iterator[RowResult]:
         """Successful rows in input order."""
-        return self._rows(SUCCESS, RowStatus.SUCCESS)
+        return self._successes()
 
     def failed_rows(self) -> Iterator[RowResult]:
         """Failed rows in input order, with their parsed errors."""

@@ -34,9 +34,10 @@ from kinetic_core.bulk.codec import unpack_cells
 from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.resultfiles import RESULT_FILES, load_result_files, parse_sf_error
-from kinetic_core.bulk.results import Outcome
+from kinetic_core.bulk.results import CellRun, Outcome
 from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, RowIndex, add_input_range, iter_results
 from kinetic_core.bulk.rowmerge import (
+    Segment,
     count_rows,
     count_successes,
     data_rows,
@@ -63,6 +64,8 @@ class JobPart:
         first_row: input row number of the job's first row.
         rows: rows uploaded to the job.
         start / end: byte range of the job's rows in the input file.
+        segments: the runs of rows the split found in that range (:attr:`.split.Chunk.segments`);
+            empty when not known (a job picked up again from its manifest): the range is scanned.
     """
 
     part: int
@@ -72,6 +75,7 @@ class JobPart:
     rows: int
     start: int
     end: int
+    segments: tuple[Segment, ...] = ()
 
 
 def totals_from_jobs(parts: Sequence[JobPart]) -> dict[str, int]:
@@ -174,13 +178,27 @@ class _Part:
             unprocessed = list(data_rows(files["unprocessed"])) if files["unprocessed"] is not None else []
             if failed is not None:
                 self.located = locate(
-                    self.input, job.start, job.end, job.first_row, [failed, unprocessed], self.spans
+                    self.input,
+                    job.start,
+                    job.end,
+                    job.first_row,
+                    [failed, unprocessed],
+                    self.spans,
+                    job.segments,
                 )
         if self.located is None:
             self.totals = self._index(everything=True)
             return self.totals
         self.taken = sorted(self.located[0] + self.located[1])
-        successes = count_successes(files["success"])
+        rest = job.rows - len(self.taken)
+        counted, processed = job.info.records_failed, job.info.records_processed
+        if counted == len(self.located[0]) and processed - counted == rest:
+            # the job's own counters agree with the rows located: the success file is not read
+            # until its rows are listed (then they are checked against the input, and any row
+            # missing from every file turns up and is counted unprocessed)
+            successes = rest
+        else:
+            successes = count_successes(files["success"])
         self.totals = {
             "total": job.rows,
             "successful": successes,
@@ -246,6 +264,19 @@ class _Part:
             if self.indexed:  # rows missing from every file, found by the index
                 listed = heapq.merge(listed, self._indexed(UNPROCESSED), key=lambda o: o[0] or 0)
             yield from listed
+
+    def success_run(self, lock: threading.Lock) -> CellRun | Iterator[Outcome]:
+        """The successes as :meth:`rows` gives them, or, merged in input order, as parsed rows."""
+        if self.input is None or self.located is None:
+            return self.rows(SUCCESS, lock)
+        with lock:
+            if self.ordered is None and not self.indexed:
+                self._successes()
+        layout = self.files["success"]
+        if self.indexed or layout is None:
+            return self.rows(SUCCESS, lock)
+        numbers = remaining_rows(self.job.first_row, self.job.rows, self.taken)
+        return CellRun(self.job.info.id, numbers, _file_rows(layout, len(self.columns) + 2))
 
     def copyable(self, lock: threading.Lock) -> bool:
         """Whether this job's successes can be written by :meth:`success_lines`: merged in input
@@ -374,6 +405,11 @@ class RowMap:
             for key, value in part.totals.items():
                 totals[key] += value
         return totals
+
+    def success_runs(self) -> Iterator[CellRun | Iterator[Outcome]]:
+        """The successes job by job (see :meth:`_Part.success_run`), in input order."""
+        for part in self._parts:
+            yield part.success_run(self._lock)
 
     def rows(self, kind: int) -> Iterator[Outcome]:
         """The outcomes of one kind, in input order (file order for results without their input)."""

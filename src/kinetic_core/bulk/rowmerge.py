@@ -69,6 +69,33 @@ def failed_tails(layout: CsvLayout) -> list[bytes] | None:
     return tails
 
 
+Segment = tuple[int, int, int]
+"""``(start, end, rows)``: a stretch of whole rows of the input without a blank line, as the split
+found it (:attr:`.split.Chunk.segments`)."""
+
+
+class InputChanged(ValueError):
+    """The input no longer holds the rows the split found where it found them."""
+
+
+def replay_runs(layout: CsvLayout, segments: Sequence[Segment]) -> Iterator[RowRun]:
+    """The runs of rows the split scanned, read back at their offsets with nothing scanned again.
+
+    Raises:
+        InputChanged: a segment is no longer there (the file was cut short).
+    """
+    eol = layout.line_ending.chars.encode()
+    with layout.path.open("rb", buffering=0) as handle:
+        for low, high, rows in segments:
+            handle.seek(low)
+            data = handle.read(high - low)
+            if len(data) < high - low and not data.endswith(b"\n"):
+                data += eol  # the last row of a file without a final line ending (the scanner adds one)
+            if len(data) != high - low:
+                raise InputChanged(f"{layout.path}: bytes {low}..{high} are no longer there")
+            yield RowRun(data, 0, len(data), rows, low)
+
+
 def _find_row(run: RowRun, row: bytes, pos: int, base: int, claimed: set[int]) -> tuple[int, int] | None:
     """The first whole row of ``run`` at or after ``pos`` equal to ``row``, not claimed: (number, end).
 
@@ -100,6 +127,7 @@ def locate(
     first_row: int,
     streams: Sequence[Sequence[bytes]],
     spans: dict[int, tuple[int, int]] | None = None,
+    segments: Sequence[Segment] = (),
 ) -> list[list[int]] | None:
     """Input row numbers of the rows of each stream (each in input order), or None if one is not found.
 
@@ -107,7 +135,9 @@ def locate(
     ``sf__`` prefix cut off); the input rows are those of bytes ``start``..``end`` of
     ``layout``, numbered from ``first_row``. A row is searched from just after the previous
     row of its stream; a row already taken by another stream is passed over. ``spans``, when
-    given, receives each located row's byte range in the file by row number.
+    given, receives each located row's byte range in the file by row number. With the split's
+    ``segments`` of the range, the input is read back without being scanned: a row found is
+    checked to start a row, and numbered, by reading only the bytes since the previous one found.
     """
     found: list[list[int]] = [[] for _ in streams]
     if not any(streams):
@@ -115,24 +145,41 @@ def locate(
     heads = [0] * len(streams)
     claimed: set[int] = set()
     base = first_row
-    for run in iter_row_runs(layout, start=start, end=end):
-        for s, rows in enumerate(streams):
-            pos = run.begin
-            while heads[s] < len(rows):
-                row = rows[heads[s]]
-                hit = _find_row(run, row, pos, base, claimed)
-                if hit is None:
-                    break
-                number, pos = hit
-                claimed.add(number)
-                found[s].append(number)
-                if spans is not None:
-                    spans[number] = (run.offset + pos - len(row), run.offset + pos)
-                heads[s] += 1
-        base += run.rows
-        if all(h == len(rows) for h, rows in zip(heads, streams, strict=True)):
-            return found
+    runs = replay_runs(layout, segments) if segments else iter_row_runs(layout, start=start, end=end)
+    try:
+        for run in runs:
+            base = _locate_in(run, streams, heads, found, claimed, base, spans)
+            if all(h == len(rows) for h, rows in zip(heads, streams, strict=True)):
+                return found
+    except InputChanged:
+        return None
     return None
+
+
+def _locate_in(
+    run: RowRun,
+    streams: Sequence[Sequence[bytes]],
+    heads: list[int],
+    found: list[list[int]],
+    claimed: set[int],
+    base: int,
+    spans: dict[int, tuple[int, int]] | None,
+) -> int:
+    """:func:`locate` in one run; returns the number of the run's first row plus its rows."""
+    for s, rows in enumerate(streams):
+        pos = run.begin
+        while heads[s] < len(rows):
+            row = rows[heads[s]]
+            hit = _find_row(run, row, pos, base, claimed)
+            if hit is None:
+                break
+            number, pos = hit
+            claimed.add(number)
+            found[s].append(number)
+            if spans is not None:
+                spans[number] = (run.offset + pos - len(row), run.offset + pos)
+            heads[s] += 1
+    return base + run.rows
 
 
 def _cut(layout: CsvLayout, start: int, end: int, cuts: Sequence[tuple[int, int]]) -> Iterator[bytes]:
@@ -234,12 +281,14 @@ def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
             yield b"\x00not a success row"
             return
         del parts[0]
+        if not parts:
+            continue
         # the common case: ids of one length and one sf__Created value in the whole block, so every
         # prefix has one length; a row cut wrongly makes the comparison fail, never match wrongly
-        uniform = [text for text in created if block.count(text) == len(parts)]
+        text = created[created[0] not in parts[0]]
         try:
-            if len(uniform) == 1 and parts:
-                cut = parts[0].index(uniform[0]) + len(uniform[0])
+            if block.count(text) == len(parts):
+                cut = parts[0].index(text) + len(text)
                 tails = [p[cut:] for p in parts]
             else:
                 tails = [p[p.index(close, p.index(between) + 3) + 2 :] for p in parts]
@@ -250,26 +299,26 @@ def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
 
 
 def same_bytes(left: Iterable[bytes], right: Iterable[bytes]) -> bool:
-    """Whether two streams of byte chunks hold the same bytes (chunked differently)."""
+    """Whether two streams of byte chunks hold the same bytes (chunked differently).
+
+    Each side is compared from an offset into its current chunk, so every byte is copied at
+    most once per side (a whole chunk not at all); the comparison itself is a ``memcmp``.
+    """
     a, b = iter(left), iter(right)
     x = y = b""
+    i = j = 0
     while True:
-        while not x:
-            chunk = next(a, None)
-            if chunk is None:
-                break
-            x = chunk
-        while not y:
-            chunk = next(b, None)
-            if chunk is None:
-                break
-            y = chunk
+        if i == len(x):
+            x, i = next((c for c in a if c), b""), 0
+        if j == len(y):
+            y, j = next((c for c in b if c), b""), 0
         if not x or not y:
             return not x and not y
-        n = min(len(x), len(y))
-        if x[:n] != y[:n]:  # copies, but memcmp: far cheaper than comparing memoryviews
+        n = min(len(x) - i, len(y) - j)
+        if x[i : i + n] != y[j : j + n]:
             return False
-        x, y = x[n:], y[n:]
+        i += n
+        j += n
 
 
 def successes_in_order(

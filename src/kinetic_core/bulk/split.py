@@ -35,6 +35,9 @@ class Chunk:
         start: offset in the source file of the first row's bytes.
         end: offset in the source file just past the last row's bytes (blank lines in
             between are skipped when parsing, as they were when counting).
+        segments: what the scan found while splitting, kept so that nothing scans these rows
+            again: ``(start, end, rows)`` for each stretch of whole rows without a blank line
+            between them, in file order (see :func:`.rowmerge.replay_runs`).
     """
 
     part: int
@@ -44,6 +47,7 @@ class Chunk:
     first_row: int
     start: int
     end: int
+    segments: tuple[tuple[int, int, int], ...] = ()
 
 
 class _Spool:
@@ -57,10 +61,28 @@ class _Spool:
         self.handle.write(header)
         self.bytes = len(header)
         self.rows = 0
+        self.segments: list[tuple[int, int, int]] = []
+
+    def add(self, view: memoryview, offset: int, begin: int, end: int, rows: int) -> None:
+        """Copy rows ``begin``..``end`` of a block read at ``offset`` of the source."""
+        self.handle.write(view[begin:end])
+        self.bytes += end - begin
+        self.rows += rows
+        self.end = offset + end
+        self.segments.append((offset + begin, offset + end, rows))
 
     def close(self) -> Chunk:
         self.handle.close()
-        return Chunk(self.part, self.path, self.rows, self.bytes, self.first_row, self.start, self.end)
+        return Chunk(
+            self.part,
+            self.path,
+            self.rows,
+            self.bytes,
+            self.first_row,
+            self.start,
+            self.end,
+            tuple(self.segments),
+        )
 
 
 def _check_utf8(layout: CsvLayout, run: RowRun, done: int) -> None:
@@ -117,10 +139,7 @@ def split_file(
             with memoryview(run.data) as view:
                 if spool.bytes + run.stop - pos <= max_bytes and spool.rows + run.rows <= max_records:
                     # the whole run fits in the current job: no per-row offsets needed
-                    spool.handle.write(view[pos : run.stop])
-                    spool.bytes += run.stop - pos
-                    spool.rows += run.rows
-                    spool.end = run.offset + run.stop
+                    spool.add(view, run.offset, pos, run.stop, run.rows)
                     done += run.rows
                     continue
                 ends = run.ends
@@ -144,10 +163,7 @@ def split_file(
                         yield full.close()
                         continue
                     end = ends[limit - 1]
-                    spool.handle.write(view[pos:end])
-                    spool.bytes += end - pos
-                    spool.rows += limit - i
-                    spool.end = run.offset + end
+                    spool.add(view, run.offset, pos, end, limit - i)
                     done += limit - i
                     pos, i = end, limit
                     if i < count:
