@@ -20,12 +20,12 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from email.message import Message
+from http.server import BaseHTTPRequestHandler
+from io import BufferedIOBase
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
-
-if TYPE_CHECKING:  # the benchmark imports this module for its data only: keep that import light
-    from http.server import BaseHTTPRequestHandler
 
 COLUMNS = (
     "Name",
@@ -110,200 +110,217 @@ class State:
         self.dir = Path(tempfile.mkdtemp(prefix="fake-bulk-"))
 
 
-def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
-    from http.server import BaseHTTPRequestHandler
+def read_body(rfile: BufferedIOBase, headers: Message) -> Iterator[bytes]:
+    """A request body in blocks: chunked transfer encoding, else ``Content-Length`` bytes."""
+    if headers.get("Transfer-Encoding", "").lower() == "chunked":
+        while True:
+            size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                rfile.readline()
+                return
+            yield from _read_exactly(rfile, size)
+            rfile.readline()
+    else:
+        yield from _read_exactly(rfile, int(headers.get("Content-Length") or 0))
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:
+def _read_exactly(rfile: BufferedIOBase, size: int) -> Iterator[bytes]:
+    remaining = size
+    while remaining:
+        block = rfile.read(min(remaining, 1 << 20))
+        remaining -= len(block)
+        yield block
+
+
+def complete(job: dict[str, Any], state: State) -> None:
+    """A job asked for after it was closed completes at once: its counts are set."""
+    if job["state"] not in ("UploadComplete", "InProgress"):
+        return
+    job["state"] = "JobComplete"
+    ingest = job["_kind"] == "ingest"
+    job["numberRecordsProcessed"] = max(0, job.get("_lines", 0) - 1) if ingest else state.query_rows
+    if ingest and state.fail_every:
+        job["numberRecordsFailed"] = job["numberRecordsProcessed"] // state.fail_every
+
+
+def _batched(lines: Iterable[bytes], size: int = 5000) -> Iterator[bytes]:
+    """Lines joined into blocks of ``size`` lines (the last block may be shorter or empty)."""
+    buf: list[bytes] = []
+    for line in lines:
+        buf.append(line)
+        if len(buf) >= size:
+            yield b"".join(buf)
+            buf = []
+    yield b"".join(buf)
+
+
+def result_lines(path: str, every: int, failed: bool) -> Iterator[bytes]:
+    """The successful rows of an upload (or, with ``failed``, the failed ones: every ``every``-th row
+    when the server was started with ``--fail-every``), each echoing its record, header first."""
+    with open(path, "rb") as handle:
+        rows = records(handle)
+        lead = b'"sf__Id","sf__Error",' if failed else b'"sf__Id","sf__Created",'
+        yield lead + next(rows, b"")
+        for n, line in enumerate(rows, start=1):
+            if every and (n % every == 0) != failed:
+                continue
+            yield b'"",' + FAILED_ERROR + b"," + line if failed else b'"001%015d","true",' % n + line
+
+
+def query_lines(start: int, end: int) -> Iterator[bytes]:
+    """One page of query results: the header, then rows ``start`` to ``end`` (excluded)."""
+    yield QUERY_HEADER
+    for i in range(start, end):
+        yield query_row(i)
+
+
+class FakeBulkHandler(BaseHTTPRequestHandler):
+    """The fake server's answers; :func:`make_handler` binds a subclass to one :class:`State`."""
+
+    state: ClassVar[State]
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _json(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _empty(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _body_chunks(self) -> Iterator[bytes]:
+        return read_body(self.rfile, self.headers)
+
+    def _info(self, job: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in job.items() if not k.startswith("_")}
+
+    def do_POST(self) -> None:
+        match = JOB.match(self.path)
+        body = json.loads(b"".join(self._body_chunks()) or b"{}")
+        if not match:
+            self._json(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
             return
+        kind = match.group(1)
+        with self.state.lock:
+            self.state.counter += 1
+            job_id = f"750{self.state.counter:015d}"
+        job = {
+            "id": job_id,
+            "operation": body.get("operation"),
+            "object": body.get("object", "Account"),
+            "state": "Open" if kind == "ingest" else "UploadComplete",
+            "columnDelimiter": body.get("columnDelimiter", "COMMA"),
+            "lineEnding": body.get("lineEnding", "LF"),
+            "contentType": "CSV",
+            "apiVersion": 62.0,
+            "numberRecordsProcessed": 0,
+            "numberRecordsFailed": 0,
+            "_kind": kind,
+            "_file": str(self.state.dir / f"{job_id}.csv"),
+        }
+        self.state.jobs[job_id] = job
+        self._json(200, self._info(job))
 
-        def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def do_PUT(self) -> None:
+        match = JOB.match(self.path)
+        job = self.state.jobs.get(match.group(2)) if match else None
+        if job is None:
+            self._empty(404)
+            return
+        with open(job["_file"], "ab") as out:
+            for block in self._body_chunks():
+                out.write(block)
+        with open(job["_file"], "rb") as handle:  # rows, not lines: values may hold line breaks
+            job["_lines"] = sum(1 for _ in records(handle))
+        self._empty(201)
 
-        def _empty(self, status: int) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def do_PATCH(self) -> None:
+        match = JOB.match(self.path)
+        body = json.loads(b"".join(self._body_chunks()) or b"{}")
+        job = self.state.jobs.get(match.group(2)) if match else None
+        if job is None:
+            self._empty(404)
+            return
+        job["state"] = body.get("state", job["state"])
+        self._json(200, self._info(job))
 
-        def _body_chunks(self):  # type: ignore[no-untyped-def]
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                    if size == 0:
-                        self.rfile.readline()
-                        return
-                    remaining = size
-                    while remaining:
-                        block = self.rfile.read(min(remaining, 1 << 20))
-                        remaining -= len(block)
-                        yield block
-                    self.rfile.readline()
-            else:
-                remaining = int(self.headers.get("Content-Length") or 0)
-                while remaining:
-                    block = self.rfile.read(min(remaining, 1 << 20))
-                    remaining -= len(block)
-                    yield block
+    def do_DELETE(self) -> None:
+        self._empty(204)
 
-        def _info(self, job: dict[str, Any]) -> dict[str, Any]:
-            return {k: v for k, v in job.items() if not k.startswith("_")}
-
-        def do_POST(self) -> None:
-            match = JOB.match(self.path)
-            body = json.loads(b"".join(self._body_chunks()) or b"{}")
-            if not match:
-                self._json(
-                    404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
-                )
-                return
-            kind = match.group(1)
-            with state.lock:
-                state.counter += 1
-                job_id = f"750{state.counter:015d}"
-            job = {
-                "id": job_id,
-                "operation": body.get("operation"),
-                "object": body.get("object", "Account"),
-                "state": "Open" if kind == "ingest" else "UploadComplete",
-                "columnDelimiter": body.get("columnDelimiter", "COMMA"),
-                "lineEnding": body.get("lineEnding", "LF"),
-                "contentType": "CSV",
-                "apiVersion": 62.0,
-                "numberRecordsProcessed": 0,
-                "numberRecordsFailed": 0,
-                "_kind": kind,
-                "_file": str(state.dir / f"{job_id}.csv"),
-            }
-            state.jobs[job_id] = job
+    def do_GET(self) -> None:
+        parsed = urlparse(self.path)
+        match = JOB.match(parsed.path)
+        job = self.state.jobs.get(match.group(2)) if match else None
+        if job is None:
+            self._json(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+            return
+        sub = match.group(3).lower() if match else ""
+        if not sub:
+            complete(job, self.state)
             self._json(200, self._info(job))
+        elif sub == "successfulresults":
+            self._stream_success(job)
+        elif sub == "failedresults" and self.state.fail_every:
+            self._stream_success(job, failed=True)
+        elif sub in ("failedresults", "unprocessedrecords"):
+            self._stream_header(job, sub)
+        elif sub == "results":
+            self._query_page(job, parse_qs(parsed.query))
+        else:
+            self._empty(404)
 
-        def do_PUT(self) -> None:
-            match = JOB.match(self.path)
-            job = state.jobs.get(match.group(2)) if match else None
-            if job is None:
-                self._empty(404)
-                return
-            with open(job["_file"], "ab") as out:
-                for block in self._body_chunks():
-                    out.write(block)
-            with open(job["_file"], "rb") as handle:  # rows, not lines: values may hold line breaks
-                job["_lines"] = sum(1 for _ in records(handle))
-            self._empty(201)
+    def _send_stream_headers(self, extra: dict[str, str] | None = None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Transfer-Encoding", "chunked")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
 
-        def do_PATCH(self) -> None:
-            match = JOB.match(self.path)
-            body = json.loads(b"".join(self._body_chunks()) or b"{}")
-            job = state.jobs.get(match.group(2)) if match else None
-            if job is None:
-                self._empty(404)
-                return
-            job["state"] = body.get("state", job["state"])
-            self._json(200, self._info(job))
+    def _chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-        def do_DELETE(self) -> None:
-            self._empty(204)
+    def _end(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
 
-        def do_GET(self) -> None:
-            parsed = urlparse(self.path)
-            match = JOB.match(parsed.path)
-            job = state.jobs.get(match.group(2)) if match else None
-            if job is None:
-                self._json(
-                    404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
-                )
-                return
-            sub = match.group(3).lower() if match else ""
-            if not sub:
-                if job["state"] in ("UploadComplete", "InProgress"):
-                    job["state"] = "JobComplete"
-                    job["numberRecordsProcessed"] = (
-                        max(0, job.get("_lines", 0) - 1) if job["_kind"] == "ingest" else state.query_rows
-                    )
-                    if job["_kind"] == "ingest" and state.fail_every:
-                        job["numberRecordsFailed"] = job["numberRecordsProcessed"] // state.fail_every
-                self._json(200, self._info(job))
-            elif sub == "successfulresults":
-                self._stream_success(job)
-            elif sub == "failedresults" and state.fail_every:
-                self._stream_success(job, failed=True)
-            elif sub in ("failedresults", "unprocessedrecords"):
-                self._stream_header(job, sub)
-            elif sub == "results":
-                self._query_page(job, parse_qs(parsed.query))
-            else:
-                self._empty(404)
+    def _stream_success(self, job: dict[str, Any], failed: bool = False) -> None:
+        """The successful (or, with ``failed``, the failed) rows of the job, streamed."""
+        self._send_stream_headers()
+        for block in _batched(result_lines(job["_file"], self.state.fail_every, failed)):
+            self._chunk(block)
+        self._end()
 
-        def _send_stream_headers(self, extra: dict[str, str] | None = None) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/csv")
-            self.send_header("Transfer-Encoding", "chunked")
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
+    def _stream_header(self, job: dict[str, Any], sub: str) -> None:
+        with open(job["_file"], "rb") as handle:
+            header = handle.readline()
+        lead = b'"sf__Id","sf__Error",' if sub == "failedresults" else b""
+        self._send_stream_headers()
+        self._chunk(lead + header)
+        self._end()
 
-        def _chunk(self, data: bytes) -> None:
-            if data:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+    def _query_page(self, job: dict[str, Any], params: dict[str, list[str]]) -> None:
+        start = int((params.get("locator") or ["0"])[0] or 0)
+        size = int((params.get("maxRecords") or ["50000"])[0])
+        end = min(self.state.query_rows, start + size)
+        locator = str(end) if end < self.state.query_rows else "null"
+        self._send_stream_headers({"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(end - start)})
+        for block in _batched(query_lines(start, end)):
+            self._chunk(block)
+        self._end()
 
-        def _end(self) -> None:
-            self.wfile.write(b"0\r\n\r\n")
 
-        def _stream_success(self, job: dict[str, Any], failed: bool = False) -> None:
-            """The successful rows (or, with ``failed``, the failed ones: every ``fail_every``-th row
-            of the job when the server was started with ``--fail-every``), each echoing its record."""
-            self._send_stream_headers()
-            n = 0
-            every = state.fail_every
-            buf: list[bytes] = []
-            with open(job["_file"], "rb") as handle:
-                rows = records(handle)
-                lead = b'"sf__Id","sf__Error",' if failed else b'"sf__Id","sf__Created",'
-                buf.append(lead + next(rows, b""))
-                for line in rows:
-                    n += 1
-                    if every and (n % every == 0) != failed:
-                        continue
-                    if failed:
-                        buf.append(b'"",' + FAILED_ERROR + b"," + line)
-                        continue
-                    buf.append(b'"001%015d","true",' % n + line)
-                    if len(buf) >= 5000:
-                        self._chunk(b"".join(buf))
-                        buf = []
-            self._chunk(b"".join(buf))
-            self._end()
-
-        def _stream_header(self, job: dict[str, Any], sub: str) -> None:
-            with open(job["_file"], "rb") as handle:
-                header = handle.readline()
-            lead = b'"sf__Id","sf__Error",' if sub == "failedresults" else b""
-            self._send_stream_headers()
-            self._chunk(lead + header)
-            self._end()
-
-        def _query_page(self, job: dict[str, Any], params: dict[str, list[str]]) -> None:
-            start = int((params.get("locator") or ["0"])[0] or 0)
-            size = int((params.get("maxRecords") or ["50000"])[0])
-            end = min(state.query_rows, start + size)
-            locator = str(end) if end < state.query_rows else "null"
-            self._send_stream_headers({"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(end - start)})
-            buf = [QUERY_HEADER]
-            for i in range(start, end):
-                buf.append(query_row(i))
-                if len(buf) >= 5000:
-                    self._chunk(b"".join(buf))
-                    buf = []
-            self._chunk(b"".join(buf))
-            self._end()
-
-    return Handler
+def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
+    """A handler class serving ``state`` (one per server)."""
+    return type("Handler", (FakeBulkHandler,), {"state": state})
 
 
 def main() -> None:

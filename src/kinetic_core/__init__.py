@@ -75,6 +75,7 @@ if _TYPE_CHECKING:
         RetryPolicy,
         Timeouts,
     )
+    from kinetic_core.inputs import LoadInput
     from kinetic_core.load import LoadResult, RowOutcome, Strategy, Thresholds
     from kinetic_core.mapping import FieldMapper, FieldRule, Issue
     from kinetic_core.pipeline import RunReport, SyncPipeline
@@ -109,6 +110,7 @@ _LAZY = {
     "Issue": "kinetic_core.mapping",
     "JwtBearerAuth": "kinetic_core.auth",
     "KineticError": "kinetic_core.errors",
+    "LoadInput": "kinetic_core.inputs",
     "LoadResult": "kinetic_core.load",
     "MalformedIdError": "kinetic_core.errors",
     "MalformedQueryError": "kinetic_core.errors",
@@ -190,6 +192,10 @@ def _module(name: str) -> ModuleType:
             import kinetic_core.http
 
             return kinetic_core.http
+        case "kinetic_core.inputs":
+            import kinetic_core.inputs
+
+            return kinetic_core.inputs
         case "kinetic_core.mapping":
             import kinetic_core.mapping
 
@@ -261,6 +267,7 @@ __all__ = [
     "Issue",
     "JwtBearerAuth",
     "KineticError",
+    "LoadInput",
     "LoadResult",
     "MalformedIdError",
     "MalformedQueryError",

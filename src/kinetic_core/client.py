@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from kinetic_core.bulk.client import BulkClient
     from kinetic_core.composite.results import RecordResult
     from kinetic_core.composite.subrequests import SubRequest, SubResponse, TreeResult
-    from kinetic_core.load import LoadResult
+    from kinetic_core.inputs import LoadInput
+    from kinetic_core.load import CostModel, LoadResult, Thresholds
     from kinetic_core.rest.replication import DeletedRecords, UpdatedRecords
 
 logger = logging.getLogger(__name__)
@@ -379,23 +380,53 @@ class SalesforceClient:
         return self._bulk
 
     def load(
-        self, sobject: str, records: Any, operation: str = "insert", strategy: str = "auto", **kwargs: Any
+        self,
+        sobject: str,
+        records: LoadInput,
+        operation: str = "insert",
+        strategy: str = "auto",
+        *,
+        external_id_field: str | None = None,
+        thresholds: Thresholds | None = None,
+        model: CostModel | None = None,
+        **options: Any,
     ) -> LoadResult:
         """Load records through the cheapest API (``kinetic_core.load.load``).
 
-        ``records``: an iterable of dicts, a CSV path or a pandas/polars DataFrame.
+        Args:
+            sobject: object API name.
+            records: a CSV path, an open CSV file, an iterable of dicts (or of ids, for deletes), a
+                pandas/polars DataFrame or an Arrow table (``kinetic_core.inputs.LoadInput``).
+            operation: ``insert``, ``update``, ``upsert``, ``delete`` or ``hard_delete`` (Bulk only).
+            strategy: ``auto``, ``rest``, ``composite`` or ``bulk``.
+            external_id_field: the upsert key.
+            thresholds: switch points that override the cost model, and the reserves.
+            model: the org's speeds (``kinetic_core.load.CostModel``).
+            **options: the Bulk API options of ``client.bulk.insert`` (``results_dir``, ``timeout``,
+                ``on_event``...), used when the load goes through Bulk.
 
         Example:
-            >>> client.load("Contact", "contacts.csv", operation="upsert")  # doctest: +SKIP
+            >>> client.load("Contact", "contacts.csv", operation="upsert",  # doctest: +SKIP
+            ...             external_id_field="Ext__c")
         """
         # Imported on first use, like ``bulk``: the loader brings the Bulk API and input adapters.
         from kinetic_core.load import load
 
-        return load(self, sobject, records, operation=operation, strategy=strategy, **kwargs)
+        return load(
+            self,
+            sobject,
+            records,
+            operation=operation,
+            strategy=strategy,
+            external_id_field=external_id_field,
+            thresholds=thresholds,
+            model=model,
+            **options,
+        )
 
-    def smart_insert(self, sobject: str, records: Any, **kwargs: Any) -> LoadResult:
+    def smart_insert(self, sobject: str, records: LoadInput, **options: Any) -> LoadResult:
         """``load(sobject, records, operation="insert")``."""
-        return self.load(sobject, records, operation="insert", **kwargs)
+        return self.load(sobject, records, operation="insert", **options)
 
 
 class SObject:

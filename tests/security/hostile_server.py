@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 API = "/services/data/v62.0"
@@ -98,208 +98,211 @@ class HostileServer:
         return sum(1 for _, path, _ in self.seen if fragment in path)
 
 
-def _handler_for(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _HostileHandler(BaseHTTPRequestHandler):
+    """The hostile answers; :func:`_handler_for` binds a subclass to one :class:`HostileServer`."""
 
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    owner: ClassVar[HostileServer]
+    protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        # ------------------------------------------------------------------ plumbing
-        def _note(self) -> None:
-            with owner._lock:
-                owner.seen.append((self.command, self.path, self.headers.get("Authorization", "")))
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            elif self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0], 16)
-                    self.rfile.read(size + 2)
-                    if size == 0:
-                        break
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    # ------------------------------------------------------------------ plumbing
+    def _note(self) -> None:
+        with self.owner._lock:
+            self.owner.seen.append((self.command, self.path, self.headers.get("Authorization", "")))
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        elif self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                self.rfile.read(size + 2)
+                if size == 0:
+                    break
 
-        def _json(self, body: Any, status: int = 200) -> None:
-            self._send(status, json.dumps(body).encode())
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-        def _stream(
-            self, length: int, chunks: Iterator[bytes], headers: dict[str, str], delay: float = 0
-        ) -> None:
-            self.send_response(200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            if owner.declare_length:
-                self.send_header("Content-Length", str(length))
-            else:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            try:
-                for chunk in chunks:
-                    self.wfile.write(chunk)
-                    if delay:
-                        self.wfile.flush()
-                        time.sleep(delay)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
+    def _json(self, body: Any, status: int = 200) -> None:
+        self._send(status, json.dumps(body).encode())
 
-        def _trickle_head(self, body: bytes, headers: dict[str, str]) -> None:
-            """The status line and headers one byte every ``trickle_delay`` s, then ``body`` at once."""
-            head = b"HTTP/1.1 200 OK\r\n" + b"".join(
-                f"{name}: {value}\r\n".encode() for name, value in headers.items()
-            )
-            head += b"X-Padding: " + b"p" * 200 + b"\r\n"
-            head += f"Content-Length: {len(body)}\r\n\r\n".encode()
-            try:
-                for i in range(len(head)):
-                    self.wfile.write(head[i : i + 1])
-                    time.sleep(owner.trickle_delay)
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client hung up: what its deadline should make it do
+    def _stream(
+        self, length: int, chunks: Iterator[bytes], headers: dict[str, str], delay: float = 0
+    ) -> None:
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if self.owner.declare_length:
+            self.send_header("Content-Length", str(length))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                if delay:
+                    self.wfile.flush()
+                    time.sleep(delay)
+        except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-        # ------------------------------------------------------------------ routes
-        def do_GET(self) -> None:
-            self._note()
-            path = urlsplit(self.path).path
-            if path.startswith(f"{API}/query"):
-                self._query()
-            elif path == f"{API}/jobs/ingest":
-                self._job_list()
-            elif path == f"{API}/jobs/query/{JOB_ID}":
-                self._json(_job(JOB_ID, "query", "JobComplete", owner.declared))
-            elif path == f"{API}/jobs/query/{JOB_ID}/results":
-                self._results()
-            else:
-                self._json([{"errorCode": "NOT_FOUND", "message": "no such resource"}], 404)
+    def _trickle_head(self, body: bytes, headers: dict[str, str]) -> None:
+        """The status line and headers one byte every ``trickle_delay`` s, then ``body`` at once."""
+        head = b"HTTP/1.1 200 OK\r\n" + b"".join(
+            f"{name}: {value}\r\n".encode() for name, value in headers.items()
+        )
+        head += b"X-Padding: " + b"p" * 200 + b"\r\n"
+        head += f"Content-Length: {len(body)}\r\n\r\n".encode()
+        try:
+            for i in range(len(head)):
+                self.wfile.write(head[i : i + 1])
+                time.sleep(self.owner.trickle_delay)
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up: what its deadline should make it do
+        self.close_connection = True
 
-        def do_POST(self) -> None:
-            self._note()
-            path = urlsplit(self.path).path
-            if path == f"{API}/jobs/query":
-                self._json(_job(JOB_ID, "query", "UploadComplete", 0))
-            elif path == f"{API}/jobs/ingest":
-                info = _job(INGEST_ID, "insert", "Open", 0)
-                info["contentUrl"] = owner.next_url
-                self._json(info)
-            else:
-                self._json([{"errorCode": "NOT_FOUND", "message": "no such resource"}], 404)
+    # ------------------------------------------------------------------ routes
+    def do_GET(self) -> None:
+        self._note()
+        path = urlsplit(self.path).path
+        if path.startswith(f"{API}/query"):
+            self._query()
+        elif path == f"{API}/jobs/ingest":
+            self._job_list()
+        elif path == f"{API}/jobs/query/{JOB_ID}":
+            self._json(_job(JOB_ID, "query", "JobComplete", self.owner.declared))
+        elif path == f"{API}/jobs/query/{JOB_ID}/results":
+            self._results()
+        else:
+            self._json([{"errorCode": "NOT_FOUND", "message": "no such resource"}], 404)
 
-        def do_PUT(self) -> None:
-            self._note()
-            self._send(201, b"")
+    def do_POST(self) -> None:
+        self._note()
+        path = urlsplit(self.path).path
+        if path == f"{API}/jobs/query":
+            self._json(_job(JOB_ID, "query", "UploadComplete", 0))
+        elif path == f"{API}/jobs/ingest":
+            info = _job(INGEST_ID, "insert", "Open", 0)
+            info["contentUrl"] = self.owner.next_url
+            self._json(info)
+        else:
+            self._json([{"errorCode": "NOT_FOUND", "message": "no such resource"}], 404)
 
-        def do_PATCH(self) -> None:
-            self._note()
-            if "/sobjects/" in self.path:
-                self._json([{"errorCode": "NOT_FOUND", "message": "no such record"}], 404)
-            else:
-                self._json(_job(INGEST_ID, "insert", "UploadComplete", 0))
+    def do_PUT(self) -> None:
+        self._note()
+        self._send(201, b"")
 
-        def do_DELETE(self) -> None:
-            self._note()
-            self._send(204, b"")
+    def do_PATCH(self) -> None:
+        self._note()
+        if "/sobjects/" in self.path:
+            self._json([{"errorCode": "NOT_FOUND", "message": "no such record"}], 404)
+        else:
+            self._json(_job(INGEST_ID, "insert", "UploadComplete", 0))
 
-        # ------------------------------------------------------------------ misbehaviours
-        def _query(self) -> None:
-            mode = owner.mode
-            n = owner.next_number()
-            record = {"attributes": {"type": "Account"}, "Id": f"001{n:015d}"}
-            page: dict[str, Any] = {"totalSize": owner.declared, "done": False, "records": [record]}
-            if mode == "offhost":
-                page["nextRecordsUrl"] = owner.next_url
-            elif mode == "repeat":
-                page["nextRecordsUrl"] = f"{API}/query/01gSAME-2000"
-            elif mode == "empty_pages":
-                page["records"] = []
-                page["nextRecordsUrl"] = f"{API}/query/01gEMPTY-{n}"
-            elif mode == "over_total":
-                page["nextRecordsUrl"] = f"{API}/query/01gMORE-{n}"
-            elif mode == "huge":
-                self._stream(owner.size, _filler(owner.size, b'{"records":["' + b"x" * 65536), {})
-                return
-            elif mode == "bomb":
-                bomb = owner.bomb
-                self._stream(
-                    len(bomb),
-                    (bomb[i : i + 65536] for i in range(0, len(bomb), 65536)),
-                    {"Content-Type": "application/json", "Content-Encoding": "gzip"},
-                )
-                return
-            elif mode == "head_trickle":
-                page["done"] = True
-                self._trickle_head(json.dumps(page).encode(), {"Content-Type": "application/json"})
-                return
-            elif mode == "trickle":
-                body = json.dumps({"totalSize": 0, "done": True, "records": []}).encode().ljust(400)
-                self._stream(len(body), (body[i : i + 1] for i in range(len(body))), {}, owner.trickle_delay)
-                return
-            else:
-                page["done"] = True
-            self._json(page)
+    def do_DELETE(self) -> None:
+        self._note()
+        self._send(204, b"")
 
-        def _job_list(self) -> None:
-            page: dict[str, Any] = {"done": False, "records": [_job(JOB_ID, "query", "JobComplete", 1)]}
-            page["nextRecordsUrl"] = owner.next_url
-            if owner.mode == "empty_pages":
-                page["records"] = []
-                page["nextRecordsUrl"] = f"{API}/jobs/ingest?queryLocator=01gJOBS-{owner.next_number()}"
-            self._json(page)
+    # ------------------------------------------------------------------ misbehaviours
+    def _query(self) -> None:
+        mode = self.owner.mode
+        n = self.owner.next_number()
+        record = {"attributes": {"type": "Account"}, "Id": f"001{n:015d}"}
+        page: dict[str, Any] = {"totalSize": self.owner.declared, "done": False, "records": [record]}
+        if mode == "offhost":
+            page["nextRecordsUrl"] = self.owner.next_url
+        elif mode == "repeat":
+            page["nextRecordsUrl"] = f"{API}/query/01gSAME-2000"
+        elif mode == "empty_pages":
+            page["records"] = []
+            page["nextRecordsUrl"] = f"{API}/query/01gEMPTY-{n}"
+        elif mode == "over_total":
+            page["nextRecordsUrl"] = f"{API}/query/01gMORE-{n}"
+        elif mode == "huge":
+            self._stream(self.owner.size, _filler(self.owner.size, b'{"records":["' + b"x" * 65536), {})
+            return
+        elif mode == "bomb":
+            bomb = self.owner.bomb
+            self._stream(
+                len(bomb),
+                (bomb[i : i + 65536] for i in range(0, len(bomb), 65536)),
+                {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+            return
+        elif mode == "head_trickle":
+            page["done"] = True
+            self._trickle_head(json.dumps(page).encode(), {"Content-Type": "application/json"})
+            return
+        elif mode == "trickle":
+            body = json.dumps({"totalSize": 0, "done": True, "records": []}).encode().ljust(400)
+            self._stream(len(body), (body[i : i + 1] for i in range(len(body))), {}, self.owner.trickle_delay)
+            return
+        else:
+            page["done"] = True
+        self._json(page)
 
-        def _results(self) -> None:
-            mode = owner.mode
-            n = owner.next_number()
-            csv_headers = {"Content-Type": "text/csv", "Sforce-Locator": f"LOC{n}"}
-            if mode == "endless_locators":
-                body = f'"Id"\n"001{n:015d}"\n'.encode()
-                self._send(200, body, {**csv_headers, "Sforce-NumberOfRecords": "1"})
-            elif mode == "empty_locators":
-                self._send(200, b'"Id"\n', {**csv_headers, "Sforce-NumberOfRecords": "0"})
-            elif mode == "bulk_bomb":
-                bomb = owner.bomb
-                self._stream(
-                    len(bomb),
-                    (bomb[i : i + 65536] for i in range(0, len(bomb), 65536)),
-                    {**csv_headers, "Content-Encoding": "gzip", "Sforce-Locator": "null"},
-                )
-            elif mode == "bulk_huge":
-                row = b'"001000000000000001AAA"\n' * 2730
-                self._stream(
-                    owner.size,
-                    _filler(owner.size, b'"Id"\n' + row),
-                    {**csv_headers, "Sforce-Locator": "null"},
-                )
-            elif mode == "bulk_head_trickle":
-                body = b'"Id"\n"001000000000000001AAA"\n'
-                self._trickle_head(body, {**csv_headers, "Sforce-Locator": "null"})
-            elif mode == "bulk_trickle":
-                body = b'"Id"\n' + b'"001000000000000001AAA"\n' * 20
-                self._stream(
-                    len(body),
-                    (body[i : i + 1] for i in range(len(body))),
-                    {**csv_headers, "Sforce-Locator": "null"},
-                    owner.trickle_delay,
-                )
-            else:
-                body = b'"Id"\n"001000000000000001AAA"\n'
-                self._send(
-                    200, body, {**csv_headers, "Sforce-Locator": "null", "Sforce-NumberOfRecords": "1"}
-                )
+    def _job_list(self) -> None:
+        page: dict[str, Any] = {"done": False, "records": [_job(JOB_ID, "query", "JobComplete", 1)]}
+        page["nextRecordsUrl"] = self.owner.next_url
+        if self.owner.mode == "empty_pages":
+            page["records"] = []
+            page["nextRecordsUrl"] = f"{API}/jobs/ingest?queryLocator=01gJOBS-{self.owner.next_number()}"
+        self._json(page)
 
-    return Handler
+    def _results(self) -> None:
+        mode = self.owner.mode
+        n = self.owner.next_number()
+        csv_headers = {"Content-Type": "text/csv", "Sforce-Locator": f"LOC{n}"}
+        if mode == "endless_locators":
+            body = f'"Id"\n"001{n:015d}"\n'.encode()
+            self._send(200, body, {**csv_headers, "Sforce-NumberOfRecords": "1"})
+        elif mode == "empty_locators":
+            self._send(200, b'"Id"\n', {**csv_headers, "Sforce-NumberOfRecords": "0"})
+        elif mode == "bulk_bomb":
+            bomb = self.owner.bomb
+            self._stream(
+                len(bomb),
+                (bomb[i : i + 65536] for i in range(0, len(bomb), 65536)),
+                {**csv_headers, "Content-Encoding": "gzip", "Sforce-Locator": "null"},
+            )
+        elif mode == "bulk_huge":
+            row = b'"001000000000000001AAA"\n' * 2730
+            self._stream(
+                self.owner.size,
+                _filler(self.owner.size, b'"Id"\n' + row),
+                {**csv_headers, "Sforce-Locator": "null"},
+            )
+        elif mode == "bulk_head_trickle":
+            body = b'"Id"\n"001000000000000001AAA"\n'
+            self._trickle_head(body, {**csv_headers, "Sforce-Locator": "null"})
+        elif mode == "bulk_trickle":
+            body = b'"Id"\n' + b'"001000000000000001AAA"\n' * 20
+            self._stream(
+                len(body),
+                (body[i : i + 1] for i in range(len(body))),
+                {**csv_headers, "Sforce-Locator": "null"},
+                self.owner.trickle_delay,
+            )
+        else:
+            body = b'"Id"\n"001000000000000001AAA"\n'
+            self._send(200, body, {**csv_headers, "Sforce-Locator": "null", "Sforce-NumberOfRecords": "1"})
+
+
+def _handler_for(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
+    """A handler class serving ``owner``'s misbehaviours (one per server)."""
+    return type("Handler", (_HostileHandler,), {"owner": owner})
 
 
 def _filler(size: int, block: bytes) -> Iterator[bytes]:

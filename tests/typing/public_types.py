@@ -1,22 +1,26 @@
 """Checked by mypy --strict in scripts/test (not a pytest module): the public entry points are typed
-by what they return, with no ``Any``: the client's bulk, load, tree and replication calls, a
-pipeline's dry run, and the Bulk API query overloads chosen by ``out`` and ``as_dataframe``."""
+by what they return, with no ``Any``: the client's bulk, load (and every input it takes), tree and
+replication calls, a pipeline's dry run, and the Bulk API query overloads chosen by ``out`` and
+``as_dataframe``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, assert_type
 
 import pandas
 import polars
+import pyarrow
 
 from kinetic_core import (
     AsyncQueryResult,
     AsyncSalesforceClient,
     BulkClient,
     DeletedRecords,
+    LoadInput,
     LoadResult,
     RecordResult,
     SalesforceClient,
@@ -38,6 +42,32 @@ def client_calls(client: SalesforceClient, when: dt.datetime) -> None:
     assert_type(client.get_deleted("Account", when, when), DeletedRecords)
     assert_type(client.get_updated("Account", when, when), UpdatedRecords)
     assert_type(client.composite([]), list[SubResponse])
+
+
+def load_inputs(client: SalesforceClient, path: Path, frame: pandas.DataFrame, table: pyarrow.Table) -> None:
+    """Every input of the one adapter type-checks as ``records``; what is not an input does not."""
+    assert_type(client.load("Account", path), LoadResult)
+    with path.open() as text, path.open("rb") as raw:
+        assert_type(client.load("Account", text), LoadResult)
+        assert_type(client.load("Account", raw), LoadResult)
+    assert_type(client.load("Account", io.StringIO("Name\nAcme\n")), LoadResult)
+    assert_type(client.load("Account", io.BytesIO(b"Name\nAcme\n")), LoadResult)
+    assert_type(client.load("Account", frame), LoadResult)
+    assert_type(client.load("Account", polars.DataFrame({"Name": ["Acme"]})), LoadResult)
+    assert_type(client.load("Account", table), LoadResult)
+    assert_type(client.load("Account", ({"Name": f"Acme {i}"} for i in range(3))), LoadResult)
+    assert_type(client.load("Account", ["001000000000001AAA"], operation="delete"), LoadResult)
+    rows: list[dict[str, int | str | None]] = [{"Name": "Acme", "NumberOfEmployees": None}]
+    assert_type(
+        client.load("Account", rows, "upsert", external_id_field="Ext__c", results_dir="out"), LoadResult
+    )
+    assert_type(client.smart_insert("Account", rows, timeout=60.0), LoadResult)
+    records: LoadInput = rows
+    assert_type(client.load("Account", records), LoadResult)
+    client.load("Account", 42)  # type: ignore[arg-type]
+    client.load("Account", b"Name\nAcme\n")  # type: ignore[arg-type]
+    client.load("Account", [1, 2, 3])  # type: ignore[arg-type]
+    client.load("Account", rows, external_id_field=1)  # type: ignore[arg-type]
 
 
 def bulk_queries(bulk: BulkClient) -> None:

@@ -1,12 +1,18 @@
 """Load input, the ground floor of every load: what an input is and what its values mean.
 
 * :mod:`kinetic_core.inputs.adapter`: the one adapter (CSV path, file object, iterable of dicts,
-  pandas/polars DataFrame, Arrow table) shared by Bulk API 2.0 jobs, the router and pipelines;
+  pandas/polars DataFrame, Arrow table) shared by Bulk API 2.0 jobs, the router and pipelines, and
+  :data:`LoadInput`, the type of what it accepts;
 * :mod:`kinetic_core.inputs.normalise`: one meaning for every value, whatever API carries it.
 """
 
 from kinetic_core.inputs.adapter import (
+    ArrowTable,
     InputKind,
+    LoadInput,
+    PandasFrame,
+    PolarsFrame,
+    ReadableFile,
     frame_column_names,
     frame_columns,
     frame_index_labels,
@@ -22,7 +28,12 @@ from kinetic_core.inputs.adapter import (
 )
 
 __all__ = [
+    "ArrowTable",
     "InputKind",
+    "LoadInput",
+    "PandasFrame",
+    "PolarsFrame",
+    "ReadableFile",
     "frame_column_names",
     "frame_columns",
     "frame_index_labels",

@@ -16,6 +16,11 @@ iterable of dicts / ids     ``RECORDS``
 
 A frame is detected from its type's module, so neither pandas, polars nor pyarrow is imported here.
 Values keep the meaning of :mod:`kinetic_core.inputs.normalise`, whatever the kind.
+
+:data:`LoadInput` is the same table as a type, for the signatures of the calls that take an input
+(``SalesforceClient.load``): the frames and the file object are the protocols of what is read of
+them, so a type checker accepts a pandas or polars DataFrame, an Arrow table, ``open(...)``,
+``io.StringIO`` or ``io.BytesIO`` without this module importing any of them.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 from kinetic_core.inputs.normalise import clean_columns, load_record
 
@@ -38,6 +43,58 @@ class InputKind(enum.StrEnum):
     FILE_OBJECT = "file_object"
     FRAME = "frame"
     RECORDS = "records"
+
+
+class ReadableFile(Protocol):
+    """An open file object of CSV text or bytes: what a load reads of it is ``read(size)``."""
+
+    def read(self, size: int = ..., /) -> str | bytes: ...
+
+
+class PandasFrame(Protocol):
+    """A pandas DataFrame, as a load reads it (its columns, its rows as tuples)."""
+
+    @property
+    def columns(self) -> Iterable[Any]: ...
+
+    def itertuples(self) -> Iterable[tuple[Any, ...]]: ...
+
+
+class PolarsFrame(Protocol):
+    """A polars DataFrame, as a load reads it (its columns, its rows as tuples)."""
+
+    @property
+    def columns(self) -> Iterable[Any]: ...
+
+    def iter_rows(self) -> Iterable[tuple[Any, ...]]: ...
+
+
+class ArrowTable(Protocol):
+    """A pyarrow Table, as a load reads it (its column names, its record batches)."""
+
+    @property
+    def column_names(self) -> Iterable[Any]: ...
+
+    def to_batches(self) -> Iterable[Any]: ...
+
+
+LoadInput: TypeAlias = (
+    str
+    | Path
+    | ReadableFile
+    | PandasFrame
+    | PolarsFrame
+    | ArrowTable
+    | Iterable[Mapping[str, Any]]
+    | Iterable[str]
+)
+"""What a load accepts (see the table above): a CSV path, an open CSV file, a DataFrame or Arrow
+table, records as mappings of field -> value, or record ids (deletes).
+
+Example:
+    >>> def nightly(client: "SalesforceClient", rows: LoadInput) -> None:  # doctest: +SKIP
+    ...     client.load("Contact", rows, operation="upsert", external_id_field="Ext__c")
+"""
 
 
 def frame_kind(obj: Any) -> str | None:
@@ -203,7 +260,12 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
+    "ArrowTable",
     "InputKind",
+    "LoadInput",
+    "PandasFrame",
+    "PolarsFrame",
+    "ReadableFile",
     "frame_column_names",
     "frame_columns",
     "frame_index_labels",

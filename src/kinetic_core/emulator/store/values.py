@@ -181,77 +181,70 @@ def _token(value: Any) -> tuple[str, object]:
     return "VALUE_STRING", value
 
 
-def json_converter(field: FieldDef) -> Converter:
-    """The JSON-to-stored function of one field (see :func:`from_json`)."""
-    kind = field.type
-    java = _JAVA_TYPES.get(kind, "string")
+def _json_bool(fail: Callable[[Any], ApiError]) -> Converter:
+    def conv_bool(value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            return None if value is None else int(value)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return int(value.lower() == "true")
+        raise fail(value)
 
-    def fail(value: Any) -> ApiError:
-        token, shown = _token(value)
-        return messages.json_type_error(java, token, shown)
+    return conv_bool
 
-    if kind is FieldType.BOOLEAN:
 
-        def conv_bool(value: Any) -> Any:
-            if value is None or isinstance(value, bool):
-                return None if value is None else int(value)
-            if isinstance(value, str) and value.lower() in ("true", "false"):
-                return int(value.lower() == "true")
-            raise fail(value)
+def _json_int(fail: Callable[[Any], ApiError]) -> Converter:
+    def conv_int(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise fail(value)
 
-        return conv_bool
-    if kind in _INT_TYPES:
+    return conv_int
 
-        def conv_int(value: Any) -> Any:
-            if value is None:
-                return None
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, str):
-                try:
-                    return int(value.strip())
-                except ValueError:
-                    pass
-            raise fail(value)
 
-        return conv_int
-    if kind in _NUMBER_TYPES:
-        check_number = _number_checker(field)
+def _json_number(field: FieldDef, fail: Callable[[Any], ApiError]) -> Converter:
+    check_number = _number_checker(field)
 
-        def conv_number(value: Any) -> Any:
-            if value is None:
-                return None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return check_number(float(value))
-            if isinstance(value, str):
-                try:
-                    number = float(value.strip())
-                except ValueError:
-                    raise fail(value) from None
-                return check_number(number)
-            raise fail(value)
+    def conv_number(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return check_number(float(value))
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise fail(value) from None
+            return check_number(number)
+        raise fail(value)
 
-        return conv_number
-    parser = {FieldType.DATE: parse_date, FieldType.DATETIME: parse_datetime, FieldType.TIME: parse_time}.get(
-        kind
-    )
-    if parser is not None:
-        parse = parser
+    return conv_number
 
-        def conv_temporal(value: Any) -> Any:
-            if value is None:
-                return None
-            if isinstance(value, str):
-                parsed = parse(value)
-                if parsed is not None:
-                    return parsed
-            raise fail(value)
 
-        return conv_temporal
+def _json_temporal(parse: Callable[[str], Any], fail: Callable[[Any], ApiError]) -> Converter:
+    def conv_temporal(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            parsed = parse(value)
+            if parsed is not None:
+                return parsed
+        raise fail(value)
+
+    return conv_temporal
+
+
+def _json_text(field: FieldDef, fail: Callable[[Any], ApiError]) -> Converter:
     check: Callable[[str], str | None] = (
-        _id_checker(field) if kind in (FieldType.ID, FieldType.REFERENCE) else _text_checker(field)
+        _id_checker(field) if field.type in (FieldType.ID, FieldType.REFERENCE) else _text_checker(field)
     )
 
     def conv_text(value: Any) -> Any:
@@ -266,6 +259,29 @@ def json_converter(field: FieldDef) -> Converter:
         raise fail(value)
 
     return conv_text
+
+
+def json_converter(field: FieldDef) -> Converter:
+    """The JSON-to-stored function of one field (see :func:`from_json`)."""
+    kind = field.type
+    java = _JAVA_TYPES.get(kind, "string")
+
+    def fail(value: Any) -> ApiError:
+        token, shown = _token(value)
+        return messages.json_type_error(java, token, shown)
+
+    if kind is FieldType.BOOLEAN:
+        return _json_bool(fail)
+    if kind in _INT_TYPES:
+        return _json_int(fail)
+    if kind in _NUMBER_TYPES:
+        return _json_number(field, fail)
+    parser = {FieldType.DATE: parse_date, FieldType.DATETIME: parse_datetime, FieldType.TIME: parse_time}.get(
+        kind
+    )
+    if parser is not None:
+        return _json_temporal(parser, fail)
+    return _json_text(field, fail)
 
 
 def from_json(field: FieldDef, value: Any) -> Any:
