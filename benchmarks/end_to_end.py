@@ -456,6 +456,15 @@ def main() -> None:
         else:
             met = "met" if cpu <= 0.5 else "not met"
             lines.append(f"- export: CPU <= 0.5x: **{met}** (CPU {cpu:.2f}x, wall {wall:.2f}x)")
+    lines += [
+        "",
+        "What a `kinetic load` does that the other clients do not: it checks the columns against describe,"
+        " reads its input before sending it (the encoding check, then the router's row check: the block"
+        " scanner and the csv module's reader), splits it into jobs (the block scanner again; the split"
+        " keeps where each run of rows lies, so matching the result files to the input needs no further"
+        " scan), and writes result files with input row numbers: the success file from the result bytes"
+        " as downloaded, each row numbered, its order checked against the input in the same pass.",
+    ]
     write_doc("\n".join(lines))
 
 

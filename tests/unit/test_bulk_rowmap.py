@@ -301,3 +301,28 @@ def test_row_starts_and_cut_ranges_agree_with_the_scanned_rows(
     taken = sorted(random.Random(taken_seed).sample(range(1, len(rows) + 1), k=len(rows) // 3))
     cut = b"".join(_cut(layout, layout.data_offset, end, [spans[n] for n in taken]))
     assert cut == b"".join(_kept(layout, layout.data_offset, end, 1, taken))
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_success_file_written_first_falls_back_when_found_out_of_order(tmp_path: Path, parts: int) -> None:
+    """The order of the successes is checked while their file is written (one pass): found out of
+    order half way, the file is begun again from the listed rows, numbered through the index."""
+    distinct = [r for r in REALISTIC if r[0] != "Dup"]  # equal rows may be located out of order
+    outcome = ["ok", "fail", "ok", "ok", "skip", "ok"]
+    case = Case(distinct * 40, outcome * 40, parts=parts)
+    result, expected = build(tmp_path, case)
+    success = tmp_path / f"part-{parts}-success.csv"
+    head, *rows = success.read_bytes().removesuffix(b"\n").split(b'\n"')
+    rows[-5:] = reversed(rows[-5:])  # the last job's last rows come back in another order
+    success.write_bytes(b'\n"'.join([head, *rows]) + b"\n")
+    directory = tmp_path / "files"
+    paths = result.write_files(directory, "load")  # before any row was listed
+    assert result.indexed_jobs == (f"750{parts:015d}",)
+    with paths["success"].open(encoding="utf-8", newline="") as handle:
+        written = list(csv.reader(handle))[1:]
+    assert len(written) == sum(1 for v in expected.values() if v[0] == "success")
+    assert [int(r[-1]) for r in written] == sorted(int(r[-1]) for r in written)
+    for line in written:
+        status, cells, sf_id = expected[int(line[-1])]
+        assert (status, line[0]) == ("success", sf_id) or cells == case.rows[int(line[-1]) - 1]
+    check(result, expected, case)

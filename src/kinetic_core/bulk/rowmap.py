@@ -1,16 +1,20 @@
 """Row numbers for a load's result rows: totals from counters now, a merge on demand.
 
 While loading, nothing is parsed or hashed: each job is remembered as a :class:`JobPart`
-(its final info, its downloaded result files, and the byte range of the input it was
-uploaded from). :func:`totals_from_jobs` gives the totals at once. The first time a
-:class:`~.results.BulkResult` is asked for rows, :meth:`RowMap.build` maps each job:
+(its final info, its downloaded result files, the byte range of the input it was uploaded
+from, and the runs of rows the split found there). :func:`totals_from_jobs` gives the totals
+at once. The first time a :class:`~.results.BulkResult` is asked for rows, :meth:`RowMap.build`
+maps each job:
 
 * its failed and unprocessed rows are found in its input range by a forward search
-  (:func:`.rowmerge.locate`: work in proportion to those rows; the rest of the input is
-  only scanned at C speed), which gives their row numbers;
-* its successful rows are checked, when they are first listed, to be the remaining input
-  rows in input order (:func:`.rowmerge.successes_in_order`, one pass over bytes); then
-  their row numbers are counted off, with no index at all.
+  (:func:`.rowmerge.locate`: the bytes of the split's runs read back, searched at C speed,
+  and a row found numbered by the quotes since the previous one: no scan, no other row
+  parsed), which gives their row numbers;
+* when the job's own counters agree with the rows located, the success file is not read;
+  its rows are checked, when they are first listed or written, to be the remaining input rows
+  in input order (one pass over bytes: :func:`.rowmerge.successes_in_order`, or while the
+  success file is written, :meth:`_Part.success_lines`); then their row numbers are counted
+  off, with no index at all.
 
 When a job's rows come back in another order (Salesforce promises none; the emulator's
 ``--shuffle-results``), were re-quoted or normalised, or are missing from every file, that
@@ -34,18 +38,22 @@ from kinetic_core.bulk.codec import unpack_cells
 from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.resultfiles import RESULT_FILES, load_result_files, parse_sf_error
-from kinetic_core.bulk.results import CellRun, Outcome
+from kinetic_core.bulk.results import CellRun, Outcome, OutOfOrder
 from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, RowIndex, add_input_range, iter_results
 from kinetic_core.bulk.rowmerge import (
+    ByteStream,
     Segment,
     count_rows,
     count_successes,
+    cut_input,
     data_rows,
     failed_tails,
     locate,
     remaining_rows,
     result_layout,
+    strip_prefixes,
     success_blocks,
+    success_rows,
     successes_in_order,
 )
 from kinetic_core.csvread import read_rows
@@ -278,32 +286,57 @@ class _Part:
         numbers = remaining_rows(self.job.first_row, self.job.rows, self.taken)
         return CellRun(self.job.info.id, numbers, _file_rows(layout, len(self.columns) + 2))
 
-    def copyable(self, lock: threading.Lock) -> bool:
-        """Whether this job's successes can be written by :meth:`success_lines`: merged in input
-        order with the input's own columns (checked now if not yet)."""
-        if self.input is None or self.located is None:
-            return False
-        with lock:
-            if self.ordered is None and not self.indexed:
-                self._successes()
-        return bool(self.ordered) and not self.indexed
+    def writable(self) -> bool:
+        """Whether :meth:`success_lines` may write this job's successes: its rows have input row
+        numbers and were not found out of order (not checked yet is fine)."""
+        return (
+            self.input is not None
+            and self.located is not None
+            and not self.indexed
+            and self.ordered is not False
+        )
 
-    def success_lines(self) -> Iterator[tuple[bytes, int]]:
+    def success_lines(self, lock: threading.Lock) -> Iterator[tuple[bytes, int]]:
         """The successful rows as the CLI's success file holds them, in blocks of lines: each result
         row as Salesforce sent it (``sf__Id``, ``sf__Created``, the echoed cells), its line ending
-        replaced by ``,<input row number>`` and a line feed. Only for a :meth:`copyable` job: its rows
-        were checked to split at each line break followed by a double quote."""
-        layout = self.files["success"]
-        if layout is None:
-            return
-        numbers = remaining_rows(self.job.first_row, self.job.rows, self.taken)
-        for block in success_blocks(layout):
-            pieces = (b"\n" + block).split(b'\n"')
-            rows = zip(pieces[1:], numbers, strict=False)  # pieces first: no number taken past them
-            yield (
-                b"".join([b'"%s,%d\n' % (piece.rstrip(b"\r\n"), number) for piece, number in rows]),
-                len(pieces) - 1,
-            )
+        replaced by ``,<input row number>`` and a line feed.
+
+        A job whose order was not checked yet is checked as its blocks go, in the same pass: each
+        block, its prefixes cut off, must be the next input rows (the located rows cut out). At the
+        first that is not, :class:`~.results.OutOfOrder` is raised: the caller drops what it wrote
+        and lists the rows (then matched through the index).
+        """
+        job, layout = self.job, self.files["success"]
+        check: ByteStream | None = None
+        if self.ordered is None:
+            assert self.input is not None
+            source = cut_input(self.input, job.start, job.end, self.spans, self.taken)
+            if source is None:  # a located row's bytes are not known: check the whole job first
+                with lock:
+                    self._successes()
+                if not self.ordered or self.indexed:
+                    raise OutOfOrder(job.info.id)
+            else:
+                check = ByteStream(source)
+        numbers = remaining_rows(job.first_row, job.rows, self.taken)
+        if layout is not None:
+            sep = layout.delimiter.char.encode()
+            for block in success_blocks(layout):
+                rows = success_rows(block)
+                if rows is None:
+                    raise OutOfOrder(job.info.id)
+                if check is not None:
+                    tails = strip_prefixes(rows, block, sep)
+                    if tails is None or not check.matches(tails):
+                        raise OutOfOrder(job.info.id)
+                numbered = zip(rows, numbers, strict=False)  # rows first: no number taken past them
+                lines = [b'"%s,%d\n' % (row.rstrip(b"\r\n"), n) for row, n in numbered]
+                yield b"".join(lines), len(rows)
+        if check is not None:
+            if not check.at_end():  # input rows left over: missing from the success file
+                raise OutOfOrder(job.info.id)
+            with lock:
+                self.ordered = True
 
     def _indexed(self, kind: int) -> Iterator[Outcome]:
         if not self.indexed:
@@ -385,11 +418,12 @@ class RowMap:
 
     def success_lines(self) -> Iterator[tuple[bytes, int]] | None:
         """The success file's data lines as blocks of bytes with their number of rows (see
-        :meth:`_Part.success_lines`), or None when a job's successes must be listed row by row (out
-        of order, indexed, or without their input)."""
-        if not all(part.copyable(self._lock) for part in self._parts):
+        :meth:`_Part.success_lines`: it may raise :class:`~.results.OutOfOrder`), or None when a
+        job's successes must be listed row by row (found out of order, indexed, or without their
+        input)."""
+        if not all(part.writable() for part in self._parts):
             return None
-        return (chunk for part in self._parts for chunk in part.success_lines())
+        return (chunk for part in self._parts for chunk in part.success_lines(self._lock))
 
     def build(self) -> dict[str, int]:
         """Map every job; return the totals read from the result files."""

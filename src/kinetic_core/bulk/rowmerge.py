@@ -6,7 +6,8 @@ still input order, so mapping starts with a merge that never indexes the success
 
 1. :func:`locate` finds each failed and unprocessed row (few, in the common case) in the
    input range of its job, in file order, searching forward with ``bytes.find`` over
-   blocks of complete rows; a row counts as found only at a row boundary and for its whole
+   blocks of complete rows (the split's runs read back, :func:`replay_runs`, or scanned when
+   they are not known); a row counts as found only at a row boundary and for its whole
    length. Those rows' numbers are then known.
 2. :func:`successes_in_order` checks that the successful rows, with their ``"<id>","<created>",``
    prefix cut off, are byte for byte the input rows that remain (the input minus the located
@@ -265,37 +266,94 @@ def count_successes(layout: CsvLayout | None) -> int:
     return sum(block.count(b'\n"') + block.startswith(b'"') for block in success_blocks(layout))
 
 
-def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
-    """The successful rows with their ``"<id>","<created>",`` prefix cut off, as byte chunks.
+def success_rows(block: bytes) -> list[bytes] | None:
+    """The rows of a block of :func:`success_blocks`, each without its first double quote and its
+    last line feed; None when the block does not start a row with a quote."""
+    if not block.startswith(b'"'):
+        return None
+    rows = block.split(b'\n"')
+    rows[0] = rows[0][1:]
+    return rows
+
+
+def strip_prefixes(rows: list[bytes], block: bytes, delimiter: bytes) -> bytes | None:
+    """The rows of :func:`success_rows` with their ``<id>","<created>",`` prefix cut off, joined
+    with line feeds (as the input holds them, when in order); None when a row has no such prefix.
 
     Rows are cut at each line break followed by a double quote; a line of a multi-line value
-    that starts with a quote is cut too, which spoils the chunk: the comparison then fails and
+    that starts with a quote is cut too, which spoils the bytes: the comparison then fails and
     the caller falls back on the index.
     """
+    if not rows:
+        return b""
+    close, between = b'"' + delimiter, b'"' + delimiter + b'"'
+    created = [b'"' + delimiter + b'"' + flag + b'"' + delimiter for flag in (b"true", b"false")]
+    # the common case: ids of one length and one sf__Created value in the whole block, so every
+    # prefix has one length; a row cut wrongly makes the comparison fail, never match wrongly
+    text = created[created[0] not in rows[0]]
+    try:
+        if block.count(text) == len(rows):
+            cut = rows[0].index(text) + len(text)
+            return b"\n".join([r[cut:] for r in rows])
+        return b"\n".join([r[r.index(close, r.index(between) + 3) + 2 :] for r in rows])
+    except ValueError:
+        return None
+
+
+def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
+    """The successful rows with their prefix cut off (:func:`strip_prefixes`), as byte chunks."""
     sep = layout.delimiter.char.encode()
-    close, between = b'"' + sep, b'"' + sep + b'"'
-    created = [b'"' + sep + b'"' + flag + b'"' + sep for flag in (b"true", b"false")]
     for block in success_blocks(layout):
-        parts = (b"\n" + block).split(b'\n"')
-        if parts[0]:
+        rows = success_rows(block)
+        tails = None if rows is None else strip_prefixes(rows, block, sep)
+        if tails is None:
             yield b"\x00not a success row"
             return
-        del parts[0]
-        if not parts:
-            continue
-        # the common case: ids of one length and one sf__Created value in the whole block, so every
-        # prefix has one length; a row cut wrongly makes the comparison fail, never match wrongly
-        text = created[created[0] not in parts[0]]
-        try:
-            if block.count(text) == len(parts):
-                cut = parts[0].index(text) + len(text)
-                tails = [p[cut:] for p in parts]
-            else:
-                tails = [p[p.index(close, p.index(between) + 3) + 2 :] for p in parts]
-        except ValueError:
-            yield b"\x00not a success row"
-            return
-        yield b"\n".join(tails)
+        yield tails
+
+
+class ByteStream:
+    """A stream of byte chunks read in pieces of any length (for comparing it as it comes)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._data = b""
+        self._at = 0
+
+    def _fill(self) -> bool:
+        while self._at == len(self._data):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self._data, self._at = chunk, 0
+        return True
+
+    def matches(self, data: bytes) -> bool:
+        """Whether the next ``len(data)`` bytes of the stream are ``data`` (read either way)."""
+        pos = 0
+        while pos < len(data):
+            if not self._fill():
+                return False
+            n = min(len(data) - pos, len(self._data) - self._at)
+            if data[pos : pos + n] != self._data[self._at : self._at + n]:
+                return False
+            pos += n
+            self._at += n
+        return True
+
+    def at_end(self) -> bool:
+        """Whether the stream holds no more bytes."""
+        return not self._fill()
+
+
+def cut_input(
+    layout: CsvLayout, start: int, end: int, spans: Mapping[int, tuple[int, int]], taken: Sequence[int]
+) -> Iterable[bytes] | None:
+    """The input rows of the range but the ``taken`` ones, as read (see :func:`_cut`); None when a
+    taken row's byte range is not known."""
+    if not all(n in spans for n in taken):
+        return None
+    return _cut(layout, start, end, sorted(spans[n] for n in taken))
 
 
 def same_bytes(left: Iterable[bytes], right: Iterable[bytes]) -> bool:
