@@ -356,6 +356,28 @@ def compile_bytecode() -> None:
     compileall.compile_dir(str(Path(kinetic_core.__file__).parent), quiet=1)
 
 
+STARTS = {
+    "`kinetic --version`": ["-m", "kinetic_core.cli", "--version"],
+    "`kinetic export --help`": ["-m", "kinetic_core.cli", "export", "--help"],
+    "`import simple_salesforce`": ["-c", "import simple_salesforce"],
+}
+"""Processes that only start: what every run of a client pays before any work."""
+
+
+def start_up(repeat: int = 7) -> str:
+    """CPU of processes that only start (interleaved, median and min-max), as a sentence."""
+    cpus: dict[str, list[float]] = {name: [] for name in STARTS}
+    for _ in range(repeat):
+        for name, args in STARTS.items():
+            proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL)
+            _reap(proc)
+            cpus[name].append(RUSAGE.pop(proc.pid))
+    parts = [f"{name} {statistics.median(v):.2f} s ({min(v):.2f}-{max(v):.2f})" for name, v in cpus.items()]
+    return (
+        f"Start-up alone, CPU of a process that only starts (median of {repeat}): " + "; ".join(parts) + "."
+    )
+
+
 def med(runs: list[Run], i: int) -> float:
     return statistics.median(r[i] for r in runs)
 
@@ -412,7 +434,8 @@ def main() -> None:
                         f" CPU {ratios(runs, other, 0)}, wall {ratios(runs, other, 1)}"
                     )
         size = data.stat().st_size
-    for line in verdict:
+    starting = start_up()
+    for line in [*verdict, starting]:
         print(line)
     if args.no_write:
         return
@@ -441,6 +464,7 @@ def main() -> None:
             f" | {med(runs, 1):.2f} ({spread(runs, 1)}) |"
         )
     lines += ["", "Ratios (Kinetic / other, per interleaved round, median and min-max):", "", *verdict]
+    lines += ["", starting]
     lines += ["", "Targets (Kinetic / simple-salesforce over TLS, medians of the per-round ratios):", ""]
     for scenario, transport, client, runs in table:
         if client != "simple-salesforce" or transport != "tls":
