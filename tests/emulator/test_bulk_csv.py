@@ -6,12 +6,18 @@ import csv
 import io
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kinetic_core.emulator.bulk import BulkEngine, BulkLimits, JobKind, JobState
+from kinetic_core.emulator.bulk.csvio import BadRecord, Record, plan_header
+from kinetic_core.emulator.bulk.ingest import BatchApplier
+from kinetic_core.emulator.bulk.models import Operation
 from kinetic_core.emulator.store.custom import build_schema
 from kinetic_core.emulator.store.records import Store
 
@@ -369,3 +375,43 @@ def test_realistic_contacts_store_exact_values_and_row_failures(store: Store, ba
         "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",
     ]
     assert store.record_counts()["Contact"] == 5
+
+
+CHECK_CELLS = ["", "#N/A", "Acme", "1", "x" * 11, "Zoë", "a,b"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    records=st.lists(
+        st.lists(st.sampled_from(CHECK_CELLS), min_size=1, max_size=4)
+        | st.just(BadRecord("CSV parse error: field larger than field limit (131072)")),
+        min_size=1,
+        max_size=6,
+    ),
+    keep_rows=st.booleans(),
+)
+def test_batch_checked_at_once_as_record_by_record(
+    tmp_path_factory: pytest.TempPathFactory, records: list[Record], keep_rows: bool
+) -> None:
+    """A batch whose records all fit is accepted whole; any other batch is checked record by record.
+    Forcing the record-by-record check on every batch gives the same results."""
+    outputs = []
+    for whole in (True, False):
+        root = tmp_path_factory.mktemp("whole" if whole else "each")
+        with Store(root / "org.db", build_schema(), clock=lambda: datetime(2024, 1, 2, tzinfo=UTC)) as s:
+            limits = BulkLimits(max_field_chars=10, max_record_chars=15, max_fields_per_record=3)
+            engine = engine_for(s, limits=limits)
+            spec = {"object": "Account", "operation": "insert"}
+            job = engine.create_ingest_job(spec, user_id=s.admin_user_id, api_version=V)
+            account = s.schema.get("Account")
+            assert account is not None
+            plan = plan_header(s.schema, account, ["Name", "Phone", "Description"], Operation.INSERT, None)
+            applier = BatchApplier(s, job, plan, limits, s.admin_user_id, keep_rows=keep_rows)
+            with pytest.MonkeyPatch.context() as mp:
+                if not whole:
+                    mp.setattr(applier, "_all_fit", lambda _records: False)
+                with s.transaction():
+                    out = applier.apply(records)
+            shown = [(rid, created, err and err.bulk_error()) for rid, created, err in out.rows]
+            outputs.append((out.ok, out.fail, shown))
+    assert outputs[0] == outputs[1]

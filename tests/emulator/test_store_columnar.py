@@ -5,6 +5,7 @@ Each fast path is checked against the straightforward code it replaces, on gener
 
 from __future__ import annotations
 
+import sqlite3
 import string
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,7 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinetic_core.emulator.store import Store, build_schema, bulkops, ids
+from kinetic_core.emulator.store.cleaninsert import insert_columns, sql_literal
 from kinetic_core.emulator.store.columnar import parse_columns
+from kinetic_core.emulator.store.database import ensure_tables
 from kinetic_core.emulator.store.values import plain_text_limit
 from kinetic_core.emulator.store.writer import ObjectPlan, Pending, RowParser
 
@@ -242,7 +245,20 @@ def test_sqlite_settings_suit_a_local_emulator(store: Store) -> None:
     with store.read() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16_384
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 16_384
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * 16_384 == 64 << 20
+
+
+def test_a_store_file_made_with_other_pages_keeps_them(tmp_path: Path) -> None:
+    path = tmp_path / "org.db"
+    older = sqlite3.connect(path)
+    older.execute("PRAGMA page_size=4096")
+    older.execute("CREATE TABLE earlier (x)")
+    older.close()
+    with Store(path, build_schema()) as s, s.read() as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] * 4096 == 64 << 20
+        assert conn.execute("SELECT count(*) FROM sobj_account").fetchone()[0] == 0
 
 
 INSERT_HEADERS = ["Name", "Phone", "AnnualRevenue", "Site", "External_Id__c", "ParentId", "OwnerId", "Rating"]
@@ -384,3 +400,64 @@ def test_contact_batch_with_lookups_takes_the_fast_path(
     out = store.insert_many("Contact", rows)
     assert [o.error.error_code if o.error else None for o in out] == [None, "INVALID_FIELD", None, None]
     assert calls == [4]
+
+
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["O'Brien", "''", "a\x00b", "\x00", "Zoë", "NULL", "1e3", " 7 "]),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.binary(max_size=4),
+)
+"""Values of every type a store column may receive, some of them awkward as SQL literals."""
+
+
+def _inserted(conn: sqlite3.Connection, fast: bool, cols: dict[str, Any], count: int) -> object:
+    """What a table holds after inserting ``cols`` (values and their SQL types, in row order), or the
+    error the insert raised."""
+    obj = SCHEMA.get("Account")
+    assert obj is not None
+    plan = ObjectPlan(SCHEMA, obj)
+    try:
+        if fast:
+            insert_columns(conn, plan, cols, count)
+        else:
+            names = [c for c in plan.columns if c in cols]
+            series = [cols[c] if isinstance(cols[c], list) else [cols[c]] * count for c in names]
+            conn.executemany(plan.insert_sql(tuple(names)), zip(*series, strict=True))
+    except (sqlite3.Error, OverflowError) as exc:
+        return type(exc), str(exc)
+    shown = ", ".join(f"{c}, typeof({c})" for c in ["rowid", *cols])
+    return conn.execute(f"SELECT {shown} FROM sobj_account ORDER BY rowid").fetchall()
+
+
+ACCOUNT_COLUMNS = ["name", "annualrevenue", "numberofemployees", "site", "isdeleted"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(columns=st.lists(st.sampled_from(ACCOUNT_COLUMNS), min_size=1, unique=True), data=st.data())
+def test_insert_columns_stores_what_binding_each_row_stores(columns: list[str], data: st.DataObject) -> None:
+    """Constants as literals and rows through the temporary table: the same stored values (types
+    included), the same row order and the same errors as one bound ``INSERT`` per row."""
+    count = data.draw(st.integers(min_value=1, max_value=4))
+    cols: dict[str, Any] = {
+        c: data.draw(st.lists(ODD_VALUES, min_size=count, max_size=count) | ODD_VALUES) for c in columns
+    }
+    cols["id"] = [f"001000000000{i:03d}AAA" for i in range(count)]
+    outcomes = []
+    for fast in (True, False):
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        ensure_tables(conn, SCHEMA)
+        outcomes.append(_inserted(conn, fast, cols, count))
+        conn.close()
+    assert outcomes[0] == outcomes[1]
+
+
+def test_sql_literal_leaves_awkward_values_to_binding() -> None:
+    assert sql_literal("O'Brien") == "'O''Brien'"
+    assert sql_literal(None) == "NULL"
+    assert sql_literal(-(2**63)) == str(-(2**63))
+    for value in ("a\x00b", 2**63, 1.5, True, b"x"):
+        assert sql_literal(value) is None

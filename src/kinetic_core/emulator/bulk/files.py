@@ -24,7 +24,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 from kinetic_core.emulator.bulk.models import ResultKind
 from kinetic_core.emulator.private import private_dir, private_opener
@@ -222,13 +222,14 @@ def _load_records(path: Path) -> list[str]:
         return _split_records(head, fh.read()) if head else []
 
 
-def _copy_records(path: Path, out: IO[str], line_ending: str) -> None:
+def _copy_records(path: Path, out: TextIO, line_ending: str) -> None:
     if not path.exists():
         return
-    with path.open("r", encoding="utf-8", newline="") as fh:
-        head = fh.readline()
+    with path.open("rb") as fh:
+        head = fh.readline().decode("utf-8")
         if head and not head.startswith("[") and _ENDINGS[head.split()[0]] == line_ending:
-            shutil.copyfileobj(fh, out, 1 << 20)
+            out.flush()
+            shutil.copyfileobj(fh, out.buffer, 1 << 20)  # the bytes as they are: no decoding, no encoding
             return
     records = _load_records(path)
     if records:

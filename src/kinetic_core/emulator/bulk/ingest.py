@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from kinetic_core.emulator.bulk.csvio import (
     BadRecord,
@@ -91,30 +91,13 @@ class BatchApplier:
     def apply(self, records: Sequence[Record]) -> BatchOutput:
         """Apply the batch; row problems become failed records, never exceptions."""
         errors: dict[int, ApiError] = {}
-        indexes: list[int] = []
-        all_cells: list[list[str]] = []
         width = self._width
-        lim = self._limits
-        quick = width <= lim.max_fields_per_record
-        quick_chars = min(lim.max_field_chars, lim.max_record_chars)
-        add_cells, add_index = all_cells.append, indexes.append
-        for i, record in enumerate(records):
-            if (
-                quick
-                and type(record) is list
-                and len(record) == width
-                and sum(map(len, record)) <= quick_chars
-            ):
-                cells = record
-            else:
-                cells = self.cells_of(record)
-                problem = self._check(record, cells)
-                if problem is not None:
-                    add_cells(cells)
-                    errors[i] = problem
-                    continue
-            add_cells(cells)
-            add_index(i)
+        if self._all_fit(records):
+            # Every record is a list as wide as the header and within every size limit.
+            all_cells = cast("list[list[str]]", records if type(records) is list else list(records))
+            indexes = list(range(len(all_cells)))
+        else:
+            all_cells, indexes = self._sort_out(records, errors)
         outcomes = self._dispatch(indexes, all_cells, errors)
         out = BatchOutput()
         d = self._delim
@@ -146,6 +129,35 @@ class BatchApplier:
             if keep is not None:
                 keep((rid, False, err))
         return out
+
+    def _all_fit(self, records: Sequence[Record]) -> bool:
+        """Whether no record needs a look of its own: lists of the header's width, each within the
+        field and record size limits (checked a column of lengths at a time)."""
+        lim = self._limits
+        if not records or self._width > lim.max_fields_per_record:
+            return False
+        if set(map(type, records)) != {list}:
+            return False
+        rows = cast("Sequence[list[str]]", records)
+        if set(map(len, rows)) != {self._width}:
+            return False
+        return max(map(len, map("".join, rows))) <= min(lim.max_field_chars, lim.max_record_chars)
+
+    def _sort_out(
+        self, records: Sequence[Record], errors: dict[int, ApiError]
+    ) -> tuple[list[list[str]], list[int]]:
+        """Every record's cells (padded) and the indexes of those without a problem (in ``errors``)."""
+        all_cells: list[list[str]] = []
+        indexes: list[int] = []
+        for i, record in enumerate(records):
+            cells = self.cells_of(record)
+            all_cells.append(cells)
+            problem = self._check(record, cells)
+            if problem is None:
+                indexes.append(i)
+            else:
+                errors[i] = problem
+        return all_cells, indexes
 
     def _failed_id(self, cells: list[str]) -> str:
         if self._job.operation is Operation.INSERT or self._plan.id_index is None:

@@ -16,17 +16,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any, overload
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import ids, messages
-from kinetic_core.emulator.store.columnar import (
-    build_pendings,
-    convert_columns,
-    parse_columns,
-    plan_clean_insert,
-)
+from kinetic_core.emulator.store.cleaninsert import insert_columns, plan_clean_insert
+from kinetic_core.emulator.store.columnar import build_pendings, convert_columns, parse_columns
 from kinetic_core.emulator.store.database import quote
 from kinetic_core.emulator.store.schema import FieldDef, Schema
 from kinetic_core.emulator.store.upserts import parse_upsert_rows, route_upserts, upsert_keys, upsert_targets
@@ -192,9 +187,7 @@ class BulkOps:
                 "id": new_ids,
             }
         )
-        columns = [c for c in plan.columns if c in cols]
-        series = [cols[c] if isinstance(cols[c], list) else repeat(cols[c]) for c in columns]
-        self._conn.executemany(plan.insert_sql(tuple(columns)), zip(*series, strict=False))
+        insert_columns(self._conn, plan, cols, count)
         self._save_sequences()
         return CreatedIds(new_ids)
 

@@ -19,14 +19,12 @@ Example:
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.store import messages
-from kinetic_core.emulator.store.database import is_nocase, quote
 from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef
 from kinetic_core.emulator.store.values import (
     NULL_MARKER,
@@ -40,9 +38,6 @@ from kinetic_core.emulator.store.writer import (
     ObjectPlan,
     Pending,
     RowParser,
-    chunks,
-    find_by_key,
-    person_name,
 )
 
 
@@ -51,6 +46,8 @@ class _Skip:
 
 
 _SKIP: Any = _Skip()
+SKIP = _SKIP
+"""The empty-cell marker in converted columns (for :mod:`~kinetic_core.emulator.store.cleaninsert`)."""
 
 
 class HeaderRows(Sequence[Mapping[str, Any]]):
@@ -117,7 +114,7 @@ def _plain_within(cells: list[Any], limit: int) -> bool:
 
 
 def _all_text(cells: list[Any]) -> bool:
-    return all(type(c) is str for c in cells)
+    return set(map(type, cells)) <= {str}
 
 
 def _convert_column(
@@ -322,144 +319,3 @@ def _add_lookups(pendings: list[Pending], lk: LookupColumn) -> None:
             p.lookups = []
         assert isinstance(p.lookups, list)
         p.lookups.append(Lookup(lk.ref, lk.target, lk.key, value, str(shown)))
-
-
-def plan_clean_insert(
-    conn: sqlite3.Connection, plan: ObjectPlan, batch: Columns, count: int, owner_id: str
-) -> dict[str, Any] | None:
-    """Every stored column of a batch of creates, when no row can fail; None sends it row by row.
-
-    A column is a list (one value per row) or a constant. Declines (None) whenever a row could get an
-    error or a value the columns cannot express: cell errors, denied fields, an ``Id`` column, derived
-    fields other than a person's name, auto-numbers, missing required values, parents that are not
-    found exactly once by their external id, lookups that are not plain existing ids of the acting
-    user, or unique values already taken or repeated. The caller then runs the row pipeline, which
-    produces the exact per-row outcomes.
-    """
-    if batch.errors or batch.denied or batch.has_id or plan.auto_numbers:
-        return None
-    if plan.derives and not plan.derives_name:
-        return None
-    resolved = _resolve_lookup_columns(conn, batch)
-    if resolved is None:
-        return None
-    skipped = {*batch.skipped, *(name for name, values in resolved if any(v is _SKIP for v in values))}
-    cols = _stored_columns(plan, [*zip(batch.names, batch.values, strict=True), *resolved], skipped)
-    _fill_defaults(plan, cols, owner_id)
-    if plan.derives_name:
-        _derive_names(cols, count)
-    if _missing_required(plan, cols):
-        return None
-    if not _references_ok(conn, plan, cols, owner_id) or not _unique_ok(conn, plan, cols, count):
-        return None
-    return cols
-
-
-def _resolve_lookup_columns(conn: sqlite3.Connection, batch: Columns) -> list[tuple[str, list[Any]]] | None:
-    """Each lookup column as its reference column of parent ids; None when a parent is not found once."""
-    out: list[tuple[str, list[Any]]] = []
-    for lk in batch.lookups:
-        nocase = is_nocase(lk.key)
-        present = [v for v in lk.values if v is not _SKIP and v is not None]
-        found = find_by_key(conn, lk.target, lk.key, present)
-        ids: dict[Any, str] = {}
-        for value in set(present):
-            hits = found.get(value.lower() if nocase and isinstance(value, str) else value, [])
-            if len(hits) != 1:
-                return None
-            ids[value] = hits[0]
-        out.append((lk.ref.column, [v if v is _SKIP or v is None else ids[v] for v in lk.values]))
-    return out
-
-
-def _stored_columns(
-    plan: ObjectPlan, columns: list[tuple[str, list[Any]]], skipped: set[str]
-) -> dict[str, Any]:
-    """Empty cells (``_SKIP``, in the ``skipped`` columns) take the field's default on create, else null."""
-    defaults = dict(plan.defaults)
-    cols: dict[str, Any] = {}
-    for name, values in columns:
-        if name in skipped:
-            default = defaults.get(name)
-            values = [default if v is _SKIP else v for v in values]
-        cols[name] = values
-    return cols
-
-
-def _fill(cols: dict[str, Any], name: str, value: Any) -> None:
-    """Replace nulls (or an absent column) by ``value``."""
-    current = cols.get(name)
-    if isinstance(current, list):
-        if None in current:
-            cols[name] = [value if v is None else v for v in current]
-    elif current is None:
-        cols[name] = value
-
-
-def _fill_defaults(plan: ObjectPlan, cols: dict[str, Any], owner_id: str) -> None:
-    for name, default in plan.defaults:
-        cols.setdefault(name, default)
-    for name in plan.booleans:
-        _fill(cols, name, 0)
-    if plan.has_owner:
-        _fill(cols, "ownerid", owner_id)
-
-
-def _derive_names(cols: dict[str, Any], count: int) -> None:
-    """``Name`` of person records from first and last name (see :func:`writer.derive`)."""
-    first, last = cols.get("firstname"), cols.get("lastname")
-    if first is None and last is None:
-        return
-    firsts = first if isinstance(first, list) else [first] * count
-    lasts = last if isinstance(last, list) else [last] * count
-    if all(v is None or isinstance(v, str) for v in (first, last) if not isinstance(v, list)):
-        # Text fields hold strings (or null): person_name() spelled out without a call per row.
-        pairs = zip(firsts, lasts, strict=True)
-        cols["name"] = [f"{f} {n}" if f and n else (f or n or None) for f, n in pairs]
-    else:
-        cols["name"] = [person_name(f, n) for f, n in zip(firsts, lasts, strict=True)]
-
-
-def _missing_required(plan: ObjectPlan, cols: dict[str, Any]) -> bool:
-    for name, _ in plan.required_cols:
-        current = cols.get(name)
-        if current is None or (isinstance(current, list) and None in current):
-            return True
-    return False
-
-
-def _references_ok(conn: sqlite3.Connection, plan: ObjectPlan, cols: dict[str, Any], owner_id: str) -> bool:
-    wanted: dict[str, set[str]] = {}
-    for column, _, reference_to in plan.reference_cols:
-        current = cols.get(column)
-        distinct: set[Any] = set(current) if isinstance(current, list) else {current}
-        distinct.discard(None)
-        distinct.discard(owner_id)
-        for value in distinct:
-            target = plan.schema.by_prefix(value[:3])
-            if target is None or target.name not in reference_to:
-                return False
-            wanted.setdefault(target.table, set()).add(value)
-    for table, id_set in wanted.items():
-        found = 0
-        for part in chunks(sorted(id_set)):
-            marks = ", ".join("?" for _ in part)
-            sql = f"SELECT count(*) FROM {quote(table)} WHERE isdeleted = 0 AND id IN ({marks})"
-            found += conn.execute(sql, part).fetchone()[0]
-        if found != len(id_set):
-            return False
-    return True
-
-
-def _unique_ok(conn: sqlite3.Connection, plan: ObjectPlan, cols: dict[str, Any], count: int) -> bool:
-    for f in plan.unique:
-        current = cols.get(f.column)
-        values = current if isinstance(current, list) else [current] * count
-        present = [v for v in values if v is not None]
-        if not present:
-            continue
-        nocase = is_nocase(f)
-        norms = {v.lower() if nocase and isinstance(v, str) else v for v in present}
-        if len(norms) != len(present) or find_by_key(conn, plan.obj, f, present):
-            return False
-    return True

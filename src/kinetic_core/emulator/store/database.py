@@ -34,7 +34,8 @@ _BOOKKEEPING = (
     "n INTEGER NOT NULL, PRIMARY KEY (name, minute))",
 )
 WINDOW_MINUTES = 24 * 60
-WAL_CHECKPOINT_PAGES = 16_384
+PAGE_SIZE = 16_384
+WAL_CHECKPOINT_BYTES = 64 << 20
 
 
 class ExactSum:
@@ -88,13 +89,19 @@ def connect(path: Path) -> sqlite3.Connection:
     private_file(path)  # before SQLite opens it: its -wal/-shm files copy this mode
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, cached_statements=512)
     register_functions(conn)
+    # A new file gets 16 KiB pages (an existing one keeps its own): a Bulk batch of 10,000 records then
+    # dirties a quarter as many pages, and each commit writes (and each checkpoint copies) a quarter as
+    # many WAL frames, for about a quarter less CPU per batch; a single-record write costs a few
+    # microseconds more. Set before the WAL switch, which writes the file's header.
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-65536")
     # Checkpoint every ~64 MB of WAL rather than SQLite's 4 MB: a 10,000-row Bulk batch rewrites the same
     # index pages many times, and each checkpoint copies (and syncs) them once.
-    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
     return conn
 
 
