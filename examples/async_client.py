@@ -1,5 +1,5 @@
 """The asyncio client against the embedded org: concurrent creates, async for over a query,
-a Composite batch and a composite request.
+a Composite batch, a composite request, Bulk API 2.0 loads and queries, and the smart loader.
 
 Run: python examples/async_client.py
 
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from pathlib import Path
 
 from kinetic_core import AsyncSalesforceClient, EntityIsDeletedError
 from kinetic_core.composite import SubRequest
 
 
 async def main(home: str) -> None:
+    out = Path(home) / "bulk-accounts.csv"
     async with AsyncSalesforceClient.connect("local", home=home, max_connections=10) as client:
         print(f"connected to {client.org_name} (API v{client.api_version})")
 
@@ -54,6 +56,26 @@ async def main(home: str) -> None:
             all_or_none=True,
         )
         print(f"composite: {', '.join(f'{a.reference_id} {a.status}' for a in answers)}")
+
+        # Bulk API 2.0: split into jobs, uploaded in parallel, every input row accounted for.
+        rows = [{"External_Id__c": f"B-{n}", "Name": f"Bulk {n:04d}"} for n in range(1, 1201)]
+        rows[41] = {"External_Id__c": "B-42"}  # no Name: the insert of row 42 fails
+        with await client.bulk.upsert(
+            "Account", rows, external_id_field="External_Id__c", max_records_per_job=500
+        ) as loaded:
+            (bad,) = loaded.failed_rows()
+            print(
+                f"bulk upsert: {loaded.successful} ok, {loaded.failed} failed in {len(loaded.job_ids)} jobs"
+            )
+            print(f"input row {bad.row_number}: {bad.error_code}")
+        export = await client.bulk.query("SELECT Id, Name FROM Account WHERE Name LIKE 'Bulk%'", out=out)
+        bulk_rows = await client.bulk.query("SELECT Name FROM Account WHERE Name LIKE 'Bulk%'")
+        names = sorted([row["Name"] or "" async for row in bulk_rows])
+        print(f"bulk query: {export.rows} rows to {out.name}, {len(names)} rows read, first {names[0]}")
+
+        # The smart loader: the same decision and result as the sync client's load().
+        routed = await client.load("Contact", [{"LastName": f"Routed {n}"} for n in range(3000)])
+        print(f"load: {routed.strategy.value}, {routed.successful} of {routed.total} saved")
 
         # Errors are the sync client's exceptions.
         await client.delete("Account", ids[1])

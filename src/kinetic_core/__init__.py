@@ -28,7 +28,7 @@ if _TYPE_CHECKING:
         StaticTokenAuth,
         Token,
     )
-    from kinetic_core.bulk import BulkClient, BulkResult
+    from kinetic_core.bulk import AsyncBulkClient, AsyncRows, BulkClient, BulkResult
     from kinetic_core.client import SalesforceClient, SObject
     from kinetic_core.composite import (
         ErrorDetail,
@@ -86,7 +86,9 @@ if _TYPE_CHECKING:
 _LAZY = {
     "ApiError": "kinetic_core.errors",
     "ApiUsage": "kinetic_core.http",
+    "AsyncBulkClient": "kinetic_core.bulk",
     "AsyncQueryResult": "kinetic_core.rest",
+    "AsyncRows": "kinetic_core.bulk",
     "AsyncSalesforceClient": "kinetic_core.aclient",
     "AuthFlow": "kinetic_core.auth",
     "AuthenticationError": "kinetic_core.errors",
@@ -243,7 +245,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "ApiError",
     "ApiUsage",
+    "AsyncBulkClient",
     "AsyncQueryResult",
+    "AsyncRows",
     "AsyncSalesforceClient",
     "AuthFlow",
     "AuthenticationError",

@@ -45,8 +45,11 @@ from kinetic_core.rest.ops import UpsertResult
 from kinetic_core.rest.query import AsyncQueryResult
 
 if TYPE_CHECKING:
+    from kinetic_core.bulk.aclient import AsyncBulkClient
     from kinetic_core.composite.results import RecordResult
     from kinetic_core.http.asession import AsyncHttpSession
+    from kinetic_core.inputs import LoadInput
+    from kinetic_core.load import CostModel, LoadResult, Thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ class AsyncSalesforceClient:
         self.org_local = org_local
         """True when the org is the built-in local emulator."""
         self._describes = ops.DescribeCache()
+        self._bulk: AsyncBulkClient | None = None
         self._closed = False
 
     # ------------------------------------------------------------------ construction
@@ -292,3 +296,57 @@ class AsyncSalesforceClient:
         (children's objects from the parents' describes)."""
         child_types = described_child_types(self._describes.steps)
         return await arun(self._session, tree_steps(sobject, records, child_types))
+
+    # ------------------------------------------------------------------ bulk and the smart loader
+    @property
+    def bulk(self) -> AsyncBulkClient:
+        """The Bulk API 2.0 client (``kinetic_core.bulk.aclient.AsyncBulkClient``), built on first use.
+
+        Example:
+            >>> result = await client.bulk.insert("Account", [{"Name": "Acme"}])  # doctest: +SKIP
+        """
+        if self._bulk is None:
+            # Imported on first use: the Bulk API modules cost a program that never uses them.
+            from kinetic_core.bulk.aclient import AsyncBulkClient
+
+            self._bulk = AsyncBulkClient(self)
+        return self._bulk
+
+    async def load(
+        self,
+        sobject: str,
+        records: LoadInput,
+        operation: str = "insert",
+        strategy: str = "auto",
+        *,
+        external_id_field: str | None = None,
+        thresholds: Thresholds | None = None,
+        model: CostModel | None = None,
+        **options: Any,
+    ) -> LoadResult:
+        """Load records through the cheapest API (``kinetic_core.load.aload``): the arguments of
+        ``SalesforceClient.load``, and the same decision, reason and ``LoadResult``.
+
+        Example:
+            >>> result = await client.load("Contact", "contacts.csv", operation="upsert",  # doctest: +SKIP
+            ...                            external_id_field="Ext__c")
+            >>> result.strategy, result.reason                                             # doctest: +SKIP
+        """
+        # Imported on first use, like ``bulk``: the loader brings the Bulk API and input adapters.
+        from kinetic_core.load.run import aload
+
+        return await aload(
+            self,
+            sobject,
+            records,
+            operation=operation,
+            strategy=strategy,
+            external_id_field=external_id_field,
+            thresholds=thresholds,
+            model=model,
+            **options,
+        )
+
+    async def smart_insert(self, sobject: str, records: LoadInput, **options: Any) -> LoadResult:
+        """``await load(sobject, records, operation="insert")``."""
+        return await self.load(sobject, records, operation="insert", **options)

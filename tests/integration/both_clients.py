@@ -2,18 +2,20 @@
 
 ``Blocking`` runs an ``AsyncSalesforceClient`` on its own event loop and answers each call with
 the awaited result, so a test written once runs against ``SalesforceClient`` and the async client
-alike (an async query comes back as a blocking iterator that awaits each record).
+alike (an async query, Bulk rows or job list comes back as a blocking iterator that awaits each
+item; ``client.bulk`` is itself wrapped).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 from kinetic_core import AsyncSalesforceClient, SalesforceClient
+from kinetic_core.bulk.aclient import AsyncBulkClient
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.rest.query import AsyncQueryResult
 
@@ -66,15 +68,32 @@ class BlockingQuery(Iterator[dict[str, Any]]):
             raise StopIteration from None
 
 
-class Blocking:
-    """An ``AsyncSalesforceClient`` whose coroutines are awaited on a private loop."""
+class BlockingItems(Iterator[Any]):
+    """Any async iterator (Bulk rows, a job list) walked from blocking code."""
 
-    def __init__(self, runner: asyncio.Runner, client: AsyncSalesforceClient) -> None:
+    def __init__(self, runner: asyncio.Runner, items: AsyncIterator[Any]) -> None:
+        self._runner = runner
+        self._items = items
+
+    def __next__(self) -> Any:
+        try:
+            return self._runner.run(anext(self._items))
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+
+class Blocking:
+    """An ``AsyncSalesforceClient`` (or its ``AsyncBulkClient``) whose coroutines are awaited on a
+    private loop."""
+
+    def __init__(self, runner: asyncio.Runner, client: AsyncSalesforceClient | AsyncBulkClient) -> None:
         self._runner = runner
         self.inner = client
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.inner, name)
+        if isinstance(value, AsyncBulkClient):
+            return Blocking(self._runner, value)
         if not callable(value):
             return value
 
@@ -83,7 +102,9 @@ class Blocking:
             if isinstance(result, AsyncQueryResult):
                 return BlockingQuery(self._runner, result)
             if inspect.isawaitable(result):
-                return self._runner.run(_awaited(result))
+                result = self._runner.run(_awaited(result))
+            if isinstance(result, AsyncIterator):
+                return BlockingItems(self._runner, result)
             return result
 
         return call

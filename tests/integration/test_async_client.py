@@ -1,15 +1,20 @@
-"""What only the asyncio client has: many tasks on one client, a bounded pool, one shared renewal."""
+"""What only the asyncio client has: many tasks on one client, a bounded pool, one shared renewal,
+a bulk load stopped by cancelling its task."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from both_clients import no_sleep, settings
 
-from kinetic_core import AsyncSalesforceClient
+from kinetic_core import AsyncSalesforceClient, SalesforceClient
+from kinetic_core.bulk import BulkEvent, JobCreated, JobState, PollPolicy, RowsUploaded
+from kinetic_core.bulk.aclient import AsyncBulkClient
 from kinetic_core.emulator.server import LocalOrg
 
 
@@ -86,3 +91,39 @@ def test_query_walks_pages_with_async_for(local_org: LocalOrg, tmp_path: Path) -
     names, pages = asyncio.run(main())
     assert names == [f"P{n:03d}" for n in range(500)]
     assert pages == 3
+
+
+def test_cancelling_a_bulk_load_aborts_its_open_jobs(tmp_path: Path) -> None:
+    fast = PollPolicy(initial=0.02, maximum=0.05)
+    rows = [{"Name": f"X{n}"} for n in range(20)]
+    with LocalOrg(data_dir=tmp_path / "org", bulk_job_delay_seconds=60.0) as org:
+
+        async def main() -> tuple[list[str], set[int]]:
+            async with AsyncSalesforceClient.connect(sleep=no_sleep, **settings(org, tmp_path)) as client:
+                created: list[str] = []
+                threads: set[int] = set()
+                uploaded = asyncio.Event()
+
+                def on_event(event: BulkEvent) -> None:
+                    threads.add(threading.get_ident())
+                    if isinstance(event, JobCreated):
+                        created.append(event.job_id)
+                    if isinstance(event, RowsUploaded) and len(created) == 2:
+                        uploaded.set()
+
+                bulk = AsyncBulkClient(client, poll=fast, state_dir=False)
+                load = asyncio.create_task(
+                    bulk.insert("Account", rows, max_records_per_job=10, on_event=on_event)
+                )
+                await asyncio.wait_for(uploaded.wait(), 30)
+                load.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await load
+                return created, threads
+
+        created, threads = asyncio.run(main())
+        assert len(created) == 2
+        assert threads == {threading.get_ident()}  # progress is reported on the event loop's thread
+        with SalesforceClient.connect(sleep=lambda s: None, **settings(org, tmp_path)) as sync:
+            assert [sync.bulk.get_job(job_id).state for job_id in created] == [JobState.ABORTED] * 2
+        assert org.org.store.record_counts().get("Account", 0) == 0

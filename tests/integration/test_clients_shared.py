@@ -3,6 +3,7 @@ on the emulator, and both must give the same results, errors, retries and limits
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from both_clients import Opened
 
 from kinetic_core import flatten, soql
+from kinetic_core.bulk import PollPolicy
 from kinetic_core.composite import SubRequest
 from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.errors import (
@@ -23,6 +25,7 @@ from kinetic_core.errors import (
     NotFoundError,
     RequiredFieldMissingError,
 )
+from kinetic_core.load import Thresholds
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -176,3 +179,158 @@ def test_expired_session_is_renewed(client: Any, local_org: LocalOrg) -> None:
     local_org.admin("faults", {})
     assert client.get("Account", rid)["Name"] == "after expiry"
     assert client.http.refresh_count >= 1
+
+
+# ---------------------------------------------------------------------- Bulk API 2.0 and the router
+FAST = PollPolicy(initial=0.02, maximum=0.05)
+
+
+def outcomes(result: Any) -> list[tuple[Any, ...]]:
+    """Every row of a ``BulkResult`` as (row number, status, created, error code, message, fields)."""
+    rows = sorted(result, key=lambda r: r.row_number or 0)
+    return [
+        (r.row_number, r.status.value, r.created, r.error_code, r.error_message, r.error_fields) for r in rows
+    ]
+
+
+def shapes(events: list[Any]) -> dict[str, Any]:
+    """The events' kinds and fields: each job's in order (repeated state changes counted once; jobs
+    run in parallel, so their events interleave differently from run to run), then the load's own."""
+    per_job: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    load: list[tuple[str, tuple[str, ...]]] = []
+    for event in events:
+        shape = (type(event).__name__, tuple(vars(event)))
+        job_id = getattr(event, "job_id", None)
+        seen = per_job.setdefault(job_id, []) if job_id is not None else load
+        if not seen or seen[-1] != shape or shape[0] != "JobStateChanged":
+            seen.append(shape)
+    return {"jobs": sorted(per_job.values()), "load": load, "last": type(events[-1]).__name__}
+
+
+def bulk_scenario(client: Any, tmp_path: Path) -> dict[str, Any]:
+    """Insert, upsert, update, delete and hard-delete, each with a failing row; what a caller sees."""
+    events: list[Any] = []
+    rows: list[dict[str, Any]] = [{"Name": f"B{i}", "External_Id__c": f"B{i}"} for i in range(1, 13)]
+    rows[3] = {"Phone": "no name", "External_Id__c": "B4"}  # Name is required: row 4 fails
+    out = tmp_path / "results"
+    seen: dict[str, Any] = {}
+    with client.bulk.insert(
+        "Account", rows, poll=FAST, on_event=events.append, results_dir=out, max_records_per_job=5
+    ) as inserted:
+        seen["insert"] = outcomes(inserted)
+        seen["insert_jobs"] = len(inserted.job_ids)
+        ids = {r.row_number: r.id for r in inserted.successful_rows()}
+        seen["files"] = sorted(p.name.split("-", 2)[-1] for p in out.iterdir())
+    seen["events"] = shapes(events)
+    upsert_rows = [
+        {"External_Id__c": "B1", "Name": "B1 renamed"},
+        {"External_Id__c": "NEW1", "Name": "new"},
+        {"External_Id__c": "NEW2", "Phone": "no name"},  # created without a Name: fails
+    ]
+    with client.bulk.upsert(
+        "Account", upsert_rows, external_id_field="External_Id__c", poll=FAST
+    ) as upserted:
+        seen["upsert"] = outcomes(upserted)
+    with client.bulk.update(
+        "Account", [{"Id": ids[2], "Phone": None}, {"Name": "no id"}], poll=FAST
+    ) as updated:
+        seen["update"] = outcomes(updated)
+    bogus = "001000000000000AAA"
+    with client.bulk.delete("Account", [ids[5], bogus, ids[6]], poll=FAST) as deleted:
+        seen["delete"] = outcomes(deleted)
+    with client.bulk.hard_delete("Account", [ids[7], bogus], poll=FAST) as hard:
+        seen["hard_delete"] = outcomes(hard)
+    seen["names"] = sorted(r["Name"] for r in client.query("SELECT Name FROM Account"))
+    return seen
+
+
+def test_bulk_ingest_gives_both_clients_the_same_rows_errors_files_and_events(
+    local_org: LocalOrg, tmp_path: Path
+) -> None:
+    seen = {}
+    for kind in ("sync", "async"):
+        local_org.admin("reset")
+        opened = Opened(kind, local_org, tmp_path / kind)
+        try:
+            seen[kind] = bulk_scenario(opened.client, tmp_path / kind)
+        finally:
+            opened.close()
+    sync, asyn = seen["sync"], seen["async"]
+    assert sync == asyn
+    assert sync["insert_jobs"] == 3  # 12 rows, 5 a job
+    failed = [row for row in sync["insert"] if row[1] == "failed"]
+    assert failed == [
+        (4, "failed", None, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ("Name",))
+    ]
+    assert [row[0] for row in sync["insert"]] == list(range(1, 13))
+    assert [(row[0], row[1], row[2]) for row in sync["upsert"]] == [
+        (1, "success", False),
+        (2, "success", True),
+        (3, "failed", None),
+    ]
+    assert [(row[0], row[1]) for row in sync["update"]] == [(1, "success"), (2, "failed")]
+    assert [(row[0], row[1]) for row in sync["delete"]] == [(1, "success"), (2, "failed"), (3, "success")]
+    assert [row[0] for row in sync["hard_delete"]] == [1, 2]
+    assert sync["files"] == ["failed-records.csv", "success-records.csv", "unprocessed-records.csv"]
+    jobs = sync["events"]["jobs"]
+    assert len(jobs) == 3
+    for job in jobs:
+        assert [name for name, _ in job][:3] == ["JobCreated", "RowsUploaded", "JobStateChanged"]
+    assert {name for name, _ in sync["events"]["load"]} == {"ResultRowsWritten", "LoadDone"}
+    assert sync["events"]["last"] == "LoadDone"
+
+
+def test_bulk_query_to_a_file_and_row_by_row(client: Any, tmp_path: Path) -> None:
+    made = client.create_batch("Account", [{"Name": f"R{i:03d}", "Phone": None} for i in range(45)])
+    assert all(r.success for r in made)
+    client.bulk.poll = FAST
+    export = client.bulk.query(
+        "SELECT Id, Name, Phone FROM Account", out=tmp_path / "out.csv", max_records=20
+    )
+    assert (export.rows, export.pages) == (45, 3)
+    with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as handle:
+        lines = list(csv.reader(handle))
+    assert lines[0] == ["Id", "Name", "Phone"]
+    assert sorted(line[1] for line in lines[1:]) == [f"R{i:03d}" for i in range(45)]
+    rows = list(client.bulk.query("SELECT Name, Phone FROM Account", max_records=20))
+    assert sorted(r["Name"] for r in rows) == [f"R{i:03d}" for i in range(45)]
+    assert {r["Phone"] for r in rows} == {None}
+    client.delete("Account", made[0].id)
+    deleted = list(client.bulk.query_all("SELECT Name, IsDeleted FROM Account WHERE IsDeleted = true"))
+    assert deleted == [{"Name": "R000", "IsDeleted": "true"}]
+
+
+def test_bulk_jobs_one_by_one(client: Any) -> None:
+    bulk = client.bulk
+    bulk.poll = FAST
+    job = bulk.create_job("Account", "insert")
+    assert job.state.value == "Open"
+    bulk.upload_data(job.id, b"Name\nJ1\n\nJ3\n")
+    assert bulk.close_job(job.id).state.value == "UploadComplete"
+    done = bulk.wait(job.id)
+    assert (done.state.value, done.records_processed) == ("JobComplete", 2)
+    assert bulk.get_job(job.id).id == job.id
+    assert job.id in {j.id for j in bulk.list_jobs()}
+    with bulk.get_results(job.id) as result:
+        assert (result.total, result.successful) == (2, 2)
+    bulk.delete_job(job.id)
+    other = bulk.create_job("Account", "insert")
+    assert bulk.abort_job(other.id).state.value == "Aborted"
+    with pytest.raises(NotFoundError):
+        bulk.get_job("750000000000000AAA")
+
+
+@pytest.mark.parametrize(
+    ("count", "strategy"), [(2, "rest"), (40, "composite"), (300, "bulk")], ids=["rest", "composite", "bulk"]
+)
+def test_load_routes_the_same_way_on_both_clients(client: Any, count: int, strategy: str) -> None:
+    rows = [{"LastName": f"L{i}"} for i in range(count)]
+    rows[1] = {"FirstName": "no last name"}
+    limits = Thresholds(rest_max_records=3, bulk_min_records=200)
+    result = client.load("Contact", rows, thresholds=limits, poll=FAST)
+    assert result.strategy.value == strategy
+    assert result.reason.startswith(f"{count:,} records: ")
+    assert (result.total, result.successful, result.failed, result.unprocessed) == (count, count - 1, 1, 0)
+    failed = [o for o in result if o.status == "failed"]
+    assert [(o.row_number, o.error_code) for o in failed] == [(2, "REQUIRED_FIELD_MISSING")]
+    assert client.count("Contact") == count - 1

@@ -1,7 +1,7 @@
 """Checked by mypy --strict in scripts/test (not a pytest module): the public entry points are typed
 by what they return, with no ``Any``: the client's bulk, load (and every input it takes), tree and
-replication calls, a pipeline's dry run, and the Bulk API query overloads chosen by ``out`` and
-``as_dataframe``."""
+replication calls, a pipeline's dry run, the Bulk API query overloads chosen by ``out`` and
+``as_dataframe``, and the async client's bulk and load calls."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ import polars
 import pyarrow
 
 from kinetic_core import (
+    AsyncBulkClient,
     AsyncQueryResult,
+    AsyncRows,
     AsyncSalesforceClient,
     BulkClient,
+    BulkResult,
     DeletedRecords,
     LoadInput,
     LoadResult,
@@ -98,6 +101,16 @@ async def async_client_calls() -> None:
         assert_type(await client.create_batch("Account", []), list[RecordResult])
         assert_type(await client.tree("Account", [{"Name": "Acme"}]), TreeResult)
         assert_type(await client.batch([]), list[SubResponse])
+        assert_type(client.bulk, AsyncBulkClient)
+        assert_type(await client.bulk.insert("Account", "accounts.csv"), BulkResult)
+        assert_type(await client.bulk.query("SELECT Id FROM Account"), AsyncRows)
+        assert_type(await client.bulk.query("SELECT Id FROM Account", out="a.csv"), QueryExport)
+        assert_type(await client.bulk.query_all("SELECT Id FROM Account", max_records=500), AsyncRows)
+        assert_type(
+            [row async for row in await client.bulk.query("SELECT Id FROM Account")],
+            list[dict[str, str | None]],
+        )
+        assert_type(await client.load("Account", [{"Name": "Acme"}]), LoadResult)
 
 
 def pipeline_dry_run(pipeline: SyncPipeline) -> None:

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kinetic_core.bulk.aclient import AsyncBulkClient, AsyncRows
     from kinetic_core.bulk.client import BulkClient
     from kinetic_core.bulk.events import BulkEvent, JobCreated, JobStateChanged, LoadDone, RowsUploaded
     from kinetic_core.bulk.manifest import BulkResumeWarning
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from kinetic_core.bulk.results import BulkResult, RowResult, RowStatus
 
 _LAZY = {
+    "AsyncBulkClient": "kinetic_core.bulk.aclient",
+    "AsyncRows": "kinetic_core.bulk.aclient",
     "BulkClient": "kinetic_core.bulk.client",
     "BulkEvent": "kinetic_core.bulk.events",
     "BulkResult": "kinetic_core.bulk.results",
@@ -45,6 +48,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncBulkClient",
+    "AsyncRows",
     "BulkClient",
     "BulkEvent",
     "BulkResult",
@@ -69,6 +74,10 @@ __all__ = [
 def _module(name: str) -> ModuleType:
     """Import one module of ``_LAZY`` with an ordinary import statement (visible to the import linter)."""
     match name:
+        case "kinetic_core.bulk.aclient":
+            import kinetic_core.bulk.aclient
+
+            return kinetic_core.bulk.aclient
         case "kinetic_core.bulk.client":
             import kinetic_core.bulk.client
 

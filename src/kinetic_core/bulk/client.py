@@ -7,7 +7,7 @@ into a DataFrame. The job-by-job operations come from :class:`~kinetic_core.bulk
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
 
@@ -21,9 +21,6 @@ from kinetic_core.bulk.frames import (
     type_polars,
 )
 from kinetic_core.bulk.models import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_CONCURRENT_JOBS,
-    DEFAULT_MAX_RECORDS,
     ColumnDelimiter,
     LineEnding,
     Operation,
@@ -108,42 +105,14 @@ class BulkClient(JobControl):
         sobject: str,
         records: Records,
         *,
-        external_id_field: str | None = None,
-        max_bytes_per_job: int = DEFAULT_MAX_BYTES,
-        max_records_per_job: int = DEFAULT_MAX_RECORDS,
-        max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS,
-        column_delimiter: ColumnDelimiter | str | None = None,
-        line_ending: LineEnding | str | None = None,
-        columns: Sequence[str] | None = None,
-        results_dir: str | Path | None = None,
-        timeout: float | None = None,
-        on_event: Callable[[BulkEvent], None] | None = None,
         poll: PollPolicy | None = None,
-        assignment_rule_id: str | None = None,
+        **kwargs: Any,
     ) -> BulkResult:
-        from kinetic_core.bulk.ingest import IngestLoad, LoadOptions
+        from kinetic_core.bulk.ingest import IngestLoad
+        from kinetic_core.bulk.loadopts import load_options
         from kinetic_core.inputs import frame_index_labels
-        from kinetic_core.runfiles import check_writable
 
-        if results_dir is not None:  # before anything is sent: a load must not end unable to say what it did
-            check_writable(Path(results_dir))
-        options = LoadOptions(
-            sobject=sobject,
-            operation=operation,
-            external_id_field=external_id_field,
-            max_bytes_per_job=max_bytes_per_job,
-            max_records_per_job=max_records_per_job,
-            max_concurrent_jobs=max_concurrent_jobs,
-            column_delimiter=column_delimiter,
-            line_ending=line_ending,
-            columns=columns,
-            results_dir=Path(results_dir) if results_dir is not None else None,
-            timeout=timeout,
-            on_event=on_event,
-            poll=poll or self.poll,
-            assignment_rule_id=assignment_rule_id,
-            manifests=self.manifests,
-        )
+        options = load_options(operation, sobject, manifests=self.manifests, poll=poll or self.poll, **kwargs)
         result = IngestLoad(self.api, options, clock=self.clock, sleep=self.sleep).run(records)
         result.index_labels = frame_index_labels(records)
         return result

@@ -1,24 +1,34 @@
 """``JobControl``: Bulk API 2.0 jobs one by one: create, upload, close, abort, delete, read, list, wait,
 and the results of a finished job (with input row numbers when this process or another one loaded it).
 
-``BulkClient`` adds the whole-load operations (ingest split into jobs, queries) on top.
+``BulkClient`` adds the whole-load operations (ingest split into jobs, queries) on top. What a
+method does is the steps of :class:`JobSteps` (``kinetic_core.http.steps``), shared with the async
+client (``kinetic_core.bulk.aclient``); ``JobControl`` runs them on a sync session.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kinetic_core.bulk.events import BulkEvent, Emitter, JobStateChanged
-from kinetic_core.bulk.jobs import HttpLike, JobsApi
+from kinetic_core.bulk.jobs import (
+    HttpLike,
+    JobsApi,
+    create_ingest_steps,
+    create_query_steps,
+    find_job_steps,
+    get_job_steps,
+    run_on,
+)
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
-from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
+from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, poll_steps
 from kinetic_core.errors import BulkTimeoutError
 from kinetic_core.http.paths import check_id
+from kinetic_core.http.steps import Flow
 
 if TYPE_CHECKING:
     from kinetic_core.bulk.manifest import ManifestStore
@@ -30,34 +40,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class JobControl:
-    """Low-level control of Bulk API 2.0 jobs through the client's shared HTTP session.
+class JobSteps:
+    """What the sync and async job controls share: the manifest store, the poll policy and the steps
+    of the operations that take more than one call (create, wait, results).
 
-    See :class:`~kinetic_core.bulk.client.BulkClient` (which is a ``JobControl``) for the
-    arguments and for how job manifests let any process resume a job.
-
-    Example:
-        >>> jobs = client.bulk                                 # doctest: +SKIP
-        >>> job = jobs.create_job("Account", "insert")         # doctest: +SKIP
-        >>> jobs.upload_data(job.id, b"Name\\nAcme\\n")        # doctest: +SKIP
-        >>> jobs.close_job(job.id); jobs.wait(job.id).state    # doctest: +SKIP
-        <JobState.JOB_COMPLETE: 'JobComplete'>
+    ``http`` is the session; ``clock`` a monotonic clock; ``poll`` the polling policy; ``state_dir``
+    where job manifests live (see :class:`~kinetic_core.bulk.client.BulkClient`).
     """
 
     def __init__(
         self,
-        client: Any,
+        http: Any,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
         poll: PollPolicy | None = None,
         state_dir: str | Path | Literal[False] | None = None,
     ) -> None:
-        http: HttpLike = client.http if hasattr(client, "http") else client
         self.http = http
-        self.api = JobsApi(http)
         self.clock = clock
-        self.sleep = sleep
         self.poll = poll or PollPolicy()
         self.state_dir: Path | Literal[False] | None = (
             False if state_dir is False else (Path(state_dir) if state_dir is not None else None)
@@ -91,6 +91,100 @@ class JobControl:
         store = self.manifests
         return store.forget(check_id(job_id, "job id")) if store is not None else False
 
+    def create_job_steps(
+        self,
+        sobject: str,
+        operation: Operation | str,
+        *,
+        external_id_field: str | None = None,
+        column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
+        line_ending: LineEnding | str = LineEnding.LF,
+    ) -> Flow[JobInfo]:
+        """The steps of ``create_job``."""
+        op = Operation.parse(operation)
+        delim = ColumnDelimiter.parse(column_delimiter)
+        ending = LineEnding.parse(line_ending)
+        if op in (Operation.QUERY, Operation.QUERY_ALL):
+            return (yield from create_query_steps(sobject, operation=op, delimiter=delim, line_ending=ending))
+        return (
+            yield from create_ingest_steps(
+                sobject, op, external_id_field=external_id_field, delimiter=delim, line_ending=ending
+            )
+        )
+
+    def get_job_steps(self, job_id: str, kind: JobKind | str | None = None) -> Flow[JobInfo]:
+        """The steps of ``get_job``."""
+        if kind is None:
+            return (yield from find_job_steps(job_id))
+        return (yield from get_job_steps(job_id, JobKind(kind)))
+
+    def wait_steps(
+        self, job_id: str, timeout: float | None, on_event: Callable[[BulkEvent], None] | None
+    ) -> Flow[JobInfo]:
+        """The steps of ``wait``."""
+        check_id(job_id, "job id")
+        store = self.manifests
+        if store is not None and store.read(job_id):
+            kind = JobKind.INGEST
+        else:
+            kind = (yield from find_job_steps(job_id)).kind
+        emit = Emitter(on_event)
+        deadline = self.clock() + timeout if timeout is not None else None
+        try:
+            return (
+                yield from poll_steps(
+                    job_id,
+                    lambda jid: get_job_steps(jid, kind),
+                    policy=self.poll,
+                    clock=self.clock,
+                    deadline=deadline,
+                    on_change=lambda i: emit(
+                        JobStateChanged(i.id, i.state, i.records_processed, i.records_failed)
+                    ),
+                )
+            )
+        except JobWaitTimeout:
+            raise BulkTimeoutError([job_id]) from None
+
+    def results_steps(self, job_id: str, results_dir: str | Path | None) -> Flow[BulkResult]:
+        """The steps of ``get_results``."""
+        from kinetic_core.bulk.resume import results_steps
+        from kinetic_core.runfiles import check_writable
+
+        check_id(job_id, "job id")
+        target = check_writable(Path(results_dir)) if results_dir is not None else None
+        return (yield from results_steps(self.manifests, job_id, target))
+
+
+class JobControl(JobSteps):
+    """Low-level control of Bulk API 2.0 jobs through the client's shared HTTP session.
+
+    See :class:`~kinetic_core.bulk.client.BulkClient` (which is a ``JobControl``) for the
+    arguments and for how job manifests let any process resume a job.
+
+    Example:
+        >>> jobs = client.bulk                                 # doctest: +SKIP
+        >>> job = jobs.create_job("Account", "insert")         # doctest: +SKIP
+        >>> jobs.upload_data(job.id, b"Name\\nAcme\\n")        # doctest: +SKIP
+        >>> jobs.close_job(job.id); jobs.wait(job.id).state    # doctest: +SKIP
+        <JobState.JOB_COMPLETE: 'JobComplete'>
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        poll: PollPolicy | None = None,
+        state_dir: str | Path | Literal[False] | None = None,
+    ) -> None:
+        http: HttpLike = client.http if hasattr(client, "http") else client
+        super().__init__(http, clock=clock, poll=poll, state_dir=state_dir)
+        self.http: HttpLike = http
+        self.api = JobsApi(http)
+        self.sleep = sleep
+
     # -- low level ---------------------------------------------------------------------------
     def create_job(
         self,
@@ -108,14 +202,14 @@ class JobControl:
         Example:
             >>> job = client.bulk.create_job("Account", "insert")  # doctest: +SKIP
         """
-        op = Operation.parse(operation)
-        delim = ColumnDelimiter.parse(column_delimiter)
-        ending = LineEnding.parse(line_ending)
-        if op in (Operation.QUERY, Operation.QUERY_ALL):
-            return self.api.create_query(sobject, operation=op, delimiter=delim, line_ending=ending)
-        return self.api.create_ingest(
-            sobject, op, external_id_field=external_id_field, delimiter=delim, line_ending=ending
+        steps = self.create_job_steps(
+            sobject,
+            operation,
+            external_id_field=external_id_field,
+            column_delimiter=column_delimiter,
+            line_ending=line_ending,
         )
+        return run_on(self.http, steps)
 
     def upload_data(self, job_id: str, data: str | Path | bytes) -> None:
         """Upload CSV to an ``Open`` job: a file path (streamed) or bytes.
@@ -139,9 +233,7 @@ class JobControl:
 
     def get_job(self, job_id: str, *, kind: JobKind | str | None = None) -> JobInfo:
         """Read a job (ingest or query; tried in that order when ``kind`` is None)."""
-        if kind is None:
-            return self.api.find_job(job_id)
-        return self.api.get_job(job_id, JobKind(kind))
+        return run_on(self.http, self.get_job_steps(job_id, kind))
 
     def list_jobs(self, *, kind: JobKind | str = JobKind.INGEST, **filters: Any) -> Iterator[JobInfo]:
         """Every job of ``kind`` (all pages)."""
@@ -163,25 +255,7 @@ class JobControl:
             >>> client.bulk.wait("7505g00000AbCdE").state  # doctest: +SKIP
             <JobState.JOB_COMPLETE: 'JobComplete'>
         """
-        check_id(job_id, "job id")
-        store = self.manifests
-        kind = JobKind.INGEST if store is not None and store.read(job_id) else self.api.find_job(job_id).kind
-        emit = Emitter(on_event)
-        deadline = self.clock() + timeout if timeout is not None else None
-        try:
-            return wait_for_job(
-                job_id,
-                lambda jid: self.api.get_job(jid, kind),
-                policy=self.poll,
-                clock=self.clock,
-                sleep=self.sleep,
-                deadline=deadline,
-                on_change=lambda i: emit(
-                    JobStateChanged(i.id, i.state, i.records_processed, i.records_failed)
-                ),
-            )
-        except JobWaitTimeout:
-            raise BulkTimeoutError([job_id]) from None
+        return run_on(self.http, self.wait_steps(job_id, timeout, on_event), sleep=self.sleep)
 
     def get_results(self, job_id: str, *, results_dir: str | Path | None = None) -> BulkResult:
         """Results of a finished ingest job, e.g. one left running by a load in another process.
@@ -200,32 +274,4 @@ class JobControl:
             >>> with client.bulk.get_results("7505g00000AbCdE") as res:  # doctest: +SKIP
             ...     bad = [(r.row_number, r.error_message) for r in res.failed_rows()]
         """
-        from kinetic_core.bulk.ingest import fetch_job_results
-        from kinetic_core.bulk.manifest import BulkResumeWarning
-        from kinetic_core.bulk.resume import fetch_resumed_results
-        from kinetic_core.runfiles import check_writable
-
-        check_id(job_id, "job id")
-        target = check_writable(Path(results_dir)) if results_dir is not None else None
-        store = self.manifests
-        manifest = store.read(job_id) if store is not None else None
-        if store is None or manifest is None:
-            return fetch_job_results(self.api, job_id, target)
-        store.hold(job_id, f"reading the results of bulk job {job_id}")
-        try:
-            info = self.api.get_job(job_id, JobKind.INGEST)
-            problem = store.problem(manifest, info)
-            if problem is not None:
-                store.let_go(job_id)
-                message = f"bulk job {job_id}: result rows get no input row numbers: {problem}"
-                logger.warning("%s", message)
-                warnings.warn(message, BulkResumeWarning, stacklevel=2)
-                return fetch_job_results(self.api, job_id, target)
-            # a job still running has partial result files: keep its manifest for a later read
-            release = (lambda: store.forget(job_id)) if info.state.terminal else None
-            return fetch_resumed_results(
-                self.api, info, manifest, target, release=release, unlock=lambda: store.let_go(job_id)
-            )
-        except BaseException:
-            store.let_go(job_id)
-            raise
+        return run_on(self.http, self.results_steps(job_id, results_dir))

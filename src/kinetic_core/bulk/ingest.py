@@ -34,13 +34,12 @@ jobs when it is closed after its rows were read.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,80 +52,67 @@ from kinetic_core.bulk.events import (
     ResultRowsWritten,
     RowsUploaded,
 )
-from kinetic_core.bulk.jobs import JobsApi, is_transient
-from kinetic_core.bulk.manifest import FILE_INPUT, SPOOL_INPUT, JobManifest, ManifestStore, stat_file
+from kinetic_core.bulk.jobs import (
+    JobsApi,
+    abort_job_steps,
+    close_job_steps,
+    create_ingest_steps,
+    download_steps,
+    get_job_steps,
+    ingest_results_path,
+    is_transient,
+    run_on,
+    upload_steps,
+)
+from kinetic_core.bulk.loadopts import LoadOptions
+from kinetic_core.bulk.manifest import write_job_manifest
 from kinetic_core.bulk.models import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_CONCURRENT_JOBS,
-    DEFAULT_MAX_RECORDS,
     ColumnDelimiter,
     JobInfo,
-    JobKind,
     LineEnding,
-    Operation,
 )
-from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, PollPolicy, wait_for_job
+from kinetic_core.bulk.poller import JobWaitCancelled, JobWaitTimeout, poll_steps
 from kinetic_core.bulk.resultfiles import RESULT_FILES
 from kinetic_core.bulk.results import BulkResult
 from kinetic_core.bulk.rowmap import JobPart, RowMap, totals_from_jobs
 from kinetic_core.bulk.sources import PreparedInput, prepare_input
 from kinetic_core.bulk.split import Chunk, split_file
 from kinetic_core.errors import BulkTimeoutError, KineticError, ResultsNotSavedError
+from kinetic_core.http.steps import Flow
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LoadOptions:
-    """Everything that shapes one ingest load (see ``BulkClient.insert`` for the meaning)."""
-
-    sobject: str
-    operation: Operation
-    external_id_field: str | None = None
-    max_bytes_per_job: int = DEFAULT_MAX_BYTES
-    max_records_per_job: int = DEFAULT_MAX_RECORDS
-    max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS
-    column_delimiter: ColumnDelimiter | str | None = None
-    line_ending: LineEnding | str | None = None
-    columns: Sequence[str] | None = None
-    results_dir: Path | None = None
-    timeout: float | None = None
-    on_event: Callable[[BulkEvent], None] | None = None
-    poll: PollPolicy = field(default_factory=PollPolicy)
-    assignment_rule_id: str | None = None
-    upload_attempts: int = 3
-    manifests: ManifestStore | None = None
-
-
 @dataclass
-class _Outcome:
+class JobOutcome:
+    """One job of a load, ended: its rows (``chunk``), its last info and its three result files."""
+
     chunk: Chunk
     info: JobInfo
     files: dict[str, Path]
 
 
-class IngestLoad:
-    """One load; call :meth:`run` once."""
+class IngestPlan:
+    """The steps of one load (each job: create, upload, close, poll, download its results) and its
+    bookkeeping, shared by the drivers: :class:`IngestLoad` runs the jobs on threads over an
+    ``HttpSession``, ``kinetic_core.bulk.aingest.AsyncIngestLoad`` as tasks over an
+    ``AsyncHttpSession``."""
 
     def __init__(
         self,
-        api: JobsApi,
         options: LoadOptions,
         *,
         clock: Callable[[], float],
-        sleep: Callable[[float], None],
+        emit: Callable[[BulkEvent], None] | None = None,
     ) -> None:
-        self.api = api
         self.opts = options
         self.clock = clock
-        self.sleep = sleep
-        self.emit = Emitter(options.on_event)
+        self.emit = emit or Emitter(options.on_event)
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._jobs: dict[int, str] = {}
         self._finished: set[str] = set()
         self._deadline = clock() + options.timeout if options.timeout is not None else None
-        self._slots = threading.BoundedSemaphore(max(1, options.max_concurrent_jobs))
         self._fatal: BaseException | None = None
         self._prep: PreparedInput | None = None
         self._manifested: list[str] = []
@@ -137,9 +123,9 @@ class IngestLoad:
         with self._lock:
             self._jobs[part] = job_id
 
-    def _safe_abort(self, job_id: str) -> None:
+    def _safe_abort(self, job_id: str) -> Flow[None]:
         try:
-            self.api.abort_job(job_id)
+            yield from abort_job_steps(job_id)
         except KineticError as exc:
             if getattr(exc, "error_code", None) == "INVALIDJOBSTATE":  # already ended: nothing runs
                 logger.info("abort of job %s: %s", job_id, exc)
@@ -175,60 +161,28 @@ class IngestLoad:
         if store is None or prep is None:
             return chunk.path
         try:
-            return self._write_manifest(store, prep, info, chunk)
+            opts = self.opts
+            upload = write_job_manifest(
+                store, prep, info, chunk, opts.sobject, opts.operation.value, opts.external_id_field
+            )
         except OSError as exc:
             logger.warning("job %s: cannot write its manifest in %s (%s)", info.id, store.directory, exc)
             store.let_go(info.id)
             if not chunk.path.exists() and store.spool_path(info.id).exists():
                 shutil.move(str(store.spool_path(info.id)), str(chunk.path))
             return chunk.path
-
-    def _write_manifest(self, store: ManifestStore, prep: PreparedInput, info: JobInfo, chunk: Chunk) -> Path:
-        store.ensure_directory()
-        store.hold(info.id, f"bulk {self.opts.operation.value} of {self.opts.sobject}")
-        if prep.is_file:
-            source, kind, start, end = prep.layout.path.resolve(), FILE_INPUT, chunk.start, chunk.end
-            upload = chunk.path
-        else:
-            source = upload = store.spool_path(info.id)
-            try:
-                os.replace(chunk.path, source)
-            except OSError:  # another file system
-                shutil.move(str(chunk.path), str(source))
-            kind, start, end = SPOOL_INPUT, len(prep.header), chunk.bytes
-        size, mtime_ns = stat_file(source)
-        store.write(
-            JobManifest(
-                job_id=info.id,
-                org=store.org,
-                object=self.opts.sobject,
-                operation=self.opts.operation.value,
-                external_id_field=self.opts.external_id_field,
-                created_date=info.created_date,
-                input_kind=kind,
-                path=str(source),
-                size=size,
-                mtime_ns=mtime_ns,
-                start=start,
-                end=end,
-                first_row=chunk.first_row,
-                rows=chunk.rows,
-                delimiter=prep.delimiter.value,
-                line_ending=prep.line_ending.value,
-                header=tuple(prep.columns),
-                columns=tuple(prep.columns),
-            )
-        )
         with self._lock:
             self._manifested.append(info.id)
         return upload
 
-    def _create_and_upload(self, chunk: Chunk, delimiter: ColumnDelimiter, ending: LineEnding) -> JobInfo:
+    def _create_and_upload(
+        self, chunk: Chunk, delimiter: ColumnDelimiter, ending: LineEnding
+    ) -> Flow[JobInfo]:
         attempts = max(1, self.opts.upload_attempts)
         for attempt in range(1, attempts + 1):
             if self.cancel.is_set():
                 raise JobWaitCancelled(f"part {chunk.part}")
-            info = self.api.create_ingest(
+            info = yield from create_ingest_steps(
                 self.opts.sobject,
                 self.opts.operation,
                 external_id_field=self.opts.external_id_field,
@@ -243,11 +197,11 @@ class IngestLoad:
                 # the job is aborted before any data reaches it
                 self.emit(JobCreated(info.id, chunk.part, self.opts.sobject, self.opts.operation.value))
                 upload = self._record(info, chunk)
-                self.api.upload(info.id, upload)
+                yield from upload_steps(info.id, upload)
             except Exception as exc:
                 if upload != chunk.path:  # give the spool back for the next attempt
                     shutil.move(str(upload), str(chunk.path))
-                self._safe_abort(info.id)
+                yield from self._safe_abort(info.id)
                 with self._lock:
                     self._finished.add(info.id)
                 if is_transient(exc) and attempt < attempts:
@@ -260,7 +214,7 @@ class IngestLoad:
                     continue
                 raise
             self.emit(RowsUploaded(info.id, chunk.rows, chunk.bytes))
-            closed = self.api.close_job(info.id)
+            closed = yield from close_job_steps(info.id)
             chunk.path.unlink(missing_ok=True)
             return closed
         raise AssertionError("unreachable")
@@ -268,66 +222,101 @@ class IngestLoad:
     def _on_change(self, info: JobInfo) -> None:
         self.emit(JobStateChanged(info.id, info.state, info.records_processed, info.records_failed))
 
-    def _run_job(
+    def job_steps(
         self, chunk: Chunk, delimiter: ColumnDelimiter, ending: LineEnding, workdir: Path
-    ) -> _Outcome:
+    ) -> Flow[JobOutcome]:
+        """One job of the load, from its creation to its three result files."""
+        info = yield from self._create_and_upload(chunk, delimiter, ending)
         try:
-            info = self._create_and_upload(chunk, delimiter, ending)
-            try:
-                final = wait_for_job(
-                    info.id,
-                    self.api.get_job,
-                    policy=self.opts.poll,
-                    clock=self.clock,
-                    sleep=self.sleep,
-                    deadline=self._deadline,
-                    on_change=self._on_change,
-                    cancel=self.cancel,
-                    total=chunk.rows,
-                )
-            except JobWaitTimeout:
-                raise  # the job keeps running: the caller picks it up by id
-            except Exception:  # cancelled by another job's error, or this job's own polling failed
-                self._safe_abort(info.id)
-                raise
-            files: dict[str, Path] = {}
-            for label, resource in RESULT_FILES.items():
-                target = workdir / f"part-{chunk.part:05d}-{label}.csv"
-                self.api.download(self.api.ingest_results_url(final.id, resource), target)
-                files[label] = target
-            with self._lock:
-                self._finished.add(final.id)
-            return _Outcome(chunk, final, files)
-        finally:
-            self._slots.release()
+            final = yield from poll_steps(
+                info.id,
+                get_job_steps,
+                policy=self.opts.poll,
+                clock=self.clock,
+                deadline=self._deadline,
+                on_change=self._on_change,
+                cancel=self.cancel,
+                total=chunk.rows,
+            )
+        except JobWaitTimeout:
+            raise  # the job keeps running: the caller picks it up by id
+        except Exception:  # cancelled by another job's error, or this job's own polling failed
+            yield from self._safe_abort(info.id)
+            raise
+        files: dict[str, Path] = {}
+        for label, resource in RESULT_FILES.items():
+            target = workdir / f"part-{chunk.part:05d}-{label}.csv"
+            yield from download_steps(ingest_results_path(final.id, resource), target)
+            files[label] = target
+        with self._lock:
+            self._finished.add(final.id)
+        return JobOutcome(chunk, final, files)
 
-    def _done(self, future: Future[_Outcome]) -> None:
-        exc = future.exception()
+    def job_failed(self, exc: BaseException | None) -> None:
+        """A job ended with ``exc``: a fatal error stops the others (they abort their jobs)."""
         if exc is not None and not isinstance(exc, JobWaitTimeout | JobWaitCancelled):
             with self._lock:
                 if self._fatal is None:
                     self._fatal = exc
             self.cancel.set()
 
-    # -- reader side ---------------------------------------------------------------------------
-    def _acquire_slot(self) -> bool:
-        while not self._slots.acquire(timeout=0.05):
-            if self.cancel.is_set():
-                return False
-        if self.cancel.is_set():
-            self._slots.release()
-            return False
-        return True
+    def open_jobs(self) -> list[str]:
+        """The jobs created and not yet finished (nor aborted), in part order."""
+        with self._lock:
+            return [j for _, j in sorted(self._jobs.items()) if j not in self._finished]
 
-    def run(self, records: Any) -> BulkResult:
-        """Load ``records``; return the merged result or raise (see the module docstring)."""
-        workdir = Path(tempfile.mkdtemp(prefix="kinetic-bulk-"))
-        try:
-            return self._run(records, workdir)
-        except BaseException:
-            shutil.rmtree(workdir, ignore_errors=True)
-            self._let_go_all()  # manifests stay for a later pickup by job id, from any process
-            raise
+    def abandon(self) -> Flow[None]:
+        """Abort every job still open (the load was stopped from outside: cancelled, interrupted)."""
+        for job_id in self.open_jobs():
+            with self._lock:
+                self._finished.add(job_id)
+            yield from self._safe_abort(job_id)
+
+    def prepare(self, records: Any, workdir: Path) -> tuple[PreparedInput, Iterator[Chunk]]:
+        """The input as one CSV (``PreparedInput``) and its job files, split lazily (CPU and disk)."""
+        opts = self.opts
+        prep = prepare_input(
+            records,
+            workdir,
+            columns=opts.columns,
+            delimiter=opts.column_delimiter,
+            line_ending=opts.line_ending,
+        )
+        self._prep = prep
+        if not prep.columns and prep.records:
+            prep.close()
+            raise ValueError("the records have no fields: nothing to load")
+        chunks = split_file(
+            prep.layout,
+            workdir,
+            max_bytes=opts.max_bytes_per_job,
+            max_records=opts.max_records_per_job,
+        )
+        return prep, chunks
+
+    def past_deadline(self) -> bool:
+        """Whether the load's ``timeout`` has passed."""
+        return self._deadline is not None and self.clock() >= self._deadline
+
+    def settle(
+        self, ended: Sequence[JobOutcome | BaseException], timed_out: bool, never_sent: int
+    ) -> list[JobOutcome]:
+        """The jobs' outcomes once every job ended; raises the load's error if there is one."""
+        if self._fatal is not None:
+            self._name_unaborted(self._fatal)
+            raise self._fatal
+        outcomes: list[JobOutcome] = []
+        for item in ended:
+            if isinstance(item, JobWaitTimeout):
+                timed_out = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                outcomes.append(item)
+        if timed_out:
+            note = f"; {never_sent} row(s) were never uploaded" if never_sent else ""
+            raise BulkTimeoutError(self.open_jobs(), f"bulk load of {self.opts.sobject} timed out{note}")
+        return outcomes
 
     def _let_go_all(self) -> None:
         store = self.opts.manifests
@@ -338,68 +327,9 @@ class IngestLoad:
         for job_id in held:
             store.let_go(job_id)
 
-    def _run(self, records: Any, workdir: Path) -> BulkResult:
-        opts = self.opts
-        prep = prepare_input(
-            records,
-            workdir,
-            columns=opts.columns,
-            delimiter=opts.column_delimiter,
-            line_ending=opts.line_ending,
-        )
-        self._prep = prep
-        futures: list[Future[_Outcome]] = []
-        never_sent = 0
-        timed_out = False
-        executor = ThreadPoolExecutor(max_workers=max(1, opts.max_concurrent_jobs), thread_name_prefix="bulk")
-        try:
-            if not prep.columns and prep.records:
-                raise ValueError("the records have no fields: nothing to load")
-            chunks = split_file(
-                prep.layout,
-                workdir,
-                max_bytes=opts.max_bytes_per_job,
-                max_records=opts.max_records_per_job,
-            )
-            for chunk in chunks:
-                if self._deadline is not None and self.clock() >= self._deadline:
-                    timed_out = True
-                    never_sent += chunk.rows
-                    chunk.path.unlink(missing_ok=True)
-                    continue
-                if not self._acquire_slot():
-                    break
-                future = executor.submit(self._run_job, chunk, prep.delimiter, prep.line_ending, workdir)
-                future.add_done_callback(self._done)
-                futures.append(future)
-        except BaseException as stopped:
-            self.cancel.set()
-            executor.shutdown(wait=True)  # the workers abort their jobs first
-            self._name_unaborted(stopped)
-            raise
-        finally:
-            executor.shutdown(wait=True)
-            prep.close()
-        if self._fatal is not None:
-            self._name_unaborted(self._fatal)
-            raise self._fatal
-        outcomes: list[_Outcome] = []
-        for future in futures:
-            exc = future.exception()
-            if isinstance(exc, JobWaitTimeout):
-                timed_out = True
-            elif exc is not None:
-                raise exc
-            else:
-                outcomes.append(future.result())
-        if timed_out:
-            with self._lock:
-                running = [j for _, j in sorted(self._jobs.items()) if j not in self._finished]
-            note = f"; {never_sent} row(s) were never uploaded" if never_sent else ""
-            raise BulkTimeoutError(running, f"bulk load of {opts.sobject} timed out{note}")
-        return self._merge(prep, outcomes, workdir)
-
-    def _merge(self, prep: PreparedInput, outcomes: list[_Outcome], workdir: Path) -> BulkResult:
+    def merge(self, prep: PreparedInput, outcomes: list[JobOutcome], workdir: Path) -> BulkResult:
+        """The load's result: its jobs' totals at once, row outcomes mapped on first use; result files
+        written when ``results_dir`` was given."""
         outcomes.sort(key=lambda o: o.chunk.part)
         parts = [
             JobPart(c.part, o.info, o.files, c.first_row, c.rows, c.start, c.end, c.segments)
@@ -453,6 +383,85 @@ class IngestLoad:
         return release
 
 
+class IngestLoad(IngestPlan):
+    """One load on a sync session: the reading thread splits, worker threads run the jobs. Call
+    :meth:`run` once."""
+
+    def __init__(
+        self,
+        api: JobsApi,
+        options: LoadOptions,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        super().__init__(options, clock=clock)
+        self.api = api
+        self.sleep = sleep
+        self._slots = threading.BoundedSemaphore(max(1, options.max_concurrent_jobs))
+
+    def _run_job(
+        self, chunk: Chunk, delimiter: ColumnDelimiter, ending: LineEnding, workdir: Path
+    ) -> JobOutcome:
+        try:
+            return run_on(self.api.http, self.job_steps(chunk, delimiter, ending, workdir), sleep=self.sleep)
+        finally:
+            self._slots.release()
+
+    def _done(self, future: Future[JobOutcome]) -> None:
+        self.job_failed(future.exception())
+
+    def _acquire_slot(self) -> bool:
+        while not self._slots.acquire(timeout=0.05):
+            if self.cancel.is_set():
+                return False
+        if self.cancel.is_set():
+            self._slots.release()
+            return False
+        return True
+
+    def run(self, records: Any) -> BulkResult:
+        """Load ``records``; return the merged result or raise (see the module docstring)."""
+        workdir = Path(tempfile.mkdtemp(prefix="kinetic-bulk-"))
+        try:
+            return self._run(records, workdir)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            self._let_go_all()  # manifests stay for a later pickup by job id, from any process
+            raise
+
+    def _run(self, records: Any, workdir: Path) -> BulkResult:
+        prep, chunks = self.prepare(records, workdir)
+        futures: list[Future[JobOutcome]] = []
+        never_sent = 0
+        timed_out = False
+        executor = ThreadPoolExecutor(
+            max_workers=max(1, self.opts.max_concurrent_jobs), thread_name_prefix="bulk"
+        )
+        try:
+            for chunk in chunks:
+                if self.past_deadline():
+                    timed_out = True
+                    never_sent += chunk.rows
+                    chunk.path.unlink(missing_ok=True)
+                    continue
+                if not self._acquire_slot():
+                    break
+                future = executor.submit(self._run_job, chunk, prep.delimiter, prep.line_ending, workdir)
+                future.add_done_callback(self._done)
+                futures.append(future)
+        except BaseException as stopped:
+            self.cancel.set()
+            executor.shutdown(wait=True)  # the workers abort their jobs first
+            self._name_unaborted(stopped)
+            raise
+        finally:
+            executor.shutdown(wait=True)
+            prep.close()
+        ended = [f.exception() or f.result() for f in futures]
+        return self.merge(prep, self.settle(ended, timed_out, never_sent), workdir)
+
+
 def results_not_saved(result: BulkResult, directory: Path, exc: OSError, what: str) -> ResultsNotSavedError:
     """The error for result files that could not be written after the rows were loaded."""
     fetch = "; ".join(f"kinetic jobs results {j} --results-dir OTHER_DIR" for j in result.job_ids)
@@ -470,30 +479,3 @@ def results_not_saved(result: BulkResult, directory: Path, exc: OSError, what: s
         next_step=f"get the files without sending anything: {fetch} (or client.bulk.get_results(job_id, "
         "results_dir=...))",
     )
-
-
-def fetch_job_results(api: JobsApi, job_id: str, results_dir: Path | None = None) -> BulkResult:
-    """Results of one existing ingest job, without the original input (row numbers are None).
-
-    Example:
-        >>> result = fetch_job_results(JobsApi(client.http), "750...")  # doctest: +SKIP
-    """
-    workdir = Path(tempfile.mkdtemp(prefix="kinetic-bulk-"))
-    try:
-        info = api.get_job(job_id, JobKind.INGEST)
-        files: dict[str, Path] = {}
-        for label, resource in RESULT_FILES.items():
-            target = workdir / f"{label}.csv"
-            api.download(api.ingest_results_url(job_id, resource), target)
-            files[label] = target
-        part = JobPart(1, info, files, 1, 0, 0, 0)
-        rows = RowMap(workdir, None, [part], ())
-        totals = rows.build()
-        columns = rows.columns_seen()
-        result = BulkResult(workdir=workdir, totals=totals, jobs=[info], columns=columns, rows=rows)
-        if results_dir is not None:
-            result.write_files(Path(results_dir), info.id)
-        return result
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise

@@ -26,17 +26,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kinetic_core.bulk.csvfile import CsvLayout
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, LineEnding
 from kinetic_core.lockfile import LockFile
 from kinetic_core.runfiles import run_lock
+
+if TYPE_CHECKING:
+    from kinetic_core.bulk.sources import PreparedInput
+    from kinetic_core.bulk.split import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -265,3 +270,52 @@ def stat_file(path: Path) -> tuple[int, int]:
     """``(size, mtime_ns)`` of ``path``."""
     stat = path.stat()
     return stat.st_size, stat.st_mtime_ns
+
+
+def write_job_manifest(
+    store: ManifestStore,
+    prep: PreparedInput,
+    info: JobInfo,
+    chunk: Chunk,
+    sobject: str,
+    operation: str,
+    external_id_field: str | None,
+) -> Path:
+    """Hold and write the manifest of job ``info`` (``chunk`` of the input ``prep``) before its upload;
+    returns the file to upload (for record inputs, the job's spool moved next to the manifest)."""
+    store.ensure_directory()
+    store.hold(info.id, f"bulk {operation} of {sobject}")
+    if prep.is_file:
+        source, kind, start, end = prep.layout.path.resolve(), FILE_INPUT, chunk.start, chunk.end
+        upload = chunk.path
+    else:
+        source = upload = store.spool_path(info.id)
+        try:
+            os.replace(chunk.path, source)
+        except OSError:  # another file system
+            shutil.move(str(chunk.path), str(source))
+        kind, start, end = SPOOL_INPUT, len(prep.header), chunk.bytes
+    size, mtime_ns = stat_file(source)
+    store.write(
+        JobManifest(
+            job_id=info.id,
+            org=store.org,
+            object=sobject,
+            operation=operation,
+            external_id_field=external_id_field,
+            created_date=info.created_date,
+            input_kind=kind,
+            path=str(source),
+            size=size,
+            mtime_ns=mtime_ns,
+            start=start,
+            end=end,
+            first_row=chunk.first_row,
+            rows=chunk.rows,
+            delimiter=prep.delimiter.value,
+            line_ending=prep.line_ending.value,
+            header=tuple(prep.columns),
+            columns=tuple(prep.columns),
+        )
+    )
+    return upload

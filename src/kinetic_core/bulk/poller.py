@@ -24,6 +24,10 @@ The result: a job is seen ended at most ``max(tolerance, tolerance_ratio * its t
 after it ends when the rate is steady or unknown (1 s or 10 % by default). The clock and
 the sleep function are parameters, so tests drive the poller with a fake clock and never
 sleep (``tests/unit/test_bulk_poller.py`` runs simulated jobs through it).
+
+The wait is written once, as steps (:func:`poll_steps`: each status check is the caller's steps,
+each pause a ``Wait``), so the sync client (``wait_for_job``, or ``run`` over a session) and the
+async one (``arun``) poll on the same schedule.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from dataclasses import dataclass
 
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.errors import ApiError, ServerUnavailableError, TransportError
+from kinetic_core.http.steps import Flow, Wait
 
 logger = logging.getLogger(__name__)
 
@@ -154,12 +159,16 @@ def _counters(info: JobInfo) -> tuple[object, int, int]:
     return info.state, info.records_processed, info.records_failed
 
 
+Look = Callable[[str], Flow[JobInfo]]
+"""The steps of one status check of a job (``kinetic_core.bulk.jobs.get_job_steps``, say)."""
+
+
 class _Watch:
     """The state of one wait: the last info seen, the failures in a row, the progress samples."""
 
-    def __init__(self, job_id: str, get_job: Callable[[str], JobInfo], policy: PollPolicy) -> None:
+    def __init__(self, job_id: str, look: Look, policy: PollPolicy) -> None:
         self.job_id = job_id
-        self.get_job = get_job
+        self.get_job = look
         self.policy = policy
         self.last: JobInfo | None = None
         self.failures = 0
@@ -169,11 +178,11 @@ class _Watch:
         self.rate: float | None = None
         self.steady = False
 
-    def look(self) -> JobInfo | None:
+    def look(self) -> Flow[JobInfo | None]:
         """One status check; None when it failed in a way worth another try (the last info stays)."""
         self.hint = None
         try:
-            info = self.get_job(self.job_id)
+            info = yield from self.get_job(self.job_id)
         except (TransportError, ServerUnavailableError) as exc:
             self._failed(exc)
             return None
@@ -222,11 +231,11 @@ class _Watch:
         )
 
 
-def _last_look(watch: _Watch, on_change: Callable[[JobInfo], None] | None) -> JobInfo:
+def _last_look(watch: _Watch, on_change: Callable[[JobInfo], None] | None) -> Flow[JobInfo]:
     """At the deadline: one more check, so a job that ended during the final wait is not called running."""
     last = watch.last
     try:
-        info = watch.get_job(watch.job_id)
+        info = yield from watch.get_job(watch.job_id)
     except (TransportError, ApiError):
         raise JobWaitTimeout(watch.job_id, last) from None
     if on_change is not None and (last is None or info.state != last.state):
@@ -234,6 +243,66 @@ def _last_look(watch: _Watch, on_change: Callable[[JobInfo], None] | None) -> Jo
     if info.state.terminal:
         return info
     raise JobWaitTimeout(watch.job_id, info)
+
+
+def poll_steps(
+    job_id: str,
+    look: Look,
+    *,
+    policy: PollPolicy,
+    clock: Callable[[], float],
+    deadline: float | None = None,
+    on_change: Callable[[JobInfo], None] | None = None,
+    cancel: threading.Event | None = None,
+    total: int | None = None,
+) -> Flow[JobInfo]:
+    """Check the job with ``look`` until it is terminal, pausing (``Wait``) between checks; its last
+    :class:`JobInfo`.
+
+    ``total`` is the number of rows the job holds, when known: it lets the poller predict the
+    job's end from its progress (see the module docstring). ``on_change`` is called with each
+    info whose state or counters differ from the previous one.
+
+    Raises:
+        JobWaitTimeout: ``clock()`` passed ``deadline`` first.
+        JobWaitCancelled: ``cancel`` was set.
+
+    Example:
+        >>> from kinetic_core.bulk.jobs import get_job_steps
+        >>> steps = poll_steps("750000000000001AAA", get_job_steps, policy=PollPolicy(), clock=lambda: 0.0)
+        >>> next(steps).url
+        'jobs/ingest/750000000000001AAA'
+    """
+    watch = _Watch(job_id, look, policy)
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise JobWaitCancelled(job_id)
+        info = yield from watch.look()
+        now = clock()
+        if info is not None:
+            if watch.observe(info, now) and on_change is not None:
+                on_change(info)
+            if info.state.terminal:
+                return info
+        delay = watch.wait(now, total)
+        if deadline is not None:
+            remaining = deadline - now
+            if remaining <= 0:
+                raise JobWaitTimeout(job_id, watch.last)
+            delay = min(delay, remaining)
+        yield Wait(delay)
+        if deadline is not None and clock() >= deadline:
+            return (yield from _last_look(watch, on_change))
+
+
+def _called(get_job: Callable[[str], JobInfo]) -> Look:
+    """A plain status-check function as steps (that need no session)."""
+
+    def look(job_id: str) -> Flow[JobInfo]:
+        return get_job(job_id)
+        yield  # a generator: makes no step of its own
+
+    return look
 
 
 def wait_for_job(
@@ -248,11 +317,8 @@ def wait_for_job(
     cancel: threading.Event | None = None,
     total: int | None = None,
 ) -> JobInfo:
-    """Poll ``get_job(job_id)`` until the job is terminal; return its last :class:`JobInfo`.
-
-    ``total`` is the number of rows the job holds, when known: it lets the poller predict the
-    job's end from its progress (see the module docstring). ``on_change`` is called with each
-    info whose state or counters differ from the previous one.
+    """Poll ``get_job(job_id)`` until the job is terminal (:func:`poll_steps`, each pause slept with
+    ``sleep``); return its last :class:`JobInfo`.
 
     Raises:
         JobWaitTimeout: ``clock()`` passed ``deadline`` first.
@@ -262,23 +328,24 @@ def wait_for_job(
         >>> info = wait_for_job("750...", api.get_job, policy=PollPolicy(), clock=time.monotonic,
         ...                     sleep=time.sleep, total=10_000)  # doctest: +SKIP
     """
-    watch = _Watch(job_id, get_job, policy)
-    while True:
-        if cancel is not None and cancel.is_set():
-            raise JobWaitCancelled(job_id)
-        info = watch.look()
-        now = clock()
-        if info is not None:
-            if watch.observe(info, now) and on_change is not None:
-                on_change(info)
-            if info.state.terminal:
+    steps = poll_steps(
+        job_id,
+        _called(get_job),
+        policy=policy,
+        clock=clock,
+        deadline=deadline,
+        on_change=on_change,
+        cancel=cancel,
+        total=total,
+    )
+    try:
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as stop:
+                info: JobInfo = stop.value
                 return info
-        delay = watch.wait(now, total)
-        if deadline is not None:
-            remaining = deadline - now
-            if remaining <= 0:
-                raise JobWaitTimeout(job_id, watch.last)
-            delay = min(delay, remaining)
-        sleep(delay)
-        if deadline is not None and clock() >= deadline:
-            return _last_look(watch, on_change)
+            assert isinstance(step, Wait)  # the checks are plain calls: only the pauses are steps
+            sleep(step.seconds)
+    finally:
+        steps.close()

@@ -25,17 +25,18 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from kinetic_core.bulk.events import BulkEvent, Emitter, JobCreated, JobStateChanged
-from kinetic_core.bulk.jobs import JobsApi
+from kinetic_core.bulk.jobs import JobsApi, create_query_steps, get_job_steps, query_results_path, run_on
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
-from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, wait_for_job
+from kinetic_core.bulk.pagesinks import AppendSink, RowCounter
+from kinetic_core.bulk.poller import JobWaitTimeout, PollPolicy, poll_steps
 from kinetic_core.csvread import read_rows
 from kinetic_core.errors import BulkJobError, BulkTimeoutError
 from kinetic_core.http.paging import PageGuard
+from kinetic_core.http.steps import Download, Flow
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,42 @@ class QueryExport:
     bytes: int
 
 
+def query_job_steps(
+    soql: str,
+    *,
+    operation: Operation,
+    delimiter: ColumnDelimiter,
+    line_ending: LineEnding,
+    poll: PollPolicy,
+    clock: Callable[[], float],
+    timeout: float | None,
+    on_event: Callable[[BulkEvent], None] | None,
+) -> Flow[JobInfo]:
+    """Create a query job and wait for it; raise if it failed, was aborted or timed out."""
+    emit = Emitter(on_event)
+    info = yield from create_query_steps(
+        soql, operation=operation, delimiter=delimiter, line_ending=line_ending
+    )
+    emit(JobCreated(info.id, 1, info.object, operation.value))
+    deadline = clock() + timeout if timeout is not None else None
+    try:
+        final = yield from poll_steps(
+            info.id,
+            lambda job_id: get_job_steps(job_id, JobKind.QUERY),
+            policy=poll,
+            clock=clock,
+            deadline=deadline,
+            on_change=lambda i: emit(JobStateChanged(i.id, i.state, i.records_processed, i.records_failed)),
+        )
+    except JobWaitTimeout:
+        raise BulkTimeoutError([info.id], "bulk query timed out") from None
+    if final.state is not JobState.JOB_COMPLETE:
+        raise BulkJobError(
+            final.id, final.state.value, final.error_message or f"query job {final.state.value}"
+        )
+    return final
+
+
 def run_query_job(
     api: JobsApi,
     soql: str,
@@ -64,28 +101,18 @@ def run_query_job(
     timeout: float | None,
     on_event: Callable[[BulkEvent], None] | None,
 ) -> JobInfo:
-    """Create a query job and wait for it; raise if it failed, was aborted or timed out."""
-    emit = Emitter(on_event)
-    info = api.create_query(soql, operation=operation, delimiter=delimiter, line_ending=line_ending)
-    emit(JobCreated(info.id, 1, info.object, operation.value))
-    deadline = clock() + timeout if timeout is not None else None
-    try:
-        final = wait_for_job(
-            info.id,
-            lambda job_id: api.get_job(job_id, JobKind.QUERY),
-            policy=poll,
-            clock=clock,
-            sleep=sleep,
-            deadline=deadline,
-            on_change=lambda i: emit(JobStateChanged(i.id, i.state, i.records_processed, i.records_failed)),
-        )
-    except JobWaitTimeout:
-        raise BulkTimeoutError([info.id], "bulk query timed out") from None
-    if final.state is not JobState.JOB_COMPLETE:
-        raise BulkJobError(
-            final.id, final.state.value, final.error_message or f"query job {final.state.value}"
-        )
-    return final
+    """:func:`query_job_steps` on a sync session (pauses slept with ``sleep``)."""
+    steps = query_job_steps(
+        soql,
+        operation=operation,
+        delimiter=delimiter,
+        line_ending=line_ending,
+        poll=poll,
+        clock=clock,
+        timeout=timeout,
+        on_event=on_event,
+    )
+    return run_on(api.http, steps, sleep=sleep)
 
 
 def _page_params(locator: str | None, max_records: int | None) -> dict[str, Any] | None:
@@ -175,8 +202,8 @@ class _PageSink:
 
 
 def _fetch_page(
-    api: JobsApi, url: str, params: dict[str, Any] | None, spill: Callable[[], Path]
-) -> tuple[PageData, Mapping[str, str], int]:
+    url: str, params: dict[str, Any] | None, spill: Callable[[], Path]
+) -> Flow[tuple[PageData, Mapping[str, str], int]]:
     """Download one page whole: in memory up to :data:`PAGE_IN_MEMORY`, else into the file ``spill()``.
 
     Returns the page, its headers and its records counted (-1 when ``Sforce-NumberOfRecords``
@@ -186,7 +213,7 @@ def _fetch_page(
     """
     sink = _PageSink(spill)
     try:
-        headers = api.http.download("GET", url, sink, params=params)
+        headers: Mapping[str, str] = yield Download(url, sink, params=params)
     except BaseException:
         sink.reset()
         raise
@@ -194,49 +221,76 @@ def _fetch_page(
     return sink.page(), headers, counted
 
 
+class PageWalk:
+    """The result pages of a completed query job, each downloaded whole by :meth:`next_page`.
+
+    A page too large for memory is written to ``workdir`` (a temporary directory made at the first
+    such page when None, removed by :meth:`close`); :meth:`drop` deletes it once it was read.
+    """
+
+    def __init__(self, job: JobInfo, workdir: Path | None, max_records: int | None) -> None:
+        self.url = query_results_path(job.id)
+        self.guard = page_guard(job)
+        self.max_records = max_records
+        self.locator: str | None = None
+        self.done = False
+        self._pages = 0
+        self._workdir = workdir
+        self._made: Path | None = None
+
+    def _spill(self) -> Path:
+        if self._workdir is None:
+            self._workdir = self._made = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
+        return self._workdir / f"page-{self._pages:06d}.csv"
+
+    def next_page(self) -> Flow[tuple[PageData, int | None]]:
+        """The next page and its ``Sforce-NumberOfRecords``; ``done`` after the last one."""
+        self._pages += 1
+        data, headers, counted = yield from _fetch_page(
+            self.url, _page_params(self.locator, self.max_records), self._spill
+        )
+        count, nxt = _page_meta(headers)
+        try:
+            self.guard.page(count if count is not None else counted, last=nxt is None)
+            if nxt is not None:
+                self.guard.cursor(nxt)
+        except BaseException:
+            self.drop(data)
+            raise
+        self.locator = nxt
+        self.done = nxt is None
+        return data, count
+
+    @staticmethod
+    def drop(page: PageData) -> None:
+        """Delete a page's temporary file, if it has one."""
+        if isinstance(page, Path):
+            page.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Remove the temporary directory made for large pages."""
+        if self._made is not None:
+            shutil.rmtree(self._made, ignore_errors=True)
+            self._made = None
+
+
 def iter_pages(
     api: JobsApi, job: JobInfo, workdir: Path | None, max_records: int | None
 ) -> Iterator[tuple[PageData, int | None]]:
-    """Download result pages one at a time; yield ``(page, Sforce-NumberOfRecords)``.
+    """Download result pages one at a time on a sync session; yield ``(page, Sforce-NumberOfRecords)``.
 
     A page too large for memory is written to ``workdir`` (a temporary directory made at the first
     such page when None, removed at the end) and deleted once the next page is asked for.
     """
-    url = api.query_results_url(job.id)
-    guard = page_guard(job)
-    locator: str | None = None
-    page = 0
-    made: Path | None = None
-
-    def spill() -> Path:
-        nonlocal workdir, made
-        if workdir is None:
-            workdir = made = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
-        return workdir / f"page-{page:06d}.csv"
-
+    walk = PageWalk(job, workdir, max_records)
     try:
-        while True:
-            page += 1
-            data, headers, counted = _fetch_page(api, url, _page_params(locator, max_records), spill)
-            count, nxt = _page_meta(headers)
-            try:
-                guard.page(count if count is not None else counted, last=nxt is None)
-                if nxt is not None:
-                    guard.cursor(nxt)
-            except BaseException:
-                if isinstance(data, Path):
-                    data.unlink(missing_ok=True)
-                raise
+        while not walk.done:
+            data, count = run_on(api.http, walk.next_page())
             yield data, count
-            if isinstance(data, Path):
-                data.unlink(missing_ok=True)
+            walk.drop(data)
             del data
-            if nxt is None:
-                return
-            locator = nxt
     finally:
-        if made is not None:
-            shutil.rmtree(made, ignore_errors=True)
+        walk.close()
 
 
 def _open_page(page: PageData) -> TextIO:
@@ -288,112 +342,21 @@ def iter_records(api: JobsApi, job: JobInfo, max_records: int | None) -> Iterato
         yield from records
 
 
-class RowCounter:
-    """Counts CSV records in a byte stream without parsing cells.
-
-    A line ending ends a record unless it is inside quotes. A block without any quote is
-    counted with one ``bytes.count``; otherwise the block is split on quotes and only the
-    unquoted stretches are counted (the quote parity carries over between blocks).
-
-    Example:
-        >>> counter = RowCounter()
-        >>> counter.feed(b'a,b\n"x\ny",2\n3,')
-        >>> counter.feed(b"4")
-        >>> counter.records()
-        3
-    """
-
-    def __init__(self) -> None:
-        self.ends = 0
-        self.quoted = False
-        self.last = b"\n"
-
-    def feed(self, block: bytes) -> None:
-        """Count the record ends in the next ``block`` of the stream."""
-        if not block:
-            return
-        if b'"' not in block:
-            if not self.quoted:
-                self.ends += block.count(b"\n")
-        else:
-            parts = block.split(b'"')
-            outside = parts[1::2] if self.quoted else parts[0::2]
-            self.ends += sum(map(bytes.count, outside, repeat(b"\n")))
-            self.quoted ^= (len(parts) - 1) % 2 == 1
-        self.last = block[-1:]
-
-    def records(self) -> int:
-        """Records seen so far (a last record without a line ending included)."""
-        return self.ends + (0 if self.last == b"\n" else 1)
-
-
-class _AppendSink:
-    """Appends a result page to an export file as bytes arrive.
-
-    The first page keeps its header (a UTF-8 BOM dropped); later pages lose their first line,
-    the repeated header, found by the first line ending (column names never hold one). A
-    cut-off attempt is truncated away (``reset``) before the page is requested again.
-    """
-
-    def __init__(self, out: BinaryIO, *, first: bool, count_rows: bool) -> None:
-        self.out = out
-        self.first = first
-        self.count_rows = count_rows
-        self.mark = out.tell()
-        self.counter: RowCounter | None = None
-        self.lead = b""
-        self.skipping = True
-
-    def start(self, headers: Mapping[str, str]) -> None:
-        if self.count_rows and _page_meta(headers)[0] is None:
-            self.counter = RowCounter()  # no Sforce-NumberOfRecords: count while copying
-        self.lead = b""
-        self.skipping = True
-
-    def write(self, block: bytes) -> None:
-        if self.skipping:
-            self.lead += block
-            if self.first:
-                if len(self.lead) < 3 and self.lead == b"\xef\xbb\xbf"[: len(self.lead)]:
-                    return
-                block = self.lead[3:] if self.lead.startswith(b"\xef\xbb\xbf") else self.lead
-            else:
-                cut = self.lead.find(b"\n")
-                if cut < 0:
-                    return
-                block = self.lead[cut + 1 :]
-            self.skipping = False
-            self.lead = b""
-        if self.counter is not None:
-            self.counter.feed(block)
-        self.out.write(block)
-
-    def finish(self) -> None:
-        if self.skipping and self.first and self.lead:  # a page shorter than a BOM
-            self.out.write(self.lead)
-
-    def reset(self) -> None:
-        self.out.seek(self.mark)
-        self.out.truncate()
-        self.counter = None
-
-
 def _stream_page(
-    api: JobsApi,
     url: str,
     params: dict[str, Any] | None,
     sink: BinaryIO,
     *,
     first: bool,
     count_rows: bool,
-) -> tuple[Mapping[str, str], int]:
+) -> Flow[tuple[Mapping[str, str], int]]:
     """Append one result page to ``sink`` as bytes arrive; returns (headers, records counted or -1).
 
     Records are counted (``count_rows``) only when the page lacks ``Sforce-NumberOfRecords``. A
     page cut off midway is truncated away and requested again by the session's ``download``.
     """
-    page = _AppendSink(sink, first=first, count_rows=count_rows)
-    headers = api.http.download("GET", url, page, params=params)
+    page = AppendSink(sink, first=first, count_rows=count_rows, page_count=lambda h: _page_meta(h)[0])
+    headers: Mapping[str, str] = yield Download(url, page, params=params)
     page.finish()
     records = -1
     if page.counter is not None:
@@ -401,7 +364,7 @@ def _stream_page(
     return headers, records
 
 
-def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | None) -> QueryExport:
+def export_steps(job: JobInfo, out: Path, max_records: int | None) -> Flow[QueryExport]:
     """Stream every page straight into ``out`` (the header once, the server's delimiter and line ending).
 
     Row counts come from ``Sforce-NumberOfRecords``; a page without it is counted on the fly
@@ -409,15 +372,15 @@ def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | Non
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    url = api.query_results_url(job.id)
+    url = query_results_path(job.id)
     guard = page_guard(job)
     locator: str | None = None
     rows = pages = 0
     with out.open("wb") as sink:
         while True:
             first = sink.tell() == 0
-            headers, counted = _stream_page(
-                api, url, _page_params(locator, max_records), sink, first=first, count_rows=True
+            headers, counted = yield from _stream_page(
+                url, _page_params(locator, max_records), sink, first=first, count_rows=True
             )
             pages += 1
             count, nxt = _page_meta(headers)
@@ -431,25 +394,34 @@ def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | Non
     return QueryExport(out, rows, job.id, pages, written)
 
 
+def export_to_file(api: JobsApi, job: JobInfo, out: Path, max_records: int | None) -> QueryExport:
+    """:func:`export_steps` on a sync session."""
+    return run_on(api.http, export_steps(job, out, max_records))
+
+
+def read_frame(path: Path, export: QueryExport, delimiter: str, flavour: str) -> Any:
+    """The exported CSV as a pandas (default) or polars DataFrame of strings (empty -> null)."""
+    if flavour == "polars":
+        import polars as pl
+
+        if export.bytes == 0:
+            return pl.DataFrame()
+        frame = pl.read_csv(path, separator=delimiter, infer_schema=False)
+        # Bulk CSV quotes every value, so an empty cell reads as "": make it null, as in pandas
+        return frame.with_columns(pl.all().replace("", None))
+    import pandas as pd
+
+    if export.bytes == 0:
+        return pd.DataFrame()
+    return pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, na_values=[""])
+
+
 def to_dataframe(api: JobsApi, job: JobInfo, flavour: str, max_records: int | None) -> Any:
     """Read every page into a pandas (default) or polars DataFrame of strings (empty -> null)."""
     workdir = Path(tempfile.mkdtemp(prefix="kinetic-query-"))
     try:
         path = workdir / "export.csv"
         export = export_to_file(api, job, path, max_records)
-        sep = job.column_delimiter.char
-        if flavour == "polars":
-            import polars as pl
-
-            if export.bytes == 0:
-                return pl.DataFrame()
-            frame = pl.read_csv(path, separator=sep, infer_schema=False)
-            # Bulk CSV quotes every value, so an empty cell reads as "": make it null, as in pandas
-            return frame.with_columns(pl.all().replace("", None))
-        import pandas as pd
-
-        if export.bytes == 0:
-            return pd.DataFrame()
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        return read_frame(path, export, job.column_delimiter.char, flavour)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

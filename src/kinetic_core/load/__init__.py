@@ -16,7 +16,7 @@ Example:
 from kinetic_core.load.decide import CostModel, Decision, Strategy, Thresholds, count_limit, decide, predict
 from kinetic_core.load.observe import bulk_batches_left
 from kinetic_core.load.result import LoadResult, RowOutcome
-from kinetic_core.load.run import load
+from kinetic_core.load.run import aload, load
 
 __all__ = [
     "CostModel",
@@ -25,6 +25,7 @@ __all__ = [
     "RowOutcome",
     "Strategy",
     "Thresholds",
+    "aload",
     "bulk_batches_left",
     "count_limit",
     "decide",

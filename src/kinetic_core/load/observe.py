@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from kinetic_core._httpx import httpx
 from kinetic_core.errors import KineticError
 from kinetic_core.load.decide import CostModel, Strategy, poll_wait, predict
+from kinetic_core.load.plan import ClientCall, Plan, run_plan
 
 logger = logging.getLogger(__name__)
 
@@ -130,11 +131,12 @@ class CallTimer:
 
     @classmethod
     def install(cls, client: Any) -> CallTimer | None:
-        """The timer of ``client``'s connection pool, installed on first use; None when the client
-        has no httpx pool to hook into (a test double, another transport)."""
+        """The timer of ``client``'s connection pool (``httpx.Client`` or ``httpx.AsyncClient``),
+        installed on first use; None when the client has no httpx pool to hook into (a test double,
+        another transport)."""
         session = getattr(client, "http", None)
         pool = getattr(session, "http_client", None)
-        if not isinstance(pool, httpx.Client):  # an asyncio pool needs coroutine hooks
+        if not isinstance(pool, httpx.Client | httpx.AsyncClient):
             return None
         hooks = pool.event_hooks
         for hook in hooks.get("response", []):
@@ -142,11 +144,26 @@ class CallTimer:
             if isinstance(owner, CallTimer):
                 return owner
         timer = cls()
+        on_request: Any = timer.on_request
+        on_response: Any = timer.on_response
+        if isinstance(pool, httpx.AsyncClient):  # an asyncio pool awaits its hooks
+            on_request, on_response = _Awaited(on_request), _Awaited(on_response)
         pool.event_hooks = {
-            "request": [*hooks.get("request", []), timer.on_request],
-            "response": [*hooks.get("response", []), timer.on_response],
+            "request": [*hooks.get("request", []), on_request],
+            "response": [*hooks.get("response", []), on_response],
         }
         return timer
+
+
+class _Awaited:
+    """A timer hook for an ``httpx.AsyncClient``: awaited, it calls the plain hook."""
+
+    def __init__(self, hook: Callable[[Any], None]) -> None:
+        self.hook = hook
+        self.__self__ = getattr(hook, "__self__", None)
+
+    async def __call__(self, message: Any) -> None:
+        self.hook(message)
 
 
 def _bulk_fixed(model: CostModel, records: int, jobs: int) -> float:
@@ -210,7 +227,20 @@ def org_view(
     timer: CallTimer | None = None,
 ) -> OrgView:
     """Latency, per-record costs, API calls and Bulk batches left, at the cost of at most one
-    ``limits`` call.
+    ``limits`` call (:func:`org_view_plan` on a sync client).
+    """
+    return run_plan(client, org_view_plan(client, record_count, encoded_bytes, model, timer=timer))
+
+
+def org_view_plan(
+    client: Any,
+    record_count: int,
+    encoded_bytes: int,
+    model: CostModel | None = None,
+    *,
+    timer: CallTimer | None = None,
+) -> Plan[OrgView]:
+    """What :func:`org_view` gives, as a plan (``kinetic_core.load.plan``) for either client.
 
     The ``limits`` call is made only when the choice depends on what it tells: when the latency is
     not yet known and the choice would change with it, or when Bulk is predicted the fastest (its
@@ -224,7 +254,7 @@ def org_view(
     bulk_fastest = times[Strategy.BULK] <= min(times[Strategy.COMPOSITE], times[Strategy.REST])
     batches = None
     if bulk_fastest or (not observed and _choice_depends_on_latency(record_count, encoded_bytes, base)):
-        batches = bulk_batches_left(client)
+        batches = yield from bulk_batches_plan()
         if not observed and timer is not None:
             current, observed = timer.refine(base)  # the limits call was timed
     usage = getattr(client, "api_usage", None)
@@ -234,12 +264,25 @@ def org_view(
 
 def bulk_batches_left(client: Any) -> int | None:
     """Remaining ``DailyBulkApiBatches`` of the org, or None when it cannot be read (one API call)."""
+    return run_plan(client, bulk_batches_plan())
+
+
+def bulk_batches_plan() -> Plan[int | None]:
+    """What :func:`bulk_batches_left` gives, as a plan for either client."""
     try:
-        limits = client.limits()
+        limits = yield ClientCall("limits")
         return int(limits["DailyBulkApiBatches"]["Remaining"])
     except (KineticError, KeyError, TypeError, ValueError, AttributeError) as exc:
         logger.info("daily bulk allowance unknown: %s", exc)
         return None
 
 
-__all__ = ["CallTimer", "OrgView", "bulk_batches_left", "default_model", "org_view"]
+__all__ = [
+    "CallTimer",
+    "OrgView",
+    "bulk_batches_left",
+    "bulk_batches_plan",
+    "default_model",
+    "org_view",
+    "org_view_plan",
+]

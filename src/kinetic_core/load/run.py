@@ -2,6 +2,10 @@
 
 If Bulk is chosen but the org refuses it (``FEATURENOTENABLED``, ``API_DISABLED_FOR_ORG``), the
 load falls back to Composite and the reason says so.
+
+The load is written once, as a plan (:mod:`kinetic_core.load.plan`): :func:`load` performs it on a
+``SalesforceClient``, :func:`aload` on an ``AsyncSalesforceClient``, with the same decision, reason
+and result.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from kinetic_core.load.decide import (
     poll_interval,
 )
 from kinetic_core.load.inputs import OneShot, as_records, measure
-from kinetic_core.load.observe import CallTimer, default_model, org_view
+from kinetic_core.load.observe import CallTimer, default_model, org_view_plan
+from kinetic_core.load.plan import ClientCall, Compute, Plan, arun_plan, run_plan
 from kinetic_core.load.result import LoadResult, Renumber, RowOutcome
 from kinetic_core.runfiles import check_writable
 
@@ -74,17 +79,77 @@ def load(
         >>> result.strategy, result.reason                           # doctest: +SKIP
         (<Strategy.COMPOSITE: 'composite'>, '1 record: Composite, predicted 52 ms vs ...')
     """
+    plan = load_plan(
+        client,
+        sobject,
+        records,
+        operation,
+        strategy,
+        external_id_field,
+        thresholds=thresholds,
+        model=model,
+        **opts,
+    )
+    return run_plan(client, plan)
+
+
+async def aload(
+    client: Any,
+    sobject: str,
+    records: Any,
+    operation: str = "insert",
+    strategy: str | Strategy = "auto",
+    external_id_field: str | None = None,
+    *,
+    thresholds: Thresholds | None = None,
+    model: CostModel | None = None,
+    **opts: Any,
+) -> LoadResult:
+    """:func:`load` on an ``AsyncSalesforceClient``: the same arguments, decision and result.
+
+    Example:
+        >>> result = await aload(client, "Contact", [{"LastName": "Ng"}])  # doctest: +SKIP
+    """
+    plan = load_plan(
+        client,
+        sobject,
+        records,
+        operation,
+        strategy,
+        external_id_field,
+        thresholds=thresholds,
+        model=model,
+        **opts,
+    )
+    return await arun_plan(client, plan)
+
+
+def load_plan(
+    client: Any,
+    sobject: str,
+    records: Any,
+    operation: str = "insert",
+    strategy: str | Strategy = "auto",
+    external_id_field: str | None = None,
+    *,
+    thresholds: Thresholds | None = None,
+    model: CostModel | None = None,
+    **opts: Any,
+) -> Plan[LoadResult]:
+    """A load as a plan (see :func:`load` for the arguments)."""
     if is_file_object(records):
-        return _load_file_object(
-            client,
-            sobject,
-            records,
-            operation,
-            strategy,
-            external_id_field,
-            thresholds=thresholds,
-            model=model,
-            **opts,
+        return (
+            yield from _load_file_object(
+                client,
+                sobject,
+                records,
+                operation,
+                strategy,
+                external_id_field,
+                thresholds=thresholds,
+                model=model,
+                **opts,
+            )
         )
     op = Operation.parse(operation)
     if op is Operation.UPSERT and not external_id_field:
@@ -97,15 +162,19 @@ def load(
     m = _with_polls(model or default_model(client), opts)
     # a one-shot input is counted up to where Bulk becomes the faster, with the figures seen so far
     limit = count_limit(thresholds, timer.refine(m)[0] if timer is not None else m)
-    count, size, source, kept = measure(records, limit)
+    count, size, source, kept = yield Compute(measure, (records, limit))
     renumber = Renumber.of(kept)
     if chosen is Strategy.AUTO:
-        decision = _choose(client, count, size, isinstance(source, OneShot), op, thresholds, m, timer)
+        decision = yield from _choose(
+            client, count, size, isinstance(source, OneShot), op, thresholds, m, timer
+        )
     else:
         decision = Decision(chosen, f"strategy={chosen.value} requested")
     if decision.strategy is Strategy.BULK and "poll" not in opts:
         opts = {**opts, "poll": bulk_poll_policy(m, count, size)}
-    result = _send(client, sobject, records, source, renumber, op, external_id_field, chosen, decision, opts)
+    result = yield from _send(
+        client, sobject, records, source, renumber, op, external_id_field, chosen, decision, opts
+    )
     if timer is not None:
         sent = result.total - (len(kept.rejected) if kept is not None else 0)
         timer.note_load(result.strategy, timer.now() - started, sent, jobs=max(1, len(result.job_ids)))
@@ -123,7 +192,7 @@ def _send(
     chosen: Strategy,
     decision: Decision,
     opts: Mapping[str, Any],
-) -> LoadResult:
+) -> Plan[LoadResult]:
     """Send the measured input through the API of ``decision`` (Bulk falling back to Composite)."""
     if decision.strategy is Strategy.BULK:
         if renumber is not None and "results_dir" in opts:
@@ -131,7 +200,7 @@ def _send(
             logger.info("some input rows were kept back: no Bulk result files are written")
             opts = {k: v for k, v in opts.items() if k != "results_dir"}
         try:
-            result = _run_bulk(client, sobject, source, op, external_id_field, decision, opts)
+            result = yield from _run_bulk(sobject, source, op, external_id_field, decision, opts)
         except ApiError as exc:
             # An explicit strategy="bulk" is honoured: only "auto" may switch API behind the caller.
             if not _may_fall_back(exc, op, chosen) or (isinstance(source, OneShot) and source.consumed):
@@ -143,11 +212,11 @@ def _send(
             )
         else:
             return _finish_bulk(result, records, renumber)
-    rows = as_records(source)
+    rows = yield Compute(as_records, (source,))
     if decision.strategy is Strategy.REST:
-        outcomes = _run_rest(client, sobject, rows, op, external_id_field)
+        outcomes = yield from _run_rest(sobject, rows, op, external_id_field)
     else:
-        outcomes = _run_composite(client, sobject, rows, op, external_id_field)
+        outcomes = yield from _run_composite(sobject, rows, op, external_id_field)
     if renumber is not None:
         outcomes = renumber.apply(outcomes)
     labels = frame_index_labels(records)
@@ -190,11 +259,11 @@ def _choose(
     thresholds: Thresholds | None,
     model: CostModel,
     timer: CallTimer | None,
-) -> Decision:
+) -> Plan[Decision]:
     """The router's decision for this client's org (at most one ``limits`` call)."""
     if op is Operation.HARD_DELETE:
         return Decision(Strategy.BULK, "hard delete exists only in Bulk API 2.0")
-    view = org_view(client, count, size, model, timer=timer)
+    view = yield from org_view_plan(client, count, size, model, timer=timer)
     decision = decide(
         count,
         size,
@@ -234,12 +303,12 @@ def _load_file_object(
     strategy: str | Strategy,
     external_id_field: str | None,
     **kwargs: Any,
-) -> LoadResult:
+) -> Plan[LoadResult]:
     """An open CSV file: copied once to a private file that lives as long as the result."""
     workdir = Path(tempfile.mkdtemp(prefix="kinetic-load-"))
     try:
-        path = spool_file_object(handle, workdir / "input.csv")
-        result = load(client, sobject, path, operation, strategy, external_id_field, **kwargs)
+        path = yield Compute(spool_file_object, (handle, workdir / "input.csv"))
+        result = yield from load_plan(client, sobject, path, operation, strategy, external_id_field, **kwargs)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -248,34 +317,32 @@ def _load_file_object(
 
 
 def _run_bulk(
-    client: Any,
     sobject: str,
     source: Any,
     op: Operation,
     external_id_field: str | None,
     decision: Decision,
     opts: Mapping[str, Any],
-) -> LoadResult:
-    bulk = client.bulk
+) -> Plan[LoadResult]:
     if isinstance(source, OneShot):
         # probe first: a refused Bulk must not consume a one-shot input
-        probe = bulk.create_job(sobject, op, external_id_field=external_id_field)
+        probe = yield ClientCall("bulk.create_job", (sobject, op), {"external_id_field": external_id_field})
         try:
-            bulk.abort_job(probe.id)
-            bulk.delete_job(probe.id)
+            yield ClientCall("bulk.abort_job", (probe.id,))
+            yield ClientCall("bulk.delete_job", (probe.id,))
         except ApiError as exc:
             logger.info("cleaning up probe job %s: %s", probe.id, exc)
     kwargs = dict(opts)
     if op is Operation.UPSERT:
         kwargs["external_id_field"] = external_id_field
     method = {
-        Operation.INSERT: bulk.insert,
-        Operation.UPDATE: bulk.update,
-        Operation.UPSERT: bulk.upsert,
-        Operation.DELETE: bulk.delete,
-        Operation.HARD_DELETE: bulk.hard_delete,
+        Operation.INSERT: "bulk.insert",
+        Operation.UPDATE: "bulk.update",
+        Operation.UPSERT: "bulk.upsert",
+        Operation.DELETE: "bulk.delete",
+        Operation.HARD_DELETE: "bulk.hard_delete",
     }[op]
-    result: BulkResult = method(sobject, source, **kwargs)
+    result: BulkResult = yield ClientCall(method, (sobject, source), kwargs)
     return LoadResult(
         strategy=Strategy.BULK,
         reason=decision.reason,
@@ -293,8 +360,8 @@ def _error_outcome(number: int, exc: ApiError) -> RowOutcome:
 
 
 def _run_rest(
-    client: Any, sobject: str, rows: list[Any], op: Operation, external_id_field: str | None
-) -> list[RowOutcome]:
+    sobject: str, rows: list[Any], op: Operation, external_id_field: str | None
+) -> Plan[list[RowOutcome]]:
     """One REST call per row; every row ends with an outcome, whatever goes wrong."""
     if op is Operation.HARD_DELETE:
         raise ValueError(f"{op.value} is not available through REST")
@@ -302,7 +369,7 @@ def _run_rest(
     for number, row in enumerate(rows, 1):
         record: Mapping[str, Any] = row if isinstance(row, Mapping) else {"Id": row}
         try:
-            outcomes.append(_rest_row(client, sobject, number, record, op, external_id_field))
+            outcomes.append((yield from _rest_row(sobject, number, record, op, external_id_field)))
         except RequestLimitExceeded as exc:
             # Stop calling: this row was refused and the rest are never sent.
             outcomes.append(
@@ -332,44 +399,43 @@ def _run_rest(
 
 
 def _rest_row(
-    client: Any,
     sobject: str,
     number: int,
     record: Mapping[str, Any],
     op: Operation,
     external_id_field: str | None,
-) -> RowOutcome:
+) -> Plan[RowOutcome]:
     if op is Operation.INSERT:
-        return RowOutcome(number, "success", client.create(sobject, record), True)
+        return RowOutcome(number, "success", (yield ClientCall("create", (sobject, record))), True)
     if op is Operation.UPSERT:
         assert external_id_field is not None
         key = record.get(external_id_field)
         if key is None or str(key).strip() == "":
             raise ValueError(f"{external_id_field} is empty: an upsert needs the external id value")
-        res = client.upsert(sobject, external_id_field, str(key), record)
+        res = yield ClientCall("upsert", (sobject, external_id_field, str(key), record))
         return RowOutcome(number, "success", res.id, bool(res.created))
     record_id = record.get("Id")
     if record_id is None or str(record_id).strip() == "":
         raise ValueError(f"Id is empty: {op.value} needs the record id")
     if op is Operation.UPDATE:
-        client.update(sobject, str(record_id), record)
+        yield ClientCall("update", (sobject, str(record_id), record))
     else:
-        client.delete(sobject, str(record_id))
+        yield ClientCall("delete", (sobject, str(record_id)))
     return RowOutcome(number, "success", str(record_id))
 
 
 def _run_composite(
-    client: Any, sobject: str, rows: list[Any], op: Operation, external_id_field: str | None
-) -> list[RowOutcome]:
+    sobject: str, rows: list[Any], op: Operation, external_id_field: str | None
+) -> Plan[list[RowOutcome]]:
     records = [row if isinstance(row, Mapping) else {"Id": row} for row in rows]
     if op is Operation.INSERT:
-        results = client.create_batch(sobject, records)
+        results = yield ClientCall("create_batch", (sobject, records))
     elif op is Operation.UPDATE:
-        results = client.update_batch(sobject, records)
+        results = yield ClientCall("update_batch", (sobject, records))
     elif op is Operation.UPSERT:
-        results = client.upsert_batch(sobject, records, external_id_field)
+        results = yield ClientCall("upsert_batch", (sobject, records, external_id_field))
     elif op is Operation.DELETE:
-        results = client.delete_batch([str(r["Id"]) for r in records])
+        results = yield ClientCall("delete_batch", ([str(r["Id"]) for r in records],))
     else:
         raise ValueError(f"{op.value} is not available through Composite")
     outcomes: list[RowOutcome] = []
@@ -408,4 +474,4 @@ def _summarise(decision: Decision, outcomes: list[RowOutcome]) -> LoadResult:
     )
 
 
-__all__ = ["BULK_UNAVAILABLE", "bulk_poll_policy", "load"]
+__all__ = ["BULK_UNAVAILABLE", "aload", "bulk_poll_policy", "load", "load_plan"]
