@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.cli.common import (
     JsonOption,
     OrgOption,
@@ -37,9 +36,23 @@ from kinetic_core.records import cell_text, flatten
 # an export to CSV whose stderr is not a terminal needs neither.
 if TYPE_CHECKING:
     from kinetic_core.bulk.frames import ColumnKind
+    from kinetic_core.bulk.poller import PollPolicy
 
-FAST_POLL = PollPolicy(initial=0.25, maximum=5.0)
-"""Bulk polling for interactive commands: quick first checks, then backing off."""
+    FAST_POLL: PollPolicy
+
+
+def fast_poll() -> PollPolicy:
+    """Bulk polling for interactive commands: quick first checks, then backing off (``FAST_POLL``)."""
+    from kinetic_core.bulk.poller import PollPolicy  # the Bulk client: not for a command's --help
+
+    return PollPolicy(initial=0.25, maximum=5.0)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FAST_POLL":
+        value = globals()["FAST_POLL"] = fast_poll()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class QueryFormat(enum.StrEnum):
@@ -236,7 +249,7 @@ def export(
         )
     with connected(org) as client, tempfile.TemporaryDirectory(prefix="kinetic-export-") as scratch:
         bulk = client.bulk
-        bulk.poll = FAST_POLL
+        bulk.poll = fast_poll()
         target = out if fmt is ExportFormat.CSV else Path(scratch) / "export.csv"
         method = bulk.query_all if include_deleted else bulk.query
         with _export_progress(json_output) as on_event:
