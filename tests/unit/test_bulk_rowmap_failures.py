@@ -52,10 +52,16 @@ def _spooled_rows(chunk: Chunk) -> list[bytes]:
 
 
 def _load(
-    tmp: Path, rows: list[list[str]], failing: set[int], eol: str, max_records: int, shuffle: int | None
+    tmp: Path,
+    rows: list[list[str]],
+    failing: set[int],
+    eol: str,
+    max_records: int,
+    shuffle: int | None,
+    data: bytes | None = None,
 ) -> tuple[BulkResult, list[Chunk]]:
     source = tmp / "input.csv"
-    source.write_bytes(_encode(rows, eol))
+    source.write_bytes(_encode(rows, eol) if data is None else data)
     layout = sniff(source)
     spool = tmp / "spool"
     spool.mkdir()
@@ -187,3 +193,14 @@ def test_an_input_cut_short_after_the_upload_is_matched_by_content(tmp_path: Pat
     listed = [r.row_number for r in result.failed_rows()]
     assert listed[0] == 3
     assert result.indexed_jobs == (f"750{chunks[-1].part:015d}",)
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_a_failed_last_row_without_a_line_ending_is_found(tmp_path: Path, eol: str) -> None:
+    """The split gives the file's last row the layout's line ending; reading it back does the same."""
+    rows = [[f"Name {i}", "two\nlines" if i % 2 else "one"] for i in range(9)]
+    source_rows = _encode(rows, eol)[: -len(eol)]  # no line ending after the last row
+    result, chunks = _load(tmp_path, rows, {4, 9}, eol, 4, None, data=source_rows)
+    assert chunks[-1].end > (tmp_path / "input.csv").stat().st_size
+    _check_failures(result, rows, {4, 9})
+    assert result.indexed_jobs == ()
