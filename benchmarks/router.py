@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import random
 import statistics
@@ -166,11 +167,40 @@ def _secs(value: float) -> str:
     return f"{value:.3f}" if value < 1 else f"{value:.2f}"
 
 
+SAMPLE_SECONDS = 0.25
+"""A timed sample lasts at least this long: loads shorter than this are timed several in a row."""
+MAX_BATCH = 40
+BATCH_MAX_RECORDS = 1_000
+"""Sizes up to which a load can be shorter than a sample (above, a load takes longer)."""
+CONTENDER = 1.5
+"""A strategy within this factor of the fastest in the first round is a contender for the best."""
+
+
 def runs_at(n: int, repeat: int) -> int:
-    """Runs per cell: more where a run is short and noise (jitter, a busy core) weighs most."""
+    """Rounds per cell: more where a run is short and noise (jitter, a busy core) weighs most."""
     if n <= 1_000:
         return repeat + 2
     return repeat if n <= 10_000 else 1
+
+
+def extra_rounds_at(n: int) -> int:
+    """Rounds run again for the contenders (the router and the fixed APIs that can be the best)."""
+    return 1 if n > 10_000 else 0
+
+
+def batch_size(probe_seconds: float) -> int:
+    """Loads per timed sample: as many as last :data:`SAMPLE_SECONDS` (one for a long load)."""
+    return max(1, min(MAX_BATCH, math.ceil(SAMPLE_SECONDS / max(probe_seconds, 1e-4))))
+
+
+def time_sample(client: Any, n: int, strategy: str, model: OrgModel, batch: int) -> tuple[float, str, str]:
+    """Seconds per load over ``batch`` loads in a row (the strategy used and the reason of the last)."""
+    total = 0.0
+    used = why = ""
+    for _ in range(batch):
+        elapsed, used, why = time_load(client, n, strategy, model)
+        total += elapsed
+    return total / batch, used, why
 
 
 def run_org(
@@ -183,27 +213,41 @@ def run_org(
         client = connect(info)
         time_load(client, 1, "rest", model)  # warm up: login and connection are not part of any cell
         for n in sizes:
-            runs = runs_at(n, repeat)
             strategies = [s for s in (*FIXED, "auto") if not (s == "rest" and n > REST_MAX)]
             times: dict[str, list[float]] = {s: [] for s in strategies}
-            chosen = reason = ""
+            choices: dict[str, None] = {}
+            reason = ""
             order = random.Random(f"{model.name} {n}")
-            for _ in range(runs):
+            # up to 1,000 records, one untimed load per strategy: how many loads make a timed sample
+            # (above, every load lasts longer than a sample)
+            batch = {s: batch_size(time_load(client, n, s, model)[0]) if n <= BATCH_MAX_RECORDS else 1
+                     for s in strategies}  # fmt: skip
+            rounds = [strategies] * runs_at(n, repeat)
+            for number in range(len(rounds) + extra_rounds_at(n)):
+                if number == len(rounds):  # the contenders, once more
+                    first = {s: v[0] for s, v in times.items()}
+                    fastest = min(first[s] for s in first if s != "auto")
+                    rounds.append([s for s in strategies if s == "auto" or first[s] <= CONTENDER * fastest])
                 # a new order each run, so no strategy always follows another one's aftermath (a
                 # rotation would keep the router behind Bulk every time); a pause lets the org settle
-                run_order = list(strategies)
+                run_order = list(rounds[number])
                 order.shuffle(run_order)
                 for strategy in run_order:
                     time.sleep(SETTLE)
-                    elapsed, used, why = time_load(client, n, strategy, model)
+                    elapsed, used, why = time_sample(client, n, strategy, model, batch[strategy])
                     if strategy == "auto":
-                        chosen, reason = used, why
+                        choices[used] = None
+                        reason = why
                     times[strategy].append(elapsed)
-                    print(f"{model.name:10s} {n:>7} {strategy:9s} {elapsed:8.2f} s  ({used})", flush=True)
+                    label = f"{model.name:10s} {n:>7} {strategy:9s}"
+                    print(f"{label} {elapsed:8.3f} s  ({used}, x{batch[strategy]})", flush=True)
+            chosen = "/".join(choices)
             reset(info, model)
             median = {s: statistics.median(v) for s, v in times.items()}
             best_api = min((s for s in median if s != "auto"), key=lambda s: median[s])
-            ratio = median["auto"] / median[best_api]
+            # per round, the router's time over the best API's in the same round (both ran in it,
+            # close in time), then the median: the machine's load drifts less within a round
+            ratio = statistics.median(a / b for a, b in zip(times["auto"], times[best_api], strict=False))
             ratios[n] = ratio
             ok = ratio <= TARGET
             cells = [f"{n:,}"] + [_secs(median[s]) if s in median else "-" for s in (*FIXED, "auto")]
@@ -292,8 +336,16 @@ def main() -> None:
         f" ({minutes:.0f} min). Contacts inserted through `kinetic_core.load.load`; each emulator in its own"
         f" process; Python {platform.python_version()} on {platform.machine()}, 2 cores shared with other"
         f" work. Median of {args.repeat + 2} runs per cell up to 1,000 records, {args.repeat} up to"
-        " 10,000, 1 above; strategies in a new seeded random order each run, 0.2 s apart, after a"
-        " warm-up call."
+        " 10,000, 1 above and then a second run of the contenders (the router, and each fixed API"
+        f" within {CONTENDER:g}x of the fastest in the first run); strategies in a new seeded random"
+        " order each run, 0.2 s apart, after a warm-up call. Up to 1,000 records a run of a strategy"
+        f" is as many loads in a row as last {SAMPLE_SECONDS:g} s (found with one untimed load; at"
+        f" most {MAX_BATCH}), and its figure is the time per load: a 10 ms load timed alone is"
+        " mostly timer and scheduling noise on a shared machine. The best fixed API is the one of"
+        ' least median time; "router / best" is the median over the runs of the router\'s time over'
+        " that API's time in the same run (the two ran close in time, so a change in the machine's"
+        " load weighs on both). The router column may name two APIs: the router chose differently"
+        " across runs."
         f" REST runs up to {REST_MAX:,} records only (`-` above: one"
         " call per record, never the best there). The router observes the per-call latency itself and is"
         " given each org's Bulk queue time and rate (`CostModel`); its per-record costs start at the"

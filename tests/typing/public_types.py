@@ -73,6 +73,16 @@ def load_inputs(client: SalesforceClient, path: Path, frame: pandas.DataFrame, t
     client.load("Account", rows, external_id_field=1)  # type: ignore[arg-type]
 
 
+def bulk_loads(bulk: BulkClient, path: Path, frame: polars.DataFrame) -> None:
+    """The Bulk API loads take the same inputs as ``load``."""
+    assert_type(bulk.insert("Account", path), BulkResult)
+    assert_type(bulk.update("Account", frame), BulkResult)
+    assert_type(bulk.upsert("Account", [{"Ext__c": "1"}], external_id_field="Ext__c"), BulkResult)
+    assert_type(bulk.delete("Account", ["001000000000001AAA"]), BulkResult)
+    assert_type(bulk.hard_delete("Account", io.StringIO("Id\n001000000000001AAA\n")), BulkResult)
+    bulk.insert("Account", 42)  # type: ignore[arg-type]
+
+
 def bulk_queries(bulk: BulkClient) -> None:
     assert_type(bulk.query("SELECT Id FROM Account"), Iterator[dict[str, str | None]])
     assert_type(bulk.query("SELECT Id FROM Account", max_records=500), Iterator[dict[str, str | None]])

@@ -8,7 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from kinetic_core.auth import (
     AuthFlow,
@@ -22,6 +22,7 @@ from kinetic_core.auth import (
     jwt_audience,
     parse_token_response,
 )
+from kinetic_core.auth.flows import rsa_key_consistent
 from kinetic_core.errors import AuthenticationError, ConfigError, SessionExpiredError
 
 NOW = 1_700_000_000.0
@@ -75,6 +76,38 @@ def test_jwt_inline_key_and_audience_families(rsa_key: rsa.RSAPrivateKey) -> Non
     assert jwt_audience("https://acme--uat.sandbox.my.salesforce.com") == "https://test.salesforce.com"
     assert jwt_audience("https://acme.my.salesforce.com") == "https://login.salesforce.com"
     assert jwt_audience("https://login.salesforce.com") == "https://login.salesforce.com"
+
+
+def test_jwt_assertion_is_what_pyjwt_signs(rsa_key: rsa.RSAPrivateKey) -> None:
+    """RS256 is deterministic: the assertion is byte for byte PyJWT's, header and claims included."""
+    auth = JwtBearerAuth("https://login.salesforce.com", "cid", "me@acme.com", private_key=pem(rsa_key))
+    claims = {"iss": "cid", "sub": "me@acme.com", "aud": "https://login.salesforce.com", "exp": 1_700_000_180}
+    assert auth.assertion(NOW) == jwt.encode(claims, pem(rsa_key), algorithm="RS256")
+
+
+def test_jwt_needs_an_rsa_key() -> None:
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_pem = ec_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    auth = JwtBearerAuth("https://login.salesforce.com", "cid", "u", private_key=ec_pem)
+    with pytest.raises(ConfigError, match="RS256 needs an RSA key"):
+        auth.token_request(NOW)
+
+
+def test_a_damaged_rsa_key_is_refused(rsa_key: rsa.RSAPrivateKey) -> None:
+    """The key is loaded without OpenSSL's primality tests; its numbers are checked instead."""
+    good = rsa_key.private_numbers()
+    assert rsa_key_consistent(good)
+    public = good.public_numbers
+    wrong_d = rsa.RSAPrivateNumbers(good.p, good.q, good.d + 2, good.dmp1, good.dmq1, good.iqmp, public)
+    wrong_crt = rsa.RSAPrivateNumbers(good.p, good.q, good.d, good.dmp1 + 2, good.dmq1, good.iqmp, public)
+    swapped = rsa.RSAPrivateNumbers(good.p, good.p, good.d, good.dmp1, good.dmq1, good.iqmp, public)
+    assert not any(rsa_key_consistent(n) for n in (wrong_d, wrong_crt, swapped))
+    damaged = wrong_crt.private_key(unsafe_skip_rsa_key_validation=True)
+    auth = JwtBearerAuth("https://login.salesforce.com", "cid", "u", private_key=pem(damaged))
+    with pytest.raises(ConfigError, match="do not agree"):
+        auth.token_request(NOW)
 
 
 def test_jwt_key_problems_are_config_errors(tmp_path: Path) -> None:

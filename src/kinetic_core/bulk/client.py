@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, Unpack, overload
 
 from kinetic_core.bulk.control import JobControl
 from kinetic_core.bulk.events import BulkEvent
@@ -33,12 +33,13 @@ if TYPE_CHECKING:
     import polars
 
     from kinetic_core.bulk.results import BulkResult
+    from kinetic_core.inputs import LoadInput
 
 # The ingest side (splitting, spooling, manifests, result mapping) is imported on first use,
 # so a program that only queries does not load it.
 
-Records = Any
-"""An iterable of dicts, a CSV path (str/Path) or a pandas/polars DataFrame."""
+Records: TypeAlias = "LoadInput"
+"""What a load takes (``kinetic_core.inputs.LoadInput``): a CSV path or file, dicts or ids, a DataFrame."""
 
 Row = dict[str, str | None]
 """One record of a query result: column -> text (None for an empty cell)."""

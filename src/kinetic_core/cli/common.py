@@ -23,17 +23,16 @@ import enum
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from typer.exceptions import TyperException
 
-from kinetic_core.client import SalesforceClient
 from kinetic_core.errors import (
     ApiError,
     AuthenticationError,
@@ -45,6 +44,13 @@ from kinetic_core.errors import (
     RunLockedError,
     SessionExpiredError,
 )
+
+# rich (~15 ms) and the client (httpx, ~60 ms) are imported where they are used: a command's
+# --help, and a command that prints only status lines, load neither of them.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kinetic_core.client import SalesforceClient
 
 
 class ExitCode(enum.IntEnum):
@@ -131,11 +137,43 @@ logger = logging.getLogger(__name__)
 
 def stderr() -> Console:
     """The console for status lines, progress and errors."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+_CONTROL = str.maketrans("", "", "\a\b\v\f\r")
+"""The control characters rich removes from printed text (it keeps tabs and line feeds)."""
+
+
+def say(text: str) -> None:
+    """One status line on stderr, as written: no markup, no emoji codes (no rich needed).
+
+    What ``stderr().print(text, markup=False)`` prints for such a line, without loading rich.
+
+    Example:
+        >>> say("wrote 3 row(s)")  # doctest: +SKIP
+    """
+    sys.stderr.write(text.translate(_CONTROL).expandtabs(8) + "\n")
+    sys.stderr.flush()
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal, as rich decides it (``TTY_COMPATIBLE``, ``FORCE_COLOR``, else
+    ``isatty``), without loading rich when the environment does not say."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return stderr().is_terminal
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:  # a closed stream
+        return False
 
 
 def stdout() -> Console:
     """The console for human output (tables); wide when piped, so tables are not squeezed."""
+    from rich.console import Console
+
     console = Console(highlight=False, soft_wrap=False)
     if not console.is_terminal:
         console = Console(highlight=False, soft_wrap=False, width=max(console.width, 200))
@@ -260,9 +298,11 @@ def connected(org: str | None, **overrides: Any) -> Iterator[SalesforceClient]:
 
     Authentication happens here, so a refused login raises before the command starts.
     """
+    from kinetic_core.client import SalesforceClient
+
     client = SalesforceClient.connect(org, **overrides)
     try:
-        stderr().print(describe_target(client, org), markup=False)
+        say(describe_target(client, org))
         yield client
     finally:
         client.close()

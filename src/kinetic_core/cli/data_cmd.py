@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import enum
 import importlib.util
@@ -12,13 +13,10 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from kinetic_core.bulk.frames import ColumnKind, column_kinds, csv_to_parquet, query_object
-from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.cli.common import (
     JsonOption,
     OrgOption,
@@ -27,14 +25,34 @@ from kinetic_core.cli.common import (
     fail,
     handle_errors,
     parse_minutes,
+    say,
     stderr,
+    stderr_is_terminal,
     stdout,
 )
-from kinetic_core.cli.progress import LoadProgress
 from kinetic_core.records import cell_text, flatten
 
-FAST_POLL = PollPolicy(initial=0.25, maximum=5.0)
-"""Bulk polling for interactive commands: quick first checks, then backing off."""
+# rich (tables, progress bars) and the Parquet conversion are imported by the code that uses them:
+# an export to CSV whose stderr is not a terminal needs neither.
+if TYPE_CHECKING:
+    from kinetic_core.bulk.frames import ColumnKind
+    from kinetic_core.bulk.poller import PollPolicy
+
+    FAST_POLL: PollPolicy
+
+
+def fast_poll() -> PollPolicy:
+    """Bulk polling for interactive commands: quick first checks, then backing off (``FAST_POLL``)."""
+    from kinetic_core.bulk.poller import PollPolicy  # the Bulk client: not for a command's --help
+
+    return PollPolicy(initial=0.25, maximum=5.0)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FAST_POLL":
+        value = globals()["FAST_POLL"] = fast_poll()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class QueryFormat(enum.StrEnum):
@@ -147,6 +165,8 @@ def query(
             count = _write_csv(records)
             stderr().print(retrieved_line(count), markup=False)
             return
+        from rich.table import Table
+
         flat = [flatten(r) for r in records]
         table = Table(*_columns(flat)) if flat else Table("(no records)")
         for record in flat:
@@ -169,10 +189,24 @@ def _export_format(chosen: ExportFormat | None, out: Path) -> ExportFormat:
 
 
 def _to_parquet(client: Any, soql: str, csv_path: Path, out: Path) -> int:
+    from kinetic_core.bulk.frames import column_kinds, csv_to_parquet, query_object
+
     def kinds_for(header: Sequence[str]) -> Mapping[str, ColumnKind]:
         return column_kinds(query_object(soql), header, client.describe)
 
     return csv_to_parquet(csv_path, out, kinds_for)
+
+
+@contextlib.contextmanager
+def _export_progress(json_output: bool) -> Iterator[Any]:
+    """The bulk events' callback: a progress bar when stderr is a terminal (and no --json), else None."""
+    if json_output or not stderr_is_terminal():
+        yield None
+        return
+    from kinetic_core.cli.progress import LoadProgress
+
+    with LoadProgress(stderr(), "export") as progress:
+        yield progress.on_event
 
 
 @handle_errors
@@ -215,11 +249,11 @@ def export(
         )
     with connected(org) as client, tempfile.TemporaryDirectory(prefix="kinetic-export-") as scratch:
         bulk = client.bulk
-        bulk.poll = FAST_POLL
+        bulk.poll = fast_poll()
         target = out if fmt is ExportFormat.CSV else Path(scratch) / "export.csv"
-        with LoadProgress(stderr(), "export", enabled=not json_output) as progress:
-            method = bulk.query_all if include_deleted else bulk.query
-            export_info = method(soql, out=target, timeout=timeout, on_event=progress.on_event)
+        method = bulk.query_all if include_deleted else bulk.query
+        with _export_progress(json_output) as on_event:
+            export_info = method(soql, out=target, timeout=timeout, on_event=on_event)
         if fmt is ExportFormat.PARQUET:
             _to_parquet(client, soql, target, out)
     size = out.stat().st_size
@@ -234,11 +268,8 @@ def export(
     if json_output:
         emit_json(summary)
     else:
-        stderr().print(
-            f"wrote {export_info.rows:,} row(s), {size:,} bytes to {out} "
-            f"({fmt.value}, job {export_info.job_id})",
-            markup=False,
-        )
+        job = export_info.job_id
+        say(f"wrote {export_info.rows:,} row(s), {size:,} bytes to {out} ({fmt.value}, job {job})")
 
 
 @handle_errors
@@ -252,6 +283,8 @@ def describe(
     Example:
         $ kinetic describe Contact
     """
+    from rich.table import Table
+
     with connected(org) as client:
         info = client.describe(sobject)
     if json_output:
@@ -292,6 +325,8 @@ def limits(org: OrgOption = None, json_output: JsonOption = False) -> None:
     Example:
         $ kinetic limits --json
     """
+    from rich.table import Table
+
     with connected(org) as client:
         values = client.limits()
     if json_output:
