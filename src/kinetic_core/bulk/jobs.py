@@ -26,11 +26,10 @@ from typing import Any, Protocol, TypeVar
 from kinetic_core._httpx import httpx
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.errors import ApiError, ServerUnavailableError, TransportError
-from kinetic_core.http.ops import BodySink
 from kinetic_core.http.paging import PageGuard
 from kinetic_core.http.paths import check_id
 from kinetic_core.http.sinks import FileSink
-from kinetic_core.http.steps import ApiCall, Download, Flow, run
+from kinetic_core.http.steps import ApiCall, Download, Flow, SyncSession, run
 
 logger = logging.getLogger(__name__)
 
@@ -43,40 +42,13 @@ number of jobs (measured with four upload threads: 64 -> 81 MB from 1 M to 5 M r
 64 -> 74 MB with 64 KiB)."""
 
 
-class HttpLike(Protocol):
-    """The part of ``kinetic_core.http.HttpSession`` the bulk client uses."""
+class HttpLike(SyncSession, Protocol):
+    """The part of ``kinetic_core.http.HttpSession`` the bulk client uses: what ``run`` needs, and URLs."""
 
     @property
     def api_version(self) -> str: ...
 
     def data_url(self, suffix: str) -> str: ...
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        content: Any = None,
-        headers: Mapping[str, str] | None = None,
-        retry: Any = None,
-        stream: bool = False,
-    ) -> httpx.Response: ...
-
-    def download(
-        self,
-        method: str,
-        url: str,
-        sink: BodySink,
-        *,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        retry: Any = None,
-        limit: int | None = None,
-    ) -> Mapping[str, str]: ...
-
-    def answer_url(self, url: str) -> str: ...
 
 
 class FileBody:
