@@ -13,7 +13,6 @@ gives every response header its usual spelling (``Content-Type``, ``Sforce-Locat
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import zlib
@@ -37,6 +36,7 @@ from kinetic_core.emulator.hostcheck import HostPolicy
 from kinetic_core.emulator.org import Org
 from kinetic_core.emulator.routes.bulk_v1 import error_response as v1_error_response
 from kinetic_core.emulator.routing import UrlTable, check_version
+from kinetic_core.emulator.store import numbers
 from kinetic_core.emulator.urls import url_table
 from kinetic_core.emulator.web import SESSION_STATE_KEY, dumps, error_response, session_or_none
 
@@ -311,7 +311,8 @@ class KineticMiddleware:
                 return
             body = b"".join(chunks)
             try:
-                body = json.dumps(json.loads(body), indent=2, ensure_ascii=False).encode("utf-8")
+                parsed = numbers.loads(body, exact=True)
+                body = numbers.dumps(parsed, indent=2, ensure_ascii=False).encode("utf-8")
             except ValueError:
                 pass
             headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.faults import FaultKind
 from kinetic_core.emulator.service.calls import Reply
+from kinetic_core.emulator.store import numbers
 from kinetic_core.emulator.tokens import Session
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ __all__ = [
 
 def dumps(body: Any) -> bytes:
     """Compact UTF-8 JSON, as Salesforce sends it."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return numbers.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def get_org(request: Request) -> Org:
@@ -144,7 +145,7 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise ApiError(400, "JSON_PARSER_ERROR", "The request body is empty; a JSON value was expected")
     try:
-        return json.loads(raw)
+        return numbers.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         msg = str(exc).split(":")[0] if isinstance(exc, json.JSONDecodeError) else "invalid UTF-8"
         raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character in the JSON body ({msg})") from None

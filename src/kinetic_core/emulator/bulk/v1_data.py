@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 from xml.etree import ElementTree
@@ -18,6 +17,7 @@ from xml.sax.saxutils import escape
 
 from kinetic_core.emulator.bulk.v1_models import V1Error, invalid_batch
 from kinetic_core.emulator.errors import ApiError
+from kinetic_core.emulator.store import numbers
 
 DATALOAD_NS = "http://www.force.com/2009/06/asyncapi/dataload"
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -29,6 +29,8 @@ def _cell(value: Any, where: str) -> str:
         return NULL
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, numbers.JsonFloat):
+        return value.text
     if isinstance(value, int | float | str):
         return str(value)
     raise invalid_batch(f"{where}: a field value must be a string, number, boolean or null")
@@ -72,7 +74,7 @@ def json_batch_to_csv(raw: bytes) -> bytes:
         b'LastName,Email\\nNg,#N/A\\n'
     """
     try:
-        data = json.loads(raw)
+        data = numbers.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise invalid_batch(f"The batch is not valid JSON: {exc}") from None
     if not isinstance(data, list):

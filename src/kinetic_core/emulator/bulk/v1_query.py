@@ -9,12 +9,12 @@ fails the batch.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from kinetic_core.emulator.bulk.csvio import encode_quoted
+from kinetic_core.emulator.store import numbers
 from kinetic_core.emulator.store.schema import FieldType, Schema
 
 _PAGE = 2000
@@ -118,7 +118,8 @@ def write_query_result(
         while True:
             for record in page.records:
                 out.write("," if count else "")
-                out.write(json.dumps(json_record(schema, record), ensure_ascii=False, separators=(",", ":")))
+                text = numbers.dumps(json_record(schema, record), ensure_ascii=False, separators=(",", ":"))
+                out.write(text)
                 count += 1
             if page.next_locator is None:
                 break

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from kinetic_core.emulator.service import org_info, records
 from kinetic_core.emulator.service.calls import Call, Reply
+from kinetic_core.emulator.store import numbers
 
 ETAG_OBJECTS = frozenset({"Account"})
 _STAMP = "%Y-%m-%dT%H:%M:%S.%f%z"
@@ -56,7 +56,7 @@ def etag_of(body: object) -> str:
         >>> etag_of({"Id": "001"}).endswith('--gzip"')
         True
     """
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = numbers.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     digest = base64.b64encode(hashlib.sha256(text).digest()).decode("ascii")
     return f'"{digest}--gzip"'
 

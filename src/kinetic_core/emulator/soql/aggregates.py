@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from kinetic_core.emulator.store import numbers
 from kinetic_core.emulator.store.schema import FieldType, ObjectDef
 
 from . import ast as a
 from . import messages as m
 from .conditions import ConditionCompiler
-from .context import PlanContext, json_converter, order_text
+from .context import EXACT_NUMBERS, PlanContext, json_converter, order_text
 from .functions import FunctionCompiler
 from .plan import AggColumn, AggregatePlan, ColumnInfo, Converter, Feature, Leaf, grouping_sets
 from .scope import Scope
@@ -23,8 +24,8 @@ def _to_int(v: Any) -> Any:
     return None if v is None else int(v)
 
 
-def _to_float(v: Any) -> Any:
-    return None if v is None else float(v)
+def _to_number(v: Any) -> Any:
+    return None if v is None else numbers.json_value(v)
 
 
 class AggregatePlanner:
@@ -191,30 +192,32 @@ class AggregatePlanner:
                 agg.pos,
                 f"field {res.field.name} does not support aggregate operator {func.value}",
             )
+        if res.field.type in EXACT_NUMBERS:  # exact values in mixed stored forms
+            return f"kc_exact_{func.value.lower()}({col})", res.field.type, display
         return f"{func.value}({col})", res.field.type, display
 
     def _agg_converter(self, scope: Scope, agg: a.Aggregate, kind: FieldType) -> Converter | None:
         if agg.func in (a.AggFunc.COUNT, a.AggFunc.COUNT_DISTINCT):
             return _to_int
         if agg.func in (a.AggFunc.SUM, a.AggFunc.AVG):
-            return _to_int if kind is FieldType.INT else _to_float
+            return _to_int if kind is FieldType.INT else _to_number
         assert agg.arg is not None
         return json_converter(scope.resolve(agg.arg).field)
 
     def _agg_order(self, item: a.OrderItem, scope: Scope, group_keys: frozenset[str]) -> str:
         if isinstance(item.expr, a.Aggregate):
-            sql, _, _ = self.aggregate_sql(scope, item.expr)
-            return order_text(sql, False, item)
+            sql, kind, _ = self.aggregate_sql(scope, item.expr)
+            return order_text(sql, False, item, kind)
         if isinstance(item.expr, a.FuncCall):
             expr = self.functions(scope).compile(item.expr, "order")
             if not expr.aggregate and expr.key not in group_keys:
                 raise m.malformed(
                     self.soql, item.expr.pos, f"Field must be grouped or aggregated: {expr.display}"
                 )
-            return order_text(expr.sql, expr.nocase, item)
+            return order_text(expr.sql, expr.nocase, item, expr.type)
         res = self.ctx.resolve(scope, item.expr, "sorted")
         if res.dotted.lower() not in group_keys:
             raise m.malformed(
                 self.soql, item.expr.pos, f"Field must be grouped or aggregated: {res.field.name}"
             )
-        return order_text(res.sql, res.nocase, item)
+        return order_text(res.sql, res.nocase, item, res.field.type)

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kinetic_core.emulator.store import ids
+from kinetic_core.emulator.store import ids, numbers
 from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef
 
 from . import ast as a
 from . import messages as m
+from .context import EXACT_NUMBERS
 from .functions import FunctionCompiler
 from .parser import unescape
 from .scope import DateBound, Resolved, Scope, Sql
@@ -134,6 +135,8 @@ class ConditionCompiler:
             if not isinstance(lit, a.NumberLit):
                 expected = "int" if kind in (FieldType.INT, FieldType.LONG) else "double"
                 raise m.bad_filter_value(self.soql, lit.pos, t.name, expected, quoted=False)
+            if kind in EXACT_NUMBERS:  # the stored form: equal values are equal in SQL
+                return numbers.stored_text(lit.text)
             return lit.value
         if kind is FieldType.DATE:
             if not isinstance(lit, a.DateLit):
@@ -172,6 +175,8 @@ class ConditionCompiler:
             if cond.op is a.CompareOp.NE:
                 return Sql(f"{t.sql} IS NOT NULL")
             return Sql("0")
+        if t.type in EXACT_NUMBERS and cond.op not in (a.CompareOp.EQ, a.CompareOp.NE):
+            return _number_order(t.sql, _SQL_OP[cond.op], value)
         return Sql(f"{t.sql} {_SQL_OP[cond.op]} ?{self._collate(t)}", (value,))
 
     def _like(self, t: Target, lit: a.Literal) -> Sql:
@@ -285,6 +290,18 @@ class ConditionCompiler:
         if cond.negated:
             return Sql(f"({t.sql} IS NULL OR {t.sql} NOT IN ({select}))", params)
         return Sql(f"{t.sql} IN ({select})", params)
+
+
+def _number_order(sql: str, op: str, value: Any) -> Sql:
+    """``sql op value`` by exact value for numbers stored in mixed forms: the doubles first, the exact
+    remainders (``kc_numtie``, only evaluated on equal doubles) when the doubles are equal."""
+    nearest, tie = numbers.order_key(sql)
+    strict = op[0]
+    text = (
+        f"({nearest} {strict} CAST(? AS REAL) OR ({nearest} = CAST(? AS REAL) "
+        f"AND {tie} {op} kc_numtie(?, CAST(? AS REAL))))"
+    )
+    return Sql(text, (value,) * 4)
 
 
 def _like_escape(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from kinetic_core.emulator.store import numbers
 from kinetic_core.emulator.store.schema import TEXT_TYPES, FieldDef, FieldType, ObjectDef, Schema
 from kinetic_core.emulator.store.values import to_json
 
@@ -24,9 +25,9 @@ _FAST_JSON: dict[FieldType, Converter] = {
     FieldType.BOOLEAN: bool,
     FieldType.INT: int,
     FieldType.LONG: int,
-    FieldType.DOUBLE: float,
-    FieldType.CURRENCY: float,
-    FieldType.PERCENT: float,
+    FieldType.DOUBLE: numbers.json_value,
+    FieldType.CURRENCY: numbers.json_value,
+    FieldType.PERCENT: numbers.json_value,
 }
 """Shortcuts equal to ``to_json`` for non-null values of these types (renderers skip nulls)."""
 
@@ -92,9 +93,20 @@ def aggregate_call(item: a.SelectItem) -> bool:
     return call.func in a.DATE_FUNCS or call.func is a.Func.GROUPING or contains_aggregate(call)
 
 
-def order_text(sql: str, nocase: bool, item: a.OrderItem) -> str:
-    """One ORDER BY term: direction, NULLS FIRST/LAST (Salesforce's default: first when ascending)."""
+EXACT_NUMBERS = frozenset({FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT})
+"""Types stored exactly in mixed forms (see ``store.numbers``): ordered and compared by exact value."""
+
+
+def order_text(sql: str, nocase: bool, item: a.OrderItem, kind: FieldType | None = None) -> str:
+    """One ORDER BY term: direction, NULLS FIRST/LAST (Salesforce's default: first when ascending).
+
+    A number (``kind`` in :data:`EXACT_NUMBERS`) sorts by two terms, its double then its exact
+    remainder, so INTEGER, REAL and decimal TEXT values sort by their exact values.
+    """
     nulls_first = (not item.descending) if item.nulls_first is None else item.nulls_first
     collate = " COLLATE NOCASE" if nocase else ""
     direction = "DESC" if item.descending else "ASC"
-    return f"{sql}{collate} {direction} NULLS {'FIRST' if nulls_first else 'LAST'}"
+    tail = f"{direction} NULLS {'FIRST' if nulls_first else 'LAST'}"
+    if kind in EXACT_NUMBERS:
+        return ", ".join(f"{term} {tail}" for term in numbers.order_key(sql))
+    return f"{sql}{collate} {tail}"

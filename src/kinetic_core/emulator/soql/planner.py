@@ -211,10 +211,10 @@ class _Planner:
             expr = self.ctx.functions(scope).compile(item.expr, "order")
             if expr.resolved is not None:
                 used.add(expr.resolved.key)
-            return order_text(expr.sql, expr.nocase, item)
+            return order_text(expr.sql, expr.nocase, item, expr.type)
         res = self.ctx.resolve(scope, item.expr, "sorted")
         used.add(res.key)
-        return order_text(res.sql, res.nocase, item)
+        return order_text(res.sql, res.nocase, item, res.field.type)
 
     def child(self, item: a.SelectSubquery, parent: ObjectDef) -> tuple[ChildPlan, ColumnInfo]:
         sub = item.query

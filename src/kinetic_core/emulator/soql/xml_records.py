@@ -10,10 +10,12 @@ it), then the selected fields in order, so a selected ``Id`` appears twice, as S
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
+from kinetic_core.emulator.store import numbers
 from kinetic_core.emulator.store.schema import FieldType, Schema
 
 DATALOAD_NS = "http://www.force.com/2009/06/asyncapi/dataload"
@@ -46,7 +48,7 @@ class PagedQuery(Protocol):
 def _text(value: Any, kind: FieldType | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
+    text = numbers.json_text(value) if isinstance(value, Decimal) else str(value)
     if kind is FieldType.DATETIME and text.endswith("+0000"):
         text = text[:-5] + "Z"
     return escape(text)

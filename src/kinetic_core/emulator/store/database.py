@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any, cast
 
 from kinetic_core.emulator.private import private_dir, private_file
+from kinetic_core.emulator.store import numbers
 from kinetic_core.emulator.store.fieldkit import AUDIT_FIELDS
 from kinetic_core.emulator.store.schema import FieldDef, FieldType, ObjectDef, Schema
 
@@ -38,13 +39,15 @@ PAGE_SIZE = 16_384
 WAL_CHECKPOINT_BYTES = 64 << 20
 
 
-class ExactSum:
-    """SQLite aggregate ``kc_exact_sum``: the decimal sum of number values, as a double.
+_SUM_CONTEXT = Context(prec=200)
 
-    Number fields travel as doubles (``xsd:double``), but Salesforce sums and averages the decimal
-    values it stores, so ``SUM`` over ten 0.1 amounts is 1.0, not the 0.9999999999999999 of binary
-    floating point. Each stored double is read back as the shortest decimal that round-trips (the
-    value the client sent) and summed exactly.
+
+class ExactSum:
+    """SQLite aggregate ``kc_exact_sum``: the decimal sum of number values, in their stored form.
+
+    Salesforce sums and averages the decimal values it stores, so ``SUM`` over ten 0.1 amounts is 1.0,
+    not the 0.9999999999999999 of binary floating point. Each stored value is read as its exact decimal
+    (a REAL as the shortest decimal that round-trips: the value the client sent) and summed exactly.
 
     Example:
         >>> conn = sqlite3.connect(":memory:")
@@ -58,29 +61,62 @@ class ExactSum:
         self.count = 0
 
     def step(self, value: object) -> None:
-        if isinstance(value, float):
-            self.total += Decimal(repr(value))
-            self.count += 1
-        elif isinstance(value, int):
-            self.total += value
+        if isinstance(value, int | float | str):
+            self.total = _SUM_CONTEXT.add(self.total, numbers.exact(value))
             self.count += 1
 
-    def finalize(self) -> float | None:
-        return float(self.total) if self.count else None
+    def finalize(self) -> numbers.Stored | None:
+        return numbers.stored_decimal(self.total) if self.count else None
 
 
 class ExactAvg(ExactSum):
-    """SQLite aggregate ``kc_exact_avg``: the decimal mean of number values, as a double."""
+    """SQLite aggregate ``kc_exact_avg``: the decimal mean of number values; the nearest double when
+    the mean has no finite decimal form (a third)."""
 
-    def finalize(self) -> float | None:
-        return float(self.total / self.count) if self.count else None
+    def finalize(self) -> numbers.Stored | None:
+        if not self.count:
+            return None
+        mean = self.total / self.count
+        if _SUM_CONTEXT.multiply(mean, self.count) == self.total:
+            return numbers.stored_decimal(mean)
+        return float(mean)
+
+
+class ExactMin:
+    """SQLite aggregate ``kc_exact_min``: the smallest number value by its exact decimal value (SQLite's
+    own ``MIN`` would put a decimal TEXT after every INTEGER and REAL)."""
+
+    def __init__(self) -> None:
+        self.best: numbers.Stored | None = None
+
+    def before(self, value: numbers.Stored, best: numbers.Stored) -> bool:
+        if type(value) is type(best) and not isinstance(value, str):
+            return value < best  # type: ignore[operator]
+        return numbers.exact(value) < numbers.exact(best)
+
+    def step(self, value: object) -> None:
+        if isinstance(value, int | float | str) and (self.best is None or self.before(value, self.best)):
+            self.best = value
+
+    def finalize(self) -> numbers.Stored | None:
+        return self.best
+
+
+class ExactMax(ExactMin):
+    """SQLite aggregate ``kc_exact_max``: the largest number value by its exact decimal value."""
+
+    def before(self, value: numbers.Stored, best: numbers.Stored) -> bool:
+        return super().before(best, value)
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """Add the store's SQL functions (``kc_exact_sum``, ``kc_exact_avg``) to a connection."""
-    # typeshed wants finalize() -> int; SQLite takes any SQL value (here a REAL or NULL).
+    """Add the store's SQL functions (exact number aggregates and ``kc_numtie``) to a connection."""
+    # typeshed wants finalize() -> int; SQLite takes any SQL value (here a number, TEXT or NULL).
     conn.create_aggregate("kc_exact_sum", 1, cast(Any, ExactSum))
     conn.create_aggregate("kc_exact_avg", 1, cast(Any, ExactAvg))
+    conn.create_aggregate("kc_exact_min", 1, cast(Any, ExactMin))
+    conn.create_aggregate("kc_exact_max", 1, cast(Any, ExactMax))
+    conn.create_function("kc_numtie", 2, numbers.order_tie, deterministic=True)
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -7,7 +7,8 @@ engine. Storage convention (one SQLite table per sObject):
 * column name: ``FieldDef.column`` (the lower-cased API name, always quoted in SQL);
 * stored representation by ``FieldDef.type`` (see ``SQL_TYPES``):
   text types as TEXT; ``boolean`` as INTEGER 0/1; ``int``/``long`` as INTEGER;
-  ``double``/``currency``/``percent`` as REAL; ``date`` as TEXT ``YYYY-MM-DD``;
+  ``double``/``currency``/``percent`` exactly, as INTEGER, REAL or decimal TEXT
+  (see ``numbers``); ``date`` as TEXT ``YYYY-MM-DD``;
   ``datetime`` as TEXT ``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC (sorts correctly);
   ``time`` as TEXT ``HH:MM:SS.fff``; ``multipicklist`` as TEXT ``a;b``.
 * ``Id`` is the 18-char id (TEXT PRIMARY KEY); ``IsDeleted`` is 0/1; SQLite's
@@ -61,11 +62,12 @@ SQL_TYPES: dict[FieldType, str] = {
     FieldType.BOOLEAN: "INTEGER",
     FieldType.INT: "INTEGER",
     FieldType.LONG: "INTEGER",
-    FieldType.CURRENCY: "REAL",
-    FieldType.DOUBLE: "REAL",
-    FieldType.PERCENT: "REAL",
+    FieldType.CURRENCY: "BLOB",
+    FieldType.DOUBLE: "BLOB",
+    FieldType.PERCENT: "BLOB",
 }
-"""SQLite column type per field type; every type not listed is TEXT."""
+"""SQLite column type per field type; every type not listed is TEXT. Number columns have no affinity:
+they keep the INTEGER, REAL or decimal TEXT they are given (see ``numbers``)."""
 
 SOAP_TYPES: dict[FieldType, str] = {
     FieldType.ID: "tns:ID",

@@ -11,7 +11,8 @@ dates ``YYYY-MM-DD``; times ``HH:MM:SS.fffZ``; booleans ``true``/``false``. An e
 
 Decisions marked [I] (leniency of the JSON reader, CSV booleans ``1``/``0``, Java-style doubles in CSV):
 JSON strings are accepted for numbers and booleans (``"12"``, ``"true"``) and numbers/booleans for text
-fields, as Salesforce's deserializer does; CSV numbers print like Java's ``Double.toString``.
+fields, as Salesforce's deserializer does; CSV numbers print like Java's ``Double.toString``, with every
+digit of the exact value (see :mod:`numbers`: number, currency and percent values are kept as sent).
 
 Example:
     >>> from kinetic_core.emulator.store.schema import FieldDef, FieldType
@@ -25,11 +26,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Final
 
 from kinetic_core.emulator.errors import ApiError
-from kinetic_core.emulator.store import ids, messages
+from kinetic_core.emulator.store import ids, messages, numbers
 from kinetic_core.emulator.store.formats import format_datetime as format_datetime
 from kinetic_core.emulator.store.formats import java_double as java_double
 from kinetic_core.emulator.store.formats import parse_date as parse_date
@@ -126,27 +127,19 @@ def _text_checker(field: FieldDef) -> Callable[[str], str | None]:
     return check
 
 
-def _number_checker(field: FieldDef) -> Callable[[float], float]:
-    """Round half-up to the field's scale (as Salesforce does) and enforce its integer digits."""
-    scale = field.scale
-    limit = 10.0 ** (field.precision - scale) if field.precision else math.inf
+def _number_checker(field: FieldDef) -> Callable[[numbers.Stored], numbers.Stored]:
+    """Enforce the field's integer digits; the value itself is kept as sent, at full precision (as
+    Salesforce stores API values, even with more decimals than the field's scale)."""
+    limit = 10 ** (field.precision - field.scale) if field.precision else None
     label = field.label or field.name
-    quantum = Decimal(1).scaleb(-scale)
 
-    def check(value: float) -> float:
-        if math.isnan(value) or math.isinf(value) or abs(value) >= limit:
-            shown = java_double(value) if math.isfinite(value) else repr(value).replace("inf", "Infinity")
-            raise messages.number_too_large(label, field.name, shown.replace("nan", "NaN"))
-        if not field.precision:
-            return value
-        rounded = round(value, scale)
-        if rounded == value:
-            return value
-        text = repr(value)
-        point = text.find(".")
-        if "e" in text or point < 0 or len(text) - point - 1 != scale + 1 or text[-1] != "5":
-            return rounded  # not a decimal tie: binary rounding agrees with half-up
-        return float(Decimal(text).quantize(quantum, ROUND_HALF_UP))
+    def check(value: numbers.Stored) -> numbers.Stored:
+        if isinstance(value, float) and not math.isfinite(value):
+            shown = repr(value).replace("inf", "Infinity").replace("nan", "NaN")
+            raise messages.number_too_large(label, field.name, shown)
+        if limit is not None and numbers.magnitude(value) >= limit:
+            raise messages.number_too_large(label, field.name, numbers.java_text(value))
+        return value
 
     return check
 
@@ -216,11 +209,17 @@ def _json_number(field: FieldDef, fail: Callable[[Any], ApiError]) -> Converter:
     def conv_number(value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return check_number(float(value))
+        if isinstance(value, bool):
+            raise fail(value)
+        if isinstance(value, numbers.JsonFloat):
+            return check_number(numbers.stored_text(value.text))
+        if isinstance(value, float):
+            return check_number(numbers.stored_text(repr(value)))
+        if isinstance(value, int):
+            return check_number(numbers.stored_decimal(Decimal(value)))
         if isinstance(value, str):
             try:
-                number = float(value.strip())
+                number = numbers.stored_text(value.strip())
             except ValueError:
                 raise fail(value) from None
             return check_number(number)
@@ -341,7 +340,7 @@ def csv_converter(field: FieldDef) -> Converter:
 
         def conv_number(text: str) -> Any:
             try:
-                number = float(text)
+                number = numbers.stored_text(text)
             except ValueError:
                 raise fail(text) from None
             return check_number(number)
@@ -442,7 +441,7 @@ def to_json(field: FieldDef, stored: Any) -> Any:
     if kind in _INT_TYPES:
         return int(stored)
     if kind in _NUMBER_TYPES:
-        return float(stored)
+        return numbers.json_value(stored)
     if kind is FieldType.DATETIME:
         text = str(stored)
         return text[:-1] + "+0000" if text.endswith("Z") else text
@@ -466,7 +465,7 @@ def to_csv(field: FieldDef, stored: Any) -> str:
     if kind in _INT_TYPES:
         return str(int(stored))
     if kind in _NUMBER_TYPES:
-        return java_double(float(stored))
+        return numbers.java_text(stored)
     if kind is FieldType.TIME:
         return f"{stored}Z"
     return str(stored)
