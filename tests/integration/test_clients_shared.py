@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -334,3 +335,78 @@ def test_load_routes_the_same_way_on_both_clients(client: Any, count: int, strat
     failed = [o for o in result if o.status == "failed"]
     assert [(o.row_number, o.error_code) for o in failed] == [(2, "REQUIRED_FIELD_MISSING")]
     assert client.count("Contact") == count - 1
+
+
+FRAME_SOQL = (
+    "SELECT Id, LastName, Birthdate, HasOptedOutOfEmail, CreatedDate, "
+    "Account.NumberOfEmployees, Account.Name FROM Contact ORDER BY LastName"
+)
+
+
+def frames_of(client: Any) -> dict[str, Any]:
+    """The same query as pandas (typed and not) and polars DataFrames, and a query_all one."""
+    client.bulk.poll = FAST
+    return {
+        "pandas": client.bulk.query(FRAME_SOQL, as_dataframe=True, max_records=2),
+        "text": client.bulk.query(FRAME_SOQL, as_dataframe="pandas", typed=False),
+        "polars": client.bulk.query(FRAME_SOQL, as_dataframe="polars"),
+        "all": client.bulk.query_all("SELECT LastName, IsDeleted FROM Contact", as_dataframe="polars"),
+        "empty": client.bulk.query("SELECT Id FROM Contact WHERE LastName = 'none'", as_dataframe=True),
+    }
+
+
+def test_bulk_query_as_dataframe_gives_both_clients_the_same_frames(
+    local_org: LocalOrg, tmp_path: Path
+) -> None:
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    seen = {}
+    for kind in ("sync", "async"):
+        opened = Opened(kind, local_org, tmp_path / kind)
+        try:
+            if kind == "sync":
+                account = opened.client.create("Account", {"Name": "Acme", "NumberOfEmployees": 120})
+                opened.client.create(
+                    "Contact",
+                    {
+                        "LastName": "Ng",
+                        "AccountId": account,
+                        "Birthdate": "1990-05-01",
+                        "HasOptedOutOfEmail": True,
+                    },
+                )
+                opened.client.create("Contact", {"LastName": "Ortiz"})
+                gone = opened.client.create("Contact", {"LastName": "Perez"})
+                opened.client.delete("Contact", gone)
+            seen[kind] = frames_of(opened.client)
+        finally:
+            opened.close()
+    sync, asyn = seen["sync"], seen["async"]
+    for name in ("pandas", "text", "empty"):
+        assert isinstance(asyn[name], pd.DataFrame), name
+        pd.testing.assert_frame_equal(sync[name], asyn[name])
+    for name in ("polars", "all"):
+        assert isinstance(asyn[name], pl.DataFrame), name
+        assert sync[name].equals(asyn[name]), name
+    frame = asyn["pandas"]
+    assert str(frame["Account.NumberOfEmployees"].dtype) == "Int64"
+    assert str(frame["CreatedDate"].dt.tz) == "UTC"
+    assert list(frame["LastName"]) == ["Ng", "Ortiz"]
+    assert asyn["text"].iloc[0]["HasOptedOutOfEmail"] == "true"
+    assert dict(asyn["polars"].schema)["Birthdate"] == pl.Date
+    assert sorted(asyn["all"]["LastName"].to_list()) == ["Ng", "Ortiz", "Perez"]
+    assert asyn["empty"].empty
+
+
+def test_async_bulk_query_without_the_frame_library_starts_no_job(
+    local_org: LocalOrg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = Opened("async", local_org, tmp_path)
+    try:
+        monkeypatch.setitem(sys.modules, "polars", None)  # `import polars` now raises ImportError
+        with pytest.raises(ImportError, match="as_dataframe needs polars, which is not installed"):
+            opened.client.bulk.query("SELECT Id FROM Account", as_dataframe="polars")
+        monkeypatch.undo()
+        assert list(opened.client.bulk.list_jobs(kind="query")) == []
+    finally:
+        opened.close()

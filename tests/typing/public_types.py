@@ -116,6 +116,16 @@ async def async_client_calls() -> None:
         assert_type(await client.bulk.query("SELECT Id FROM Account"), AsyncRows)
         assert_type(await client.bulk.query("SELECT Id FROM Account", out="a.csv"), QueryExport)
         assert_type(await client.bulk.query_all("SELECT Id FROM Account", max_records=500), AsyncRows)
+        assert_type(await client.bulk.query("SELECT Id FROM Account", as_dataframe=True), pandas.DataFrame)
+        assert_type(
+            await client.bulk.query("SELECT Id FROM Account", as_dataframe="pandas", typed=False),
+            pandas.DataFrame,
+        )
+        assert_type(
+            await client.bulk.query_all("SELECT Id FROM Account", as_dataframe="polars", timeout=5.0),
+            polars.DataFrame,
+        )
+        assert_type(await client.bulk.query("SELECT Id FROM Account", as_dataframe=False), AsyncRows)
         assert_type(
             [row async for row in await client.bulk.query("SELECT Id FROM Account")],
             list[dict[str, str | None]],

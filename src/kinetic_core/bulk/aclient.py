@@ -19,10 +19,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
+from kinetic_core.bulk.aframes import read_dataframe
 from kinetic_core.bulk.control import JobSteps
 from kinetic_core.bulk.events import BulkEvent
+from kinetic_core.bulk.frames import require_frame_library
 from kinetic_core.bulk.jobs import (
     JobPages,
     abort_job_steps,
@@ -43,6 +45,10 @@ from kinetic_core.bulk.query import (
 from kinetic_core.http.steps import Flow, arun
 
 if TYPE_CHECKING:
+    import pandas
+    import polars
+
+    from kinetic_core.bulk.client import QueryOptions
     from kinetic_core.bulk.results import BulkResult
     from kinetic_core.http.asession import AsyncHttpSession
 
@@ -51,16 +57,6 @@ Records = Any
 
 Row = dict[str, str | None]
 """One record of a query result: column -> text (None for an empty cell)."""
-
-
-class AsyncQueryOptions(TypedDict, total=False):
-    """The options of :meth:`AsyncBulkClient.query` that do not change what it returns."""
-
-    max_records: int | None
-    column_delimiter: ColumnDelimiter | str
-    line_ending: LineEnding | str
-    timeout: float | None
-    on_event: Callable[[BulkEvent], None] | None
 
 
 class AsyncRows:
@@ -197,13 +193,19 @@ class AsyncBulkClient(JobSteps):
         soql: str,
         operation: Operation,
         out: str | Path | None,
+        as_dataframe: bool | str | None,
         *,
         max_records: int | None = None,
         column_delimiter: ColumnDelimiter | str = ColumnDelimiter.COMMA,
         line_ending: LineEnding | str = LineEnding.LF,
         timeout: float | None = None,
         on_event: Callable[[BulkEvent], None] | None = None,
-    ) -> QueryExport | AsyncRows:
+        typed: bool = True,
+    ) -> QueryExport | AsyncRows | pandas.DataFrame | polars.DataFrame:
+        flavour = None
+        if as_dataframe and out is None:
+            flavour = as_dataframe if isinstance(as_dataframe, str) else "pandas"
+            require_frame_library(flavour)  # before any job starts
         steps = query_job_steps(
             soql,
             operation=operation,
@@ -218,48 +220,116 @@ class AsyncBulkClient(JobSteps):
         if out is not None:
             export: QueryExport = await arun(self.http, export_steps(job, Path(out), max_records))
             return export
-        return AsyncRows(self.http, job, max_records)
+        if flavour is None:
+            return AsyncRows(self.http, job, max_records)
+        frame = await read_dataframe(self.http, job, flavour, max_records, soql if typed else None)
+        if flavour == "polars":
+            polars_frame: polars.DataFrame = frame
+            return polars_frame
+        pandas_frame: pandas.DataFrame = frame
+        return pandas_frame
 
     @overload
     async def query(
-        self, soql: str, *, out: str | Path, **options: Unpack[AsyncQueryOptions]
+        self,
+        soql: str,
+        *,
+        out: str | Path,
+        as_dataframe: bool | str | None = None,
+        **options: Unpack[QueryOptions],
     ) -> QueryExport: ...
     @overload
     async def query(
-        self, soql: str, *, out: None = None, **options: Unpack[AsyncQueryOptions]
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[False] | None = None,
+        **options: Unpack[QueryOptions],
     ) -> AsyncRows: ...
+    @overload
     async def query(
-        self, soql: str, *, out: str | Path | None = None, **options: Unpack[AsyncQueryOptions]
-    ) -> QueryExport | AsyncRows:
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[True, "pandas"],
+        **options: Unpack[QueryOptions],
+    ) -> pandas.DataFrame: ...
+    @overload
+    async def query(
+        self, soql: str, *, out: None = None, as_dataframe: Literal["polars"], **options: Unpack[QueryOptions]
+    ) -> polars.DataFrame: ...
+    async def query(
+        self,
+        soql: str,
+        *,
+        out: str | Path | None = None,
+        as_dataframe: bool | str | None = None,
+        **options: Unpack[QueryOptions],
+    ) -> QueryExport | AsyncRows | pandas.DataFrame | polars.DataFrame:
         """Run a Bulk API 2.0 query; the job is created and awaited before this returns.
 
         * ``out=path``: the CSV is written there (header once); a ``QueryExport`` (rows, pages, bytes).
+        * ``as_dataframe=True`` or ``"pandas"``: a pandas DataFrame; ``"polars"``: a polars one,
+          typed from describe unless ``typed=False`` (as ``BulkClient.query``; without the library
+          installed this raises ``ImportError`` before any job starts). The pages are written to a
+          temporary file and parsed in a worker thread, so the event loop stays free.
         * otherwise: ``AsyncRows``, the records read page by page with ``async for``
           (dicts of column -> text, None for an empty cell).
 
         Options as for ``BulkClient.query``: ``max_records``, ``column_delimiter``, ``line_ending``,
-        ``timeout``, ``on_event``.
+        ``timeout``, ``on_event``, ``typed``.
 
         Example:
             >>> export = await client.bulk.query("SELECT Id FROM Account", out="a.csv")  # doctest: +SKIP
             >>> rows = await client.bulk.query("SELECT Id, Name FROM Account")           # doctest: +SKIP
             >>> names = [row["Name"] async for row in rows]                              # doctest: +SKIP
+            >>> frame = await client.bulk.query("SELECT Id FROM Account", as_dataframe=True)  # doctest: +SKIP
         """
-        return await self._query(soql, Operation.QUERY, out, **options)
+        return await self._query(soql, Operation.QUERY, out, as_dataframe, **options)
 
     @overload
     async def query_all(
-        self, soql: str, *, out: str | Path, **options: Unpack[AsyncQueryOptions]
+        self,
+        soql: str,
+        *,
+        out: str | Path,
+        as_dataframe: bool | str | None = None,
+        **options: Unpack[QueryOptions],
     ) -> QueryExport: ...
     @overload
     async def query_all(
-        self, soql: str, *, out: None = None, **options: Unpack[AsyncQueryOptions]
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[False] | None = None,
+        **options: Unpack[QueryOptions],
     ) -> AsyncRows: ...
+    @overload
     async def query_all(
-        self, soql: str, *, out: str | Path | None = None, **options: Unpack[AsyncQueryOptions]
-    ) -> QueryExport | AsyncRows:
+        self,
+        soql: str,
+        *,
+        out: None = None,
+        as_dataframe: Literal[True, "pandas"],
+        **options: Unpack[QueryOptions],
+    ) -> pandas.DataFrame: ...
+    @overload
+    async def query_all(
+        self, soql: str, *, out: None = None, as_dataframe: Literal["polars"], **options: Unpack[QueryOptions]
+    ) -> polars.DataFrame: ...
+    async def query_all(
+        self,
+        soql: str,
+        *,
+        out: str | Path | None = None,
+        as_dataframe: bool | str | None = None,
+        **options: Unpack[QueryOptions],
+    ) -> QueryExport | AsyncRows | pandas.DataFrame | polars.DataFrame:
         """Like :meth:`query` with ``queryAll`` (deleted and archived records included)."""
-        return await self._query(soql, Operation.QUERY_ALL, out, **options)
+        return await self._query(soql, Operation.QUERY_ALL, out, as_dataframe, **options)
 
     # -- jobs one by one ---------------------------------------------------------------------
     async def create_job(
