@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
@@ -42,6 +43,7 @@ from kinetic_core.bulk.query import (
     export_steps,
     query_job_steps,
 )
+from kinetic_core.http.afiles import off_loop
 from kinetic_core.http.steps import Flow, arun
 
 if TYPE_CHECKING:
@@ -58,13 +60,17 @@ Records = Any
 Row = dict[str, str | None]
 """One record of a query result: column -> text (None for an empty cell)."""
 
+ROWS_PER_READ = 2000
+"""Rows of a page spilled to disk parsed per worker-thread call (``AsyncRows``)."""
+
 
 class AsyncRows:
     """The records of a completed query job, page by page: ``async for row in rows``.
 
     Each page is downloaded whole first (as by the sync iterator: a cut-off page is requested
-    again by the same locator) and then read one row at a time. ``await rows.aclose()`` (or
-    ``async with``) removes a page spilled to disk when the rows are not all read.
+    again by the same locator) and then read one row at a time; a page spilled to disk (over
+    16 MiB) is read in a worker thread, :data:`ROWS_PER_READ` rows at a time. ``await
+    rows.aclose()`` (or ``async with``) removes a page spilled to disk when the rows are not all read.
     """
 
     def __init__(self, session: AsyncHttpSession, job: JobInfo, max_records: int | None) -> None:
@@ -73,28 +79,43 @@ class AsyncRows:
         self._walk = PageWalk(job, None, max_records)
         self._page: PageData | None = None
         self._rows: Iterator[Row] = iter(())
+        self._on_disk: Generator[Row, None, None] | None = None
 
     def __aiter__(self) -> AsyncRows:
         return self
 
     async def __anext__(self) -> Row:
         while (row := next(self._rows, None)) is None:
-            if self._page is not None:
-                self._walk.drop(self._page)
-                self._page = None
+            if self._on_disk is not None:
+                batch: list[Row] = await off_loop(list, islice(self._on_disk, ROWS_PER_READ))
+                if batch:
+                    self._rows = iter(batch)
+                    continue
+                self._on_disk = None
+            self._drop()
             if self._walk.done:
                 self._walk.close()
                 raise StopAsyncIteration
             page, _count = await arun(self._session, self._walk.next_page())
             self._page = page
-            self._rows = _page_records(page, self.job.column_delimiter.char)
+            records = _page_records(page, self.job.column_delimiter.char)
+            if isinstance(page, Path):
+                self._on_disk = records
+            else:
+                self._rows = records
         return row
 
-    async def aclose(self) -> None:
-        """Stop reading: remove what is held on disk."""
+    def _drop(self) -> None:
+        if self._on_disk is not None:
+            self._on_disk.close()  # closes its file
+            self._on_disk = None
         if self._page is not None:
             self._walk.drop(self._page)
             self._page = None
+
+    async def aclose(self) -> None:
+        """Stop reading: remove what is held on disk."""
+        self._drop()
         self._walk.close()
 
     async def __aenter__(self) -> AsyncRows:

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from kinetic_core.bulk.events import BulkEvent, Emitter
 from kinetic_core.bulk.ingest import IngestPlan, JobOutcome
@@ -26,20 +26,8 @@ from kinetic_core.bulk.loadopts import LoadOptions
 from kinetic_core.bulk.models import ColumnDelimiter, LineEnding
 from kinetic_core.bulk.results import BulkResult
 from kinetic_core.bulk.split import Chunk
+from kinetic_core.http.afiles import off_loop
 from kinetic_core.http.steps import AsyncSession, arun
-
-T = TypeVar("T")
-
-
-async def off_loop(function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` in a worker thread. If the task is cancelled meanwhile, the thread is
-    waited for before ``CancelledError`` goes on (it may be writing files the caller then removes)."""
-    future = asyncio.get_running_loop().run_in_executor(None, function, *args)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        await asyncio.wait([future])
-        raise
 
 
 class LoopEmitter(Emitter):

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 from kinetic_core._httpx import httpx
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, JobState, LineEnding, Operation
 from kinetic_core.errors import ApiError, ServerUnavailableError, TransportError
+from kinetic_core.http.bodies import FileBody
 from kinetic_core.http.paging import PageGuard
 from kinetic_core.http.paths import check_id
 from kinetic_core.http.sinks import FileSink
@@ -35,12 +36,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-UPLOAD_CHUNK = 1 << 16
-"""Bytes per read of an upload. Kept under glibc's mmap threshold (128 KiB): larger buffers, allocated
-in several upload threads, fragment one malloc arena per thread and made peak memory grow with the
-number of jobs (measured with four upload threads: 64 -> 81 MB from 1 M to 5 M rows with 1 MiB reads,
-64 -> 74 MB with 64 KiB)."""
-
 
 class HttpLike(SyncSession, Protocol):
     """The part of ``kinetic_core.http.HttpSession`` the bulk client uses: what ``run`` needs, and URLs."""
@@ -49,23 +44,6 @@ class HttpLike(SyncSession, Protocol):
     def api_version(self) -> str: ...
 
     def data_url(self, suffix: str) -> str: ...
-
-
-class FileBody:
-    """A re-iterable upload body: every ``iter()`` re-reads the file from the start.
-
-    httpx streams it with chunked encoding; because it is not a generator, the HTTP
-    layer may send it again after renewing an expired session.
-    """
-
-    def __init__(self, path: Path, chunk: int = UPLOAD_CHUNK) -> None:
-        self.path = path
-        self.chunk = chunk
-
-    def __iter__(self) -> Iterator[bytes]:
-        with self.path.open("rb") as handle:
-            while block := handle.read(self.chunk):
-                yield block
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -23,7 +23,7 @@ import io
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -298,7 +298,7 @@ def _open_page(page: PageData) -> TextIO:
     return io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
 
 
-def _page_records(page: PageData, delimiter: str) -> Iterator[dict[str, str | None]]:
+def _page_records(page: PageData, delimiter: str) -> Generator[dict[str, str | None], None, None]:
     """The records of one downloaded page: ``csv.reader`` and ``dict(zip(header, row))`` per row.
 
     An empty cell becomes ``None`` (only rows holding one pay for it). A field over the ``csv``

@@ -4,7 +4,8 @@ The protocol is ``kinetic_core.http.core``, the same generators ``HttpSession`` 
 session only performs their ops with awaits. Calls, retries and backoff (the sleep is a
 parameter), 401 renewal through the shared ``TokenProvider``, API-usage tracking, response bounds,
 the per-call deadline (headers included) and re-requested streamed bodies behave exactly as in
-the sync session.
+the sync session. Files (an upload read from disk, a download written to disk) are read and
+written in worker threads, in blocks of 1 MiB (``kinetic_core.http.afiles``).
 
 Example:
     >>> import asyncio
@@ -23,12 +24,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from kinetic_core._httpx import httpx
 from kinetic_core.auth.base import Authenticator, Token, TokenRequest
 from kinetic_core.auth.provider import TokenProvider
+from kinetic_core.http.afiles import BlockWriter, ThreadedBody
 from kinetic_core.http.bounds import ResponseBounds, aiter_download, aread_whole
 from kinetic_core.http.core import SendCore
 from kinetic_core.http.ops import (
@@ -51,12 +53,6 @@ from kinetic_core.http.transport import DeadlineBook, Timeouts, Verify, build_as
 logger = logging.getLogger(__name__)
 
 AsyncContent = bytes | Iterable[bytes] | AsyncIterable[bytes]
-
-
-async def _each(blocks: Iterable[bytes]) -> AsyncIterator[bytes]:
-    """A sync iterable body (a file re-read per attempt) as the async body httpx.AsyncClient needs."""
-    for block in blocks:
-        yield block
 
 
 class AsyncHttpSession(SendCore):
@@ -272,6 +268,7 @@ class AsyncHttpSession(SendCore):
         if isinstance(op, Pump):
             self._deadlines.arm(op.deadline)
             try:
+                writer = BlockWriter(op.sink)  # the sink (a file, often) is written off the loop
                 async for chunk in aiter_download(
                     op.response,
                     self.bounds,
@@ -280,7 +277,8 @@ class AsyncHttpSession(SendCore):
                     limit=op.limit,
                     deadline=op.deadline,
                 ):
-                    op.sink.write(chunk)
+                    await writer.add(chunk)
+                await writer.flush()
             finally:
                 self._deadlines.disarm()
                 await op.response.aclose()
@@ -303,7 +301,7 @@ class AsyncHttpSession(SendCore):
         content = op.content
         if op.deadline is None:  # an upload: its deadline starts once its body is sent
             if not isinstance(content, AsyncIterable):
-                content = _each(content)
+                content = ThreadedBody(content)  # a file re-read per attempt: read off the loop
 
             async def hook(event: str, info: Mapping[str, Any]) -> None:
                 if event == "http11.send_request_body.complete":

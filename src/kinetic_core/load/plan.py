@@ -82,7 +82,7 @@ def run_plan(client: Any, plan: Plan[T]) -> T:
 
 async def arun_plan(client: Any, plan: Plan[T]) -> T:
     """Perform a plan on an async client (calls awaited, computations off the event loop); its result."""
-    from kinetic_core.bulk.aingest import off_loop
+    from kinetic_core.http.afiles import off_loop
 
     answer: Any = None
     error: Exception | None = None
