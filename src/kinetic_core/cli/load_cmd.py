@@ -44,7 +44,14 @@ from kinetic_core.cli.common import (
 )
 from kinetic_core.cli.data_cmd import FAST_POLL
 from kinetic_core.cli.loadcheck import check_load
-from kinetic_core.cli.loadfile import FileOptions, needs_rewrite, parse_delimiter, parse_line_ending, prepare
+from kinetic_core.cli.loadfile import (
+    FileOptions,
+    field_types,
+    needs_rewrite,
+    parse_delimiter,
+    parse_line_ending,
+    prepare,
+)
 from kinetic_core.cli.progress import LoadProgress
 from kinetic_core.cli.retry import find_descriptor, retry_input, write_descriptor
 from kinetic_core.errors import ResultsNotSavedError
@@ -188,11 +195,6 @@ def _codes_table(counts: dict[str, int]) -> Table:
     for code, count in counts.items():
         table.add_row(code, f"{count:,}")
     return table
-
-
-def field_types(client: Any, sobject: str) -> dict[str, str]:
-    """``{field: describe type}`` of an object (for ``--date-format``)."""
-    return {str(f["name"]): str(f.get("type", "")) for f in client.describe(sobject).get("fields", [])}
 
 
 def _retry(results: Path, json_output: bool) -> tuple[str, Path, str, str | None, Path] | None:
@@ -355,46 +357,14 @@ def load(
         date_format=date_format,
         insert_nulls=insert_nulls,
     )
-    if retry is not None:
-        if file_options.given():
-            raise fail(
-                "--retry takes no file options: the result files hold the rows as they were sent",
-                json_output=json_output,
-            )
-        if sobject is not None or file is not None:
-            raise fail(
-                "--retry takes no OBJECT or FILE: they come from the earlier run", json_output=json_output
-            )
-        again = _retry(retry, json_output)
-        if again is None:
-            return
-        sobject, file, operation, external_id, earlier_dir = again
-        results_dir = results_dir or earlier_dir
-    if sobject is None or file is None:
-        raise fail("give OBJECT and FILE (or --retry RESULTS_DIR)", json_output=json_output)
-    results_dir = results_dir or Path(".")
-    if operation.lower() not in OPERATIONS and operation not in ("hard_delete", "hardDelete"):
-        raise fail(f"--operation must be one of {', '.join(OPERATIONS)}", json_output=json_output)
-    op = Operation.parse(operation)
-    if op is Operation.UPSERT and not external_id:
-        raise fail("--operation upsert needs --external-id FIELD", json_output=json_output)
-    if not file.is_file():
-        raise fail(f"file not found: {file}", json_output=json_output)
+    target = _target(sobject, file, operation, external_id, results_dir, retry, file_options, json_output)
+    if target is None:
+        return
+    sobject, file, op, external_id, results_dir = target
     timeout = parse_minutes(wait)
     with tempfile.TemporaryDirectory(prefix="kinetic-load-") as work:
         with connected(org) as client:
-            source, target, read_as = file, sobject, None
-            if needs_rewrite(file, file_options):
-                prepared = prepare(
-                    file, file_options, Path(work) / f"{file.stem}.csv", lambda: field_types(client, target)
-                )
-                source, read_as = prepared.path, prepared.describe()
-                stderr().print(
-                    f"read {file} as {prepared.encoding}, delimiter {prepared.delimiter!r}, "
-                    f"{prepared.line_ending} lines: {prepared.rows:,} rows, "
-                    f"columns {', '.join(prepared.columns)}",
-                    markup=False,
-                )
+            source, read_as = _readable(client, sobject, file, file_options, Path(work))
             if not no_check:
                 header, _rows = read_csv(source)
                 sobject = check_load(
@@ -420,46 +390,110 @@ def load(
                     timeout=timeout,
                     on_event=progress.on_event,
                 )
-        broken = failed_jobs(result)
+        _report(result, sobject, op, file, source, external_id, results_dir, read_as, json_output)
+
+
+def _target(
+    sobject: str | None,
+    file: Path | None,
+    operation: str,
+    external_id: str | None,
+    results_dir: Path | None,
+    retry: Path | None,
+    file_options: FileOptions,
+    json_output: bool,
+) -> tuple[str, Path, Operation, str | None, Path] | None:
+    """What ``load`` loads (OBJECT and FILE, or those of the ``--retry`` run), checked; None: nothing."""
+    if retry is not None:
+        if file_options.given():
+            raise fail(
+                "--retry takes no file options: the result files hold the rows as they were sent",
+                json_output=json_output,
+            )
+        if sobject is not None or file is not None:
+            raise fail(
+                "--retry takes no OBJECT or FILE: they come from the earlier run", json_output=json_output
+            )
+        again = _retry(retry, json_output)
+        if again is None:
+            return None
+        sobject, file, operation, external_id, earlier_dir = again
+        results_dir = results_dir or earlier_dir
+    if sobject is None or file is None:
+        raise fail("give OBJECT and FILE (or --retry RESULTS_DIR)", json_output=json_output)
+    if operation.lower() not in OPERATIONS and operation not in ("hard_delete", "hardDelete"):
+        raise fail(f"--operation must be one of {', '.join(OPERATIONS)}", json_output=json_output)
+    op = Operation.parse(operation)
+    if op is Operation.UPSERT and not external_id:
+        raise fail("--operation upsert needs --external-id FIELD", json_output=json_output)
+    if not file.is_file():
+        raise fail(f"file not found: {file}", json_output=json_output)
+    return sobject, file, op, external_id, results_dir or Path(".")
+
+
+def _readable(
+    client: Any, sobject: str, file: Path, file_options: FileOptions, work: Path
+) -> tuple[Path, dict[str, Any] | None]:
+    """The file to send (``file``, or its rewrite in ``work``) and how it was read (None: as it is)."""
+    if not needs_rewrite(file, file_options):
+        return file, None
+    prepared = prepare(file, file_options, work / f"{file.stem}.csv", lambda: field_types(client, sobject))
+    stderr().print(prepared.said(file), markup=False)
+    return prepared.path, prepared.describe()
+
+
+def _report(
+    result: LoadResult,
+    sobject: str,
+    op: Operation,
+    file: Path,
+    source: Path,
+    external_id: str | None,
+    results_dir: Path,
+    read_as: dict[str, Any] | None,
+    json_output: bool,
+) -> None:
+    """Save the result files and the run descriptor, show the summary; exit with the load's code."""
+    broken = failed_jobs(result)
+    try:
+        files: dict[str, Any]
+        if result.bulk is not None and not result.renumbered:
+            files = dict(result.bulk.files)
+        else:
+            files = save_result_files(result, source, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
+        summary: dict[str, Any] = {
+            "object": sobject,
+            "operation": op.value,
+            "strategy": result.strategy.value,
+            "reason": result.reason,
+            "total": result.total,
+            "successful": result.successful,
+            "failed": result.failed,
+            "unprocessed": result.unprocessed,
+            "job_ids": list(result.job_ids),
+            "failed_jobs": broken,
+            "files": {k: str(v) for k, v in files.items()},
+        }
+        first, by_code = failure_digest(result)
+        summary["errors_by_code"] = by_code
+        if read_as is not None:
+            summary["read_as"] = read_as
         try:
-            files: dict[str, Any]
-            if result.bulk is not None and not result.renumbered:
-                files = dict(result.bulk.files)
-            else:
-                files = save_result_files(result, source, results_dir, f"{sobject}-{op.value}-{new_run_id()}")
-            summary: dict[str, Any] = {
-                "object": sobject,
-                "operation": op.value,
-                "strategy": result.strategy.value,
-                "reason": result.reason,
-                "total": result.total,
-                "successful": result.successful,
-                "failed": result.failed,
-                "unprocessed": result.unprocessed,
-                "job_ids": list(result.job_ids),
-                "failed_jobs": broken,
-                "files": {k: str(v) for k, v in files.items()},
-            }
-            first, by_code = failure_digest(result)
-            summary["errors_by_code"] = by_code
-            if read_as is not None:
-                summary["read_as"] = read_as
-            try:
-                descriptor = write_descriptor(summary, file, external_id)
-            except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
-                stderr().print(f"warning: no run descriptor for --retry: {exc}", markup=False)
-                descriptor = None
-            if descriptor is not None:
-                summary["run"] = str(descriptor)
-            if json_output:
-                emit_json(summary)
-            else:
-                _show(result, sobject, op, files, first, by_code)
-        finally:
-            result.close()
-        for job in broken:
-            stderr().print(f"error: bulk job {job['id']} {job['state']}: {job['error']}", markup=False)
-        if broken:
-            raise typer.Exit(int(ExitCode.API))
-        if result.failed or result.unprocessed:
-            raise typer.Exit(int(ExitCode.ROWS_FAILED))
+            descriptor = write_descriptor(summary, file, external_id)
+        except OSError as exc:  # the rows were loaded: say so, do not fail the command for it
+            stderr().print(f"warning: no run descriptor for --retry: {exc}", markup=False)
+            descriptor = None
+        if descriptor is not None:
+            summary["run"] = str(descriptor)
+        if json_output:
+            emit_json(summary)
+        else:
+            _show(result, sobject, op, files, first, by_code)
+    finally:
+        result.close()
+    for job in broken:
+        stderr().print(f"error: bulk job {job['id']} {job['state']}: {job['error']}", markup=False)
+    if broken:
+        raise typer.Exit(int(ExitCode.API))
+    if result.failed or result.unprocessed:
+        raise typer.Exit(int(ExitCode.ROWS_FAILED))

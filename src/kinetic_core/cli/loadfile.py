@@ -291,6 +291,13 @@ class Prepared:
             "columns": list(self.columns),
         }
 
+    def said(self, source: Path) -> str:
+        """How ``source`` was read, as ``kinetic load`` says on stderr."""
+        return (
+            f"read {source} as {self.encoding}, delimiter {self.delimiter!r}, {self.line_ending} lines: "
+            f"{self.rows:,} rows, columns {', '.join(self.columns)}"
+        )
+
 
 def _decodes(path: Path, encoding: str, chunk: int = 1 << 20) -> bool:
     """True when the whole file decodes in ``encoding`` (read in chunks, never whole)."""
@@ -317,6 +324,11 @@ def file_encoding(path: Path, requested: str = "auto") -> str:
     if detected != "utf-8" or _decodes(path, "utf-8"):
         return detected
     return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+
+
+def field_types(client: Any, sobject: str) -> dict[str, str]:
+    """``{field: describe type}`` of an object (for ``--date-format``)."""
+    return {str(f["name"]): str(f.get("type", "")) for f in client.describe(sobject).get("fields", [])}
 
 
 def needs_rewrite(path: Path, options: FileOptions) -> bool:
@@ -350,16 +362,7 @@ def prepare(
         FileError: unknown encoding, undecodable line, a line ending other than ``--line-ending``, a
             mapping that reads missing columns, a value not in ``--date-format`` (named by row and column).
     """
-    encoding = options.encoding
-    try:
-        codecs.lookup("utf-8" if encoding in ("", "auto") else encoding)
-    except LookupError:
-        raise FileError(f"--encoding {encoding!r}: unknown encoding") from None
-    encoding = file_encoding(path, encoding)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise FileError(f"--encoding {encoding!r}: unknown encoding") from None
+    encoding = _encoding(path, options.encoding)
     ending = _line_ending(path)
     if options.line_ending is not None and options.line_ending != ending:
         raise FileError(
@@ -367,23 +370,10 @@ def prepare(
             f"(leave --line-ending out to take the file as it is)"
         )
     lines = _lines(path, encoding)
-    first = next(lines, "")
-    delimiter = options.delimiter
-    if delimiter in ("", "auto"):
-        delimiter = sniff_delimiter(first.lstrip("\ufeff").rstrip("\r\n"))
-    header = [name.strip() for name in next(csv.reader([first.lstrip("\ufeff")], delimiter=delimiter), [])]
-    if not any(header):
-        raise FileError(f"{path}: the file has no header row")
+    delimiter, header = _header(path, next(lines, ""), options.delimiter)
     mapper = load_mapping(options.mapping, tuple(header)) if options.mapping is not None else None
     columns = tuple(dict.fromkeys(mapper.targets)) if mapper is not None else tuple(header)
-    converters: dict[str, Callable[[str], str]] = {}
-    if options.date_format is not None:
-        types = {name.lower(): kind for name, kind in field_types().items()}
-        strptime_format(options.date_format)  # a bad pattern fails before the first row
-        for column in columns:
-            kind = types.get(column.lower())
-            if kind in ("date", "datetime"):
-                converters[column] = date_converter(options.date_format, kind)
+    converters = _date_converters(options.date_format, columns, field_types)
     rows = 0
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -395,19 +385,7 @@ def prepare(
             if len(cells) != len(header):
                 writer.writerow(cells)  # the load reports it as an unreadable row
                 continue
-            record = _record(header, cells)
-            if mapper is not None:
-                try:
-                    record = mapper.map(record, rows)
-                except Exception as exc:  # a transform of the mapping failed
-                    raise FileError(f"{path}: row {rows}: {exc}") from None
-            for column, convert in converters.items():
-                value = record.get(column)
-                if isinstance(value, str) and value:
-                    try:
-                        record[column] = convert(value)
-                    except ValueError as exc:
-                        raise FileError(f"{path}: row {rows}, column {column}: {exc}") from None
+            record = _converted(path, rows, _record(header, cells), mapper, converters)
             if options.insert_nulls:
                 for column in columns:
                     if column.lower() != "id":  # an empty Id stays empty: a row without a key
@@ -415,3 +393,67 @@ def prepare(
             encoded = encode_record(record)
             writer.writerow([encoded.get(column, "") for column in columns])
     return Prepared(out, encoding, delimiter, ending, columns, rows)
+
+
+def _encoding(path: Path, requested: str) -> str:
+    """The encoding to read ``path`` with (see :func:`file_encoding`), known to Python."""
+    _known("utf-8" if requested in ("", "auto") else requested, requested)
+    encoding = file_encoding(path, requested)
+    _known(encoding, encoding)
+    return encoding
+
+
+def _known(encoding: str, shown: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise FileError(f"--encoding {shown!r}: unknown encoding") from None
+
+
+def _header(path: Path, first: str, delimiter: str) -> tuple[str, list[str]]:
+    """The delimiter (``delimiter``, or sniffed from the first line) and the column names."""
+    if delimiter in ("", "auto"):
+        delimiter = sniff_delimiter(first.lstrip("\ufeff").rstrip("\r\n"))
+    header = [name.strip() for name in next(csv.reader([first.lstrip("\ufeff")], delimiter=delimiter), [])]
+    if not any(header):
+        raise FileError(f"{path}: the file has no header row")
+    return delimiter, header
+
+
+def _date_converters(
+    date_format: str | None, columns: tuple[str, ...], field_types: Callable[[], Mapping[str, str]]
+) -> dict[str, Callable[[str], str]]:
+    """The converters of the date and datetime columns for ``--date-format`` (none without it)."""
+    converters: dict[str, Callable[[str], str]] = {}
+    if date_format is None:
+        return converters
+    types = {name.lower(): kind for name, kind in field_types().items()}
+    strptime_format(date_format)  # a bad pattern fails before the first row
+    for column in columns:
+        kind = types.get(column.lower())
+        if kind in ("date", "datetime"):
+            converters[column] = date_converter(date_format, kind)
+    return converters
+
+
+def _converted(
+    path: Path,
+    row: int,
+    record: dict[str, Any],
+    mapper: FieldMapper | None,
+    converters: Mapping[str, Callable[[str], str]],
+) -> dict[str, Any]:
+    """A row's record mapped (``--mapping``) and its dates converted (``--date-format``)."""
+    if mapper is not None:
+        try:
+            record = mapper.map(record, row)
+        except Exception as exc:  # a transform of the mapping failed
+            raise FileError(f"{path}: row {row}: {exc}") from None
+    for column, convert in converters.items():
+        value = record.get(column)
+        if isinstance(value, str) and value:
+            try:
+                record[column] = convert(value)
+            except ValueError as exc:
+                raise FileError(f"{path}: row {row}, column {column}: {exc}") from None
+    return record

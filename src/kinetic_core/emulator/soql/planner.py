@@ -52,6 +52,66 @@ def _freeze(node: Any) -> Node:
     return node
 
 
+@dataclass
+class _Selection:
+    """The SQL columns, result tree and CSV columns of one record query, built field by field."""
+
+    soql: str
+    features: set[Feature]
+    columns: list[str] = field(default_factory=list)
+    roots: list[Any] = field(default_factory=list)
+    parents: dict[tuple[str, ...], _ParentBuilder] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    csv: list[CsvColumn] = field(default_factory=list)
+    infos: list[ColumnInfo] = field(default_factory=list)
+
+    def claim(self, name: str, pos: a.Pos) -> None:
+        """A name of the result (a field, an alias, a child relationship): each only once."""
+        if name.lower() in self.seen:
+            raise m.malformed(self.soql, pos, f"duplicate field selected: {name}")
+        self.seen.add(name.lower())
+
+    def _holder(self, res: Resolved) -> list[Any]:
+        """The node list the field goes in: the root's, or its parent path's (made on first use)."""
+        holder = self.roots
+        for hop in res.hops:
+            builder = self.parents.get(hop.key)
+            if builder is None:
+                self.columns.append(f'{hop.alias}."id"')
+                builder = _ParentBuilder(hop.rel_name, hop.obj.name, len(self.columns) + 1)
+                self.parents[hop.key] = builder
+                holder.append(builder)
+            holder = builder.children
+        return holder
+
+    def add_field(
+        self, res: Resolved, pos: a.Pos, expr: Expr | None = None, alias: str | None = None
+    ) -> None:
+        dotted = res.dotted if alias is None else alias
+        self.claim(dotted, pos)
+        holder = self._holder(res)
+        self.infos.append(_field_info(res))
+        if res.field.is_compound:
+            # Read-only view over its components; Bulk 2.0 refuses it (Feature.COMPOUND).
+            self.features.add(Feature.COMPOUND)
+            parts = []
+            for key, part in component_keys(res.owner, res.field):
+                self.columns.append(f"{res.alias}.{q(part.column)}")
+                parts.append((key, len(self.columns) + 1, json_converter(part)))
+            holder.append(Compound(res.field.name, tuple(parts)))
+            return
+        if expr is not None:  # toLabel(), FORMAT(), convertCurrency() over this field
+            self.features.add(Feature.FUNCTION)
+            self.columns.append(expr.sql)
+            conv = expr.conv if expr.conv is not None else json_converter(res.field)
+            holder.append(Leaf(alias or res.field.name, len(self.columns) + 1, conv))
+            return
+        self.columns.append(res.sql)
+        index = len(self.columns) + 1
+        holder.append(Leaf(res.field.name, index, json_converter(res.field)))
+        self.csv.append(CsvColumn(dotted, index, res.field))
+
+
 def plan_query(soql: str, query: a.Query, schema: Schema) -> QueryPlan:
     """Validate ``query`` against ``schema`` and compile it.
 
@@ -98,91 +158,9 @@ class _Planner:
     def records(
         self, query: a.Query, scope: Scope, *, allow_children: bool
     ) -> tuple[RecordPlan, tuple[ColumnInfo, ...]]:
-        columns: list[str] = []
-        roots: list[Any] = []
-        parents: dict[tuple[str, ...], _ParentBuilder] = {}
-        seen: set[str] = set()
-        csv: list[CsvColumn] = []
-        infos: list[ColumnInfo] = []
-
-        def add_field(res: Resolved, pos: a.Pos, expr: Expr | None = None, alias: str | None = None) -> None:
-            dotted = res.dotted if alias is None else alias
-            if dotted.lower() in seen:
-                raise m.malformed(self.soql, pos, f"duplicate field selected: {dotted}")
-            seen.add(dotted.lower())
-            holder = roots
-            for hop in res.hops:
-                builder = parents.get(hop.key)
-                if builder is None:
-                    columns.append(f'{hop.alias}."id"')
-                    builder = _ParentBuilder(hop.rel_name, hop.obj.name, len(columns) + 1)
-                    parents[hop.key] = builder
-                    holder.append(builder)
-                holder = builder.children
-            infos.append(_field_info(res))
-            if res.field.is_compound:
-                # Read-only view over its components; Bulk 2.0 refuses it (Feature.COMPOUND).
-                self.features.add(Feature.COMPOUND)
-                parts = []
-                for key, part in component_keys(res.owner, res.field):
-                    columns.append(f"{res.alias}.{q(part.column)}")
-                    parts.append((key, len(columns) + 1, json_converter(part)))
-                holder.append(Compound(res.field.name, tuple(parts)))
-                return
-            if expr is not None:  # toLabel(), FORMAT(), convertCurrency() over this field
-                self.features.add(Feature.FUNCTION)
-                columns.append(expr.sql)
-                conv = expr.conv if expr.conv is not None else json_converter(res.field)
-                holder.append(Leaf(alias or res.field.name, len(columns) + 1, conv))
-                return
-            columns.append(res.sql)
-            index = len(columns) + 1
-            holder.append(Leaf(res.field.name, index, json_converter(res.field)))
-            csv.append(CsvColumn(dotted, index, res.field))
-
+        sel = _Selection(self.soql, self.features)
         for item in query.select:
-            if isinstance(item, a.SelectField):
-                if item.alias is not None:
-                    raise m.malformed(
-                        self.soql, item.path.pos, "Only aggregate expressions use field aliasing"
-                    )
-                add_field(scope.resolve(item.path), item.path.pos)
-            elif isinstance(item, a.SelectFunc):
-                expr = self.ctx.functions(scope).compile(item.call, "select")
-                assert expr.resolved is not None
-                add_field(expr.resolved, item.call.pos, expr, item.alias)
-            elif isinstance(item, a.SelectFields):
-                self.features.add(Feature.FIELDS)
-                if item.scope is not a.FieldsScope.STANDARD and (
-                    query.limit is None or query.limit > m.FIELDS_ALL_MAX_LIMIT
-                ):
-                    raise m.malformed(
-                        self.soql,
-                        item.pos,
-                        f"The SOQL FIELDS function must have a LIMIT of at most {m.FIELDS_ALL_MAX_LIMIT}",
-                    )
-                for f in scope.obj.fields:
-                    wanted = item.scope is a.FieldsScope.ALL or f.custom == (
-                        item.scope is a.FieldsScope.CUSTOM
-                    )
-                    if wanted and f.name.lower() not in seen:
-                        add_field(scope.resolve(a.FieldPath((f.name,), item.pos)), item.pos)
-            elif isinstance(item, a.SelectSubquery):
-                self.features.add(Feature.SUBQUERY)
-                if not allow_children:
-                    raise m.malformed(self.soql, item.pos, "Nested subqueries are not supported")
-                child, info = self.child(item, scope.obj)
-                if child.relationship.lower() in seen:
-                    raise m.malformed(self.soql, item.pos, f"duplicate field selected: {child.relationship}")
-                seen.add(child.relationship.lower())
-                roots.append(Child(child.relationship, child))
-                infos.append(info)
-            elif isinstance(item, a.SelectTypeof):
-                self.features.add(Feature.TYPEOF)
-                raise m.malformed(self.soql, item.pos, "TYPEOF is not supported by the local emulator")
-            else:
-                raise m.malformed(self.soql, item.agg.pos, "Aggregate functions are not allowed here")
-
+            self._select(item, query, scope, sel, allow_children=allow_children)
         compiler = ConditionCompiler(scope, self.ctx.new_scope)
         where = compiler.compile(query.where) if query.where is not None else None
         order = [self.order_item(o, scope, compiler.used_keys) for o in query.order_by]
@@ -192,17 +170,61 @@ class _Planner:
             alias=scope.alias,
             from_sql=scope.from_sql(),
             filter_from_sql=scope.from_sql(compiler.used_keys),
-            columns=tuple(columns),
-            nodes=tuple(_freeze(n) for n in roots),
+            columns=tuple(sel.columns),
+            nodes=tuple(_freeze(n) for n in sel.roots),
             filter=where,
             not_deleted=scope.not_deleted(),
             order_sql=", ".join(order),
             ordered=bool(query.order_by),
             limit=query.limit,
             offset=query.offset,
-            csv=tuple(csv),
+            csv=tuple(sel.csv),
         )
-        return plan, tuple(infos)
+        return plan, tuple(sel.infos)
+
+    def _select(
+        self, item: a.SelectItem, query: a.Query, scope: Scope, sel: _Selection, *, allow_children: bool
+    ) -> None:
+        """Add one item of the SELECT list to ``sel``."""
+        if isinstance(item, a.SelectField):
+            if item.alias is not None:
+                raise m.malformed(self.soql, item.path.pos, "Only aggregate expressions use field aliasing")
+            sel.add_field(scope.resolve(item.path), item.path.pos)
+        elif isinstance(item, a.SelectFunc):
+            expr = self.ctx.functions(scope).compile(item.call, "select")
+            assert expr.resolved is not None
+            sel.add_field(expr.resolved, item.call.pos, expr, item.alias)
+        elif isinstance(item, a.SelectFields):
+            self._select_fields(item, query, scope, sel)
+        elif isinstance(item, a.SelectSubquery):
+            self.features.add(Feature.SUBQUERY)
+            if not allow_children:
+                raise m.malformed(self.soql, item.pos, "Nested subqueries are not supported")
+            child, info = self.child(item, scope.obj)
+            sel.claim(child.relationship, item.pos)
+            sel.roots.append(Child(child.relationship, child))
+            sel.infos.append(info)
+        elif isinstance(item, a.SelectTypeof):
+            self.features.add(Feature.TYPEOF)
+            raise m.malformed(self.soql, item.pos, "TYPEOF is not supported by the local emulator")
+        else:
+            raise m.malformed(self.soql, item.agg.pos, "Aggregate functions are not allowed here")
+
+    def _select_fields(self, item: a.SelectFields, query: a.Query, scope: Scope, sel: _Selection) -> None:
+        """``FIELDS(ALL | STANDARD | CUSTOM)``: every such field not selected already."""
+        self.features.add(Feature.FIELDS)
+        if item.scope is not a.FieldsScope.STANDARD and (
+            query.limit is None or query.limit > m.FIELDS_ALL_MAX_LIMIT
+        ):
+            raise m.malformed(
+                self.soql,
+                item.pos,
+                f"The SOQL FIELDS function must have a LIMIT of at most {m.FIELDS_ALL_MAX_LIMIT}",
+            )
+        for f in scope.obj.fields:
+            wanted = item.scope is a.FieldsScope.ALL or f.custom == (item.scope is a.FieldsScope.CUSTOM)
+            if wanted and f.name.lower() not in sel.seen:
+                sel.add_field(scope.resolve(a.FieldPath((f.name,), item.pos)), item.pos)
 
     def order_item(self, item: a.OrderItem, scope: Scope, used: set[tuple[str, ...]]) -> str:
         if isinstance(item.expr, a.Aggregate):
