@@ -468,3 +468,44 @@ def test_a_store_with_real_columns_keeps_working(tmp_path: Path) -> None:
             ] == Decimal("1244.06")
     finally:
         org.close()
+
+
+def _neighbours(value: Decimal) -> list[Decimal]:
+    """``value``, its nearest double's shortest decimal and that double exactly, and decimals a few units
+    of the 17th to 20th significant digit away: the values that share or straddle one double."""
+    double = float(value)
+    out = [value, Decimal(repr(double)), Decimal(double)]
+    exponent = value.adjusted() if value else 0
+    for digits in (17, 18, 19, 20):
+        step = Decimal(1).scaleb(exponent - digits + 1)
+        out.extend((value + step, value - step, value + 5 * step))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_decimals(18, 2) | _decimals(18, 15) | _decimals(18, 0), min_size=1, max_size=4), st.data())
+def test_sql_order_and_comparisons_follow_exact_values(bases: list[Decimal], data: st.DataObject) -> None:
+    from kinetic_core.emulator.soql.conditions import _number_order
+    from kinetic_core.emulator.store.database import register_functions
+    from kinetic_core.emulator.store.numbers import order_key, stored_decimal
+
+    values = sorted({v.normalize() for base in bases for v in _neighbours(base)})
+    conn = sqlite3.connect(":memory:")
+    register_functions(conn)
+    conn.execute("CREATE TABLE t (x BLOB)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(stored_decimal(v),) for v in reversed(values)])
+    double, tie = order_key("x")
+    ordered = [row[0] for row in conn.execute(f"SELECT x FROM t ORDER BY {double}, {tie}")]
+    assert [Decimal(str(v)) if not isinstance(v, float) else Decimal(repr(v)) for v in ordered] == values
+    literal = data.draw(st.sampled_from(values))
+    for op, test in (
+        ("<", Decimal.__lt__),
+        ("<=", Decimal.__le__),
+        (">", Decimal.__gt__),
+        (">=", Decimal.__ge__),
+    ):
+        where = _number_order("x", op, stored_decimal(literal))
+        count = conn.execute(f"SELECT count(*) FROM t WHERE {where.text}", where.params).fetchone()[0]
+        assert count == sum(1 for v in values if test(v, literal)), op
+    equal = conn.execute("SELECT count(*) FROM t WHERE x = ?", (stored_decimal(literal),)).fetchone()[0]
+    assert equal == 1

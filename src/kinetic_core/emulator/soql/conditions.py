@@ -293,15 +293,12 @@ class ConditionCompiler:
 
 
 def _number_order(sql: str, op: str, value: Any) -> Sql:
-    """``sql op value`` by exact value for numbers stored in mixed forms: the doubles first, the exact
-    remainders (``kc_numtie``, only evaluated on equal doubles) when the doubles are equal."""
-    nearest, tie = numbers.order_key(sql)
+    """``sql op value`` by exact value for numbers stored in mixed forms: the nearest doubles first, the
+    exact remainders (``kc_numtie``, only evaluated on equal doubles) when the doubles are equal."""
+    double, tie = numbers.order_key(sql)
     strict = op[0]
-    text = (
-        f"({nearest} {strict} CAST(? AS REAL) OR ({nearest} = CAST(? AS REAL) "
-        f"AND {tie} {op} kc_numtie(?, CAST(? AS REAL))))"
-    )
-    return Sql(text, (value,) * 4)
+    text = f"({double} {strict} kc_numreal(?) OR ({double} = kc_numreal(?) AND {tie} {op} kc_numtie(?)))"
+    return Sql(text, (value,) * 3)
 
 
 def _like_escape(text: str) -> str:

@@ -110,13 +110,14 @@ class ExactMax(ExactMin):
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """Add the store's SQL functions (exact number aggregates and ``kc_numtie``) to a connection."""
+    """Add the store's SQL functions (exact number aggregates, ``kc_numreal``, ``kc_numtie``)."""
     # typeshed wants finalize() -> int; SQLite takes any SQL value (here a number, TEXT or NULL).
     conn.create_aggregate("kc_exact_sum", 1, cast(Any, ExactSum))
     conn.create_aggregate("kc_exact_avg", 1, cast(Any, ExactAvg))
     conn.create_aggregate("kc_exact_min", 1, cast(Any, ExactMin))
     conn.create_aggregate("kc_exact_max", 1, cast(Any, ExactMax))
-    conn.create_function("kc_numtie", 2, numbers.order_tie, deterministic=True)
+    conn.create_function("kc_numreal", 1, numbers.nearest, deterministic=True)
+    conn.create_function("kc_numtie", 1, numbers.order_tie, deterministic=True)
 
 
 def connect(path: Path) -> sqlite3.Connection:
