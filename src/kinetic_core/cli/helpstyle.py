@@ -15,6 +15,8 @@ import typer
 from typer import _click as click
 from typer.core import TyperCommand, TyperGroup
 
+from kinetic_core.cli.coerce import PlainCoercion
+
 NO_REWRAP = "\b"
 """click's marker: the paragraph that follows this line is printed as written."""
 
@@ -68,12 +70,16 @@ class _HelpStyle:
         return first_sentence(self.help or "")
 
 
-class KineticCommand(_HelpStyle, TyperCommand):
-    """A typer command with the house help style."""
+class KineticCommand(PlainCoercion, _HelpStyle, TyperCommand):
+    """A typer command with the house help style (its values converted by ``PlainCoercion``)."""
 
 
-class KineticGroup(_HelpStyle, TyperGroup):
-    """A typer group with the house help style."""
+class KineticGroup(PlainCoercion, _HelpStyle, TyperGroup):
+    """A typer group with the house help style (its values converted by ``PlainCoercion``)."""
+
+
+class KineticRoot(PlainCoercion, TyperGroup):
+    """The root group: typer's, its values converted by ``PlainCoercion``."""
 
 
 def style_commands(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ import typer
 from typer import _click as click
 
 from kinetic_core.cli.common import EXIT_CODES_HELP, ORG_EXIT_CODES, JsonOption, OrgOption, exit_codes_help
-from kinetic_core.cli.helpstyle import style_commands, walk
+from kinetic_core.cli.helpstyle import KineticRoot, style_commands, walk
 
 GLOBAL_PARAMS = ("org", "json_output")
 """Options that may also be given before the command name (they become that command's defaults)."""
@@ -218,6 +218,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        cls=KineticRoot,
     )
     app.callback()(root_callback)
     for name, add in COMMANDS.items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,16 @@ def load_profiles(home: Path) -> dict[str, Any]:
     """The parsed ``orgs.toml`` of a Kinetic home (empty when absent)."""
     path = home / "orgs.toml"
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        fh = path.open("rb")
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    import tomllib  # only when there is a file to parse (a process configured by env vars has none)
+
+    with fh:
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
 
 def _toml_value(value: Any) -> str:

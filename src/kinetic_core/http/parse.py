@@ -6,8 +6,8 @@ They are shared by the synchronous ``HttpSession`` and any asynchronous twin.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +43,8 @@ def to_json_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    if isinstance(value, decimal.Decimal):
+    decimal = sys.modules.get("decimal")  # a Decimal exists only once decimal was imported
+    if decimal is not None and isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)

@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
@@ -237,12 +236,17 @@ async def arun(
     session: AsyncSession,
     steps: Flow[T],
     *,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> T:
     """Perform an operation's steps one after the other on an async session; its result.
 
+    ``sleep`` defaults to ``asyncio.sleep`` (asyncio is imported here: a sync process never loads it).
     Cancelling the task closes the operation at the step it was waiting for (no further step runs).
     """
+    if sleep is None:
+        import asyncio
+
+        sleep = asyncio.sleep
     answer: Any = None
     error: Exception | None = None
     try:

@@ -8,10 +8,10 @@ from text. Literal braces are written ``{{`` and ``}}``.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import math
 import numbers
 import re
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,6 +54,12 @@ def _is_numpy_bool(value: Any) -> bool:
     return getattr(dtype, "kind", None) == "b" and getattr(value, "shape", None) == ()
 
 
+def _is_decimal(value: Any) -> bool:
+    """Whether ``value`` is a ``decimal.Decimal``; a Decimal exists only once decimal was imported."""
+    decimal = sys.modules.get("decimal")
+    return decimal is not None and isinstance(value, decimal.Decimal)
+
+
 def literal(value: Any) -> str:
     """The SOQL literal for a Python value.
 
@@ -76,12 +82,12 @@ def literal(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, numbers.Integral):  # int and NumPy's integer scalars
         return str(int(value))
-    if isinstance(value, float | numbers.Real) and not isinstance(value, decimal.Decimal):
+    if isinstance(value, float | numbers.Real) and not _is_decimal(value):
         number = float(value)  # NumPy's float64 is a float whose repr is "np.float64(1.5)"
         if not math.isfinite(number):
             raise ValueError("SOQL has no literal for NaN or infinity")
         return repr(number)
-    if isinstance(value, decimal.Decimal):
+    if _is_decimal(value):
         if not value.is_finite():
             raise ValueError("SOQL has no literal for NaN or infinity")
         return format(value, "f")
