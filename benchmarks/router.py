@@ -17,8 +17,13 @@ The router observes the latency itself; it is told each org's Bulk figures throu
 ``CostModel(bulk_job_seconds=..., bulk_records_per_second=...)``, as a user sets them for an org.
 REST runs only up to ``REST_MAX`` records (one call per record); above, it is left out of the best.
 
+Each load is timed alone; the strategies of a size run interleaved, in rounds, until each one's runs
+add up to a second (at least five runs, three over 0.1 s, two over 2 s), and each cell is judged on
+the medians: the router's median time over the best fixed API's. The emulators keep their SQLite
+files in ``/dev/shm`` when there is one (``--data-dir`` to choose).
+
 Usage: ``python benchmarks/router.py [--quick] [--no-write] [--org local|production]``. The full grid
-takes about 25 minutes on 2 cores; ``--quick`` a few. Results go to ``docs/benchmarks.md`` between
+takes about 35 minutes on 2 cores; ``--quick`` a few. Results go to ``docs/benchmarks.md`` between
 ``<!-- router:start -->`` and ``<!-- router:end -->``.
 """
 
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import platform
 import random
 import statistics
@@ -51,6 +56,9 @@ QUICK = (1, 2, 3, 10, 199, 200, 201, 1_000, 5_000, 15_000)
 FIXED = ("rest", "composite", "bulk")
 REST_MAX = 201
 TARGET = 1.10
+SHM = "/dev/shm"
+"""Memory-backed storage: the emulators' SQLite files there, a shared disk's write stalls (+30 ms on
+a third of the 200-record inserts on the benchmark machine) do not add to the timings."""
 SETTLE = 0.2
 """Seconds between two timed loads (not timed): the org finishes what the last one left."""
 
@@ -99,8 +107,8 @@ def serve(data_dir: str, rate: float, delay: float) -> None:
 
 
 @contextmanager
-def running_org(model: OrgModel) -> Iterator[dict[str, str]]:
-    with tempfile.TemporaryDirectory(prefix="bench-router-") as tmp:
+def running_org(model: OrgModel, data_dir: str | None) -> Iterator[dict[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="bench-router-", dir=data_dir) as tmp:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", tmp, str(model.bulk_rate), str(model.job_delay)],
             stdin=subprocess.PIPE,
@@ -167,102 +175,147 @@ def _secs(value: float) -> str:
     return f"{value:.3f}" if value < 1 else f"{value:.2f}"
 
 
-SAMPLE_SECONDS = 0.25
-"""A timed sample lasts at least this long: loads shorter than this are timed several in a row."""
-MAX_BATCH = 40
-BATCH_MAX_RECORDS = 1_000
-"""Sizes up to which a load can be shorter than a sample (above, a load takes longer)."""
+MIN_SECONDS = 1.0
+"""Each strategy of a cell runs until its runs add up to this many seconds (and at least
+:func:`min_runs` times): a 7 ms load runs about 140 times, a 30 s load twice."""
+LONG_RUN = 2.0
+"""Loads this long vary little from run to run: two runs of them suffice."""
+MAX_RUNS = 200
 CONTENDER = 1.5
-"""A strategy within this factor of the fastest in the first round is a contender for the best."""
+"""A fixed API whose fastest run, of three at least, is slower than this factor times another API's
+median is no longer run in the cell (it cannot be the best); the router always runs."""
+FAR_OFF = 5.0
+"""A fixed API whose one run is slower than this factor times another API's median stops at once
+(a 5 s Bulk job against a 60 ms Composite call)."""
 
 
-def runs_at(n: int, repeat: int) -> int:
-    """Rounds per cell: more where a run is short and noise (jitter, a busy core) weighs most."""
-    if n <= 1_000:
-        return repeat + 2
-    return repeat if n <= 10_000 else 1
+def min_runs(seconds: float) -> int:
+    """Runs a strategy needs at least, given its median so far."""
+    if seconds >= LONG_RUN:
+        return 2
+    return 3 if seconds >= 0.1 else 5
 
 
-def extra_rounds_at(n: int) -> int:
-    """Rounds run again for the contenders (the router and the fixed APIs that can be the best)."""
-    return 1 if n > 10_000 else 0
+def out_of_the_running(runs: list[float], fastest: float) -> bool:
+    """Whether a fixed API's runs show it cannot be the best of the cell: three runs, or one of
+    :data:`LONG_RUN` or more (long loads vary by a few percent), all slower than :data:`CONTENDER`
+    times another API's median; or one run :data:`FAR_OFF` times slower."""
+    slowest_case = min(runs)
+    if slowest_case > FAR_OFF * fastest:
+        return True
+    return (len(runs) >= 3 or slowest_case >= LONG_RUN) and slowest_case > CONTENDER * fastest
 
 
-def batch_size(probe_seconds: float) -> int:
-    """Loads per timed sample: as many as last :data:`SAMPLE_SECONDS` (one for a long load)."""
-    return max(1, min(MAX_BATCH, math.ceil(SAMPLE_SECONDS / max(probe_seconds, 1e-4))))
+def needs_more(runs: list[float]) -> bool:
+    """Whether a strategy's runs fall short of :data:`MIN_SECONDS` or of :func:`min_runs`."""
+    if len(runs) >= MAX_RUNS:
+        return False
+    return not runs or sum(runs) < MIN_SECONDS or len(runs) < min_runs(statistics.median(runs))
 
 
-def time_sample(client: Any, n: int, strategy: str, model: OrgModel, batch: int) -> tuple[float, str, str]:
-    """Seconds per load over ``batch`` loads in a row (the strategy used and the reason of the last)."""
-    total = 0.0
-    used = why = ""
-    for _ in range(batch):
-        elapsed, used, why = time_load(client, n, strategy, model)
-        total += elapsed
-    return total / batch, used, why
+def spread(runs: list[float]) -> float:
+    """Interquartile range over the median: the run-to-run noise of a strategy in a cell."""
+    if len(runs) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(runs, n=4, method="inclusive")
+    return (q3 - q1) / statistics.median(runs)
 
 
-def run_org(
-    model: OrgModel, sizes: tuple[int, ...], repeat: int
-) -> tuple[list[str], list[str], dict[int, float]]:
-    rows: list[str] = []
-    losses: list[str] = []
-    ratios: dict[int, float] = {}
-    with running_org(model) as info:
+@dataclass
+class Cell:
+    """The runs of one size under one org model."""
+
+    n: int
+    times: dict[str, list[float]]
+    choices: dict[str, None]
+    reason: str
+
+    @property
+    def median(self) -> dict[str, float]:
+        return {s: statistics.median(v) for s, v in self.times.items() if v}
+
+    @property
+    def best(self) -> str:
+        median = self.median
+        return min((s for s in median if s != "auto"), key=lambda s: median[s])
+
+    @property
+    def ratio(self) -> float:
+        return self.median["auto"] / self.median[self.best]
+
+
+def run_cell(client: Any, n: int, model: OrgModel) -> Cell:
+    """Time one size: every strategy interleaved in a new seeded random order each round, each load
+    timed alone, until each has its :data:`MIN_SECONDS`; the fixed APIs that cannot be the best
+    dropped as soon as that is plain."""
+    strategies = [s for s in (*FIXED, "auto") if not (s == "rest" and n > REST_MAX)]
+    cell = Cell(n, {s: [] for s in strategies}, {}, "")
+    order = random.Random(f"{model.name} {n}")
+    active = list(strategies)
+    while active:
+        order.shuffle(active)
+        for strategy in active:
+            elapsed, used, why = time_load(client, n, strategy, model)
+            if strategy == "auto":
+                cell.choices[used] = None
+                cell.reason = why
+            cell.times[strategy].append(elapsed)
+            print(f"{model.name:10s} {n:>7} {strategy:9s} {elapsed:8.3f} s  ({used})", flush=True)
+            # the org finishes what the load left (a Bulk job's aftermath) before the next one
+            time.sleep(min(SETTLE, elapsed))
+        fastest = min(statistics.median(cell.times[s]) for s in strategies if s != "auto")
+        active = [
+            s
+            for s in active
+            if needs_more(cell.times[s]) and (s == "auto" or not out_of_the_running(cell.times[s], fastest))
+        ]
+    return cell
+
+
+def run_org(model: OrgModel, sizes: tuple[int, ...], data_dir: str | None) -> list[Cell]:
+    cells: list[Cell] = []
+    with running_org(model, data_dir) as info:
         client = connect(info)
-        time_load(client, 1, "rest", model)  # warm up: login and connection are not part of any cell
+        for strategy in FIXED:  # warm up: login, connections and first calls are part of no cell
+            time_load(client, 1, strategy, model)
         for n in sizes:
-            strategies = [s for s in (*FIXED, "auto") if not (s == "rest" and n > REST_MAX)]
-            times: dict[str, list[float]] = {s: [] for s in strategies}
-            choices: dict[str, None] = {}
-            reason = ""
-            order = random.Random(f"{model.name} {n}")
-            # up to 1,000 records, one untimed load per strategy: how many loads make a timed sample
-            # (above, every load lasts longer than a sample)
-            batch = {s: batch_size(time_load(client, n, s, model)[0]) if n <= BATCH_MAX_RECORDS else 1
-                     for s in strategies}  # fmt: skip
-            rounds = [strategies] * runs_at(n, repeat)
-            for number in range(len(rounds) + extra_rounds_at(n)):
-                if number == len(rounds):  # the contenders, once more
-                    first = {s: v[0] for s, v in times.items()}
-                    fastest = min(first[s] for s in first if s != "auto")
-                    rounds.append([s for s in strategies if s == "auto" or first[s] <= CONTENDER * fastest])
-                # a new order each run, so no strategy always follows another one's aftermath (a
-                # rotation would keep the router behind Bulk every time); a pause lets the org settle
-                run_order = list(rounds[number])
-                order.shuffle(run_order)
-                for strategy in run_order:
-                    time.sleep(SETTLE)
-                    elapsed, used, why = time_sample(client, n, strategy, model, batch[strategy])
-                    if strategy == "auto":
-                        choices[used] = None
-                        reason = why
-                    times[strategy].append(elapsed)
-                    label = f"{model.name:10s} {n:>7} {strategy:9s}"
-                    print(f"{label} {elapsed:8.3f} s  ({used}, x{batch[strategy]})", flush=True)
-            chosen = "/".join(choices)
+            cells.append(run_cell(client, n, model))
             reset(info, model)
-            median = {s: statistics.median(v) for s, v in times.items()}
-            best_api = min((s for s in median if s != "auto"), key=lambda s: median[s])
-            # per round, the router's time over the best API's in the same round (both ran in it,
-            # close in time), then the median: the machine's load drifts less within a round
-            ratio = statistics.median(a / b for a, b in zip(times["auto"], times[best_api], strict=False))
-            ratios[n] = ratio
-            ok = ratio <= TARGET
-            cells = [f"{n:,}"] + [_secs(median[s]) if s in median else "-" for s in (*FIXED, "auto")]
-            runs_of_best = times[best_api]
-            spread = max(runs_of_best) / min(runs_of_best)
-            cells += [chosen, best_api, f"{ratio:.2f}", "yes" if ok else "**no**", f"{spread:.2f}"]
-            rows.append("| " + " | ".join(cells) + " |")
-            if not ok:
-                losses.append(
-                    f"{model.name}, {n:,} records: the router took {median['auto']:.2f} s with {chosen},"
-                    f" {best_api} took {median[best_api]:.2f} s ({ratio:.2f}x; {best_api}'s own runs spread"
-                    f" {spread:.2f}x); its reason: {reason}"
-                )
         client.close()
-    return rows, losses, ratios
+    return cells
+
+
+def rows_of(cells: list[Cell]) -> list[str]:
+    rows = []
+    for cell in cells:
+        median, best = cell.median, cell.best
+        shown = [_secs(median[s]) if s in median else "-" for s in (*FIXED, "auto")]
+        ok = "yes" if cell.ratio <= TARGET else "**no**"
+        runs = f"{len(cell.times[best])}/{len(cell.times['auto'])}"
+        noise = f"{spread(cell.times[best]):.0%} / {spread(cell.times['auto']):.0%}"
+        chosen = "/".join(cell.choices)
+        rows.append(
+            "| "
+            + " | ".join([f"{cell.n:,}", *shown, chosen, best, f"{cell.ratio:.2f}", ok, runs, noise])
+            + " |"
+        )
+    return rows
+
+
+def losses_of(name: str, cells: list[Cell]) -> list[str]:
+    losses = []
+    for cell in cells:
+        if cell.ratio <= TARGET:
+            continue
+        median, best, chosen = cell.median, cell.best, "/".join(cell.choices)
+        same = "the same API as the best" if chosen == best else f"not the best ({best})"
+        losses.append(
+            f"{name}, {cell.n:,} records: the router took {_secs(median['auto'])} s with {chosen} ({same}),"
+            f" {best} took {_secs(median[best])} s ({cell.ratio:.2f}x; interquartile spread {best}"
+            f" {spread(cell.times[best]):.0%}, router {spread(cell.times['auto']):.0%}); its reason:"
+            f" {cell.reason}"
+        )
+    return losses
 
 
 def summary(ratios: dict[str, dict[int, float]]) -> list[str]:
@@ -306,7 +359,12 @@ def main() -> None:
     parser.add_argument(
         "--org", choices=sorted(ORGS), action="append", help="org model(s) to run (default: both)"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs per cell up to 10,000 records (1 above)")
+    parser.add_argument(
+        "--data-dir",
+        default=SHM if Path(SHM).is_dir() else None,
+        help=f"where the emulators keep their SQLite files (default: {SHM} when there is one, else the"
+        " system's temporary directory)",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     sizes = QUICK if args.quick else GRID
@@ -314,45 +372,50 @@ def main() -> None:
     all_losses: list[str] = []
     all_ratios: dict[str, dict[int, float]] = {}
     started = time.perf_counter()
+    load_before = os.getloadavg()
     for name in args.org or ("local", "production"):
         model = ORGS[name]
-        rows, losses, ratios = run_org(model, sizes, args.repeat)
-        all_losses += losses
-        all_ratios[name] = ratios
+        cells = run_org(model, sizes, args.data_dir)
+        all_losses += losses_of(name, cells)
+        all_ratios[name] = {cell.n: cell.ratio for cell in cells}
         sections += [
             f"### Org model `{name}`: {model.describe()}",
             "",
             "| records | rest | composite | bulk | router | router chose | best fixed | router / best | ok"
-            " | best's spread |",
-            "|---:|---:|---:|---:|---:|---|---|---:|---|---:|",
-            *rows,
+            " | runs (best/router) | spread (best / router) |",
+            "|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|",
+            *rows_of(cells),
             "",
         ]
     minutes = (time.perf_counter() - started) / 60
+    load_after = os.getloadavg()
     lines = [
         "## Router: whole load time by strategy (seconds)",
         "",
-        f"`python benchmarks/router.py{' --quick' if args.quick else ''}` on {time.strftime('%Y-%m-%d')}"
-        f" ({minutes:.0f} min). Contacts inserted through `kinetic_core.load.load`; each emulator in its own"
-        f" process; Python {platform.python_version()} on {platform.machine()}, 2 cores shared with other"
-        f" work. Median of {args.repeat + 2} runs per cell up to 1,000 records, {args.repeat} up to"
-        " 10,000, 1 above and then a second run of the contenders (the router, and each fixed API"
-        f" within {CONTENDER:g}x of the fastest in the first run); strategies in a new seeded random"
-        " order each run, 0.2 s apart, after a warm-up call. Up to 1,000 records a run of a strategy"
-        f" is as many loads in a row as last {SAMPLE_SECONDS:g} s (found with one untimed load; at"
-        f" most {MAX_BATCH}), and its figure is the time per load: a 10 ms load timed alone is"
-        " mostly timer and scheduling noise on a shared machine. The best fixed API is the one of"
-        ' least median time; "router / best" is the median over the runs of the router\'s time over'
-        " that API's time in the same run (the two ran close in time, so a change in the machine's"
-        " load weighs on both). The router column may name two APIs: the router chose differently"
-        " across runs."
-        f" REST runs up to {REST_MAX:,} records only (`-` above: one"
-        " call per record, never the best there). The router observes the per-call latency itself and is"
-        " given each org's Bulk queue time and rate (`CostModel`); its per-record costs start at the"
-        " emulator defaults and are refined from the loads it has run in the session (the fixed-API runs"
-        ' of earlier cells included), as in any long-lived client. "best\'s spread" is the slowest over the'
-        " fastest run of the best fixed API in that cell: the run-to-run noise a ratio is read against"
-        " (1.00 where there was one run).",
+        f"`python benchmarks/router.py{' --quick' if args.quick else ''}` on"
+        f" {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} ({minutes:.0f} min; load average"
+        f" {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f} at the start,"
+        f" {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f} at the end). Contacts"
+        " inserted through `kinetic_core.load.load`; each emulator in its own process, its SQLite file"
+        f" {'in memory (' + args.data_dir + ')' if args.data_dir == SHM else 'on disk'}; Python"
+        f" {platform.python_version()} on {platform.machine()}, 2 cores shared with other work."
+        " Each load is timed alone. In each cell the strategies run in rounds, in a new seeded random"
+        " order each round (the router interleaved with the fixed APIs), each load followed by a pause"
+        f" as long as itself (at most {SETTLE:g} s), until each strategy's runs add up to"
+        f" {MIN_SECONDS:g} s and number at least 5 (3 for loads over 0.1 s, 2 over {LONG_RUN:g} s; at"
+        f" most {MAX_RUNS}): a 7 ms load runs about 140 times. A fixed API whose fastest run of three"
+        f" (or one run of {LONG_RUN:g} s or more) is over {CONTENDER:g}x another API's median, or whose"
+        f" one run is over {FAR_OFF:g}x, stops running in that cell: it cannot be the best. Before the"
+        " first cell, one load of each API (login, connections, first calls)."
+        " Every figure is a median; the best fixed API is the one of least median, and the verdict is"
+        " the router's median over the best's. \"runs\" counts the runs behind the two medians;"
+        ' "spread" is each one\'s interquartile range over its median, the run-to-run noise a'
+        " ratio is read against. The router column may name two APIs: it chose differently across"
+        f" runs. REST runs up to {REST_MAX:,} records only (`-` above: one call per record, never the"
+        " best there). The router observes the per-call latency itself and is given each org's Bulk"
+        " queue time and rate (`CostModel`); its REST, Composite (per call and per record) and Bulk"
+        " costs start at the emulator defaults and are refined from the loads it has run in the"
+        " session (the fixed-API runs of earlier cells included), as in any long-lived client.",
         "",
         *summary(all_ratios),
         *sections,

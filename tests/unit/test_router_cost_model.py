@@ -42,6 +42,7 @@ def test_predictions_follow_the_formulas() -> None:
     m = CostModel(
         call_seconds=0.1,
         rest_record_seconds=0.0,
+        composite_call_seconds=0.02,
         composite_record_seconds=0.001,
         bulk_calls_per_job=6,
         bulk_job_seconds=5.0,
@@ -51,7 +52,8 @@ def test_predictions_follow_the_formulas() -> None:
     )
     times = predict(1_000, 0, m)
     assert times[Strategy.REST] == pytest.approx(100.0)  # 1,000 calls
-    assert times[Strategy.COMPOSITE] == pytest.approx(5 * 0.1 + 1.0)  # 5 calls + 1,000 records
+    # 5 calls, each its round trip and its own server time, + 1,000 records
+    assert times[Strategy.COMPOSITE] == pytest.approx(5 * (0.1 + 0.02) + 1.0)
     # 6 s of server time is seen at the poll after 1 + 2 + 4 = 7 s, plus six calls
     assert times[Strategy.BULK] == pytest.approx(0.6 + 7.0)
 
@@ -125,11 +127,12 @@ def test_reason_gives_the_predicted_figures_with_thousands_separators() -> None:
     assert decision.reason == (
         f"100,000 records: Bulk API 2.0, predicted {times[Strategy.BULK]:,.1f} s vs Composite "
         f"{times[Strategy.COMPOSITE]:,.1f} s and REST {times[Strategy.REST]:,.1f} s "
-        "(observed 50 ms per call, 0.10 ms per Composite record, Bulk 5,000 records/s + 5.0 s per job)"
+        "(observed 50 ms per call, REST +0.02 ms and Composite +0.15 ms per call, 0.10 ms per Composite"
+        " record, Bulk 5,000 records/s + 5.0 s per job)"
     )
     small = decide(20, 0, None, None, model=PRODUCTION)
     assert small.reason.startswith(
-        "20 records: Composite, predicted 52 ms vs Bulk API 2.0 5.6 s and REST 1.0 s"
+        "20 records: Composite, predicted 52.1 ms vs Bulk API 2.0 5.6 s and REST 1.0 s"
     )
     assert "; 1 call of up to 200 records (assumed 50 ms per call" in small.reason
 

@@ -13,6 +13,7 @@ measured with the one ``limits`` call whose answer also gives the Bulk batches l
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import math
 import statistics
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 
 from kinetic_core._httpx import httpx
 from kinetic_core.errors import KineticError
-from kinetic_core.load.decide import CostModel, Strategy, poll_wait, predict
+from kinetic_core.load.decide import COMPOSITE_BATCH, CostModel, Strategy, poll_wait, predict
 from kinetic_core.load.plan import ClientCall, Plan, run_plan
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,14 @@ logins (the org's password and signature checks), and the result files of Bulk j
 RESULT_FILES = ("successfulResults", "failedResults", "unprocessedrecords")
 PENDING_LIMIT = 1_000
 """Requests timed but never answered (a dropped connection) that are remembered at most."""
+MIN_LOADS = 3
+"""Loads of a kind (REST; Composite calls of about one size) before their cost is learnt: the
+median of three is not one slow first load."""
+BUCKET_KEEP = 16
+"""Composite loads remembered per size of call (records per call, in powers of two)."""
+FIT_SPREAD = 10
+"""Records per call by which Composite loads must differ to tell the per-call cost from the
+per-record one."""
 BULK_SAMPLE_RECORDS = 2_000
 """Bulk loads smaller than this say little of the per-record cost (the fixed costs dominate)."""
 LATENCY_BOUNDS = (0.001, 2.0)
@@ -58,9 +67,12 @@ class CallTimer:
     def __init__(self, clock: Callable[[], float] = time.monotonic, keep: int = KEEP) -> None:
         self._clock = clock
         self._started: dict[int, float] = {}
+        self._keep = keep
         self._plain: deque[float] = deque(maxlen=keep)
-        self._loads: deque[tuple[Strategy, float, int, int]] = deque(maxlen=keep)
+        self._loads: dict[tuple[Strategy, int], deque[tuple[float, int, int]]] = {}
         self._lock = threading.Lock()
+        self._seen = 0  # answers and loads noted: a refined model is reused until it changes
+        self._refined: tuple[int, CostModel, tuple[CostModel, bool]] | None = None
 
     def now(self) -> float:
         """The timer's clock."""
@@ -85,39 +97,73 @@ class CallTimer:
                 RESULT_FILES
             ):
                 self._plain.append(self._clock() - started)
+                self._seen += 1
 
     def note_load(self, strategy: Strategy, seconds: float, records: int, *, jobs: int = 1) -> None:
         """Note a whole load's time (the router times the loads it runs)."""
         if records > 0 and strategy is not Strategy.AUTO:
+            # Composite loads are kept apart by records per call (1, 2-3, 4-7... 128-255): the
+            # per-call and per-record costs are told apart only by calls of different sizes
+            group = 0
+            if strategy is Strategy.COMPOSITE:
+                group = (records // math.ceil(records / COMPOSITE_BATCH)).bit_length()
+            key = (strategy, group)
             with self._lock:
-                self._loads.append((strategy, seconds, records, jobs))
+                kept = self._loads.setdefault(key, deque(maxlen=BUCKET_KEEP if group else self._keep))
+                kept.append((seconds, records, jobs))
+                self._seen += 1
 
     def refine(self, model: CostModel) -> tuple[CostModel, bool]:
-        """``model`` with the figures observed so far: the per-call latency, and the per-record
-        costs of the loads noted (each a median; a cost never goes below zero). Returns the model and
-        whether the latency was observed."""
+        """``model`` with the figures observed so far: the per-call latency, and the costs of the
+        loads noted (each a median, or a robust line through them; a cost never goes below zero).
+        Returns the model and whether the latency was observed.
+
+        A Composite call's cost beyond the round trip is fitted as ``per call + records x per
+        record`` over the Composite loads seen (:func:`fit_composite`); a call of one record is never
+        taken for cheaper than a REST call: a Collections call saves its records in one transaction,
+        as a create saves one, and does more. A cost is learnt from :data:`MIN_LOADS` loads on (a
+        client's first loads also pay for its imports and connections).
+        """
+        with self._lock:
+            seen, cached = self._seen, self._refined
+            if cached is not None and cached[0] == seen and cached[1] == model:
+                return cached[2]
+            loads = {key: list(kept) for key, kept in self._loads.items()}
+        refined = self._refine(model, loads)
+        with self._lock:
+            self._refined = (seen, model, refined)
+        return refined
+
+    def _refine(
+        self, model: CostModel, loads: dict[tuple[Strategy, int], list[tuple[float, int, int]]]
+    ) -> tuple[CostModel, bool]:
         latency = self.call_seconds()
         if latency is None:
             return model, False
-        with self._lock:
-            loads = list(self._loads)
         m = replace(model, call_seconds=latency)
-        rest = [s / n - latency for k, s, n, _ in loads if k is Strategy.REST]
-        composite = [
-            (s - math.ceil(n / m.composite_batch) * latency) / n
-            for k, s, n, _ in loads
-            if k is Strategy.COMPOSITE and n >= m.composite_batch
-        ]
+
+        def of(strategy: Strategy) -> list[tuple[float, int, int]]:
+            return [load for (kind, _), kept in loads.items() if kind is strategy for load in kept]
+
+        rest_loads = of(Strategy.REST)
+        rest = m.rest_record_seconds
+        if len(rest_loads) >= MIN_LOADS:
+            rest = _median_or([s / n - latency for s, n, _ in rest_loads], rest)
+        per_call, per_record = fit_composite(
+            [(s - math.ceil(n / m.composite_batch) * latency, math.ceil(n / m.composite_batch), n)
+             for s, n, _ in of(Strategy.COMPOSITE)],
+            m.composite_call_seconds,
+            m.composite_record_seconds,
+        )  # fmt: skip
         bulk = [
-            (s - _bulk_fixed(m, n, jobs)) / n
-            for k, s, n, jobs in loads
-            if k is Strategy.BULK and n >= BULK_SAMPLE_RECORDS
+            (s - _bulk_fixed(m, n, jobs)) / n for s, n, jobs in of(Strategy.BULK) if n >= BULK_SAMPLE_RECORDS
         ]
         return (
             replace(
                 m,
-                rest_record_seconds=_median_or(rest, m.rest_record_seconds),
-                composite_record_seconds=_median_or(composite, m.composite_record_seconds),
+                rest_record_seconds=rest,
+                composite_call_seconds=max(per_call, rest - per_record),
+                composite_record_seconds=per_record,
                 bulk_record_seconds=_median_or(bulk, m.bulk_record_seconds),
             ),
             True,
@@ -170,6 +216,49 @@ def _bulk_fixed(model: CostModel, records: int, jobs: int) -> float:
     """The part of a Bulk load's time that is not per record on the client: calls, queue, processing."""
     server = model.bulk_job_seconds + records / jobs / model.bulk_records_per_second
     return jobs * (model.bulk_calls_per_job * model.call_seconds + poll_wait(model, server))
+
+
+def fit_composite(
+    loads: list[tuple[float, int, int]], per_call: float, per_record: float
+) -> tuple[float, float]:
+    """Composite's cost beyond the round trips, ``(per call, per record)``, from loads seen.
+
+    Each load is ``(seconds beyond its round trips, calls, records)``; its time per call is a point
+    on the line ``per call + records per call x per record``. The points are grouped by records per
+    call (1, 2-3, 4-7... 128-255), each group its median point; the slope is the median of the
+    slopes between groups (Theil-Sen: a few slow loads do not move it), the intercept the median of
+    what is left. When the calls all carry about as many records (less than :data:`FIT_SPREAD`
+    apart), the two cannot be told apart: the cost that weighs most at that size is refitted, the
+    other one kept (``per_call`` and ``per_record`` given). A group of fewer than
+    :data:`MIN_LOADS` loads is not used.
+
+    Example:
+        >>> fit_composite([(0.0011, 1, 1), (0.0021, 1, 11), (0.0201, 1, 191)] * 3, 0.0, 0.0)
+        (0.001, 0.0001)
+    """
+    groups: dict[int, list[tuple[float, float]]] = {}
+    for seconds, calls, n in loads:
+        if calls > 0 and n > 0:
+            groups.setdefault((n // calls).bit_length(), []).append((n / calls, seconds / calls))
+    groups = {key: group for key, group in groups.items() if len(group) >= MIN_LOADS}
+    if not groups:
+        return per_call, per_record
+    points = [
+        (statistics.median(k for k, _ in group), statistics.median(z for _, z in group))
+        for group in groups.values()
+    ]
+    sizes = [k for k, _ in points]
+    if max(sizes) - min(sizes) < FIT_SPREAD:
+        if statistics.fmean(sizes) < COMPOSITE_BATCH / 2:  # small calls: their fixed cost
+            return _median_or([z - k * per_record for k, z in points], per_call), per_record
+        return per_call, _median_or([(z - per_call) / k for k, z in points], per_record)
+    slopes = [
+        (z2 - z1) / (k2 - k1)
+        for (k1, z1), (k2, z2) in itertools.combinations(points, 2)
+        if abs(k2 - k1) >= FIT_SPREAD
+    ]
+    slope = _median_or(slopes, per_record)
+    return round(_median_or([z - k * slope for k, z in points], per_call), 9), round(slope, 9)
 
 
 def _median_or(samples: list[float], default: float) -> float:
@@ -283,6 +372,7 @@ __all__ = [
     "bulk_batches_left",
     "bulk_batches_plan",
     "default_model",
+    "fit_composite",
     "org_view",
     "org_view_plan",
 ]
