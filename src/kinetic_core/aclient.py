@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 from kinetic_core.composite.collections import (
     CHUNK_SIZE,
@@ -46,7 +46,9 @@ from kinetic_core.rest.query import AsyncQueryResult
 
 if TYPE_CHECKING:
     from kinetic_core.bulk.aclient import AsyncBulkClient
+    from kinetic_core.bulk.loadopts import BulkOptions
     from kinetic_core.composite.results import RecordResult
+    from kinetic_core.connect import AsyncConnectOptions
     from kinetic_core.http.asession import AsyncHttpSession
     from kinetic_core.inputs import LoadInput
     from kinetic_core.load import CostModel, LoadResult, Thresholds
@@ -91,7 +93,7 @@ class AsyncSalesforceClient:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def connect(cls, org: str | None = None, **overrides: Any) -> Self:
+    def connect(cls, org: str | None = None, **overrides: Unpack[AsyncConnectOptions]) -> Self:
         """Connect to an org by name, from the environment, or to the built-in ``local`` org.
 
         Takes the arguments of ``SalesforceClient.connect``, plus ``max_connections`` (calls in
@@ -322,7 +324,7 @@ class AsyncSalesforceClient:
         external_id_field: str | None = None,
         thresholds: Thresholds | None = None,
         model: CostModel | None = None,
-        **options: Any,
+        **options: Unpack[BulkOptions],
     ) -> LoadResult:
         """Load records through the cheapest API (``kinetic_core.load.aload``): the arguments of
         ``SalesforceClient.load``, and the same decision, reason and ``LoadResult``.
@@ -347,6 +349,17 @@ class AsyncSalesforceClient:
             **options,
         )
 
-    async def smart_insert(self, sobject: str, records: LoadInput, **options: Any) -> LoadResult:
-        """``await load(sobject, records, operation="insert")``."""
-        return await self.load(sobject, records, operation="insert", **options)
+    async def smart_insert(
+        self,
+        sobject: str,
+        records: LoadInput,
+        strategy: str = "auto",
+        *,
+        thresholds: Thresholds | None = None,
+        model: CostModel | None = None,
+        **options: Unpack[BulkOptions],
+    ) -> LoadResult:
+        """``await load(sobject, records, operation="insert")``: the same strategy, thresholds and options."""
+        return await self.load(
+            sobject, records, "insert", strategy, thresholds=thresholds, model=model, **options
+        )

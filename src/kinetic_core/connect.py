@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
+from kinetic_core._httpx import httpx
 from kinetic_core.config import OrgConfig, resolve_org
 from kinetic_core.home import kinetic_home
+from kinetic_core.http.bounds import ResponseBounds
+from kinetic_core.http.retry import RetryPolicy
 from kinetic_core.http.session import HttpSession, Timeouts
 from kinetic_core.localorg import local_config
 
@@ -38,6 +42,59 @@ SESSION_OPTIONS = frozenset(
 LOOKUP_OPTIONS = frozenset({"environ", "cwd", "home"})
 ASYNC_OPTIONS = frozenset({"max_connections"})
 """Session options only an ``AsyncHttpSession`` takes."""
+
+
+class OrgSettings(TypedDict, total=False):
+    """The ``OrgConfig`` settings ``connect`` takes as keywords, and where configuration is looked up
+    (``environ``, ``cwd``, ``home``)."""
+
+    login_url: str
+    client_id: str | None
+    client_secret: str | None
+    username: str | None
+    password: str | None
+    security_token: str | None
+    private_key_path: str | None
+    private_key: str | None
+    refresh_token: str | None
+    instance_url: str | None
+    access_token: str | None
+    api_version: str
+    ca_bundle: str | None
+    verify_tls: bool
+    environ: Mapping[str, str] | None
+    cwd: str | Path | None
+    home: str | Path | None
+
+
+class _Timing(TypedDict, total=False):
+    timeouts: Timeouts | None
+    connect_timeout: float | None
+    read_timeout: float | None
+    retry: RetryPolicy | None
+    bounds: ResponseBounds | None
+    clock: Callable[[], float]
+    rng: random.Random | None
+    monotonic: Callable[[], float]
+
+
+class ConnectOptions(OrgSettings, _Timing, total=False):
+    """The keywords of ``SalesforceClient.connect``: org settings and session options, typed so a
+    misspelled one is a type error (and an unknown one a ``ConfigError`` naming it)."""
+
+    transport: httpx.BaseTransport | None
+    http_client: httpx.Client | None
+    sleep: Callable[[float], None]
+
+
+class AsyncConnectOptions(OrgSettings, _Timing, total=False):
+    """The keywords of ``AsyncSalesforceClient.connect``: those of :class:`ConnectOptions` for an
+    ``httpx.AsyncClient``, an awaited ``sleep``, and ``max_connections``."""
+
+    transport: httpx.AsyncBaseTransport | None
+    http_client: httpx.AsyncClient | None
+    sleep: Callable[[float], Awaitable[None]]
+    max_connections: int
 
 
 S = TypeVar("S", "HttpSession", "AsyncHttpSession")

@@ -410,3 +410,14 @@ def test_async_bulk_query_without_the_frame_library_starts_no_job(
         assert list(opened.client.bulk.list_jobs(kind="query")) == []
     finally:
         opened.close()
+
+
+def test_a_misspelled_load_option_is_a_type_error_naming_it(client: Any, local_org: LocalOrg) -> None:
+    for strategy in ("rest", "composite", "bulk", "auto"):
+        with pytest.raises(TypeError, match=r"load\(\) got an unexpected keyword argument 'result_dir'"):
+            client.load("Account", [{"Name": "A"}], strategy=strategy, result_dir="out")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
+        client.smart_insert("Account", [{"Name": "A"}], timout=5)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_jobs'"):
+        client.bulk.insert("Account", [{"Name": "A"}], max_jobs=2)
+    assert local_org.org.store.record_counts().get("Account", 0) == 0  # nothing was sent

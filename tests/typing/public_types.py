@@ -5,6 +5,7 @@ replication calls, a pipeline's dry run, the Bulk API query overloads chosen by 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 from collections.abc import Iterator
@@ -98,6 +99,30 @@ def bulk_queries(bulk: BulkClient) -> None:
 def connect_returns_the_class() -> None:
     with SalesforceClient.connect("local") as client:
         assert_type(client, SalesforceClient)
+
+
+def options_are_typed(client: SalesforceClient, rows: list[dict[str, str]]) -> None:
+    """The keyword options of connect, load, smart_insert and the Bulk loads: a misspelled one, or one
+    of the wrong type, does not type-check."""
+    SalesforceClient.connect(username="u", password="p", read_timeout=5.0, environ={}, home=Path("h"))
+    AsyncSalesforceClient.connect("local", max_connections=5, sleep=asyncio.sleep, verify_tls=False)
+    assert_type(client.load("Account", rows, results_dir="out", max_concurrent_jobs=2), LoadResult)
+    assert_type(client.smart_insert("Account", rows, "bulk", poll=None, timeout=5), LoadResult)
+    SalesforceClient.connect("local", usernme="u")  # type: ignore[call-arg]
+    SalesforceClient.connect("local", max_connections=5)  # type: ignore[call-arg]
+    SalesforceClient.connect("local", read_timeout="5s")  # type: ignore[arg-type]
+    AsyncSalesforceClient.connect("local", max_conections=5)  # type: ignore[call-arg]
+    client.load("Account", rows, result_dir="out")  # type: ignore[call-arg]
+    client.load("Account", rows, timeout="soon")  # type: ignore[arg-type]
+    client.smart_insert("Account", rows, timout=5)  # type: ignore[call-arg]
+    client.bulk.insert("Account", rows, max_jobs=2)  # type: ignore[call-arg]
+
+
+async def async_options_are_typed(client: AsyncSalesforceClient, rows: list[dict[str, str]]) -> None:
+    assert_type(await client.load("Account", rows, on_event=print), LoadResult)
+    await client.load("Account", rows, on_events=print)  # type: ignore[call-arg]
+    await client.smart_insert("Account", rows, results_dirs="out")  # type: ignore[call-arg]
+    await client.bulk.upsert("Account", rows, external_id_field="E", column_delimeter=",")  # type: ignore[call-arg]
 
 
 async def async_client_calls() -> None:

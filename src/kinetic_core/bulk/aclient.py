@@ -33,6 +33,7 @@ from kinetic_core.bulk.jobs import (
     delete_job_steps,
     upload_steps,
 )
+from kinetic_core.bulk.loadopts import BulkOptions
 from kinetic_core.bulk.models import ColumnDelimiter, JobInfo, JobKind, LineEnding, Operation
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.bulk.query import (
@@ -178,7 +179,7 @@ class AsyncBulkClient(JobSteps):
         result.index_labels = frame_index_labels(records)
         return result
 
-    async def insert(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    async def insert(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Insert records with one or more Bulk API 2.0 jobs (see ``BulkClient.insert``).
 
         Cancelling the task aborts the jobs the load created that have not finished.
@@ -188,23 +189,23 @@ class AsyncBulkClient(JobSteps):
         """
         return await self._load(Operation.INSERT, sobject, records, **options)
 
-    async def update(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    async def update(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Update records (each needs ``Id``); options as for :meth:`insert`."""
         return await self._load(Operation.UPDATE, sobject, records, **options)
 
     async def upsert(
-        self, sobject: str, records: Records, *, external_id_field: str, **options: Any
+        self, sobject: str, records: Records, *, external_id_field: str, **options: Unpack[BulkOptions]
     ) -> BulkResult:
         """Upsert records on ``external_id_field`` (``Id`` allowed); options as for :meth:`insert`."""
         return await self._load(
             Operation.UPSERT, sobject, records, external_id_field=external_id_field, **options
         )
 
-    async def delete(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    async def delete(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Delete records (dicts with ``Id``, or plain id strings); options as for :meth:`insert`."""
         return await self._load(Operation.DELETE, sobject, records, **options)
 
-    async def hard_delete(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    async def hard_delete(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Delete records bypassing the recycle bin (needs the "Bulk API Hard Delete" permission)."""
         return await self._load(Operation.HARD_DELETE, sobject, records, **options)
 

@@ -20,6 +20,7 @@ from kinetic_core.bulk.frames import (
     type_pandas,
     type_polars,
 )
+from kinetic_core.bulk.loadopts import BulkOptions
 from kinetic_core.bulk.models import (
     ColumnDelimiter,
     LineEnding,
@@ -118,7 +119,7 @@ class BulkClient(JobControl):
         result.index_labels = frame_index_labels(records)
         return result
 
-    def insert(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    def insert(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Insert records with one or more Bulk API 2.0 jobs.
 
         Args:
@@ -149,7 +150,7 @@ class BulkClient(JobControl):
         """
         return self._load(Operation.INSERT, sobject, records, **options)
 
-    def update(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    def update(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Update records (each needs ``Id``); options as for :meth:`insert`.
 
         Example:
@@ -157,7 +158,9 @@ class BulkClient(JobControl):
         """
         return self._load(Operation.UPDATE, sobject, records, **options)
 
-    def upsert(self, sobject: str, records: Records, *, external_id_field: str, **options: Any) -> BulkResult:
+    def upsert(
+        self, sobject: str, records: Records, *, external_id_field: str, **options: Unpack[BulkOptions]
+    ) -> BulkResult:
         """Upsert records on ``external_id_field`` (``Id`` allowed); options as for :meth:`insert`.
 
         Example:
@@ -165,7 +168,7 @@ class BulkClient(JobControl):
         """
         return self._load(Operation.UPSERT, sobject, records, external_id_field=external_id_field, **options)
 
-    def delete(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    def delete(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Delete records (dicts with ``Id``, or plain id strings); options as for :meth:`insert`.
 
         Example:
@@ -173,7 +176,7 @@ class BulkClient(JobControl):
         """
         return self._load(Operation.DELETE, sobject, records, **options)
 
-    def hard_delete(self, sobject: str, records: Records, **options: Any) -> BulkResult:
+    def hard_delete(self, sobject: str, records: Records, **options: Unpack[BulkOptions]) -> BulkResult:
         """Delete records bypassing the recycle bin (needs the "Bulk API Hard Delete" permission).
 
         Example:

@@ -9,10 +9,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from kinetic_core.bulk.events import BulkEvent
 from kinetic_core.bulk.models import (
@@ -27,6 +27,41 @@ from kinetic_core.bulk.poller import PollPolicy
 
 if TYPE_CHECKING:
     from kinetic_core.bulk.manifest import ManifestStore
+
+
+class BulkOptions(TypedDict, total=False):
+    """The keyword options of a Bulk API 2.0 load (``BulkClient.insert`` and the other loads,
+    ``client.load``, ``client.smart_insert``), typed so a misspelled one is a type error."""
+
+    max_bytes_per_job: int
+    max_records_per_job: int
+    max_concurrent_jobs: int
+    column_delimiter: ColumnDelimiter | str | None
+    line_ending: LineEnding | str | None
+    columns: Sequence[str] | None
+    results_dir: str | Path | None
+    timeout: float | None
+    on_event: Callable[[BulkEvent], None] | None
+    poll: PollPolicy | None
+    assignment_rule_id: str | None
+
+
+BULK_OPTIONS = BulkOptions.__optional_keys__
+"""The names of :class:`BulkOptions`."""
+
+
+def check_options(options: Mapping[str, object], function: str) -> None:
+    """Raise ``TypeError`` naming the first option that is not one of :class:`BulkOptions`.
+
+    Example:
+        >>> check_options({"timeout": 5, "result_dir": "out"}, "load")
+        Traceback (most recent call last):
+        ...
+        TypeError: load() got an unexpected keyword argument 'result_dir'
+    """
+    for name in options:
+        if name not in BULK_OPTIONS:
+            raise TypeError(f"{function}() got an unexpected keyword argument {name!r}")
 
 
 @dataclass(frozen=True)

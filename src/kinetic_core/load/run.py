@@ -17,8 +17,9 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
+from kinetic_core.bulk.loadopts import BulkOptions, check_options
 from kinetic_core.bulk.models import Operation
 from kinetic_core.bulk.poller import PollPolicy
 from kinetic_core.bulk.results import BulkResult
@@ -55,7 +56,7 @@ def load(
     *,
     thresholds: Thresholds | None = None,
     model: CostModel | None = None,
-    **opts: Any,
+    **opts: Unpack[BulkOptions],
 ) -> LoadResult:
     """Load records through REST, Composite or Bulk API 2.0 (``strategy="auto"`` decides).
 
@@ -103,7 +104,7 @@ async def aload(
     *,
     thresholds: Thresholds | None = None,
     model: CostModel | None = None,
-    **opts: Any,
+    **opts: Unpack[BulkOptions],
 ) -> LoadResult:
     """:func:`load` on an ``AsyncSalesforceClient``: the same arguments, decision and result.
 
@@ -137,6 +138,7 @@ def load_plan(
     **opts: Any,
 ) -> Plan[LoadResult]:
     """A load as a plan (see :func:`load` for the arguments)."""
+    check_options(opts, "load")  # a misspelled option fails whichever API the load takes
     if is_file_object(records):
         return (
             yield from _load_file_object(
