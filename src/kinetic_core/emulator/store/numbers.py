@@ -219,29 +219,36 @@ def nearest(stored: Stored | None) -> float | None:
 
 
 def order_tie(stored: Stored | None) -> float | None:
-    """SQL function ``kc_numtie(x)``: the exact value of a stored number minus its nearest double.
+    """SQL function ``kc_numtie(x)``: a stored number's exact value minus the shortest decimal of its
+    nearest double (zero for every REAL and every integer a double holds).
 
-    With the nearest double first and this remainder second, values of every stored form sort and
-    compare by their exact value (see :func:`order_key`).
+    Values with the same nearest double differ by this remainder in the order of their exact values, so
+    the nearest double first and this second order every stored form exactly (see :func:`order_key`).
     """
     if stored is None:
         return None
-    if isinstance(stored, int):
-        return 0.0 if -_EXACT_INT <= stored <= _EXACT_INT else float(stored - int(float(stored)))
     if isinstance(stored, float):
-        if stored.is_integer() and -_EXACT_INT <= stored <= _EXACT_INT:
+        return 0.0
+    if isinstance(stored, int):
+        if -_EXACT_INT <= stored <= _EXACT_INT:
             return 0.0
-        return float(Decimal(repr(stored)) - Decimal(stored))
-    return float(Decimal(stored) - Decimal(float(stored)))
+        return float(stored - int(Decimal(repr(float(stored)))))
+    return float(Decimal(stored) - Decimal(repr(float(stored))))
 
 
 def order_key(sql: str) -> tuple[str, str]:
     """The two SQL expressions that order a number expression exactly: its nearest double (SQLite's
-    for INTEGER and REAL, ``kc_numreal`` for the rare decimal TEXT), then the exact remainder.
+    for INTEGER and REAL, ``kc_numreal`` for the rare decimal TEXT), then the remainder of
+    :func:`order_tie`, computed in SQL as zero for REALs and for integers a double holds.
 
     Example:
-        >>> order_key("t1.amount")[1]
-        'kc_numtie(t1.amount)'
+        >>> order_key("t1.amount")[1]  # doctest: +ELLIPSIS
+        "CASE typeof(t1.amount) WHEN 'real' THEN 0.0 ... ELSE kc_numtie(t1.amount) END"
     """
     double = f"CASE typeof({sql}) WHEN 'text' THEN kc_numreal({sql}) ELSE CAST({sql} AS REAL) END"
-    return double, f"kc_numtie({sql})"
+    tie = (
+        f"CASE typeof({sql}) WHEN 'real' THEN 0.0 WHEN 'text' THEN kc_numtie({sql}) "
+        f"WHEN 'integer' THEN IIF({sql} BETWEEN -{_EXACT_INT} AND {_EXACT_INT}, 0.0, kc_numtie({sql})) "
+        f"ELSE kc_numtie({sql}) END"
+    )
+    return double, tie
