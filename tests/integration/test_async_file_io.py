@@ -131,6 +131,15 @@ def test_file_io_runs_off_the_event_loop(local_org: LocalOrg, tmp_path: Path, di
 
             for name, work in (("load", load), ("export", export), ("rows", rows)):
                 seen[name] = await ticking(work)
+            # rows left unread: aclose removes the page spilled to disk, and its directory
+            partial = await bulk.query("SELECT Id, Name FROM Account", max_records=1000)
+            await anext(partial)
+            page = partial._page
+            assert isinstance(page, Path)
+            assert page.exists()
+            await partial.aclose()
+            assert not page.exists()
+            assert not page.parent.exists()
         seen["loop thread"] = loop_thread
         return seen
 

@@ -93,9 +93,9 @@ class AsyncRows:
                     self._rows = iter(batch)
                     continue
                 self._on_disk = None
-            self._drop()
+            await self._adrop()
             if self._walk.done:
-                self._walk.close()
+                await off_loop(self._walk.close)  # removes the directory of spilled pages, if any
                 raise StopAsyncIteration
             page, _count = await arun(self._session, self._walk.next_page())
             self._page = page
@@ -114,10 +114,16 @@ class AsyncRows:
             self._walk.drop(self._page)
             self._page = None
 
+    async def _adrop(self) -> None:
+        if self._on_disk is not None or isinstance(self._page, Path):
+            await off_loop(self._drop)  # a file to close and remove
+        else:
+            self._drop()
+
     async def aclose(self) -> None:
         """Stop reading: remove what is held on disk."""
-        self._drop()
-        self._walk.close()
+        await self._adrop()
+        await off_loop(self._walk.close)
 
     async def __aenter__(self) -> AsyncRows:
         return self
