@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +247,100 @@ def test_without_polars_a_frame_goes_through_pyarrow(tmp_path: Path, monkeypatch
     prepared = prepare_input(frame, tmp_path)
     rows = list(csv.reader(io.StringIO(prepared.layout.path.read_text(), newline="")))
     assert rows == [["a", "1"], ["b,c", "2"]]
+
+
+# ------------------------------------------------------------------- the writer's quoting or ours
+AWKWARD = ['say "hi"', "a,b", "semi;colon", "pipe|", "tab\tx", "caret^", "back`q", "line\nbreak", "cr\ronly"]
+AWKWARD += ["crlf\r\nx", "Zoë 東京 😀", "#N/A", " padded "]
+
+
+def awkward_frame(rows: int, empty: bool, decimal: bool) -> Any:
+    """Text needing quotes under every delimiter, floats like 1e-7 and 1e20, ints past 2**53,
+    booleans, zoned and naive datetimes, nulls; optionally an empty text cell and a decimal."""
+    n = len(AWKWARD)
+    data: dict[str, Any] = {
+        "Text": [AWKWARD[i % n] if i % 5 else None for i in range(rows)],
+        "Plain": [f"p{i}" for i in range(rows)],
+        "Float": [
+            [1e-7, 1e20, 0.1, -2.5e-5, float("nan"), None, 123456789012345.6][i % 7] for i in range(rows)
+        ],
+        "Int": [2**53 + i if i % 3 else -(2**62) for i in range(rows)],
+        "Bool": [[True, False, None][i % 3] for i in range(rows)],
+        "When": [dt.datetime(1969, 12, 31, 23, 59, 59, 999_999) + dt.timedelta(hours=i) for i in range(rows)],
+    }
+    frame = pl.DataFrame(data, strict=False).with_columns(
+        pl.col("When").dt.replace_time_zone("America/New_York").alias("Zoned"),
+        pl.col("When").dt.cast_time_unit("ms").dt.replace_time_zone("Asia/Kolkata").alias("Kolkata"),
+    )
+    if empty:
+        frame = frame.with_columns(
+            pl.when(pl.int_range(rows) == rows - 1).then(pl.lit("")).otherwise("Plain")
+        )
+    if decimal:
+        frame = frame.with_columns(pl.col("Int").cast(pl.Decimal(38, 2)).alias("Dec"))
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("empty", "decimal", "quoting"),
+    [(False, False, "necessary"), (True, False, "never"), (False, True, "never")],
+)
+@pytest.mark.parametrize("encoder", [RowEncoder(d, e) for d in ColumnDelimiter for e in LineEnding])
+def test_both_quoting_paths_write_the_reference_bytes(
+    tmp_path: Path, empty: bool, decimal: bool, quoting: str, encoder: RowEncoder
+) -> None:
+    from kinetic_core.bulk.framecsv import _cells
+
+    frame = awkward_frame(40, empty, decimal)
+    assert _cells(pl, frame, encoder, None)[1] == quoting
+    assert fast(frame, "polars", tmp_path / "f.csv", encoder) == reference(frame, tmp_path / "r.csv", encoder)
+    pandas_frame = frame.drop("Dec", strict=False).to_pandas()
+    assert fast(pandas_frame, "pandas", tmp_path / "p.csv", encoder) == reference(
+        frame.drop("Dec", strict=False), tmp_path / "r2.csv", encoder
+    )
+
+
+def test_what_decides_is_found_in_any_block_of_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kinetic_core.bulk import framecsv
+
+    monkeypatch.setattr(framecsv, "PROBE_ROWS", 7)
+    rows = 50
+    frame = pl.DataFrame(
+        {
+            "Text": ["x"] * (rows - 1) + ["late, quoted"],
+            "Other": ["y"] * (rows - 2) + ["", "z"],
+            "Float": [1.0] * (rows - 1) + [1e-7],
+        }
+    )
+    encoder = RowEncoder(ColumnDelimiter.COMMA, LineEnding.LF)
+    assert framecsv._cells(pl, frame, encoder, None)[1] == "never"
+    out = fast(frame, "polars", tmp_path / "f.csv", encoder)
+    assert out == reference(frame, tmp_path / "r.csv", encoder)
+    assert out.endswith(b'x,,1.0\n"late, quoted",z,1e-07\n')
+    with pytest.raises(NonFiniteValueError, match=r"row 45, column Float"):
+        fast(
+            frame.with_columns(
+                pl.when(pl.int_range(rows) == 44).then(float("inf")).otherwise("Float").alias("Float")
+            ),
+            "polars",
+            tmp_path / "i.csv",
+            encoder,
+        )
+
+
+def test_a_frame_of_one_text_column_quotes_its_empty_cells_under_either_path(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"Name": ["a", "", None, "b,c"]})
+    encoder = RowEncoder(ColumnDelimiter.COMMA, LineEnding.LF)
+    assert fast(frame, "polars", tmp_path / "f.csv", encoder) == b'a\n""\n#N/A\n"b,c"\n'
+    assert reference(frame, tmp_path / "r.csv", encoder) == b'a\n""\n#N/A\n"b,c"\n'
+
+
+def test_a_polars_frame_is_encoded_without_importing_pyarrow(tmp_path: Path) -> None:
+    code = (
+        "import sys, pathlib, polars as pl\n"
+        "from kinetic_core.bulk.sources import prepare_input\n"
+        "frame = pl.DataFrame({'a': ['x', 'y,z', ''], 'b': [1.5, None, 1e-7]})\n"
+        f"prepare_input(frame, pathlib.Path({str(tmp_path)!r}))\n"
+        "assert 'pyarrow' not in sys.modules and 'pandas' not in sys.modules, 'imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,9 +1,10 @@
 """DataFrames to Bulk CSV with the libraries' own writers.
 
-A pandas or polars DataFrame or a pyarrow Table is written by polars' ``write_csv`` (Rust, whole
-columns at a time) when polars is installed: a polars frame as it is, a pandas frame or an Arrow
-table through ``polars.from_pandas`` / ``polars.from_arrow`` (no copy for Arrow-backed columns).
-Each column is first put in the form whose text is the Salesforce form, by polars expressions:
+A pandas or polars DataFrame or a pyarrow Table is written by polars' CSV writer (Rust, a plan
+ending in ``sink_csv``: the rows go straight to the file on polars' threads) when polars is
+installed: a polars frame as it is, a pandas frame or an Arrow table through ``polars.from_pandas``
+/ ``polars.from_arrow`` (no copy for Arrow-backed columns). Each column is first put in the form
+whose text is the Salesforce form, by polars expressions:
 
 ==============================  ================================================================
 column                          cell
@@ -17,15 +18,19 @@ float                           shortest round-trip digits, as Python's ``repr``
                                 NaN is null; an infinity is refused, naming its row and column
 boolean                         ``true`` / ``false``
 date / time                     ``YYYY-MM-DD`` / ``HH:MM:SS.fffZ``
-datetime                        ``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC (a zone is converted, naive is
-                                taken as UTC; milliseconds truncated)
+datetime                        ``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC (a zoned column's stored instant,
+                                which is UTC; naive is taken as UTC; milliseconds truncated)
 null of any type                ``#N/A``
 ==============================  ================================================================
 
-The writer then writes the rows unquoted (the quoting above is already in the cells), with the
-job's delimiter and line ending, a slice of rows at a time. The text is byte for byte the text
-of the per-value encoder (:func:`kinetic_core.inputs.normalise.salesforce_text` through
-``csv.writer``), which a property test checks on generated frames.
+What depends on the data (an infinity, floats below 1e-4, empty text cells, cells to quote) is found
+first, by ``select`` calls over blocks of rows (no Python value per cell); the conversions then run
+inside the writer's plan, with the job's delimiter and line ending, a slice of rows at a time, in
+one pass (no copy of the frame, and the file is written once: its rows are the frame's). The cells
+are quoted by the writer itself when its rule gives the same bytes, else by expressions (see
+:func:`_cells`). The text is byte for byte the text of the per-value encoder
+(:func:`kinetic_core.inputs.normalise.salesforce_text` through ``csv.writer``), which a property
+test checks on generated frames.
 
 A frame holding a column of another type (durations, lists, structs, Python objects, binary)
 or one polars cannot read is left to that per-value encoder (:func:`write_frame` returns None).
@@ -34,13 +39,14 @@ or one polars cannot read is left to that per-value encoder (:func:`write_frame`
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kinetic_core.bulk.codec import NULL_CELL, RowEncoder
 
-SLICE_ROWS = 262_144
-"""Rows converted and written per ``write_csv`` call (bounds the memory next to the frame)."""
+PROBE_ROWS = 1 << 16
+"""Rows searched per ``select`` before writing (bounds the copy of a text column's bytes)."""
 SMALLEST_PLAIN = 1e-4
 """Below this magnitude Python writes a float with an exponent (``1e-05``) and polars does not."""
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
@@ -104,20 +110,17 @@ def write_frame(frame: Any, kind: str, names: list[str], path: Path, encoder: Ro
     df = df.rename(dict(zip(df.columns, names, strict=True)))
     if not all(_supported(pl, dtype) for dtype in df.dtypes):
         return None
-    options = {
-        "include_header": False,
-        "separator": encoder.delimiter.char,
-        "line_terminator": encoder.line_ending.chars,
-        "quote_style": "never",
-        "null_value": NULL_CELL,
-        "datetime_format": DATETIME_FORMAT,
-        "time_format": TIME_FORMAT,
-    }
-    labels = _index_labels(frame, kind)
-    with path.open("wb") as sink:
-        for start in range(0, df.height, SLICE_ROWS):
-            part = _cells(pl, df.slice(start, SLICE_ROWS), encoder, start, labels)
-            part.write_csv(sink, **options)
+    cells, quoting = _cells(pl, df, encoder, _index_labels(frame, kind))
+    df.lazy().select(cells).sink_csv(
+        path,
+        include_header=False,
+        separator=encoder.delimiter.char,
+        line_terminator=encoder.line_ending.chars,
+        quote_style=quoting,
+        null_value=NULL_CELL,
+        datetime_format=DATETIME_FORMAT,
+        time_format=TIME_FORMAT,
+    )
     return int(df.height)
 
 
@@ -147,63 +150,130 @@ def _index_labels(frame: Any, kind: str) -> Any:
     return index
 
 
-def _cells(pl: Any, part: Any, encoder: RowEncoder, offset: int, labels: Any) -> Any:
-    """One slice with every column in the form the writer writes as its Salesforce text."""
-    specials = [encoder.delimiter.char, '"', "\r", "\n"]
-    alone = part.width == 1
-    floats = [name for name, dtype in part.schema.items() if dtype.is_float()]
-    if floats:
-        _refuse_infinities(pl, part, floats, offset, labels)
-    changed: list[Any] = []
-    for name, dtype in part.schema.items():
-        if dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, pl.Enum):
-            text = part[name].cast(pl.String)
-            quoted = _quoted(pl, text, specials, alone)
-            if quoted is not None:
-                changed.append(quoted.alias(name))
-            elif dtype != pl.String:
-                changed.append(text.alias(name))
+def _is_text(pl: Any, dtype: Any) -> bool:
+    return bool(dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, pl.Enum))
+
+
+def _cells(pl: Any, df: Any, encoder: RowEncoder, labels: Any) -> tuple[list[Any], str]:
+    """One expression per column giving the form the writer writes as its Salesforce text, and the
+    writer's quote style.
+
+    What the data decides (an infinity, floats below 1e-4, empty text, text cells to quote) is found
+    first by :func:`_probe`; the expressions then run inside the writer, a slice of rows at a time.
+
+    The writer's own quoting (``necessary``) quotes the cells holding the delimiter, ``"``, CR or LF
+    as ``csv.writer`` does, but also every empty text cell (``csv.writer`` quotes one only when it is
+    the row's one cell) and every decimal. So it is used when neither can differ: no decimal column,
+    and no empty text cell or a single column. Otherwise the writer quotes nothing and the cells to
+    quote are quoted by expressions.
+    """
+    special = _special_class(encoder)
+    alone = df.width == 1
+    decimals = any(isinstance(dtype, pl.Decimal) for dtype in df.dtypes)
+    found = _probe(pl, df, special, alone, search=decimals)
+    if found.infinite:
+        _refuse_infinity(df[found.infinite], labels)
+    quoting = "necessary"
+    if decimals or (found.empty and not alone):
+        quoting = "never"
+        if not found.searched:
+            found = _probe(pl, df, special, alone, search=True)
+    cells: list[Any] = []
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if _is_text(pl, dtype):
+            text = col.cast(pl.String)
+            quote = quoting == "never" and name in found.quote
+            cells.append(_quoted(pl, text, special, alone).alias(name) if quote else text)
         elif dtype.is_float():
-            changed.append(_float_cells(pl, part[name]).alias(name))
+            cells.append(
+                _float_text(pl, df[name]) if name in found.tiny else col.cast(pl.Float64).fill_nan(None)
+            )
         elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-            changed.append(pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None))
-    return part.with_columns(changed) if changed else part
+            # the stored instant is UTC: dropping the zone without converting keeps it, as UTC
+            cells.append(col.to_physical().cast(pl.Datetime(dtype.time_unit)).alias(name))
+        else:
+            cells.append(col)
+    return cells, quoting
 
 
-def _quoted(pl: Any, values: Any, specials: list[str], alone: bool) -> Any | None:
-    """A copy of a text column with the cells that need it quoted; None when none does."""
-    # one join of the column, searched with ``in`` (memchr), is quicker than a test per cell
-    joined = values.str.join("").item()
-    if not any(special in joined for special in specials) and not (alone and values.eq("").any()):
-        return None
-    need = values.str.contains_any(specials)
+@dataclass
+class _Found:
+    """What :func:`_probe` found in a frame."""
+
+    searched: bool
+    empty: bool = False
+    infinite: str | None = None
+    quote: set[str] = field(default_factory=set)
+    tiny: set[str] = field(default_factory=set)
+
+
+def _probe(pl: Any, df: Any, special: str, alone: bool, *, search: bool) -> _Found:
+    """Whether a text cell is empty, the first float column holding an infinity, the float columns
+    with values below 1e-4 and (``search``) the text columns with a cell to quote: one ``select``
+    per block of rows, the columns in parallel, no Python value per cell.
+
+    A text column is searched as one string, its cells joined (a copy of its bytes and one regex
+    scan: much quicker than a search per cell); a special character is a single character, so no
+    match can straddle two cells. Blocks bound that copy; a column answered is not probed again.
+    """
+    text = [name for name, dtype in df.schema.items() if _is_text(pl, dtype)]
+    floats = [name for name, dtype in df.schema.items() if dtype.is_float()]
+    found = _Found(searched=search)
+    for start in range(0, df.height, PROBE_ROWS):
+        probes: dict[str, Any] = {}
+        for name in text:
+            cell = pl.col(name).cast(pl.String)
+            if not found.empty:
+                probes[f"e{name}"] = cell.str.len_bytes().eq(0).any()
+            if search and name not in found.quote:
+                probes[f"q{name}"] = cell.str.join("").str.contains(special).fill_null(False).any()
+        for name in floats:
+            col = pl.col(name)
+            probes[f"i{name}"] = col.is_infinite().any()
+            if name not in found.tiny:
+                probes[f"t{name}"] = ((col.abs() < SMALLEST_PLAIN) & (col != 0)).any()
+        if not probes:
+            break
+        block = df.slice(start, PROBE_ROWS)
+        flags = block.select(p.alias(key) for key, p in probes.items()).row(0, named=True)
+        hits = [key for key, flag in flags.items() if flag]
+        found.empty = found.empty or any(key[0] == "e" for key in hits)
+        found.quote.update(key[1:] for key in hits if key[0] == "q")
+        found.tiny.update(key[1:] for key in hits if key[0] == "t")
+        infinite = [key[1:] for key in hits if key[0] == "i"]
+        if infinite:
+            found.infinite = infinite[0]
+            break
+    return found
+
+
+def _special_class(encoder: RowEncoder) -> str:
+    """A regex class of the characters that make a cell quoted (hex escapes: any delimiter is safe)."""
+    return "[" + "".join(f"\\x{ord(c):02X}" for c in (encoder.delimiter.char, '"', "\r", "\n")) + "]"
+
+
+def _quoted(pl: Any, text: Any, special: str, alone: bool) -> Any:
+    """``text`` with the cells holding a special character quoted (``"`` doubled inside); with a
+    single column an empty cell too, so that no row is a blank line."""
+    need = text.str.contains(special)
     if alone:
-        need = need | (values == "")
-    where = need.arg_true()
-    picked = pl.DataFrame({"v": values.gather(where)})
-    quoted = pl.concat_str([pl.lit('"'), pl.col("v").str.replace_all('"', '""', literal=True), pl.lit('"')])
-    out = values.clone()
-    out.scatter(where, picked.select(quoted).to_series())
-    return out
+        need = need | text.str.len_bytes().eq(0)
+    quoted = pl.concat_str([pl.lit('"'), text.str.replace_all('"', '""', literal=True), pl.lit('"')])
+    return pl.when(need).then(quoted).otherwise(text)
 
 
-def _refuse_infinities(pl: Any, part: Any, floats: list[str], offset: int, labels: Any) -> None:
-    found = part.select(pl.col(floats).is_infinite().any()).row(0)
-    for name, bad in zip(floats, found, strict=True):
-        if bad:
-            at = int(part[name].is_infinite().arg_max())
-            row = offset + at
-            label = labels[row] if labels is not None else None
-            raise NonFiniteValueError(row + 1, name, float(part[name][at]), label)
+def _refuse_infinity(values: Any, labels: Any) -> None:
+    """Raise :class:`NonFiniteValueError` for the first infinity of ``values``."""
+    at = int(values.is_infinite().arg_max())
+    label = labels[at] if labels is not None else None
+    raise NonFiniteValueError(at + 1, values.name, float(values[at]), label)
 
 
-def _float_cells(pl: Any, values: Any) -> Any:
+def _float_text(pl: Any, values: Any) -> Any:
     """A float column whose text is Python's ``repr``: NaN null; values below 1e-4 put in as text."""
     values = values.cast(pl.Float64).fill_nan(None)
-    tiny = (values.abs() < SMALLEST_PLAIN) & (values != 0)
-    if not tiny.any():
-        return values
-    where = tiny.arg_true()
+    where = ((values.abs() < SMALLEST_PLAIN) & (values != 0)).arg_true()
     text = values.cast(pl.String)
     text.scatter(where, pl.Series([repr(v) for v in values.gather(where)], dtype=pl.String))
-    return text
+    return pl.lit(text)

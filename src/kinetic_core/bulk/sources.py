@@ -21,7 +21,7 @@ Accepted inputs:
     the end; if a key first appears after some rows were written, the spool is
     rewritten once at the end with the earlier rows padded.
 
-A DataFrame is encoded by polars' ``write_csv`` when polars is installed (:mod:`.framecsv`: pandas
+A DataFrame is encoded by polars' CSV writer when polars is installed (:mod:`.framecsv`: pandas
 frames and Arrow tables are read by polars without copying Arrow-backed columns), else by pyarrow
 (:mod:`.arrowcsv`); a frame holding a type neither handles (lists, mixed objects) goes value by
 value through :func:`~kinetic_core.bulk.codec.encode_value` and ``csv.writer``, the reference whose
