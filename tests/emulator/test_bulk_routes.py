@@ -116,6 +116,15 @@ def test_results_gzip(api: Api) -> None:
         "GET", f"{BASE}/ingest/{job_id}/successfulResults", headers={"Accept-Encoding": "identity"}
     )
     assert "content-encoding" not in raw.headers
+    # X-PrettyPrint (simple-salesforce sends it on every request) formats JSON only: a CSV
+    # download asked for with gzip is gzipped all the same, and its bytes are unchanged.
+    pretty = api.call(
+        "GET",
+        f"{BASE}/ingest/{job_id}/successfulResults",
+        headers={"Accept-Encoding": "gzip, deflate", "X-PrettyPrint": "1"},
+    )
+    assert pretty.headers["content-encoding"] == "gzip"
+    assert pretty.content == resp.content
 
 
 def test_ingest_errors_are_json_arrays(api: Api) -> None:

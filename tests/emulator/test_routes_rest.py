@@ -242,6 +242,12 @@ def test_pretty_print(emulator_api: EmulatorApi) -> None:
     assert "\n" not in compact
     assert "\n  " in pretty
     assert json.loads(pretty)["DailyApiRequests"]["Max"] == 100_000
+    # indented and still compressed when the client asks for gzip
+    both = emulator_api.get("limits", headers={"X-PrettyPrint": "1", "Accept-Encoding": "gzip"})
+    assert both.headers["content-encoding"] == "gzip"
+    assert both.headers["content-length"] == str(len(gzip.compress(both.content, 5, mtime=0)))
+    assert both.text.startswith('{\n  "')
+    assert json.loads(both.text).keys() == json.loads(pretty).keys()
 
 
 def test_gzip_responses_only_when_asked_and_not_tiny(emulator_api: EmulatorApi) -> None:

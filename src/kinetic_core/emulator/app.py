@@ -13,6 +13,7 @@ gives every response header its usual spelling (``Content-Type``, ``Sforce-Locat
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 import re
 import zlib
@@ -162,7 +163,8 @@ class KineticMiddleware:
             check_version(path)
         receive = await self._body_receiver(scope, receive, headers, path)
         if headers.get("x-prettyprint", "").lower() in ("1", "true"):
-            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+            # Pretty printing changes JSON bodies only; compression is still what Accept-Encoding
+            # asks for (a CSV download with the header is gzipped like any other).
             send = self._pretty_sender(send)
         if not (api_path or bulk_v1):
             await self.app(scope, receive, send)
@@ -310,11 +312,14 @@ class KineticMiddleware:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
+            zipped = dict(start.get("headers", [])).get(b"content-encoding", b"") == b"gzip"
             try:
-                parsed = numbers.loads(body, exact=True)
+                parsed = numbers.loads(gzip.decompress(body) if zipped else body, exact=True)
                 body = numbers.dumps(parsed, indent=2, ensure_ascii=False).encode("utf-8")
-            except ValueError:
-                pass
+                if zipped:
+                    body = gzip.compress(body, compresslevel=5, mtime=0)
+            except (ValueError, OSError, EOFError):
+                pass  # not JSON after all (or not the gzip it claims): sent as it came
             headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**start, "headers": headers})
