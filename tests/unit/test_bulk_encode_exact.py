@@ -344,3 +344,58 @@ def test_a_polars_frame_is_encoded_without_importing_pyarrow(tmp_path: Path) -> 
         "assert 'pyarrow' not in sys.modules and 'pandas' not in sys.modules, 'imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------- dates and datetimes from tables
+NEAR_DATETIMES = st.builds(
+    lambda base, offset: base + dt.timedelta(microseconds=offset),
+    st.datetimes(min_value=dt.datetime(1678, 1, 1), max_value=dt.datetime(2261, 12, 1)),
+    st.integers(min_value=0, max_value=3 * 86_400_000_000),
+)
+
+
+@SETTINGS
+@given(
+    st.lists(st.one_of(st.none(), NEAR_DATETIMES), min_size=1, max_size=40),
+    st.sampled_from(["ms", "us", "ns"]),
+    st.sampled_from([None, "UTC", "Asia/Kolkata", "America/New_York"]),
+    frames(),
+    ENCODERS,
+)
+def test_dates_and_datetimes_from_tables_encode_exactly_as_the_reference(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    moments: list[dt.datetime | None],
+    unit: str,
+    zone: str | None,
+    spec: tuple[dict[str, Any], dict[str, Any]],
+    encoder: RowEncoder,
+) -> None:
+    from kinetic_core.bulk import framecsv
+
+    monkeypatch.setattr(framecsv, "TABLE_ROWS", 1)
+    near = pl.Series("near", moments, dtype=pl.Datetime(unit)).dt.replace_time_zone(zone)
+    frame = pl.DataFrame({"near": near, "day": near.dt.date()})
+    assert fast(frame, "polars", tmp_path / "f.csv", encoder) == reference(frame, tmp_path / "r.csv", encoder)
+    data, schema = spec  # other frames: a column of a single day, or of more days than rows (no table)
+    other = pl.DataFrame(data, schema=schema)
+    assert fast(other, "polars", tmp_path / "g.csv", encoder) == reference(other, tmp_path / "s.csv", encoder)
+    pandas_frame = frame.drop("day").to_pandas()
+    assert fast(pandas_frame, "pandas", tmp_path / "p.csv", encoder) == reference(
+        pandas_frame, tmp_path / "q.csv", encoder
+    )
+
+
+def test_a_big_frame_writes_dates_and_datetimes_from_tables(tmp_path: Path) -> None:
+    from kinetic_core.bulk import framecsv
+
+    rows = framecsv.TABLE_ROWS
+    start = dt.datetime(1969, 12, 31, 23, 59, 46, 998_800, tzinfo=dt.UTC)
+    frame = pl.DataFrame(
+        {"When": [None if i % 97 == 0 else start + dt.timedelta(seconds=i * 13.0007) for i in range(rows)]}
+    ).with_columns(pl.col("When").dt.date().alias("Day"), pl.col("When").dt.cast_time_unit("ns").alias("Ns"))
+    assert set(framecsv._day_spans(pl, frame)) == {"When", "Day", "Ns"}
+    encoder = RowEncoder(ColumnDelimiter.SEMICOLON, LineEnding.CRLF)
+    out = fast(frame, "polars", tmp_path / "f.csv", encoder)
+    assert out == reference(frame, tmp_path / "r.csv", encoder)
+    assert out.split(b"\r\n")[1] == b"1969-12-31T23:59:59.999Z;1969-12-31;1969-12-31T23:59:59.999Z"

@@ -19,7 +19,9 @@ float                           shortest round-trip digits, as Python's ``repr``
 boolean                         ``true`` / ``false``
 date / time                     ``YYYY-MM-DD`` / ``HH:MM:SS.fffZ``
 datetime                        ``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC (a zoned column's stored instant,
-                                which is UTC; naive is taken as UTC; milliseconds truncated)
+                                which is UTC; naive is taken as UTC; milliseconds truncated);
+                                in a frame of 16,384 rows or more, from tables of the text of the
+                                column's days and of the parts of a day (see :func:`_calendar_text`)
 null of any type                ``#N/A``
 ==============================  ================================================================
 
@@ -47,6 +49,9 @@ from kinetic_core.bulk.codec import NULL_CELL, RowEncoder
 
 PROBE_ROWS = 1 << 16
 """Rows searched per ``select`` before writing (bounds the copy of a text column's bytes)."""
+TABLE_ROWS = 1 << 14
+"""From this many rows, dates and datetimes are written from tables of their parts' text (see
+:func:`_calendar_text`) rather than formatted cell by cell by the writer."""
 SMALLEST_PLAIN = 1e-4
 """Below this magnitude Python writes a float with an exponent (``1e-05``) and polars does not."""
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
@@ -178,6 +183,7 @@ def _cells(pl: Any, df: Any, encoder: RowEncoder, labels: Any) -> tuple[list[Any
         quoting = "never"
         if not found.searched:
             found = _probe(pl, df, special, alone, search=True)
+    spans = _day_spans(pl, df)
     cells: list[Any] = []
     for name, dtype in df.schema.items():
         col = pl.col(name)
@@ -189,6 +195,8 @@ def _cells(pl: Any, df: Any, encoder: RowEncoder, labels: Any) -> tuple[list[Any
             cells.append(
                 _float_text(pl, df[name]) if name in found.tiny else col.cast(pl.Float64).fill_nan(None)
             )
+        elif name in spans:
+            cells.append(_calendar_text(pl, col, dtype, spans[name]).alias(name))
         elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             # the stored instant is UTC: dropping the zone without converting keeps it, as UTC
             cells.append(col.to_physical().cast(pl.Datetime(dtype.time_unit)).alias(name))
@@ -277,3 +285,56 @@ def _float_text(pl: Any, values: Any) -> Any:
     text = values.cast(pl.String)
     text.scatter(where, pl.Series([repr(v) for v in values.gather(where)], dtype=pl.String))
     return pl.lit(text)
+
+
+MS_PER_DAY = 86_400_000
+
+
+def _units_per_ms(unit: str) -> int:
+    return {"ms": 1, "us": 1_000, "ns": 1_000_000}[unit]
+
+
+def _day_spans(pl: Any, df: Any) -> dict[str, tuple[int, int]]:
+    """The first and last day (days since 1970-01-01) of each date and datetime column whose text
+    is put together from tables: a frame of at least :data:`TABLE_ROWS` rows, a column spanning no
+    more days than the frame has rows (so that the table of days costs less than the cells)."""
+    days: dict[str, Any] = {}
+    for name, dtype in df.schema.items():
+        if dtype == pl.Date:
+            days[name] = pl.col(name).to_physical()
+        elif isinstance(dtype, pl.Datetime):
+            days[name] = pl.col(name).to_physical() // (_units_per_ms(dtype.time_unit) * MS_PER_DAY)
+    if df.height < TABLE_ROWS or not days:
+        return {}
+    ends = df.select(
+        [day.min().alias(f"<{name}") for name, day in days.items()]
+        + [day.max().alias(f">{name}") for name, day in days.items()]
+    ).row(0, named=True)
+    spans = {name: (ends[f"<{name}"], ends[f">{name}"]) for name in days}
+    return {name: (lo, hi) for name, (lo, hi) in spans.items() if lo is not None and hi - lo < df.height}
+
+
+def _calendar_text(pl: Any, col: Any, dtype: Any, span: tuple[int, int]) -> Any:
+    """A date or datetime column's text by table look-ups (much quicker than the writer's formatting
+    of each cell): the days of the column's span formatted once, by polars' own formatting (so the
+    same text as the writer's), and for a datetime the minute of the day, the second and the
+    millisecond (truncated, as ``%.3f`` does) from tables of their text, joined."""
+    lo, hi = span
+    days = pl.int_range(lo, hi + 1, eager=True).cast(pl.Int32).cast(pl.Date)
+    if dtype == pl.Date:
+        return pl.lit(days.dt.to_string("%Y-%m-%d")).gather(col.to_physical() - lo)
+    ms = col.to_physical() // _units_per_ms(dtype.time_unit)
+    day = ms // MS_PER_DAY
+    of_day = ms - day * MS_PER_DAY
+    minutes = pl.Series([f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)], dtype=pl.String)
+    seconds = pl.Series([f"{s:02d}." for s in range(60)], dtype=pl.String)
+    millis = pl.Series([f"{m:03d}Z" for m in range(1000)], dtype=pl.String)
+    within = pl.int_range(60_000, eager=True)  # the milliseconds of a minute: "SS.fffZ"
+    of_minute = pl.select(
+        pl.concat_str(pl.lit(seconds).gather(within // 1000), pl.lit(millis).gather(within % 1000))
+    )
+    return pl.concat_str(
+        pl.lit(days.dt.to_string("%Y-%m-%dT")).gather(day - lo),
+        pl.lit(minutes).gather(of_day // 60_000),
+        pl.lit(of_minute.to_series()).gather(of_day % 60_000),
+    )
