@@ -1,4 +1,4 @@
-"""The async client reads and writes files off the event loop: with a disk that takes 0.3 s per
+"""The async client reads and writes files off the event loop: with a disk that takes 0.6 s per
 read or write, a ticker task on the same loop keeps ticking while a Bulk load reads its input file
 and writes its result files, an export writes its CSV, and rows are read from a page spilled to disk."""
 
@@ -21,8 +21,9 @@ from kinetic_core.emulator.server import LocalOrg
 from kinetic_core.http import afiles, sinks
 
 FAST = PollPolicy(initial=0.02, maximum=0.1)
-SLOW = 0.3
-"""Seconds the patched disk takes per read or write of a file."""
+SLOW = 0.6
+"""Seconds the patched disk takes per read or write of a file: far above the ticker's gaps on a
+busy machine (up to 0.25 s seen with both CPUs loaded), so a call on the loop's thread stands out."""
 TICK = 0.01
 
 
@@ -150,6 +151,6 @@ def test_file_io_runs_off_the_event_loop(local_org: LocalOrg, tmp_path: Path, di
         assert seen["loop thread"] not in threads, what
     for name in ("load", "export", "rows"):
         _result, longest, ticks = seen[name]
-        # Each took at least one slow disk call (0.3 s): on the loop's thread, a gap would be that long.
+        # Each took at least one slow disk call (SLOW s): on the loop's thread, a gap would be that long.
         assert ticks >= 10, name
-        assert longest < SLOW * 0.8, (name, longest)
+        assert longest < SLOW * 0.75, (name, longest)
