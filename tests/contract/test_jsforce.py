@@ -51,6 +51,7 @@ def test_crud_upsert_and_relationship_query(http_org: OrgHandle, js_env: dict[st
     assert created["id"].startswith("001")
     assert out["fetched"]["Id"] == created["id"]
     assert out["fetched"]["Phone"] == "555-0100"
+    assert out["fetched"]["AnnualRevenue"] == 12345678  # sent by the org as 1.2345678E7
     assert out["fetched"]["type"] == "Account"
     assert out["updateResult"] == {"id": created["id"], "success": True, "errors": []}
     assert out["refetchedName"].endswith(" v2")

@@ -119,7 +119,15 @@ def test_login_with_an_access_token_reads_the_org(sf_org: OrgHandle, sf_home: Pa
 
 def test_record_create_get_update_delete(sf_org: OrgHandle, sf_home: Path, tmp_path: Path) -> None:
     created = sf(
-        ["data", "create", "record", "--sobject", "Account", "--values", "Name='CLI Acme' Phone=555-0100"],
+        [
+            "data",
+            "create",
+            "record",
+            "--sobject",
+            "Account",
+            "--values",
+            "Name='CLI Acme' Phone=555-0100 AnnualRevenue=12345678",
+        ],
         sf_org,
         sf_home,
         tmp_path,
@@ -131,6 +139,7 @@ def test_record_create_get_update_delete(sf_org: OrgHandle, sf_home: Path, tmp_p
         ["data", "get", "record", "--sobject", "Account", "--record-id", record_id], sf_org, sf_home, tmp_path
     )
     assert (got["Name"], got["Phone"]) == ("CLI Acme", "555-0100")
+    assert got["AnnualRevenue"] == 12345678  # sent by the org as 1.2345678E7, as Salesforce writes it
     sf(
         [
             "data",

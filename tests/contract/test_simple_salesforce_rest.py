@@ -91,7 +91,7 @@ def test_token_response_has_what_simple_salesforce_needs(tls_org: OrgHandle, tok
 
 def test_account_crud(sf: Salesforce) -> None:
     name = f"SS Crud {tag()}"
-    created = sf.Account.create({"Name": name, "Phone": "555-0100"})
+    created = sf.Account.create({"Name": name, "Phone": "555-0100", "AnnualRevenue": 12345678})
     assert created["success"] is True
     assert created["errors"] == []
     account_id = created["id"]
@@ -106,6 +106,7 @@ def test_account_crud(sf: Salesforce) -> None:
     assert record["Id"] == account_id
     assert record["Name"] == name
     assert record["Phone"] == "555-0100"
+    assert record["AnnualRevenue"] == 12345678.0  # sent by the org as 1.2345678E7
     assert record["IsDeleted"] is False
     assert sf.Account.get(account_id[:15])["Id"] == account_id
 

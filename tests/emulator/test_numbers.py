@@ -42,7 +42,7 @@ REST = "/services/data/v62.0"
 ASYNC = "/services/async/62.0"
 BIG = "123456789012345678"  # 18 digits: a number(18,0) value past the doubles' 15-17 digits
 BIG_CSV = "1.23456789012345678E17"
-BIG_JSON = "1.23456789012345678e+17"
+BIG_JSON = "1.23456789012345678E17"  # JSON and XML write the CSV text
 CENTS = "1222333444555666.88"  # 18 digits in a number(18,2) field
 CENTS_CSV = "1.22233344455566688E15"
 OPPORTUNITY = '"Name":"{name}","StageName":"Prospecting","CloseDate":"2026-01-31"'
@@ -258,7 +258,7 @@ def test_cents_and_extra_decimals_are_kept(api: Api) -> None:
     got = {
         rid: api.rest("GET", f"/sobjects/Opportunity/{rid}?fields=Amount").text for rid in (big, extra, long)
     }
-    assert f'"Amount":{CENTS}' in got[big]
+    assert f'"Amount":{CENTS_CSV}' in got[big]
     assert '"Amount":12.3456' in got[extra]  # more decimals than the scale of 2: kept, as Salesforce does
     assert '"Amount":0.10000000000000000001' in got[long]
     rows = api.bulk_query("SELECT Name, Amount FROM Opportunity ORDER BY Name")
@@ -368,9 +368,9 @@ ORDINARY = [0.0, 1.0, 1234.56, 50000.0, 12345678.0, 1234567.0, 0.001, 0.0001, -2
 
 
 @pytest.mark.parametrize("value", ORDINARY)
-def test_ordinary_values_print_as_before(value: float) -> None:
-    """Values that are exact doubles keep the forms they always had: the double in JSON, Java's
-    ``Double.toString`` in CSV."""
+def test_ordinary_values_print_in_javas_notation(value: float) -> None:
+    """Values that are exact doubles print as Java's ``Double.toString`` in JSON and CSV alike; those
+    Python already writes that way (1e-3 <= |x| < 1e7, or zero) stay floats."""
     for stored in (
         from_json(MONEY, value),
         from_csv(MONEY, java_double(value)),
@@ -378,17 +378,18 @@ def test_ordinary_values_print_as_before(value: float) -> None:
     ):
         assert to_csv(MONEY, stored) == java_double(value)
         out = to_json(MONEY, stored)
-        assert type(out) is float
-        assert json.dumps(out) == json.dumps(value)
+        assert _dumps(out) == java_double(value)
+        assert (type(out) is float) == (value == 0 or 1e-3 <= abs(value) < 1e7)
+        assert json.loads(_dumps(out)) == value
 
 
-def test_ordinary_values_print_as_before_over_http(api: Api) -> None:
+def test_ordinary_values_print_in_javas_notation_over_http(api: Api) -> None:
     for i, value in enumerate(ORDINARY):
         api.create("Opportunity", "{" + OPPORTUNITY.format(name=f"O{i:02d}") + f',"Amount":{value!r}}}')
     text = api.rest("GET", "/query", params={"q": "SELECT Amount FROM Opportunity ORDER BY Name"}).text
     assert [r["Amount"] for r in json.loads(text)["records"]] == ORDINARY
     for value in ORDINARY:
-        assert f'"Amount":{json.dumps(value)}' in text
+        assert f'"Amount":{java_double(value)}' in text
     rows = api.bulk_query("SELECT Amount FROM Opportunity ORDER BY Name")
     assert [r["Amount"] for r in rows] == [java_double(v) for v in ORDINARY]
 

@@ -7,7 +7,7 @@ run(async () => {
   const tag = runTag();
   const accounts = conn.sobject('Account');
 
-  const created = await accounts.create({ Name: `JS Crud ${tag}`, Phone: '555-0100' });
+  const created = await accounts.create({ Name: `JS Crud ${tag}`, Phone: '555-0100', AnnualRevenue: 12345678 });
   const fetched = await accounts.retrieve(created.id);
   const updateResult = await accounts.update({ Id: created.id, Name: `JS Crud ${tag} v2` });
   const refetched = await accounts.retrieve(created.id);
@@ -39,7 +39,13 @@ run(async () => {
 
   return {
     created,
-    fetched: { Id: fetched.Id, Name: fetched.Name, Phone: fetched.Phone, type: fetched.attributes?.type },
+    fetched: {
+      Id: fetched.Id,
+      Name: fetched.Name,
+      Phone: fetched.Phone,
+      AnnualRevenue: fetched.AnnualRevenue,
+      type: fetched.attributes?.type,
+    },
     updateResult,
     refetchedName: refetched.Name,
     contact,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from kinetic_core.emulator.errors import ApiError
 from kinetic_core.emulator.org import Org
 from kinetic_core.emulator.service.calls import Reply
 from kinetic_core.emulator.service.transactions import run_atomic
+from kinetic_core.emulator.store import numbers
 
 MAX_SUBREQUESTS = 25
 _REF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
@@ -51,12 +53,17 @@ def _substitute(value: Any, done: dict[str, Reply]) -> Any:
         whole = _REFERENCE.fullmatch(value)
         if whole:
             return _resolve(whole.group(1), whole.group(2), done)
-        return _REFERENCE.sub(lambda m: str(_resolve(m.group(1), m.group(2), done)), value)
+        return _REFERENCE.sub(lambda m: _text(_resolve(m.group(1), m.group(2), done)), value)
     if isinstance(value, dict):
         return {k: _substitute(v, done) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(v, done) for v in value]
     return value
+
+
+def _text(value: Any) -> str:
+    """A referenced value inside a string: numbers as their JSON text."""
+    return numbers.json_text(value) if isinstance(value, Decimal) else str(value)
 
 
 def _resolve(ref: str, path: str, done: dict[str, Reply]) -> Any:

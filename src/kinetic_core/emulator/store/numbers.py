@@ -13,11 +13,17 @@ versions have REAL columns and hold REALs). Every value has one stored form, so 
 equality. Ordering and ``<``/``>`` go through :func:`order_key` (the nearest double, then the exact
 remainder) because SQLite would sort TEXT after every number.
 
+JSON and CSV carry the same text. Salesforce writes these fields in its JSON as in its CSV and SOAP:
+``1234567.0`` but ``1.2345678E7`` (help articles 000221617 and 000385889 say so of "Rest API or SOQL as
+well"). That is Java's ``Double.toString`` layout, plain for 1e-3 <= |x| < 1e7 and ``d.dddE±n``
+outside. The upper bound is documented; the lower one (``5.0E-4``, ``1.0E-5``) is inferred from the same
+Java rule, no sample of a small value having been found.
+
 Example:
     >>> stored_decimal(Decimal("123456789012345678")), stored_decimal(Decimal("1234.560"))
     (123456789012345678, 1234.56)
     >>> java_text("1222333444555666.88"), json_text(Decimal("123456789012345678"))
-    ('1.22233344455566688E15', '1.23456789012345678e+17')
+    ('1.22233344455566688E15', '1.23456789012345678E17')
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ from kinetic_core.emulator.store.formats import java_double
 
 _INT64 = 1 << 63
 _EXACT_INT = 1 << 53
+_PLAIN_LOW = 1e-3
+"""Below this, ``d.dddE-n``: inferred from Java's ``Double.toString``, no Salesforce sample seen. [I]"""
+_PLAIN_HIGH = 10_000_000
+"""From this up, ``d.dddE+n`` (``1.2345678E7``: help articles 000221617, 000385889). Between the two
+bounds Java and Python print a double the same way."""
 
 Stored = int | float | str
 """A stored number: INTEGER, REAL or canonical decimal TEXT."""
@@ -119,14 +130,6 @@ def _is_double(stored: Stored) -> bool:
     return isinstance(stored, float) or (isinstance(stored, int) and -_EXACT_INT <= stored <= _EXACT_INT)
 
 
-def _digits(value: Decimal) -> tuple[str, str, int]:
-    """Sign, significant digits and decimal exponent of the first digit of a non-zero decimal."""
-    sign, digits, exponent = value.normalize().as_tuple()
-    assert isinstance(exponent, int)
-    text = "".join(map(str, digits))
-    return ("-" if sign else ""), text, len(text) - 1 + exponent
-
-
 def _positional(sign: str, digits: str, power: int) -> str:
     if power < 0:
         return f"{sign}0.{'0' * (-power - 1)}{digits}"
@@ -143,61 +146,120 @@ def java_text(stored: Stored) -> str:
     """
     if _is_double(stored):
         return java_double(float(stored))
-    value = exact(stored)
-    if value == 0:
+    return json_text(exact(stored))
+
+
+def json_text(value: Decimal) -> str:
+    """A decimal in Java's ``Double.toString`` layout with every digit (see the module docstring).
+
+    Example:
+        >>> json_text(Decimal("1222333444555666.88")), json_text(Decimal("1E-7")), json_text(Decimal(5))
+        ('1.22233344455566688E15', '1.0E-7', '5.0')
+    """
+    if not value:
         return "0.0"
-    sign, digits, power = _digits(value)
+    text = str(value)  # '-12345678.0', '1.2345678E+17', '1E-7', '0.0005': faster than as_tuple()
+    sign = "-" if text[0] == "-" else ""
+    mantissa, _, exponent = text[len(sign) :].partition("E")
+    whole, _, fraction = mantissa.partition(".")
+    every = whole + fraction
+    digits = every.lstrip("0")
+    power = len(whole) - 1 - (len(every) - len(digits)) + int(exponent or 0)
+    digits = digits.rstrip("0")
     if -3 <= power < 7:
         return _positional(sign, digits, power)
     return f"{sign}{digits[0]}.{digits[1:] or '0'}E{power}"
 
 
-def json_text(value: Decimal) -> str:
-    """A decimal as a JSON number in the style of Python's float ``repr``, with every digit.
+class JavaDecimal(Decimal):
+    """A :class:`Decimal` that knows its Java text (:attr:`text`), so :func:`dumps` writes it at once."""
 
-    Example:
-        >>> json_text(Decimal("1222333444555666.88")), json_text(Decimal("1E-7"))
-        ('1222333444555666.88', '1e-07')
-    """
-    if value == 0:
-        return "0.0"
-    sign, digits, power = _digits(value)
-    if -4 <= power < 16:
-        return _positional(sign, digits, power)
-    mantissa = digits[0] + (f".{digits[1:]}" if len(digits) > 1 else "")
-    return f"{sign}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    __slots__ = ("text",)
+    text: str
+
+
+def _java(value: int | str, text: str) -> JavaDecimal:
+    out = JavaDecimal(value)
+    out.text = text
+    return out
+
+
+def _java_float(stored: float) -> JavaDecimal:
+    """A double outside 1e-3 <= |x| < 1e7 with its Java text, from its shortest digits (``repr``)."""
+    shortest = repr(stored)
+    unsigned = shortest.lstrip("-")
+    sign = shortest[: len(shortest) - len(unsigned)]
+    mantissa, _, exponent = unsigned.partition("e")
+    if exponent:
+        return _java(shortest, f"{sign}{mantissa if '.' in mantissa else mantissa + '.0'}E{int(exponent)}")
+    whole, _, fraction = mantissa.partition(".")
+    if whole != "0":
+        digits = (whole + fraction).rstrip("0")
+        return _java(shortest, f"{sign}{digits[0]}.{digits[1:] or '0'}E{len(whole) - 1}")
+    digits = fraction.lstrip("0")
+    return _java(shortest, f"{sign}{digits[0]}.{digits[1:] or '0'}E{len(digits) - len(fraction) - 1}")
+
+
+def _java_int(stored: int) -> JavaDecimal:
+    """An integer of 8 digits or more with its Java text."""
+    text = str(stored)
+    unsigned = text.lstrip("-")
+    digits = unsigned.rstrip("0")
+    return _java(
+        stored, f"{text[: len(text) - len(unsigned)]}{digits[0]}.{digits[1:] or '0'}E{len(unsigned) - 1}"
+    )
 
 
 def json_value(stored: Stored) -> float | Decimal:
-    """The API value of a stored number: a float when the double is exact, else the :class:`Decimal`
-    (which :func:`dumps` writes as a JSON number with every digit)."""
-    if _is_double(stored):
-        return float(stored)
-    return exact(stored)
+    """The API value of a stored number: a float when Python's JSON writes it as Salesforce does (an exact
+    double with 1e-3 <= |x| < 1e7, or zero), else a :class:`Decimal` that :func:`dumps` writes in
+    Java's notation with every digit.
+
+    Example:
+        >>> json_value(1234.5), json_value(12345678).text, json_value(0.0005).text
+        (1234.5, '1.2345678E7', '5.0E-4')
+    """
+    if isinstance(stored, float):
+        if _PLAIN_LOW <= abs(stored) < _PLAIN_HIGH or stored == 0:
+            return stored
+        return _java_float(stored)
+    if isinstance(stored, int):
+        if -_PLAIN_HIGH < stored < _PLAIN_HIGH:
+            return float(stored)
+        return _java_int(stored)
+    return Decimal(stored)
 
 
-_MARK = "\x00kcnum:"
-_MARKED = re.compile(r'"\\u0000kcnum:([-+.0-9e]+)"')
+_MARK, _END = "\x00kcnum:", "\x00kcend"
+_OPEN, _CLOSE = '"\\u0000kcnum:', '\\u0000kcend"'
+"""A marked number as ``json.dumps`` writes it: ``"\\u0000kcnum:1.2E7\\u0000kcend"``."""
+_MARKED = re.compile(r'"\\u0000kcnum:([-.0-9E]+)\\u0000kcend"')
 
 
 def dumps(body: Any, **options: Any) -> str:
-    """``json.dumps`` that writes :class:`Decimal` values as JSON numbers with every digit.
+    """``json.dumps`` that writes :class:`Decimal` values as JSON numbers in Java's notation with every
+    digit (:func:`json_text`); floats keep Python's notation, the same as Java's for the values
+    :func:`json_value` leaves as floats.
 
     Example:
         >>> dumps({"a": Decimal("123456789012345678"), "b": 1.5}, separators=(",", ":"))
-        '{"a":1.23456789012345678e+17,"b":1.5}'
+        '{"a":1.23456789012345678E17,"b":1.5}'
     """
-    marked = False
+    marked = 0
 
     def default(value: Any) -> Any:
         nonlocal marked
         if isinstance(value, Decimal):
-            marked = True
-            return _MARK + json_text(value)
+            marked += 1
+            return _MARK + (value.text if type(value) is JavaDecimal else json_text(value)) + _END
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
     text = json.dumps(body, default=default, **options)
-    return _MARKED.sub(r"\1", text) if marked else text
+    if not marked:
+        return text
+    if text.count(_OPEN) == marked == text.count(_CLOSE):  # no string of the data looks like a mark
+        return text.replace(_OPEN, "").replace(_CLOSE, "")
+    return _MARKED.sub(lambda match: match.group(1), text)
 
 
 def _exact_float(text: str) -> float | Decimal:

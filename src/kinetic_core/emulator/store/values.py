@@ -217,6 +217,8 @@ def _json_number(field: FieldDef, fail: Callable[[Any], ApiError]) -> Converter:
             return check_number(numbers.stored_text(repr(value)))
         if isinstance(value, int):
             return check_number(numbers.stored_decimal(Decimal(value)))
+        if isinstance(value, Decimal) and value.is_finite():  # a value taken from an earlier reply
+            return check_number(numbers.stored_decimal(value))
         if isinstance(value, str):
             try:
                 number = numbers.stored_text(value.strip())
