@@ -131,5 +131,37 @@ def test_a_jwt_export_loads_no_other_command_nor_pyjwt(home: Path, tmp_path: Pat
     needed = {"httpx", "httpcore", "cryptography", "kinetic_core.client", "kinetic_core.http"}
     unwanted = HEAVY - needed - {"kinetic_core.bulk.client", "kinetic_core.bulk.query"}
     assert loaded(modules, unwanted | {"asyncio"}) == []  # pydantic: typer's adapters are not built
+    # the DataFrame typing and the load options are a query's to import when it needs them
+    assert loaded(modules, {"kinetic_core.bulk.frames", "kinetic_core.bulk.loadopts"}) == []
     assert "kinetic_core.bulk.query" in modules
     assert "cryptography" in modules
+
+
+SETTLE = """
+import atexit, gc, sys
+from pathlib import Path
+mark = Path(sys.argv[1])
+atexit.register(lambda: mark.with_suffix(".frozen").write_text(str(gc.get_freeze_count() > 0)))
+class Cycle:
+    def __del__(self) -> None:
+        mark.write_text("finalized")
+garbage = Cycle()
+garbage.me = garbage
+del garbage
+sys.argv = ["kinetic", "--version"]
+from kinetic_core.cli import main
+main()
+"""
+
+
+def test_a_kinetic_process_finalizes_its_garbage_then_freezes_the_rest_at_exit(tmp_path: Path) -> None:
+    """``settle_for_exit``: the garbage's finalizers still run (collected while the modules are
+    intact), then the survivors are frozen for the shutdown (later ``atexit`` hooks see it)."""
+    mark = tmp_path / "mark.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", SETTLE, str(mark)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("kinetic ")
+    assert mark.read_text() == "finalized"
+    assert mark.with_suffix(".frozen").read_text() == "True"

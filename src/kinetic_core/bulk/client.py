@@ -13,14 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, Unpack, ov
 
 from kinetic_core.bulk.control import JobControl
 from kinetic_core.bulk.events import BulkEvent
-from kinetic_core.bulk.frames import (
-    column_kinds,
-    query_object,
-    require_frame_library,
-    type_pandas,
-    type_polars,
-)
-from kinetic_core.bulk.loadopts import BulkOptions
 from kinetic_core.bulk.models import (
     ColumnDelimiter,
     LineEnding,
@@ -33,11 +25,13 @@ if TYPE_CHECKING:
     import pandas
     import polars
 
+    from kinetic_core.bulk.loadopts import BulkOptions
     from kinetic_core.bulk.results import BulkResult
     from kinetic_core.inputs import LoadInput
 
-# The ingest side (splitting, spooling, manifests, result mapping) is imported on first use,
-# so a program that only queries does not load it.
+# The ingest side (splitting, spooling, manifests, result mapping, the load options) and the
+# DataFrame typing are imported on first use, so a program that only queries to a file or to
+# dicts loads neither.
 
 Records: TypeAlias = "LoadInput"
 """What a load takes (``kinetic_core.inputs.LoadInput``): a CSV path or file, dicts or ids, a DataFrame."""
@@ -201,6 +195,8 @@ class BulkClient(JobControl):
     ) -> QueryExport | Iterator[Row] | pandas.DataFrame | polars.DataFrame:
         flavour = None
         if as_dataframe and out is None:
+            from kinetic_core.bulk.frames import require_frame_library
+
             flavour = as_dataframe if isinstance(as_dataframe, str) else "pandas"
             require_frame_library(flavour)  # before any job starts
         job = run_query_job(
@@ -221,6 +217,8 @@ class BulkClient(JobControl):
             return iter_records(self.api, job, max_records)
         frame = to_dataframe(self.api, job, flavour, max_records)
         if typed and len(frame.columns):
+            from kinetic_core.bulk.frames import column_kinds, query_object, type_pandas, type_polars
+
             kinds = column_kinds(query_object(soql), [str(c) for c in frame.columns], self.describe)
             frame = type_polars(frame, kinds) if flavour == "polars" else type_pandas(frame, kinds)
         if flavour == "polars":

@@ -10,7 +10,6 @@ import itertools
 import json
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -247,10 +246,15 @@ def export(
         raise fail(
             "--format parquet needs pyarrow: pip install 'kinetic-core[arrow]'", json_output=json_output
         )
-    with connected(org) as client, tempfile.TemporaryDirectory(prefix="kinetic-export-") as scratch:
+    with connected(org) as client, contextlib.ExitStack() as scratch:
         bulk = client.bulk
         bulk.poll = fast_poll()
-        target = out if fmt is ExportFormat.CSV else Path(scratch) / "export.csv"
+        target = out
+        if fmt is ExportFormat.PARQUET:  # the CSV goes to a temporary directory first
+            import tempfile
+
+            target = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="kinetic-export-")))
+            target /= "export.csv"
         method = bulk.query_all if include_deleted else bulk.query
         with _export_progress(json_output) as on_event:
             export_info = method(soql, out=target, timeout=timeout, on_event=on_event)

@@ -10,6 +10,8 @@ its messages are the same as ever. ``kinetic_core.cli.app`` is the whole app.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import os
 import sys
@@ -262,8 +264,25 @@ def command_named(args: Sequence[str]) -> str | None:
     return None
 
 
+def settle_for_exit() -> None:
+    """Collect the garbage once, then keep what is still alive out of the shutdown's collections.
+
+    Registered with ``atexit`` by :func:`main`. When the interpreter shuts down it walks every
+    object the collector tracks two or three times and frees the modules' classes and functions
+    one by one: some 10 ms of CPU after a ``kinetic export``. Here the garbage is collected first,
+    while every module is intact, so its finalizers run as before; what survives (modules,
+    classes, functions) is then frozen (``gc.freeze``), so the shutdown's collections skip it.
+    Files are closed by the code that opened them, ``weakref.finalize`` clean-ups and logging's
+    handlers by their own ``atexit`` hooks, stdout and stderr by the interpreter, as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def main() -> None:
     """Run the ``kinetic`` command line of this process (``sys.argv``)."""
+    atexit.unregister(settle_for_exit)  # once, however often main runs in one process
+    atexit.register(settle_for_exit)
     build_app(command_named(sys.argv[1:]))()
 
 
@@ -276,4 +295,5 @@ __all__ = [
     "global_defaults",
     "main",
     "package_version",
+    "settle_for_exit",
 ]
