@@ -9,9 +9,9 @@ emulator keeps each value exactly, in the cheapest SQLite form that holds it:
 * any other value is its canonical decimal TEXT (``1222333444555666.88``).
 
 The number columns have no type affinity, so SQLite keeps the form it is given (files made by earlier
-versions have REAL columns and hold REALs). Every value has one stored form, so equality is plain SQL
-equality. Ordering and ``<``/``>`` go through :func:`order_key` (the nearest double, then the exact
-remainder) because SQLite would sort TEXT after every number.
+versions had REAL columns: ``migrate`` rebuilds them on open). Every value has one stored form, so
+equality is plain SQL equality. Ordering and ``<``/``>`` go through :func:`order_key` (the nearest
+double, then the exact remainder) because SQLite would sort TEXT after every number.
 
 JSON and CSV carry the same text. Salesforce writes these fields in its JSON as in its CSV and SOAP:
 ``1234567.0`` but ``1.2345678E7`` (help articles 000221617 and 000385889 say so of "Rest API or SOQL as

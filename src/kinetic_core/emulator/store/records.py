@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kinetic_core.emulator.store import database, ids, messages, seed
+from kinetic_core.emulator.store import database, ids, messages, migrate, seed
 from kinetic_core.emulator.store.bulkops import BulkOps, UpsertOutcome
 from kinetic_core.emulator.store.compound import component_keys, compound_value
 from kinetic_core.emulator.store.schema import ObjectDef, Schema
@@ -68,6 +68,7 @@ class Store(BulkOps):
         try:
             with self.transaction():
                 database.ensure_tables(self._conn, schema)
+                migrate.rebuild_real_number_columns(self._conn, schema)
                 self._seq = database.load_sequences(self._conn)
                 self._dirty_seq: set[str] = set()
                 self.org_id: str = seed.seed_org(self, org_name)
