@@ -12,10 +12,26 @@ import pytest
 
 from kinetic_core._httpx import httpx
 from kinetic_core.errors import ResponseLimitError
+from kinetic_core.http import inflate
 from kinetic_core.http.bounds import ResponseBounds, aread_whole, iter_download, read_whole
 from kinetic_core.http.inflate import STEP, Inflater
 
 MiB = 1 << 20
+
+
+@pytest.fixture(autouse=True, params=["isal", "zlib"])
+def codec(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with ISA-L's decoder and with the standard library's (the fallback)."""
+    if request.param == "zlib":
+        monkeypatch.setattr(inflate, "_decompressobj", zlib.decompressobj)
+        monkeypatch.setattr(inflate, "_ERRORS", (zlib.error,))
+    return str(request.param)
+
+
+def test_isal_is_the_decoder_where_it_is_installed(codec: str) -> None:
+    isal_zlib = pytest.importorskip("isal.isal_zlib")
+    expected = isal_zlib.decompressobj if codec == "isal" else zlib.decompressobj
+    assert inflate._decompressobj is expected
 
 
 def bomb(mebibytes: int) -> bytes:
@@ -77,6 +93,30 @@ def test_the_decoded_pieces_join_to_the_body_and_none_exceeds_a_step(encoding: s
 def test_a_corrupt_body_is_a_decoding_error() -> None:
     with pytest.raises(httpx.DecodingError):
         list(Inflater("gzip").feed(b"\x1f\x8b\x08\x00" + b"not deflate at all" * 10))
+    with pytest.raises(httpx.DecodingError):
+        list(Inflater("deflate").feed(b"neither a zlib stream nor raw deflate" * 10))
+
+
+def test_a_body_cut_short_is_a_decoding_error_and_a_second_member_is_ignored() -> None:
+    body = b"".join(b'%d,Conta\xc3\xa7t %d,"a\nb"\r\n' % (n, n) for n in range(50_000))
+    packed = gzip.compress(body)
+    inflater = Inflater("gzip")
+    got = b"".join(inflater.feed(packed[:-100]))
+    assert body.startswith(got)
+    assert len(got) > len(body) // 2
+    with pytest.raises(httpx.DecodingError, match="ended before"):
+        list(inflater.flush())
+    inflater = Inflater("gzip")
+    got = b"".join(p for data in (packed + gzip.compress(b"second"), b"") for p in inflater.feed(data))
+    assert got + b"".join(inflater.flush()) == body
+    assert list(Inflater("gzip").flush()) == []  # nothing sent (HEAD, 204): nothing to finish
+
+
+def test_a_cut_short_download_fails_instead_of_passing_for_whole() -> None:
+    body = b"Id,Name\n" + b"".join(b"001%012d,Account %d\n" % (n, n) for n in range(100_000))
+    response = streamed(gzip.compress(body)[:-5000])
+    with pytest.raises(httpx.DecodingError):
+        read_whole(response, ResponseBounds(), deadline=1e18, clock=lambda: 0.0, method="GET", url="u")
 
 
 def numbers(error: ResponseLimitError) -> list[int]:
