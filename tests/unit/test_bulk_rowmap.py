@@ -326,3 +326,87 @@ def test_success_file_written_first_falls_back_when_found_out_of_order(tmp_path:
         status, cells, sf_id = expected[int(line[-1])]
         assert (status, line[0]) == ("success", sf_id) or cells == case.rows[int(line[-1]) - 1]
     check(result, expected, case)
+
+
+def _rewrite_successes(path: Path, rewrite: dict[int, tuple[str, str]]) -> None:
+    """Give the success rows at the given positions another ``sf__Id`` and ``sf__Created``."""
+    head, *rows = path.read_bytes().removesuffix(b"\n").split(b'\n"')
+    for at, (sf_id, flag) in rewrite.items():
+        tail = rows[at].split(b'","', 1)[1].split(b'",', 1)[1]
+        rows[at] = f'{sf_id}","{flag}",'.encode() + tail
+    path.write_bytes(b'\n"'.join([head, *rows]) + b"\n")
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_successes_in_order_keep_their_own_ids_and_created_flags(tmp_path: Path, eol: str) -> None:
+    """Rows listed from the success file's bytes: ids of several lengths, both sf__Created values,
+    and their echoed cells parsed only when ``record`` is read, as the file holds them."""
+    outcome = ["ok", "fail", "ok", "skip", "ok", "fail", "ok", "ok"]
+    unique = [[f"{name} {k}", note, city] for k, (name, note, city) in enumerate(REALISTIC * 3)]
+    case = Case(unique, outcome * 3, eol=eol)
+    result, expected = build(tmp_path, case)
+    rewrite = {1: ("001SHORT", "false"), 4: ("001" + "x" * 20, "true"), 7: ("003AAA", "FALSE")}
+    _rewrite_successes(tmp_path / "part-1-success.csv", rewrite)
+    rows = list(result.successful_rows())
+    assert result.indexed_jobs == ()  # still merged in order: only the prefixes changed
+    want = [n for n in sorted(expected) if expected[n][0] == "success"]
+    assert [r.row_number for r in rows] == want
+    for at, row in enumerate(rows):
+        sf_id, flag = rewrite.get(at, (expected[row.row_number][2], "true"))
+        assert (row.id, row.created) == (sf_id, flag == "true")
+        assert [row.record[c] for c in COLUMNS] == case.rows[row.row_number - 1]
+
+
+@pytest.mark.parametrize(
+    ("rows", "flags", "one_by_one"),
+    [
+        # one id length, one flag: one cut for the whole block
+        ([b'"001A","true",x', b'"001B","true","a\nq ""z""",', b'"001C","true",,'], [True] * 3, False),
+        # prefixes of one length split otherwise (a shorter id with "false"); the block still
+        # holds '","true",' once per row (in an echoed cell): the quote left in an id shows it
+        (
+            [b'"001AAAAAAAAAAAAAAA","true",x', b'"001AAAAAAAAAAAAAA","false","a","true",b'],
+            [True, False],
+            True,
+        ),
+        # an id holding a line feed, its prefix as long as the others: the ids would split apart
+        ([b'"001AAAAAAAAAAAAAAA","true",x', b'"001\nAAAAAAAAAAAAAA","true",y'], [True, True], True),
+    ],
+    ids=["one-cut", "quote-in-cut-id", "line-feed-in-id"],
+)
+def test_success_cuts_take_each_row_apart_when_one_cut_does_not_fit(
+    tmp_path: Path, rows: list[bytes], flags: list[bool], one_by_one: bool
+) -> None:
+    from kinetic_core.bulk.results import echoed_cells
+    from kinetic_core.bulk.rowmerge import success_cuts
+
+    path = tmp_path / "success.csv"
+    last = b'"001ZZZZZZZZZZZZZZZ","true",z'  # a file's last row comes as a block of its own
+    path.write_bytes(b'"sf__Id","sf__Created",A,B\n' + b"\n".join([*rows, last]) + b"\n")
+    first, rest = list(success_cuts(sniff(path)))
+    assert isinstance(first[1], list) == one_by_one
+    assert first[0] == [r[1:].split(b'","', 1)[0].decode() for r in rows]
+    assert (first[1] if one_by_one else [first[1]] * len(rows)) == flags
+    parsed = [next(csv.reader([r.decode()])) for r in rows]
+    assert [echoed_cells(t, ",", 2) for t in first[2]] == [p[2:] + [""] * (4 - len(p)) for p in parsed]
+    assert rest == (["001ZZZZZZZZZZZZZZZ"], True, [b"z\n"])
+
+
+def test_a_row_read_later_equals_one_built_at_once(tmp_path: Path) -> None:
+    import copy
+    import pickle
+    from dataclasses import fields
+
+    from kinetic_core.bulk.results import RowResult
+
+    result, _ = build(tmp_path, Case(REALISTIC, ["ok"] * 8))
+    lazy = list(result.successful_rows())
+    eager = [RowResult(**{f.name: getattr(r, f.name) for f in fields(r)}) for r in result.successful_rows()]
+    assert lazy == eager
+    again = list(result.successful_rows())
+    assert [pickle.loads(pickle.dumps(r)) for r in again] == eager
+    assert [copy.deepcopy(r) for r in list(result.successful_rows())] == eager
+    listed = list(result.successful_rows())
+    assert "Zoë Ångström" in repr(listed[0])
+    with pytest.raises(AttributeError, match="recrod"):
+        lazy[0].recrod  # type: ignore[attr-defined]  # noqa: B018

@@ -28,8 +28,9 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.resultfiles import format_sf_error
@@ -78,6 +79,29 @@ class RowResult:
     record: Mapping[str, str]
     index_label: Any = None
 
+    if not TYPE_CHECKING:  # for type checkers every attribute is a declared field
+
+        def __getattr__(self, name: str) -> Any:
+            # A row listed from a result file carries its echoed cells and builds ``record`` the
+            # first time it is read (once: the dict is then stored): listing outcomes without
+            # reading the echo does not pay for a dict per row (a third of the listing's cost).
+            if name == "record":
+                echo = self.__dict__.get("_echo")
+                if echo is not None:
+                    columns, cells, skip = echo
+                    if isinstance(cells, bytes):  # the row's echoed bytes; ``skip``: the delimiter
+                        cells = echoed_cells(cells, skip, len(columns))
+                        skip = 0
+                    record = dict(zip(columns, cells[skip:]))  # noqa: B905 - cells padded to the columns
+                    self.__dict__["record"] = record
+                    del self.__dict__["_echo"]
+                    return record
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+        def __getstate__(self) -> dict[str, Any]:
+            self.record  # noqa: B018 - built before the state is taken (copy, pickle)
+            return self.__dict__
+
 
 Outcome = tuple[
     int | None, str | None, str | None, bool | None, str | None, str | None, tuple[str, ...], list[str]
@@ -91,19 +115,32 @@ class OutOfOrder(Exception):
     written from them (the rows are then listed through the index instead)."""
 
 
+def echoed_cells(data: bytes, delimiter: str, width: int) -> list[str]:
+    """The cells of one row's echoed columns (``data``: the row's bytes after its ``sf__`` cells,
+    line ending or not), padded to ``width``."""
+    cells = next(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter), [])
+    if len(cells) < width:
+        cells.extend([""] * (width - len(cells)))
+    return cells
+
+
 @dataclass(frozen=True)
 class CellRun:
-    """The successful rows of one job as parsed from its result file, in input order.
+    """The successful rows of one job in input order, cut from its result file as bytes.
 
     Attributes:
         job_id: the job.
-        numbers: the rows' input row numbers, in the order of ``rows``.
-        rows: each row's cells: ``sf__Id``, ``sf__Created``, then the uploaded columns (padded).
+        numbers: the rows' input row numbers, in the order of the rows.
+        blocks: the rows a block of the file at a time: their ``sf__Id`` values, their
+            ``sf__Created`` values (one bool when the whole block has the same), and the bytes of
+            their echoed columns (parsed only when a row's ``record`` is read).
+        delimiter: the file's column delimiter.
     """
 
     job_id: str
     numbers: Iterator[int]
-    rows: Iterator[list[str]]
+    blocks: Iterator[tuple[list[str], bool | list[bool], list[bytes]]]
+    delimiter: str
 
 
 class RowSource(Protocol):
@@ -119,7 +156,8 @@ class RowSource(Protocol):
         """The totals as they stand (after the rows listed so far)."""
 
     def success_runs(self) -> Iterator[CellRun | Iterator[Outcome]]:
-        """The successes job by job, in input order: parsed rows with their numbers, or outcomes."""
+        """The successes job by job, in input order: rows cut from a file with their numbers, or
+        outcomes."""
 
     @property
     def indexed_jobs(self) -> tuple[str, ...]:
@@ -259,7 +297,7 @@ class BulkResult:
                     "error_message": message,
                     "error_fields": fields,
                     "job_id": job_id,
-                    "record": dict(zip(columns, cells)),  # noqa: B905 - per row: a keyword costs 0.1 us
+                    "_echo": (columns, cells, 0),  # ``record``, built when read
                     "index_label": labels[row - 1] if labels is not None and row and row <= count else None,
                 },
             )
@@ -277,29 +315,31 @@ class BulkResult:
             if not isinstance(run, CellRun):
                 yield from self._results(run, status)
                 continue
-            job_id = run.job_id
-            for cells, row in zip(run.rows, run.numbers, strict=False):
-                flag = cells[1]
-                result = new(RowResult)
-                set_dict(
-                    result,
-                    "__dict__",
-                    {
-                        "status": status,
-                        "row_number": row,
-                        "id": cells[0] or None,
-                        "created": flag == "true" or (flag != "false" and flag.strip().lower() == "true"),
-                        "error_code": None,
-                        "error_message": None,
-                        "error_fields": (),
-                        "job_id": job_id,
-                        "record": dict(zip(columns, cells[2:])),  # noqa: B905 - as above
-                        "index_label": labels[row - 1]
-                        if labels is not None and row and row <= count
-                        else None,
-                    },
-                )
-                yield result
+            job_id, numbers, delimiter = run.job_id, run.numbers, run.delimiter
+            for ids, created, tails in run.blocks:
+                flags = repeat(created) if isinstance(created, bool) else created
+                # ``numbers`` last: zip stops at the block's end without taking the next number
+                for sf_id, flag, tail, row in zip(ids, flags, tails, numbers):  # noqa: B905
+                    result = new(RowResult)
+                    set_dict(
+                        result,
+                        "__dict__",
+                        {
+                            "status": status,
+                            "row_number": row,
+                            "id": sf_id or None,
+                            "created": flag,
+                            "error_code": None,
+                            "error_message": None,
+                            "error_fields": (),
+                            "job_id": job_id,
+                            "_echo": (columns, tail, delimiter),  # ``record``, parsed when read
+                            "index_label": labels[row - 1]
+                            if labels is not None and row and row <= count
+                            else None,
+                        },
+                    )
+                    yield result
         self._set_totals(self._source.totals())
 
     def successful_rows(self) -> Iterator[RowResult]:

@@ -53,6 +53,7 @@ from kinetic_core.bulk.rowmerge import (
     result_layout,
     strip_prefixes,
     success_blocks,
+    success_cuts,
     success_rows,
     successes_in_order,
 )
@@ -284,7 +285,7 @@ class _Part:
         if self.indexed or layout is None:
             return self.rows(SUCCESS, lock)
         numbers = remaining_rows(self.job.first_row, self.job.rows, self.taken)
-        return CellRun(self.job.info.id, numbers, _file_rows(layout, len(self.columns) + 2))
+        return CellRun(self.job.info.id, numbers, success_cuts(layout), layout.delimiter.char)
 
     def writable(self) -> bool:
         """Whether :meth:`success_lines` may write this job's successes: its rows have input row

@@ -300,6 +300,44 @@ def strip_prefixes(rows: list[bytes], block: bytes, delimiter: bytes) -> bytes |
         return None
 
 
+def success_cuts(layout: CsvLayout) -> Iterator[tuple[list[str], bool | list[bool], list[bytes]]]:
+    """The rows of a success file whose order :func:`successes_in_order` confirmed, a block at a time,
+    cut as that check cut them: their ``sf__Id`` values, their ``sf__Created`` values (one bool when
+    every row of the block has the same) and the bytes of their echoed cells. No cell is parsed.
+
+    Raises:
+        ValueError: a row is not ``"<id>","<created>",...`` (the file changed since the check).
+    """
+    d = layout.delimiter.char.encode()
+    close, between = b'"' + d, b'"' + d + b'"'
+    for block in success_blocks(layout):
+        rows = success_rows(block)
+        if rows is None:
+            raise ValueError("a row of the success file does not start with a quoted sf__Id")
+        texts = [b'"' + d + b'"' + flag + b'"' + d for flag in (b"true", b"false")]
+        first = texts[0] not in rows[0]
+        text = texts[first]
+        if block.count(text) == len(rows):  # one id length, one sf__Created: one cut for all
+            cut = rows[0].index(text)
+            after = cut + len(text)
+            joined = b"\n".join([r[:cut] for r in rows])
+            ids = joined.decode("utf-8", "replace").split("\n")
+            # a quote in an id: rows whose ids and flags differ in length; a line feed: ids that
+            # split apart; either way the rows are taken one by one below
+            if len(ids) == len(rows) and b'"' not in joined:
+                yield ids, not first, [r[after:] for r in rows]
+                continue
+        ids, flags, tails = [], [], []
+        for r in rows:
+            at = r.index(between)
+            end = r.index(close, at + 3)
+            flag = r[at + 3 : end].decode("utf-8", "replace")
+            ids.append(r[:at].decode("utf-8", "replace"))
+            flags.append(flag == "true" or (flag != "false" and flag.strip().lower() == "true"))
+            tails.append(r[end + 2 :])
+        yield ids, flags, tails
+
+
 def _stripped_successes(layout: CsvLayout) -> Iterator[bytes]:
     """The successful rows with their prefix cut off (:func:`strip_prefixes`), as byte chunks."""
     sep = layout.delimiter.char.encode()
