@@ -228,7 +228,9 @@ def _probe(pl: Any, df: Any, special: str, alone: bool, *, search: bool) -> _Fou
     text = [name for name, dtype in df.schema.items() if _is_text(pl, dtype)]
     floats = [name for name, dtype in df.schema.items() if dtype.is_float()]
     found = _Found(searched=search)
-    for start in range(0, df.height, PROBE_ROWS):
+    # blocks bound the copy a search makes of a text column; without a search one select does
+    step = PROBE_ROWS if search and text else max(df.height, 1)
+    for start in range(0, df.height, step):
         probes: dict[str, Any] = {}
         for name in text:
             cell = pl.col(name).cast(pl.String)
@@ -243,7 +245,7 @@ def _probe(pl: Any, df: Any, special: str, alone: bool, *, search: bool) -> _Fou
                 probes[f"t{name}"] = ((col.abs() < SMALLEST_PLAIN) & (col != 0)).any()
         if not probes:
             break
-        block = df.slice(start, PROBE_ROWS)
+        block = df.slice(start, step)
         flags = block.select(p.alias(key) for key, p in probes.items()).row(0, named=True)
         hits = [key for key, flag in flags.items() if flag]
         found.empty = found.empty or any(key[0] == "e" for key in hits)
