@@ -377,7 +377,7 @@ def test_successes_in_order_keep_their_own_ids_and_created_flags(tmp_path: Path,
 def test_success_cuts_take_each_row_apart_when_one_cut_does_not_fit(
     tmp_path: Path, rows: list[bytes], flags: list[bool], one_by_one: bool
 ) -> None:
-    from kinetic_core.bulk.results import echoed_cells
+    from kinetic_core.bulk.resultfiles import echoed_cells
     from kinetic_core.bulk.rowmerge import success_cuts
 
     path = tmp_path / "success.csv"
@@ -410,3 +410,12 @@ def test_a_row_read_later_equals_one_built_at_once(tmp_path: Path) -> None:
     assert "Zoë Ångström" in repr(listed[0])
     with pytest.raises(AttributeError, match="recrod"):
         lazy[0].recrod  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_echoed_cells_parse_big_and_multi_line_cells_and_pad_short_rows() -> None:
+    from kinetic_core.bulk.resultfiles import echoed_cells
+
+    big = "x" * 300_000  # over the csv module's field size limit
+    assert echoed_cells(f'"{big}",b\r\n'.encode(), ",", 2) == [big, "b"]
+    assert echoed_cells('"a\r\nb ""c""";Zoë\n'.encode(), ";", 3) == ['a\r\nb "c"', "Zoë", ""]
+    assert echoed_cells(b"", ",", 2) == ["", ""]

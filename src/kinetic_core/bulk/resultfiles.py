@@ -3,6 +3,8 @@ reading a job's downloaded files into a result index (see :mod:`kinetic_core.bul
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -137,3 +139,16 @@ def _with_job_error(rows: Iterator[ResultRow], job: JobInfo) -> Iterator[ResultR
     message = job.error_message or f"job {job.id} ended {state} before processing the row"
     for seq, key, sf_id, created, _code, _message, fields, data in rows:
         yield seq, key, sf_id, created, code, message, fields, data
+
+
+def echoed_cells(data: bytes, delimiter: str, width: int) -> list[str]:
+    """The cells of one row's echoed columns (``data``: the row's bytes after its ``sf__`` cells,
+    line ending or not), padded to ``width``."""
+    text = data.decode("utf-8")
+    try:
+        cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error:  # a cell over the csv module's field size limit
+        cells = next(read_rows(io.StringIO(text, newline=""), delimiter), [])
+    if len(cells) < width:
+        cells.extend([""] * (width - len(cells)))
+    return cells

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from kinetic_core.bulk.models import JobInfo
-from kinetic_core.bulk.resultfiles import format_sf_error
+from kinetic_core.bulk.resultfiles import echoed_cells, format_sf_error
 from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED
 from kinetic_core.runfiles import create_exclusive
 
@@ -113,15 +113,6 @@ Outcome = tuple[
 class OutOfOrder(Exception):
     """A job's successful rows turned out not to be in input order while its success file was being
     written from them (the rows are then listed through the index instead)."""
-
-
-def echoed_cells(data: bytes, delimiter: str, width: int) -> list[str]:
-    """The cells of one row's echoed columns (``data``: the row's bytes after its ``sf__`` cells,
-    line ending or not), padded to ``width``."""
-    cells = next(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter), [])
-    if len(cells) < width:
-        cells.extend([""] * (width - len(cells)))
-    return cells
 
 
 @dataclass(frozen=True)
