@@ -42,14 +42,25 @@ class Deadlines(Protocol):
 
 
 class DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose reads and writes wait at most until the caller's deadline."""
+    """A network stream whose reads and writes wait at most until the caller's deadline.
+
+    Over TLS a socket read returns one TLS record at most (16 KiB), so a large answer would pass
+    through httpcore and h11 once per record. After a read, the records already received are taken
+    in the same call, without waiting, up to ``max_bytes`` (httpcore asks for 64 KiB).
+    """
 
     def __init__(self, inner: httpcore.NetworkStream, book: Deadlines) -> None:
         self._inner = inner
         self._book = book
+        sock = inner.get_extra_info("socket")
+        self._tls: ssl.SSLSocket | None = sock if isinstance(sock, ssl.SSLSocket) else None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._book.bound(timeout, httpcore.ReadTimeout))
+        data = self._inner.read(max_bytes, self._book.bound(timeout, httpcore.ReadTimeout))
+        tls = self._tls
+        if tls is None or not data or len(data) >= max_bytes:
+            return data
+        return _more_records(tls, data, max_bytes)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, self._book.bound(timeout, httpcore.WriteTimeout))
@@ -64,6 +75,30 @@ class DeadlineStream(httpcore.NetworkStream):
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._inner.get_extra_info(info)
+
+
+def _more_records(sock: ssl.SSLSocket, data: bytes, max_bytes: int) -> bytes:
+    """``data`` followed by what ``sock`` can give at once (records already received), up to
+    ``max_bytes`` in all. Any error is left for the next read, which meets it through httpcore."""
+    chunks = [data]
+    size = len(data)
+    timeout = sock.gettimeout()
+    try:
+        sock.settimeout(0.0)
+        while size < max_bytes:
+            more = sock.recv(max_bytes - size)
+            if not more:
+                break
+            chunks.append(more)
+            size += len(more)
+    except OSError:  # nothing more received yet (SSLWantReadError), or an error for the next read
+        pass
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:  # closed by an error above: the next read reports it
+            pass
+    return b"".join(chunks) if len(chunks) > 1 else data
 
 
 class DeadlineBackend(httpcore.NetworkBackend):
