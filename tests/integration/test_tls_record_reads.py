@@ -4,6 +4,7 @@ own error when the server breaks off."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -15,7 +16,7 @@ import pytest
 from kinetic_core._httpx import httpx
 from kinetic_core.emulator.tls import ServerTls, ensure_server_tls
 from kinetic_core.http import deadline
-from kinetic_core.http.transport import DeadlineBook, SchemeTransports
+from kinetic_core.http.transport import AsyncSchemeTransports, DeadlineBook, SchemeTransports
 
 RECORD = 16 * 1024
 
@@ -121,3 +122,59 @@ def test_plain_http_reads_are_left_alone() -> None:
     stream = deadline.DeadlineStream(inner, DeadlineBook(threading.get_ident, time.monotonic))
     assert stream.read(65536) == b"x" * 100  # the unconnected socket is never read
     inner.sock.close()
+
+
+@pytest.fixture
+def async_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    sizes: list[int] = []
+    original = deadline.AsyncDeadlineStream.read
+
+    async def spy(self: deadline.AsyncDeadlineStream, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = await original(self, max_bytes, timeout)
+        sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(deadline.AsyncDeadlineStream, "read", spy)
+    return sizes
+
+
+def async_client_for(tls: ServerTls) -> httpx.AsyncClient:
+    context = ssl.create_default_context(cafile=str(tls.ca_cert))
+    book = DeadlineBook(lambda: asyncio.current_task(), time.monotonic)
+    return httpx.AsyncClient(transport=AsyncSchemeTransports(context, httpx.Limits(), book), timeout=30)
+
+
+def test_the_async_streams_read_the_held_records_together(tls: ServerTls, async_reads: list[int]) -> None:
+    body = body_of(4 * 1024 * 1024)
+    port = serve_once(tls, body)
+
+    async def fetch() -> bytes:
+        async with (
+            async_client_for(tls) as client,
+            client.stream("GET", f"https://127.0.0.1:{port}/") as response,
+        ):
+            await asyncio.sleep(0.3)
+            return b"".join([chunk async for chunk in response.aiter_raw()])
+
+    assert asyncio.run(fetch()) == body
+    assert max(async_reads) > RECORD
+    assert len(async_reads) < len(body) // RECORD
+
+
+def test_a_cut_off_answer_is_still_httpx_error_for_the_async_client(
+    tls: ServerTls, async_reads: list[int]
+) -> None:
+    port = serve_once(tls, body_of(1024 * 1024), send=300 * 1024)
+
+    async def fetch() -> None:
+        async with (
+            async_client_for(tls) as client,
+            client.stream("GET", f"https://127.0.0.1:{port}/") as response,
+        ):
+            await asyncio.sleep(0.3)
+            async for _ in response.aiter_raw():
+                pass
+
+    with pytest.raises(httpx.HTTPError):
+        asyncio.run(fetch())
+    assert sum(async_reads) >= 300 * 1024

@@ -129,14 +129,24 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
 
 class AsyncDeadlineStream(httpcore.AsyncNetworkStream):
-    """``DeadlineStream`` for asyncio connections."""
+    """``DeadlineStream`` for asyncio connections.
+
+    Over TLS the records already received sit in the connection's TLS object, which hands out one
+    record per read: after a read, the rest of them are taken in the same call (no I/O, no wait).
+    """
 
     def __init__(self, inner: httpcore.AsyncNetworkStream, book: Deadlines) -> None:
         self._inner = inner
         self._book = book
+        tls = inner.get_extra_info("ssl_object")
+        self._tls: ssl.SSLObject | None = tls if isinstance(tls, ssl.SSLObject) else None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, self._book.bound(timeout, httpcore.ReadTimeout))
+        data = await self._inner.read(max_bytes, self._book.bound(timeout, httpcore.ReadTimeout))
+        tls = self._tls
+        if tls is None or not data or len(data) >= max_bytes:
+            return data
+        return _more_decrypted(tls, data, max_bytes)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         await self._inner.write(buffer, self._book.bound(timeout, httpcore.WriteTimeout))
@@ -152,6 +162,23 @@ class AsyncDeadlineStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._inner.get_extra_info(info)
+
+
+def _more_decrypted(tls: ssl.SSLObject, data: bytes, max_bytes: int) -> bytes:
+    """``data`` followed by the records ``tls`` already holds, up to ``max_bytes`` in all. Any error
+    is left for the next read, which meets it through httpcore."""
+    chunks = [data]
+    size = len(data)
+    try:
+        while size < max_bytes:
+            more = tls.read(max_bytes - size)
+            if not more:
+                break
+            chunks.append(more)
+            size += len(more)
+    except (ssl.SSLError, OSError, ValueError):  # no whole record held (SSLWantReadError), or an error
+        pass
+    return b"".join(chunks) if len(chunks) > 1 else data
 
 
 class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
