@@ -310,11 +310,11 @@ def success_cuts(layout: CsvLayout) -> Iterator[tuple[list[str], bool | list[boo
     """
     d = layout.delimiter.char.encode()
     close, between = b'"' + d, b'"' + d + b'"'
+    texts = [b'"' + d + b'"' + flag + b'"' + d for flag in (b"true", b"false")]
     for block in success_blocks(layout):
         rows = success_rows(block)
         if rows is None:
             raise ValueError("a row of the success file does not start with a quoted sf__Id")
-        texts = [b'"' + d + b'"' + flag + b'"' + d for flag in (b"true", b"false")]
         first = texts[0] not in rows[0]
         text = texts[first]
         if block.count(text) == len(rows):  # one id length, one sf__Created: one cut for all

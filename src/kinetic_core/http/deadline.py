@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import ssl
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import httpcore
@@ -80,24 +80,32 @@ class DeadlineStream(httpcore.NetworkStream):
 def _more_records(sock: ssl.SSLSocket, data: bytes, max_bytes: int) -> bytes:
     """``data`` followed by what ``sock`` can give at once (records already received), up to
     ``max_bytes`` in all. Any error is left for the next read, which meets it through httpcore."""
-    chunks = [data]
-    size = len(data)
     timeout = sock.gettimeout()
     try:
         sock.settimeout(0.0)
+        return _read_held(sock.recv, data, max_bytes)
+    finally:
+        try:
+            sock.settimeout(timeout)
+        except OSError:  # closed by an error while reading: the next read reports it
+            pass
+
+
+def _read_held(read: Callable[[int], bytes], data: bytes, max_bytes: int) -> bytes:
+    """``data`` followed by what ``read`` gives without waiting, up to ``max_bytes`` in all; stops at
+    the first empty read or error (nothing more held yet: ``SSLWantReadError``), which is left for
+    the next read."""
+    chunks = [data]
+    size = len(data)
+    try:
         while size < max_bytes:
-            more = sock.recv(max_bytes - size)
+            more = read(max_bytes - size)
             if not more:
                 break
             chunks.append(more)
             size += len(more)
-    except OSError:  # nothing more received yet (SSLWantReadError), or an error for the next read
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
         pass
-    finally:
-        try:
-            sock.settimeout(timeout)
-        except OSError:  # closed by an error above: the next read reports it
-            pass
     return b"".join(chunks) if len(chunks) > 1 else data
 
 
@@ -146,7 +154,7 @@ class AsyncDeadlineStream(httpcore.AsyncNetworkStream):
         tls = self._tls
         if tls is None or not data or len(data) >= max_bytes:
             return data
-        return _more_decrypted(tls, data, max_bytes)
+        return _read_held(tls.read, data, max_bytes)  # the TLS object holds them: no I/O
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         await self._inner.write(buffer, self._book.bound(timeout, httpcore.WriteTimeout))
@@ -162,23 +170,6 @@ class AsyncDeadlineStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._inner.get_extra_info(info)
-
-
-def _more_decrypted(tls: ssl.SSLObject, data: bytes, max_bytes: int) -> bytes:
-    """``data`` followed by the records ``tls`` already holds, up to ``max_bytes`` in all. Any error
-    is left for the next read, which meets it through httpcore."""
-    chunks = [data]
-    size = len(data)
-    try:
-        while size < max_bytes:
-            more = tls.read(max_bytes - size)
-            if not more:
-                break
-            chunks.append(more)
-            size += len(more)
-    except (ssl.SSLError, OSError, ValueError):  # no whole record held (SSLWantReadError), or an error
-        pass
-    return b"".join(chunks) if len(chunks) > 1 else data
 
 
 class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
