@@ -5,13 +5,17 @@ Run as its own process: ``python benchmarks/fake_bulk_server.py --port 0 --query
 succeeds; ``successfulResults`` echoes the upload with an id in front (streamed from disk). Query jobs
 return ``--query-rows`` generated Account rows (:func:`account_values`: 11 realistic columns, every
 value quoted as Salesforce writes them) in pages (``maxRecords`` or 50,000) with ``Sforce-Locator``
-and ``Sforce-NumberOfRecords``, the header repeated on every page. No authentication, no validation:
-it measures the client, not the server. Uploaded files are removed when the server stops.
+and ``Sforce-NumberOfRecords``, the header repeated on every page. With ``--gzip`` a query page is
+sent gzip-compressed (``Content-Encoding: gzip``, chunked) when the request's ``Accept-Encoding``
+lists gzip, as Salesforce does; each page is compressed once (zlib level 6), the pages of the default
+size before the server says it listens, so no client's run pays for it. No authentication, no
+validation: it measures the client, not the server. Uploaded files are removed when the server stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import shutil
@@ -108,14 +112,34 @@ FAILED_ERROR = b'"REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Nam
 JOB = re.compile(r"^/services/data/v[\d.]+/jobs/(ingest|query)/?([^/?]*)/?([^/?]*)")
 
 
+PAGE = 50_000
+"""Rows per query page when the client gives no ``maxRecords``."""
+
+
 class State:
-    def __init__(self, query_rows: int, fail_every: int = 0) -> None:
+    def __init__(self, query_rows: int, fail_every: int = 0, compress: bool = False) -> None:
         self.fail_every = fail_every
         self.lock = threading.Lock()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.counter = 0
         self.query_rows = query_rows
+        self.compress = compress
+        self.gzipped: dict[tuple[int, int], bytes] = {}
         self.dir = Path(tempfile.mkdtemp(prefix="fake-bulk-"))
+
+    def gzipped_page(self, start: int, end: int) -> bytes:
+        """Query rows ``start`` to ``end`` as one gzip member, compressed on the first request."""
+        with self.lock:
+            page = self.gzipped.get((start, end))
+            if page is None:
+                page = gzip.compress(b"".join(query_lines(start, end)), compresslevel=6, mtime=0)
+                self.gzipped[(start, end)] = page
+            return page
+
+    def warm(self) -> None:
+        """Compress the pages of the default size before any client asks."""
+        for start in range(0, self.query_rows, PAGE):
+            self.gzipped_page(start, min(self.query_rows, start + PAGE))
 
 
 def read_body(rfile: BufferedIOBase, headers: Message) -> Iterator[bytes]:
@@ -318,12 +342,20 @@ class FakeBulkHandler(_HandlerBase):
 
     def _query_page(self, job: dict[str, Any], params: dict[str, list[str]]) -> None:
         start = int((params.get("locator") or ["0"])[0] or 0)
-        size = int((params.get("maxRecords") or ["50000"])[0])
+        size = int((params.get("maxRecords") or [str(PAGE)])[0])
         end = min(self.state.query_rows, start + size)
         locator = str(end) if end < self.state.query_rows else "null"
-        self._send_stream_headers({"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(end - start)})
-        for block in _batched(query_lines(start, end)):
-            self._chunk(block)
+        headers = {"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(end - start)}
+        accepted = self.headers.get("Accept-Encoding", "").lower().replace(" ", "").split(",")
+        if self.state.compress and any(a.split(";")[0] == "gzip" for a in accepted):
+            page = self.state.gzipped_page(start, end)
+            self._send_stream_headers({**headers, "Content-Encoding": "gzip"})
+            for at in range(0, len(page), 65536):
+                self._chunk(page[at : at + 65536])
+        else:
+            self._send_stream_headers(headers)
+            for block in _batched(query_lines(start, end)):
+                self._chunk(block)
         self._end()
 
 
@@ -340,10 +372,13 @@ def main() -> None:
     parser.add_argument("--query-rows", type=int, default=1_000_000)
     parser.add_argument("--fail-every", type=int, default=0, help="fail every N-th row of each ingest job")
     parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a local CA made in DIR (tls/ca.pem)")
+    parser.add_argument("--gzip", action="store_true", help="gzip query pages when the client accepts it")
     args = parser.parse_args()
     from http.server import ThreadingHTTPServer
 
-    state = State(args.query_rows, args.fail_every)
+    state = State(args.query_rows, args.fail_every, compress=args.gzip)
+    if args.gzip:
+        state.warm()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
     if args.tls:
         import ssl
