@@ -6,6 +6,7 @@ look at ``sys.modules`` after a real command line ran in a fresh interpreter.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from kinetic_core import SalesforceClient
+from kinetic_core.cli import startup
 from kinetic_core.cli.root import VERSION_ONLY, command_named
 
 PROBE = """
@@ -110,20 +112,25 @@ def test_command_named() -> None:
         assert command_named(unsure) is None
 
 
-def test_a_jwt_export_loads_no_other_command_nor_pyjwt(home: Path, tmp_path: Path) -> None:
-    """A whole export, JWT login included: no rich (stderr is no terminal), no PyJWT, no pydantic,
-    no asyncio, no router, pipeline, mapping or emulator, no other command's module."""
+def jwt_org(home: Path, tmp_path: Path) -> dict[str, str]:
+    """Five Contacts in the local emulator; the environment of a JWT login to it from elsewhere."""
     with SalesforceClient.connect("local", home=home) as client:
         client.create_batch("Contact", [{"LastName": f"Ng {n}"} for n in range(5)])
     info = json.loads((home / "local" / "emulator.json").read_text(encoding="utf-8"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
-    env |= {
+    return env | {
         "KINETIC_HOME": str(tmp_path / "elsewhere"),
         "SF_LOGIN_URL": str(info["login_url"]),
         "SF_CLIENT_ID": str(info["client_id"]),
         "SF_USERNAME": str(info["username"]),
         "SF_PRIVATE_KEY_PATH": str(info["jwt_private_key"]),
     }
+
+
+def test_a_jwt_export_loads_no_other_command_nor_pyjwt(home: Path, tmp_path: Path) -> None:
+    """A whole export, JWT login included: no rich (stderr is no terminal), no PyJWT, no pydantic,
+    no asyncio, no router, pipeline, mapping or emulator, no other command's module."""
+    env = jwt_org(home, tmp_path)
     out = tmp_path / "contacts.csv"
     code, modules, _ = probe("export", "SELECT Id, LastName FROM Contact", "--out", str(out), env=env)
     assert code == 0
@@ -165,3 +172,73 @@ def test_a_kinetic_process_finalizes_its_garbage_then_freezes_the_rest_at_exit(t
     assert done.stdout.startswith("kinetic ")
     assert mark.read_text() == "finalized"
     assert mark.with_suffix(".frozen").read_text() == "True"
+
+
+GC_PROBE = """
+import atexit, gc, json, sys
+from kinetic_core.cli import startup
+seen = {"at_start": list(gc.get_threshold())}
+def at_exit() -> None:  # registered before main: runs after its settle_for_exit
+    seen.update(at_exit=list(gc.get_threshold()), enabled=gc.isenabled())
+    sys.stderr.write("\\nGC " + json.dumps(seen) + "\\n")
+atexit.register(at_exit)
+real_end = startup.end
+def spy() -> None:
+    seen.update(before_end=list(gc.get_threshold()), frozen_before_end=gc.get_freeze_count())
+    real_end()
+    seen.update(after_end=list(gc.get_threshold()), frozen_after_end=gc.get_freeze_count())
+startup.end = spy
+sys.argv = ["kinetic", *sys.argv[1:]]
+from kinetic_core.cli import main
+main()
+"""
+
+
+def gc_probe(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    seen: dict[str, object] = json.loads(done.stderr.rsplit("\nGC ", 1)[1])
+    return seen
+
+
+def test_the_start_up_collects_young_objects_rarely_until_the_login(home: Path, tmp_path: Path) -> None:
+    """``kinetic_core.cli.startup``: the console script raises the young generation's threshold
+    before its imports; once the command has logged in, what is alive is frozen and the usual
+    thresholds come back for the rest of the run."""
+    env = jwt_org(home, tmp_path)
+    out = tmp_path / "contacts.csv"
+    seen = gc_probe("export", "SELECT Id FROM Contact", "--out", str(out), env=env)
+    usual = seen["at_start"]
+    assert isinstance(usual, list)
+    assert usual[0] < startup.START_UP_THRESHOLD
+    assert seen["before_end"] == [startup.START_UP_THRESHOLD, *usual[1:]]
+    assert seen["frozen_before_end"] == 0
+    assert isinstance(seen["frozen_after_end"], int)
+    assert seen["frozen_after_end"] > 10_000
+    assert seen["after_end"] == seen["at_exit"] == usual
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 6
+
+
+def test_a_command_that_never_logs_in_keeps_the_collector_on() -> None:
+    """No login, no end of the start-up: the collector still runs (bounded garbage), only rarer."""
+    seen = gc_probe("--version")
+    assert "before_end" not in seen
+    assert seen["enabled"] is True
+    usual = seen["at_start"]
+    assert isinstance(usual, list)
+    assert seen["at_exit"] == [startup.START_UP_THRESHOLD, *usual[1:]]
+
+
+def test_in_process_the_start_up_helpers_change_nothing_unless_begun() -> None:
+    """A program or test driving the command line in-process never calls ``begin``: ``end`` is a no-op."""
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+    assert not startup.starting()
+    startup.end()
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (thresholds, frozen)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 def main() -> None:
     """Entry point of the ``kinetic`` console script."""
+    from kinetic_core.cli import startup
+
+    startup.begin()  # before the imports: see kinetic_core.cli.startup
     from kinetic_core.cli.root import main as run
 
     run()

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from typer.exceptions import TyperException
 
+from kinetic_core.cli import startup
 from kinetic_core.errors import (
     ApiError,
     AuthenticationError,
@@ -296,11 +297,13 @@ def describe_target(client: SalesforceClient, org: str | None) -> str:
 def connected(org: str | None, **overrides: Any) -> Iterator[SalesforceClient]:
     """Connect to ``org``, say which org on stderr, close the client afterwards.
 
-    Authentication happens here, so a refused login raises before the command starts.
+    Authentication happens here, so a refused login raises before the command starts. The
+    process's start-up ends here too (:func:`kinetic_core.cli.startup.end`).
     """
     from kinetic_core.client import SalesforceClient
 
     client = SalesforceClient.connect(org, **overrides)
+    startup.end()
     try:
         say(describe_target(client, org))
         yield client
