@@ -303,9 +303,9 @@ def connected(org: str | None, **overrides: Any) -> Iterator[SalesforceClient]:
     from kinetic_core.client import SalesforceClient
 
     client = SalesforceClient.connect(org, **overrides)
-    startup.end()
     try:
-        say(describe_target(client, org))
+        say(describe_target(client, org))  # its instance URL: the login, when it is due
+        startup.end()
         yield client
     finally:
         client.close()
