@@ -544,21 +544,15 @@ def verdicts(results: list[Row], rows: int) -> list[str]:
                 f" of CSV; wall {e[5]['seconds']:.2f} s, runs {_runs(e[5]['seconds_all'])} s, ="
                 f" {rows / e[5]['seconds']:,.0f} rows/s)"
             )
-    k, p = _get(results, "export-file", "kinetic"), _get(results, "export-file", "simple-salesforce")
-    if k and p:
-        ratio = k[2] / p[2]
-        lines.append(
-            f"- export to a CSV file, <= 0.5x simple-salesforce `download` CPU and < 100 MB:"
-            f" {ok(ratio <= 0.5 and k[3] < 100)} ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.3f}x; {k[3]:.0f} MB)"
-        )
-    k, p = _get(results, "export-gzip", "kinetic"), _get(results, "export-gzip", "simple-salesforce")
-    if k and p:
-        ratio = k[2] / p[2]
-        lines.append(
-            f"- export to a CSV file, pages gzipped as Salesforce sends them, <= 0.5x simple-salesforce"
-            f" `download` CPU and < 100 MB: {ok(ratio <= 0.5 and k[3] < 100)} ({k[2]:.2f} s vs {p[2]:.2f} s"
-            f" = {ratio:.3f}x; CPU spread {k[5]['cpu_spread']} s vs {p[5]['cpu_spread']} s; {k[3]:.0f} MB)"
-        )
+    for scenario, pages in (("export-file", ""), ("export-gzip", ", pages gzipped as Salesforce sends them")):
+        k, p = _get(results, scenario, "kinetic"), _get(results, scenario, "simple-salesforce")
+        if k and p:
+            ratio = k[2] / p[2]
+            lines.append(
+                f"- export to a CSV file{pages}, <= 0.5x simple-salesforce `download` CPU and < 100 MB:"
+                f" {ok(ratio <= 0.5 and k[3] < 100)} ({k[2]:.2f} s vs {p[2]:.2f} s = {ratio:.3f}x;"
+                f" CPU spread {k[5]['cpu_spread']} s vs {p[5]['cpu_spread']} s; {k[3]:.0f} MB)"
+            )
     k, f = _get(results, "export-iter", "kinetic"), _get(results, "export-iter", "floor")
     if k and f:
         ratio = k[2] / f[2]

@@ -67,18 +67,18 @@ HEAVY = {
 """Packages a help text or a version number needs none of."""
 
 
+def run_python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE ARGS`` in a fresh interpreter, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+
+
 def probe(*args: str, env: dict[str, str] | None = None, whole: bool = False) -> tuple[int, set[str], str]:
     """Run ``kinetic ARGS`` in a fresh interpreter: its exit code, the modules it loaded, its stdout
     (``whole``: through the whole app instead of the console script's)."""
     code = PROBE.replace("main()", "app()").replace("import main", "import app") if whole else PROBE
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    done = run_python(code, *args, env=env)
     report = json.loads(done.stderr.rsplit("\nMODULES ", 1)[1])
     return int(report["code"] or 0), set(report["modules"]), done.stdout
 
@@ -195,14 +195,8 @@ main()
 
 
 def gc_probe(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", GC_PROBE, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    """Run ``kinetic ARGS`` under :data:`GC_PROBE`: the collector's settings it saw."""
+    done = run_python(GC_PROBE, *args, env=env)
     assert done.returncode == 0, done.stderr
     seen: dict[str, object] = json.loads(done.stderr.rsplit("\nGC ", 1)[1])
     return seen
