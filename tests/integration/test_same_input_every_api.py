@@ -310,3 +310,53 @@ def test_a_realistic_input_past_the_default_batch_sizes_loads_alike(
         finally:
             routed.close()
         assert _stored(sf) == stored
+
+
+@pytest.mark.parametrize("size", [12, 3_000])
+def test_refused_copies_of_a_row_fail_at_their_own_rows_whatever_the_api(
+    size: int, org: LocalOrg, sf: SalesforceClient, tmp_path: Path
+) -> None:
+    """Rows that repeat an earlier row cell for cell (its unique external id included): the first
+    copy is inserted, the later ones are refused as duplicates, at their own row numbers, by REST,
+    Composite and Bulk alike. The Bulk result files echo identical bytes for the copies; their
+    numbers come from the order of the success file, with no index."""
+    rng = random.Random(size)
+    records = [
+        {"External_Id__c": f"D{n}", "Name": f'Name "{n}", é\nsecond line' if n % 7 == 0 else f"Name {n}"}
+        for n in range(1, size + 1)
+    ]
+    copies = (
+        {4: 1, 9: 1, 10: 4}
+        if size == 12
+        else {n: rng.randrange(1, n) for n in rng.sample(range(2, size), 30)}
+    )
+    for at, of in copies.items():
+        records[at - 1] = dict(records[of - 1])
+    refused = sorted(copies)
+    path = _csv_plain(tmp_path / "copies.csv", records)
+    outcomes = {}
+    for strategy in ("rest", "composite", "bulk") if size < 100 else ("composite", "bulk"):
+        org.org.reset()
+        result = sf.load("Account", path, strategy=strategy)
+        try:
+            assert result.strategy.value == strategy
+            # failures first: for Bulk, the listing that reads the success file only when in doubt
+            alone = result.bulk.failed_rows() if result.bulk is not None else result.failures()
+            failed = [(o.row_number, o.error_code) for o in alone]
+            listed = sorted((o.row_number, o.status) for o in result)
+            if result.bulk is not None:
+                assert result.bulk.indexed_jobs == ()
+        finally:
+            result.close()
+        assert failed == [(n, "DUPLICATE_VALUE") for n in refused], strategy
+        assert listed == [(n, "failed" if n in copies else "success") for n in range(1, size + 1)]
+        outcomes[strategy] = listed
+    assert len({tuple(v) for v in outcomes.values()}) == 1
+
+
+def _csv_plain(path: Path, records: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return path

@@ -204,3 +204,59 @@ def test_a_failed_last_row_without_a_line_ending_is_found(tmp_path: Path, eol: s
     assert chunks[-1].end > (tmp_path / "input.csv").stat().st_size
     _check_failures(result, rows, {4, 9})
     assert result.indexed_jobs == ()
+
+
+def _numbers(result: BulkResult) -> tuple[list[int], list[int]]:
+    failed = [r.row_number or 0 for r in result.failed_rows()]
+    succeeded = [r.row_number or 0 for r in result.successful_rows()]
+    return failed, succeeded
+
+
+@pytest.mark.parametrize("max_records", [7, 1000])
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_a_refused_later_copy_of_a_row_keeps_its_own_number(
+    tmp_path: Path, max_records: int, eol: str
+) -> None:
+    """Identical rows, the first inserted and the later copies refused (a duplicate on a unique
+    field): each copy placed at its first possible row would give the refused copies the numbers of
+    the inserted ones. The success file, in order, says which placement is right: the later one."""
+    rows = [[f"Name {i}", 'a "b",\nc' if i % 5 == 0 else "plain é"] for i in range(40)]
+    for n in (9, 12, 14, 30):  # copies of row 4 (within one job at 1000 rows a job, split at 7)
+        rows[n - 1] = list(rows[3])
+    failing = {2, 12, 14, 30, 35}
+    result, _ = _load(tmp_path, rows, failing, eol, max_records, None)
+    failed, succeeded = _numbers(result)
+    assert failed == sorted(failing)
+    assert succeeded == [n for n in range(1, 41) if n not in failing]
+    assert result.indexed_jobs == ()
+    assert (result.total, result.successful, result.failed) == (40, 35, 5)
+    # the full listing gives the same numbers, every row once
+    listed = sorted((r.row_number or 0, r.status.value) for r in result)
+    assert listed == [(n, "failed" if n in failing else "success") for n in range(1, 41)]
+    result.close()
+
+
+def test_a_refused_earlier_copy_keeps_its_first_place(tmp_path: Path) -> None:
+    """The first copy refused and the later one inserted: the first placement fits, as before."""
+    rows = [[f"Name {i}", "plain"] for i in range(20)]
+    rows[15] = list(rows[3])
+    result, _ = _load(tmp_path, rows, {4, 18}, "\n", 1000, None)
+    failed, succeeded = _numbers(result)
+    assert failed == [4, 18]
+    assert succeeded == [n for n in range(1, 21) if n not in (4, 18)]
+    assert result.indexed_jobs == ()
+    result.close()
+
+
+def test_a_refused_middle_copy_goes_to_the_index(tmp_path: Path) -> None:
+    """Three copies, the middle one refused: neither the first nor the last placement fits the
+    success file, so the job's rows are matched through the index; every row is still listed once
+    and the refused cells are those of the refused row."""
+    rows = [[f"Name {i}", "plain"] for i in range(20)]
+    rows[7] = rows[11] = list(rows[3])
+    failing = {8, 17}
+    result, chunks = _load(tmp_path, rows, failing, "\n", 1000, None)
+    _check_failures(result, rows, failing)
+    assert result.indexed_jobs == (f"750{chunks[0].part:015d}",)
+    assert sorted(r.row_number or 0 for r in result) == list(range(1, 21))
+    result.close()

@@ -10,7 +10,12 @@ maps each job:
   (:func:`.rowmerge.locate`: the bytes of the split's runs read back, searched at C speed,
   and a row found numbered by the quotes since the previous one: no scan, no other row
   parsed), which gives their row numbers;
-* when the job's own counters agree with the rows located, the success file is not read;
+* a located row found again before the next one of its stream (a refused copy of a row that
+  went in, say) puts the placement in doubt: the success file is then checked at once, and
+  when the first placement does not fit, the last possible one (:func:`.rowlatest.locate_latest`)
+  is tried; when neither fits, the job goes to the index;
+* when the job's own counters agree with the rows located and none is in doubt, the success
+  file is not read;
   its rows are checked, when they are first listed or written, to be the remaining input rows
   in input order (one pass over bytes: :func:`.rowmerge.successes_in_order`, or while the
   success file is written, :meth:`_Part.success_lines`); then their row numbers are counted
@@ -40,6 +45,7 @@ from kinetic_core.bulk.models import JobInfo
 from kinetic_core.bulk.resultfiles import RESULT_FILES, load_result_files, parse_sf_error
 from kinetic_core.bulk.results import CellRun, Outcome, OutOfOrder
 from kinetic_core.bulk.rowindex import FAILED, SUCCESS, UNPROCESSED, RowIndex, add_input_range, iter_results
+from kinetic_core.bulk.rowlatest import locate_latest
 from kinetic_core.bulk.rowmerge import (
     ByteStream,
     Segment,
@@ -154,6 +160,7 @@ class _Part:
         delimiter = job.info.column_delimiter
         self.files = {label: result_layout(job.files.get(label), delimiter) for label in RESULT_FILES}
         self.located: list[list[int]] | None = None  # [failed rows, unprocessed rows] in file order
+        self.streams: list[list[bytes]] | None = None  # their bytes, kept while their places are in doubt
         self.taken: list[int] = []
         self.spans: dict[int, tuple[int, int]] = {}  # byte range of each located row in the input
         self.ordered: bool | None = None  # successes checked to be in input order (None: not yet)
@@ -186,7 +193,7 @@ class _Part:
             failed = failed_tails(files["failed"]) if files["failed"] is not None else []
             unprocessed = list(data_rows(files["unprocessed"])) if files["unprocessed"] is not None else []
             if failed is not None:
-                self.located = locate(
+                found = locate(
                     self.input,
                     job.start,
                     job.end,
@@ -195,13 +202,16 @@ class _Part:
                     self.spans,
                     job.segments,
                 )
+                if found is not None:
+                    self.located = found.rows
+                    self.streams = [failed, unprocessed] if found.ambiguous else None
         if self.located is None:
             self.totals = self._index(everything=True)
             return self.totals
         self.taken = sorted(self.located[0] + self.located[1])
         rest = job.rows - len(self.taken)
         counted, processed = job.info.records_failed, job.info.records_processed
-        if counted == len(self.located[0]) and processed - counted == rest:
+        if self.streams is None and counted == len(self.located[0]) and processed - counted == rest:
             # the job's own counters agree with the rows located: the success file is not read
             # until its rows are listed (then they are checked against the input, and any row
             # missing from every file turns up and is counted unprocessed)
@@ -214,8 +224,8 @@ class _Part:
             "failed": len(self.located[0]),
             "unprocessed": len(self.located[1]),
         }
-        if successes + len(self.taken) != job.rows:  # rows missing (or extra): settle it now
-            self._successes()
+        if self.streams is not None or successes + len(self.taken) != job.rows:
+            self._successes()  # rows at more than one place, or rows missing (or extra): settle it now
         return self.totals
 
     def _successes(self) -> None:
@@ -227,12 +237,34 @@ class _Part:
         self.ordered = successes_in_order(
             self.input, job.start, job.end, job.first_row, self.taken, self.files["success"], self.spans
         )
+        doubt, self.streams = self.streams, None
+        if not self.ordered and doubt is not None:
+            self.ordered = self._latest(doubt)
         if self.ordered:
             self.totals["successful"] = job.rows - len(self.taken)
+            return
+        if doubt is not None:  # rows at more than one place, neither placement fits: all to the index
+            self.located = None
+            self.totals = self._index(everything=True)
             return
         found = self._index(everything=False)
         self.totals["successful"] = found["successful"]
         self.totals["unprocessed"] = len(self.located[1]) + found["unprocessed"]
+
+    def _latest(self, streams: list[list[bytes]]) -> bool:
+        """Place the located rows as late as they go (:func:`.rowlatest.locate_latest`); keep that
+        placement when the successes are the input rows left by it, in order."""
+        assert self.input is not None
+        job, spans = self.job, dict[int, tuple[int, int]]()
+        latest = locate_latest(self.input, job.first_row, streams, spans, job.segments)
+        if latest is None or latest == self.located:
+            return False
+        taken = sorted(latest[0] + latest[1])
+        success = self.files["success"]
+        if not successes_in_order(self.input, job.start, job.end, job.first_row, taken, success, spans):
+            return False
+        self.located, self.taken, self.spans = latest, taken, spans
+        return True
 
     def _index(self, *, everything: bool) -> dict[str, int]:
         job, info = self.job, self.job.info

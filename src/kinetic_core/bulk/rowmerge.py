@@ -26,6 +26,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
+from typing import NamedTuple
 
 from kinetic_core.bulk.csvfile import BLOCK_SIZE, CsvLayout, RowRun, iter_row_runs, sniff
 from kinetic_core.bulk.models import ColumnDelimiter
@@ -97,15 +98,19 @@ def replay_runs(layout: CsvLayout, segments: Sequence[Segment]) -> Iterator[RowR
             yield RowRun(data, 0, len(data), rows, low)
 
 
-def _find_row(run: RowRun, row: bytes, pos: int, base: int, claimed: set[int]) -> tuple[int, int] | None:
-    """The first whole row of ``run`` at or after ``pos`` equal to ``row``, not claimed: (number, end).
+def _find_row(
+    run: RowRun, row: bytes, pos: int, base: int, claimed: set[int], stop: int | None = None
+) -> tuple[int, int] | None:
+    """The first whole row of ``run`` at or after ``pos`` (and ending by ``stop``, the run's end by
+    default) equal to ``row``, not claimed: (number, end).
 
     ``row`` is a complete row (balanced quotes, its line ending included): found where a row starts,
     it ends where that row ends, so only its start is checked (:meth:`RowRun.row_index`).
     """
     data = run.data
     whole = row.endswith(b"\n")
-    hit = data.find(row, pos, run.stop)
+    stop = run.stop if stop is None else stop
+    hit = data.find(row, pos, stop)
     while hit >= 0:
         if whole:
             i = run.row_index(hit)
@@ -117,8 +122,22 @@ def _find_row(run: RowRun, row: bytes, pos: int, base: int, claimed: set[int]) -
             start = ends[i - 1] if i else run.begin
             if hit == start and ends[i] == hit + len(row) and base + i not in claimed:
                 return base + i, ends[i]
-        hit = data.find(row, hit + 1, run.stop)
+        hit = data.find(row, hit + 1, stop)
     return None
+
+
+class Located(NamedTuple):
+    """Where :func:`locate` found the rows of each stream.
+
+    Attributes:
+        rows: the input row numbers of each stream's rows.
+        ambiguous: a located row is also found, whole and not taken, between itself and the next
+            row located in its stream (or the range's end): these numbers are one of several
+            placements, and only the success file, compared in order, can say which is right.
+    """
+
+    rows: list[list[int]]
+    ambiguous: bool
 
 
 def locate(
@@ -129,57 +148,82 @@ def locate(
     streams: Sequence[Sequence[bytes]],
     spans: dict[int, tuple[int, int]] | None = None,
     segments: Sequence[Segment] = (),
-) -> list[list[int]] | None:
+) -> Located | None:
     """Input row numbers of the rows of each stream (each in input order), or None if one is not found.
 
     ``streams`` are the rows of a job's failed and unprocessed files (line endings included,
     ``sf__`` prefix cut off); the input rows are those of bytes ``start``..``end`` of
     ``layout``, numbered from ``first_row``. A row is searched from just after the previous
-    row of its stream; a row already taken by another stream is passed over. ``spans``, when
-    given, receives each located row's byte range in the file by row number. With the split's
-    ``segments`` of the range, the input is read back without being scanned: a row found is
-    checked to start a row, and numbered, by reading only the bytes since the previous one found.
+    row of its stream; a row already taken by another stream is passed over. Each row is taken
+    at its first possible place; the same search also looks for it again up to the next row of
+    its stream (to the range's end for the last one): found there, the result is
+    :attr:`Located.ambiguous`. ``spans``, when given, receives each located row's byte range in
+    the file by row number. With the split's ``segments`` of the range, the input is read back
+    without being scanned: a row found is checked to start a row, and numbered, by reading only
+    the bytes since the previous one found.
     """
     found: list[list[int]] = [[] for _ in streams]
     if not any(streams):
-        return found
-    heads = [0] * len(streams)
-    claimed: set[int] = set()
+        return Located(found, False)
+    state = _Search(streams)
     base = first_row
     runs = replay_runs(layout, segments) if segments else iter_row_runs(layout, start=start, end=end)
     try:
         for run in runs:
-            base = _locate_in(run, streams, heads, found, claimed, base, spans)
-            if all(h == len(rows) for h, rows in zip(heads, streams, strict=True)):
-                return found
+            base = _locate_in(run, state, found, base, spans)
+            if state.done() and state.ambiguous:  # else the last rows are watched to the end
+                return Located(found, state.ambiguous)
     except InputChanged:
         return None
-    return None
+    return Located(found, state.ambiguous) if state.done() else None
+
+
+class _Search:
+    """What :func:`locate` carries from one run to the next."""
+
+    def __init__(self, streams: Sequence[Sequence[bytes]]) -> None:
+        self.streams = streams
+        self.heads = [0] * len(streams)  # the next row to find, by stream
+        self.pending: list[bytes | None] = [None] * len(streams)  # the last row found, still watched
+        self.claimed: set[int] = set()
+        self.ambiguous = False
+
+    def done(self) -> bool:
+        return all(h == len(rows) for h, rows in zip(self.heads, self.streams, strict=True))
+
+    def watch(self, run: RowRun, s: int, pos: int, stop: int, base: int) -> None:
+        """Whether the last row found of stream ``s`` is there again in ``pos``..``stop``."""
+        row = self.pending[s]
+        if row is not None and not self.ambiguous and stop - pos >= len(row):
+            self.ambiguous = _find_row(run, row, pos, base, self.claimed, stop) is not None
 
 
 def _locate_in(
     run: RowRun,
-    streams: Sequence[Sequence[bytes]],
-    heads: list[int],
+    state: _Search,
     found: list[list[int]],
-    claimed: set[int],
     base: int,
     spans: dict[int, tuple[int, int]] | None,
 ) -> int:
     """:func:`locate` in one run; returns the number of the run's first row plus its rows."""
-    for s, rows in enumerate(streams):
+    heads, claimed = state.heads, state.claimed
+    for s, rows in enumerate(state.streams):
         pos = run.begin
         while heads[s] < len(rows):
             row = rows[heads[s]]
             hit = _find_row(run, row, pos, base, claimed)
             if hit is None:
                 break
-            number, pos = hit
+            number, after = hit
+            state.watch(run, s, pos, after - len(row), base)
             claimed.add(number)
             found[s].append(number)
             if spans is not None:
-                spans[number] = (run.offset + pos - len(row), run.offset + pos)
+                spans[number] = (run.offset + after - len(row), run.offset + after)
             heads[s] += 1
+            state.pending[s] = row
+            pos = after
+        state.watch(run, s, pos, run.stop, base)
     return base + run.rows
 
 
