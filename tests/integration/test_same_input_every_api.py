@@ -325,11 +325,10 @@ def test_refused_copies_of_a_row_fail_at_their_own_rows_whatever_the_api(
         {"External_Id__c": f"D{n}", "Name": f'Name "{n}", é\nsecond line' if n % 7 == 0 else f"Name {n}"}
         for n in range(1, size + 1)
     ]
-    copies = (
-        {4: 1, 9: 1, 10: 4}
-        if size == 12
-        else {n: rng.randrange(1, n) for n in rng.sample(range(2, size), 30)}
-    )
+    copies = {4: 1, 9: 1, 10: 4}  # row 1 twice
+    if size > 12:  # each a copy of one of the five nearest earlier rows that are not copies
+        targets = set(rng.sample(range(2, size + 1), 30))
+        copies = {n: rng.choice([m for m in range(1, n) if m not in targets][-5:]) for n in sorted(targets)}
     for at, of in copies.items():
         records[at - 1] = dict(records[of - 1])
     refused = sorted(copies)

@@ -192,7 +192,8 @@ class _Search:
         return all(h == len(rows) for h, rows in zip(self.heads, self.streams, strict=True))
 
     def watch(self, run: RowRun, s: int, pos: int, stop: int, base: int) -> None:
-        """Whether the last row found of stream ``s`` is there again in ``pos``..``stop``."""
+        """Put the placement in doubt when the last row found of stream ``s`` is there again, whole
+        and not taken, in ``pos``..``stop``."""
         row = self.pending[s]
         if row is not None and not self.ambiguous and stop - pos >= len(row):
             self.ambiguous = _find_row(run, row, pos, base, self.claimed, stop) is not None
