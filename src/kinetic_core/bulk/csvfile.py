@@ -270,6 +270,15 @@ class RowRun:
         self._cursor = (pos, rows, quoted)
         return None if quoted else rows
 
+    def row_spanning(self, pos: int, length: int) -> int | None:
+        """The index in this run of the row that is exactly bytes ``pos``..``pos + length`` of
+        ``data`` (its line ending included), from the listed row ends; None when no row is."""
+        ends = self.ends
+        i = bisect_right(ends, pos)
+        if i < len(ends) and (ends[i - 1] if i else self.begin) == pos and ends[i] == pos + length:
+            return i
+        return None
+
 
 def _line_ends(buf: bytes, begin: int, stop: int) -> list[int]:
     """Offsets just past each ``\n`` in ``buf[begin:stop]`` (which ends with one)."""

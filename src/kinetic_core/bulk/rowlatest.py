@@ -11,7 +11,6 @@ Which placement is right is then for the success file to say, compared in input 
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 
 from kinetic_core.bulk.csvfile import CsvLayout, RowRun
@@ -20,12 +19,11 @@ from kinetic_core.bulk.rowmerge import InputChanged, Segment, replay_runs
 
 def _find_back(run: RowRun, row: bytes, pos: int, base: int, claimed: set[int]) -> tuple[int, int] | None:
     """The last whole row of ``run`` ending by ``pos`` equal to ``row``, not claimed: (number, start)."""
-    data, ends = run.data, run.ends
+    data = run.data
     hit = data.rfind(row, run.begin, pos)
     while hit >= 0:
-        i = bisect_right(ends, hit)
-        start = ends[i - 1] if i else run.begin
-        if hit == start and i < len(ends) and ends[i] == hit + len(row) and base + i not in claimed:
+        i = run.row_spanning(hit, len(row))
+        if i is not None and base + i not in claimed:
             return base + i, hit
         hit = data.rfind(row, run.begin, hit + len(row) - 1)
     return None

@@ -22,7 +22,6 @@ SQLite index of :mod:`.rowindex`, which matches rows by the digest of their cell
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
@@ -117,11 +116,9 @@ def _find_row(
             if i is not None and base + i not in claimed:
                 return base + i, hit + len(row)
         else:
-            ends = run.ends
-            i = bisect_right(ends, hit)
-            start = ends[i - 1] if i else run.begin
-            if hit == start and ends[i] == hit + len(row) and base + i not in claimed:
-                return base + i, ends[i]
+            i = run.row_spanning(hit, len(row))
+            if i is not None and base + i not in claimed:
+                return base + i, hit + len(row)
         hit = data.find(row, hit + 1, stop)
     return None
 
